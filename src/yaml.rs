@@ -107,7 +107,9 @@ impl Node {
         }
         entries
             .iter()
-            .filter(|(k, _)| k.str() == Some("<<") && k.scalar().is_some_and(|s| s.style == Style::Plain))
+            .filter(|(k, _)| {
+                k.str() == Some("<<") && k.scalar().is_some_and(|s| s.style == Style::Plain)
+            })
             .find_map(|(_, v)| match &v.value {
                 Value::Map(_) => v.get(key),
                 Value::Seq(items) => items.iter().find_map(|m| m.get(key)),
@@ -159,25 +161,40 @@ pub fn plain_is_not_string(value: &str) -> bool {
     let lower = v.to_ascii_lowercase();
     if matches!(
         lower.as_str(),
-        "~" | "null" | "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | "-.inf" | "+.inf" | ".nan"
+        "~" | "null"
+            | "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | ".inf"
+            | "-.inf"
+            | "+.inf"
+            | ".nan"
     ) {
         return true;
     }
     let body = v.strip_prefix(['+', '-']).unwrap_or(v);
-    let digits_or = |s: &str, extra: &[char]| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || extra.contains(&c));
+    let digits_or = |s: &str, extra: &[char]| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || extra.contains(&c))
+    };
     // integers (with 1.1 underscores and sexagesimal), octal, hex, binary
     if digits_or(body, &['_', ':']) && body.starts_with(|c: char| c.is_ascii_digit()) {
         return true;
     }
-    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
-        if !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit() || c == '_') {
-            return true;
-        }
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X"))
+        && !hex.is_empty()
+        && hex.chars().all(|c| c.is_ascii_hexdigit() || c == '_')
+    {
+        return true;
     }
-    if let Some(rest) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0b")) {
-        if digits_or(rest, &['_']) {
-            return true;
-        }
+    if let Some(rest) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0b"))
+        && digits_or(rest, &['_'])
+    {
+        return true;
     }
     // floats: digits with one dot and an optional exponent, e.g. 25.10, 1e3, .5
     let (mantissa, exponent) = match body.find(['e', 'E']) {
@@ -186,7 +203,9 @@ pub fn plain_is_not_string(value: &str) -> bool {
     };
     let mantissa_ok = mantissa.chars().filter(|&c| c == '.').count() <= 1
         && mantissa.chars().any(|c| c.is_ascii_digit())
-        && mantissa.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '_');
+        && mantissa
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '_');
     let exponent_ok = exponent.is_none_or(|e| {
         let e = e.strip_prefix(['+', '-']).unwrap_or(e);
         !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
@@ -267,7 +286,7 @@ impl Builder<'_> {
         let (style, content) = match style {
             TScalarStyle::Plain => (
                 Style::Plain,
-                rest.starts_with(value.as_str()).then(|| (0, value.len())),
+                rest.starts_with(value.as_str()).then_some((0, value.len())),
             ),
             TScalarStyle::SingleQuoted => (Style::SingleQuoted, quoted_content(rest, '\'', &value)),
             TScalarStyle::DoubleQuoted => (Style::DoubleQuoted, quoted_content(rest, '"', &value)),
@@ -365,18 +384,22 @@ impl MarkedEventReceiver for Builder<'_> {
             Event::MappingEnd => {
                 if let Some(Frame::Map(mut node, entries, _, anchor)) = self.stack.pop() {
                     // A block mapping's start mark is at its first key.
-                    if let Some((k, _)) = entries.first() {
-                        if k.offset < node.offset {
-                            node.offset = k.offset;
-                            node.line = k.line;
-                            node.column = k.column;
-                        }
+                    if let Some((k, _)) = entries.first()
+                        && k.offset < node.offset
+                    {
+                        node.offset = k.offset;
+                        node.line = k.line;
+                        node.column = k.column;
                     }
                     node.value = Value::Map(entries);
                     self.finish(node, anchor);
                 }
             }
-            Event::StreamStart | Event::StreamEnd | Event::DocumentStart | Event::DocumentEnd | Event::Nothing => {}
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd
+            | Event::Nothing => {}
         }
     }
 }
@@ -416,7 +439,10 @@ mod tests {
         assert_eq!(content(text, d), "é1");
         assert_eq!((d.line, d.column), (5, 4));
         // the alias shares the anchored scalar's span
-        assert_eq!(doc.get("e").unwrap().scalar().unwrap().content, doc.get("a").unwrap().scalar().unwrap().content);
+        assert_eq!(
+            doc.get("e").unwrap().scalar().unwrap().content,
+            doc.get("a").unwrap().scalar().unwrap().content
+        );
         assert_eq!(doc.get("f").unwrap().str(), None);
     }
 
@@ -448,10 +474,30 @@ mod tests {
 
     #[test]
     fn plain_scalar_types() {
-        for s in ["25.10", "1", "1.0", "true", "No", "null", "~", "0x1F", "1e3", "2025-01-07", ""] {
+        for s in [
+            "25.10",
+            "1",
+            "1.0",
+            "true",
+            "No",
+            "null",
+            "~",
+            "0x1F",
+            "1e3",
+            "2025-01-07",
+            "",
+        ] {
             assert!(plain_is_not_string(s), "{s}");
         }
-        for s in ["v25.10", "1.2.3", "25.10.1", "latest", "1.27-alpine", "stable", "v1"] {
+        for s in [
+            "v25.10",
+            "1.2.3",
+            "25.10.1",
+            "latest",
+            "1.27-alpine",
+            "stable",
+            "v1",
+        ] {
             assert!(!plain_is_not_string(s), "{s}");
         }
     }

@@ -1,1 +1,79 @@
 //! Shared helpers for the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use upkeep::manifest::Reference;
+
+/// `tests/fixtures/<rel>`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Runs the `upkeep` binary with `args` in `dir`, with a clean `UPKEEP_*`
+/// environment.
+pub fn upkeep(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_upkeep"));
+    cmd.current_dir(dir).args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("UPKEEP_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.output().expect("run upkeep")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Copies a directory tree (no symlinks in fixtures).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A temporary copy of `tests/fixtures/<rel>` (a directory or one file).
+pub fn temp_fixture(rel: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = fixture(rel);
+    let dst = dir.path().join(src.file_name().unwrap());
+    if src.is_dir() {
+        copy_tree(&src, &dst);
+    } else {
+        std::fs::copy(&src, &dst).unwrap();
+    }
+    (dir, dst)
+}
+
+/// One line per reference: `file:line:col kind image tag @digest [skip]`.
+pub fn listing(refs: &[Reference]) -> String {
+    refs.iter()
+        .map(|r| {
+            let mut s = format!("{}:{}:{} {} {}", r.file, r.line, r.column, r.kind, r.image);
+            s.push(' ');
+            s.push_str(r.tag.as_deref().unwrap_or("-"));
+            if let Some(d) = &r.digest {
+                s.push_str(&format!(" @{}", &d[..d.len().min(15)]));
+            }
+            if let Some(skip) = r.skip {
+                s.push_str(&format!(" [{skip}]"));
+            }
+            s + "\n"
+        })
+        .collect()
+}

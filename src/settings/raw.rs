@@ -1,0 +1,262 @@
+//! The settings file as written: serde and JSON Schema types.
+//!
+//! Every struct denies unknown fields and every key is optional where a
+//! default makes sense; values stay close to their written form (durations,
+//! cron expressions and versioning schemes are strings here) and are checked
+//! by `validate`, which turns them into [`super::Settings`].
+
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, de};
+
+/// Process settings for upkeep (`upkeep.yml`). Every section is optional;
+/// every key can be overridden by an environment variable
+/// `UPKEEP_<SECTION>__<KEY>`. Secrets (tokens, keys, webhook URLs) are read
+/// only from the environment, never from this file.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[schemars(title = "upkeep settings")]
+pub struct RawSettings {
+    /// Deployment repositories to keep up to date: a GitHub repository
+    /// (`github: owner/name`) or a local checkout (`path: ./deploy`), each
+    /// with its environments.
+    pub repositories: Option<Vec<RawRepository>>,
+    /// Upstreams to track in addition to the built-in catalog: a GitHub
+    /// repository whose releases are watched, how its tags are versioned, and
+    /// the container images it publishes.
+    pub upstreams: Option<Vec<RawUpstream>>,
+    /// How pull requests are opened: labels, reviewers, grouping, delay.
+    pub pull_requests: Option<RawPullRequests>,
+    /// Container registries: mirrors and whether a tag must be published
+    /// before it is offered.
+    pub registries: Option<RawRegistries>,
+    /// Slack notifications (the webhook URL comes from
+    /// `UPKEEP_SLACK_WEBHOOK_URL`).
+    pub slack: Option<RawSlack>,
+    /// When `upkeep serve` polls for releases.
+    pub schedule: Option<RawSchedule>,
+}
+
+/// The top-level sections, in the order of [`RawSettings`].
+pub(crate) const SECTIONS: &[&str] = &[
+    "repositories",
+    "upstreams",
+    "pull_requests",
+    "registries",
+    "slack",
+    "schedule",
+];
+
+/// Keys whose environment override is a comma-separated list.
+pub(crate) const ENV_LIST_KEYS: &[&[&str]] = &[
+    &["pull_requests", "labels"],
+    &["pull_requests", "reviewers"],
+];
+
+/// A deployment repository: exactly one of `github` or `path`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawRepository {
+    /// The GitHub repository, `owner/name`. Exclusive with `path`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$"))]
+    pub github: Option<String>,
+    /// A local checkout, relative to the directory of this settings file.
+    /// Exclusive with `github`.
+    pub path: Option<String>,
+    /// The branch pull requests target (default: the repository's default
+    /// branch).
+    pub branch: Option<String>,
+    /// Named groups of paths in the repository, each with its network and
+    /// rollout wave.
+    pub environments: Option<Vec<RawEnvironment>>,
+}
+
+/// An environment: the files of one deployment, its network and rollout wave.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawEnvironment {
+    /// The environment's name, unique within its repository.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// Glob patterns of the files that belong to this environment, relative
+    /// to the repository root (`envs/hoodi/**`).
+    #[schemars(length(min = 1))]
+    pub paths: Vec<String>,
+    /// The network this environment runs on: `mainnet`, `sepolia`,
+    /// `holesky`, `hoodi`, or any other lowercase name (a devnet). Fork
+    /// deadlines are taken for this network.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9._-]*$"))]
+    pub network: Option<String>,
+    /// Rollout wave, 1 first (default 1): a release reaches wave N+1 only
+    /// after wave N has it.
+    #[schemars(range(min = 1))]
+    pub wave: Option<u32>,
+}
+
+/// An upstream project whose releases are tracked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawUpstream {
+    /// The GitHub repository that publishes the releases, `owner/name`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$"))]
+    pub github: String,
+    /// How release tags parse and order: `semver` (default; a leading `v`
+    /// is allowed), `calver` (`24.10.3`, `2025.1.0`) or `regex:<pattern>`
+    /// with named groups `major` (required), `minor`, `patch`, `build`,
+    /// `pre`, matched against the whole tag.
+    #[schemars(regex(pattern = r"^(semver|calver|regex:.+)$"))]
+    pub versioning: Option<String>,
+    /// Offer prereleases too (default false).
+    pub prereleases: Option<bool>,
+    /// The container images this upstream publishes.
+    pub images: Option<Vec<RawImage>>,
+}
+
+/// A container image published by an upstream.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawImage {
+    /// The image repository, registry host included when not Docker Hub
+    /// (`ghcr.io/acme/custom-node`), without a tag.
+    #[schemars(length(min = 1))]
+    pub name: String,
+    /// The tag template (default `{version}`): exactly one `{version}`,
+    /// surrounded by letters, digits, `.`, `-`, `_`; text after it starts
+    /// with `-`. E.g. `v{version}`, `multiarch-v{version}`,
+    /// `v{version}-alltools`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._-]*\{version\}(-[A-Za-z0-9._-]*)?$"))]
+    pub tag: Option<String>,
+}
+
+/// How pull requests are opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawPullRequests {
+    /// Labels added to every pull request (default `[upkeep]`). From the
+    /// environment: comma-separated.
+    pub labels: Option<Vec<String>>,
+    /// GitHub users (or `org/team`) asked for review (default none). From
+    /// the environment: comma-separated.
+    pub reviewers: Option<Vec<String>>,
+    /// What one pull request covers (default `upstream`).
+    pub group: Option<Group>,
+    /// How old a release must be before it is offered, e.g. `90s`, `30m`,
+    /// `2h`, `1d`, `1w`, `1h30m`, or `0` (default `0`: at once).
+    #[serde(default)]
+    #[schemars(schema_with = "duration_schema")]
+    pub minimum_release_age: Option<String>,
+}
+
+/// Container registries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawRegistries {
+    /// Reach a registry through another endpoint: registry host (`docker.io`)
+    /// to an `http://` or `https://` URL.
+    pub mirrors: Option<BTreeMap<String, String>>,
+    /// Offer a tag only once its image exists in the registry (default true).
+    pub require_published: Option<bool>,
+}
+
+/// Slack notifications.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawSlack {
+    /// When `upkeep serve` posts the digest of pending upgrades: a cron
+    /// expression, seconds first (`sec min hour day-of-month month
+    /// day-of-week [year]`), e.g. `0 0 8 * * Mon-Fri`. Default: no scheduled
+    /// digest.
+    #[serde(default)]
+    #[schemars(schema_with = "cron_schema")]
+    pub digest: Option<String>,
+}
+
+/// Schedules of `upkeep serve`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawSchedule {
+    /// When to poll upstream releases: a cron expression, seconds first
+    /// (default `0 */10 * * * *`, every ten minutes).
+    #[serde(default)]
+    #[schemars(schema_with = "cron_schema")]
+    pub poll: Option<String>,
+}
+
+/// What one pull request covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Group {
+    /// One pull request per upstream release, across all environments.
+    #[default]
+    Upstream,
+    /// One pull request per environment.
+    Environment,
+    /// One pull request per rollout wave.
+    Wave,
+}
+
+impl Group {
+    /// The names as written in the settings file.
+    pub const NAMES: &'static [&'static str] = &["upstream", "environment", "wave"];
+
+    pub fn from_name(name: &str) -> Option<Group> {
+        match name {
+            "upstream" => Some(Group::Upstream),
+            "environment" => Some(Group::Environment),
+            "wave" => Some(Group::Wave),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Group::Upstream => "upstream",
+            Group::Environment => "environment",
+            Group::Wave => "wave",
+        }
+    }
+}
+
+impl std::fmt::Display for Group {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Read from a string, so that an unknown name gets serde's own wording
+/// ("unknown variant `x`, expected one of ...") whatever the deserializer.
+impl<'de> Deserialize<'de> for Group {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Group::from_name(&name).ok_or_else(|| de::Error::unknown_variant(&name, Group::NAMES))
+    }
+}
+
+/// The pattern of a duration: `0`, or number-unit pairs (`1h30m`).
+pub(crate) const DURATION_PATTERN: &str = r"^(0|([0-9]+[smhdw])+)$";
+
+fn duration_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "anyOf": [
+            {"type": "string", "pattern": DURATION_PATTERN},
+            {"const": 0},
+            {"type": "null"}
+        ],
+        "examples": ["2h", "1h30m", "1d", "0"]
+    })
+}
+
+fn cron_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["string", "null"],
+        "pattern": r"^\s*\S+(\s+\S+){5,6}\s*$",
+        "examples": ["0 0 8 * * Mon-Fri", "0 */10 * * * *"]
+    })
+}
+
+/// The JSON Schema of `upkeep.yml` (draft 2020-12), for editors and
+/// `upkeep settings schema`.
+pub fn schema() -> serde_json::Value {
+    schemars::schema_for!(RawSettings).to_value()
+}

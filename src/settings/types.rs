@@ -1,0 +1,310 @@
+//! Validated settings: the typed form the rest of upkeep reads.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use globset::GlobSet;
+
+pub use super::raw::Group;
+pub use crate::version::{Scheme, TagTemplate};
+
+/// The default poll schedule: every ten minutes.
+pub const DEFAULT_POLL: &str = "0 */10 * * * *";
+/// The default pull request label.
+pub const DEFAULT_LABEL: &str = "upkeep";
+
+/// Validated settings. [`Settings::default`] is what an empty file gives.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub repositories: Vec<Repository>,
+    pub upstreams: Vec<Upstream>,
+    pub pull_requests: PullRequests,
+    pub registries: Registries,
+    pub slack: Slack,
+    pub schedule: Schedule,
+}
+
+/// A deployment repository.
+#[derive(Clone, Debug)]
+pub struct Repository {
+    pub source: RepoSource,
+    /// The branch pull requests target; `None`: the default branch.
+    pub branch: Option<String>,
+    pub environments: Vec<Environment>,
+}
+
+impl Repository {
+    /// The first environment (in the order written) whose globs match
+    /// `path`, a path relative to the repository root with `/` separators.
+    pub fn environment_for(&self, path: &str) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.matches(path))
+    }
+}
+
+/// Where a deployment repository is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RepoSource {
+    GitHub {
+        owner: String,
+        name: String,
+    },
+    /// A local checkout, resolved against the settings file's directory.
+    Path(PathBuf),
+}
+
+impl fmt::Display for RepoSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RepoSource::GitHub { owner, name } => write!(f, "{owner}/{name}"),
+            RepoSource::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// A named group of paths in a deployment repository.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    pub name: String,
+    /// The glob patterns as written.
+    pub paths: Vec<String>,
+    pub network: Option<Network>,
+    /// Rollout wave, 1 first.
+    pub wave: u32,
+    pub(crate) matcher: GlobSet,
+}
+
+impl Environment {
+    /// Builds an environment, compiling its globs (`*` stays within one
+    /// path component, `**` crosses them).
+    pub fn new(
+        name: &str,
+        paths: &[&str],
+        network: Option<Network>,
+        wave: u32,
+    ) -> Result<Self, globset::Error> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for p in paths {
+            builder.add(glob(p)?);
+        }
+        Ok(Environment {
+            name: name.to_string(),
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+            network,
+            wave,
+            matcher: builder.build()?,
+        })
+    }
+
+    /// Whether `path` (relative to the repository root, `/` separators, an
+    /// optional leading `./`) belongs to this environment.
+    pub fn matches(&self, path: &str) -> bool {
+        let path = path.strip_prefix("./").unwrap_or(path);
+        self.matcher.is_match(path)
+    }
+}
+
+/// Compiles one environment glob the way settings mean it.
+pub(crate) fn glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
+    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .backslash_escape(true)
+        .build()
+}
+
+/// The network an environment runs on.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Network {
+    Mainnet,
+    Sepolia,
+    Holesky,
+    Hoodi,
+    /// Any other network (an ephemeral devnet): no known fork schedule.
+    Other(String),
+}
+
+impl Network {
+    pub fn from_name(name: &str) -> Network {
+        match name {
+            "mainnet" => Network::Mainnet,
+            "sepolia" => Network::Sepolia,
+            "holesky" => Network::Holesky,
+            "hoodi" => Network::Hoodi,
+            other => Network::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Network::Mainnet => "mainnet",
+            Network::Sepolia => "sepolia",
+            Network::Holesky => "holesky",
+            Network::Hoodi => "hoodi",
+            Network::Other(name) => name,
+        }
+    }
+
+    /// One of the networks whose fork schedule upkeep knows.
+    pub fn is_known(&self) -> bool {
+        !matches!(self, Network::Other(_))
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An upstream tracked in addition to the built-in catalog.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upstream {
+    pub owner: String,
+    pub name: String,
+    /// How its tags parse and order (`semver` by default).
+    pub versioning: Scheme,
+    pub prereleases: bool,
+    pub images: Vec<ImageMapping>,
+}
+
+impl Upstream {
+    /// `owner/name`.
+    pub fn repo(&self) -> String {
+        format!("{}/{}", self.owner, self.name)
+    }
+}
+
+/// An image an upstream publishes and how its tags are written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageMapping {
+    pub name: String,
+    pub tag: TagTemplate,
+}
+
+/// How pull requests are opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullRequests {
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    pub group: Group,
+    /// A release younger than this is not offered yet.
+    pub minimum_release_age: Duration,
+}
+
+impl Default for PullRequests {
+    fn default() -> Self {
+        PullRequests {
+            labels: vec![DEFAULT_LABEL.to_string()],
+            reviewers: Vec::new(),
+            group: Group::Upstream,
+            minimum_release_age: Duration::ZERO,
+        }
+    }
+}
+
+/// Container registries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registries {
+    /// Registry host (`docker.io`) to the `http(s)://` endpoint to use.
+    pub mirrors: BTreeMap<String, String>,
+    /// Offer a tag only once its image is published.
+    pub require_published: bool,
+}
+
+impl Default for Registries {
+    fn default() -> Self {
+        Registries {
+            mirrors: BTreeMap::new(),
+            require_published: true,
+        }
+    }
+}
+
+/// Slack notifications.
+#[derive(Clone, Debug, Default)]
+pub struct Slack {
+    /// When `serve` posts the digest; `None`: never on a schedule.
+    pub digest: Option<Cron>,
+}
+
+/// Schedules of `upkeep serve`.
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub poll: Cron,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            poll: Cron::parse(DEFAULT_POLL)
+                .unwrap_or_else(|_| unreachable!("the default poll schedule parses")),
+        }
+    }
+}
+
+/// A cron expression, seconds first, as written and parsed.
+#[derive(Clone, Debug)]
+pub struct Cron {
+    expression: String,
+    schedule: cron::Schedule,
+}
+
+impl Cron {
+    /// Parses a cron expression of 6 or 7 fields, seconds first.
+    pub fn parse(expression: &str) -> Result<Self, String> {
+        let text = expression.trim();
+        let fields = text.split_whitespace().count();
+        let expected = "a cron expression with seconds first (`sec min hour day-of-month month day-of-week [year]`, e.g. `0 0 8 * * Mon-Fri`)";
+        if fields == 5 {
+            return Err(format!(
+                "invalid cron expression `{expression}`: 5 fields, expected {expected}; add the seconds field first, e.g. `0 {text}`"
+            ));
+        }
+        if !(6..=7).contains(&fields) {
+            return Err(format!(
+                "invalid cron expression `{expression}`: {fields} fields, expected {expected}"
+            ));
+        }
+        // The crate's message draws a caret under the expression over
+        // several lines; its last line says what is wrong.
+        let schedule = text.parse::<cron::Schedule>().map_err(|e| {
+            let e = e.to_string();
+            let reason = e
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .trim();
+            format!("invalid cron expression `{expression}`: {reason}; expected {expected}")
+        })?;
+        Ok(Cron {
+            expression: text.to_string(),
+            schedule,
+        })
+    }
+
+    /// The expression as written (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.expression
+    }
+
+    pub fn schedule(&self) -> &cron::Schedule {
+        &self.schedule
+    }
+}
+
+impl PartialEq for Cron {
+    fn eq(&self, other: &Self) -> bool {
+        self.expression == other.expression
+    }
+}
+
+impl Eq for Cron {}
+
+impl fmt::Display for Cron {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.expression)
+    }
+}

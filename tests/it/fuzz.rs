@@ -1,0 +1,171 @@
+//! Property tests: arbitrary and YAML-ish input never makes scan or bump
+//! panic, every span reads its value, and a bump changes bytes only inside
+//! the spans of the references it moves.
+
+use proptest::prelude::*;
+use upkeep::manifest::{self, BumpRequest, DigestAction};
+
+const NAMES: [&str; 7] = [
+    "values.yaml",
+    "docker-compose.yml",
+    "kustomization.yaml",
+    "app.json",
+    ".env",
+    "Dockerfile",
+    "deploy.yaml",
+];
+
+fn tag() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "v1.2.3",
+        "1.27",
+        "25.10",
+        "1.0-alpine",
+        "latest",
+        "v5.3.0-modern",
+        "24.10.3",
+        "1",
+    ])
+    .prop_map(String::from)
+}
+
+fn name() -> impl Strategy<Value = String> {
+    prop::sample::select(vec![
+        "nginx",
+        "sigp/lighthouse",
+        "ghcr.io/a/b",
+        "localhost:5000/x",
+        "docker.io/library/nginx",
+    ])
+    .prop_map(String::from)
+}
+
+/// A scalar as YAML writes it: plain, single or double quoted.
+fn styled(v: String) -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["", "'", "\""]).prop_map(move |q| format!("{q}{v}{q}"))
+}
+
+fn image_string() -> impl Strategy<Value = String> {
+    let digest = prop::option::of(Just(
+        "@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    ));
+    (name(), prop::option::of(tag()), digest, any::<bool>()).prop_map(|(n, t, d, var)| {
+        match (t, var) {
+            (Some(t), true) => format!("${{IMG:-{n}}}:${{TAG:-{t}}}"),
+            (Some(t), false) => format!("{n}:{t}{}", d.unwrap_or_default()),
+            (None, _) => format!("{n}{}", d.unwrap_or_default()),
+        }
+    })
+}
+
+/// One top-level block of a YAML document, shaped like a real manifest.
+fn block() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec!["geth", "beacon", "exporter", "a"]);
+    prop_oneof![
+        (key.clone(), name(), tag().prop_flat_map(styled), any::<bool>()).prop_map(|(k, n, t, anchor)| {
+            let a = if anchor { "&t " } else { "" };
+            format!("{k}:\n  image:\n    repository: {n}\n    tag: {a}{t}\n    pullPolicy: Always\n")
+        }),
+        (key.clone(), image_string().prop_flat_map(styled)).prop_map(|(k, i)| format!("{k}:\n  image: {i}\n")),
+        image_string().prop_flat_map(styled).prop_map(|i| {
+            format!("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: {i}\n---\n")
+        }),
+        image_string().prop_flat_map(styled).prop_map(|i| format!("services:\n  web:\n    image: {i}\n---\n")),
+        (name(), tag()).prop_map(|(n, t)| format!("images:\n  - name: {n}\n    newTag: {t}\n")),
+        image_string().prop_map(|i| format!("notes: |\n  image: {i}\n# image: {i}\n")),
+        Just("copy:\n  image:\n    repository: nginx\n    tag: *t\n".to_string()),
+        image_string().prop_map(|i| format!("FROM {i} AS b\nARG V=1.0\nFROM nginx:${{V}}\n")),
+        (name(), tag()).prop_map(|(n, t)| format!("X_REPO={n}\nX_TAG={t}\n# upkeep: image={n}\nY=\"{t}\"\n")),
+        "\\PC{0,30}\n",
+    ]
+}
+
+fn document() -> impl Strategy<Value = String> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(block(), 0..6),
+    )
+        .prop_map(|(bom, crlf, blocks)| {
+            let body = blocks.concat();
+            let body = if crlf {
+                body.replace('\n', "\r\n")
+            } else {
+                body
+            };
+            format!("{}{body}", if bom { "\u{feff}" } else { "" })
+        })
+}
+
+fn input() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => document(),
+        1 => "\\PC{0,200}",
+        1 => prop::collection::vec(any::<u8>(), 0..200).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ]
+}
+
+fn check(name: &str, text: &str) -> Result<(), TestCaseError> {
+    let Some(Ok(refs)) = manifest::scan_text(name, text) else {
+        return Ok(());
+    };
+    for r in &refs {
+        if let (Some(span), Some(tag)) = (r.tag_span, &r.tag) {
+            prop_assert_eq!(text.get(span.start..span.end), Some(tag.as_str()));
+        }
+        if let (Some(span), Some(d)) = (r.digest_span, &r.digest) {
+            prop_assert_eq!(text.get(span.start..span.end), Some(d.as_str()));
+        }
+    }
+    for r in refs.iter().filter(|r| r.skip.is_none()) {
+        let Some(tag) = &r.tag else { continue };
+        let to = format!("{}-x", &tag[..tag.len().min(100)]);
+        let req = BumpRequest {
+            image: r.image.clone(),
+            to: to.clone(),
+            from: Some(tag.clone()),
+            digest: DigestAction::Keep,
+        };
+        let (_, after) = match manifest::bump_text(name, text, &req) {
+            Ok(x) => x,
+            Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+        };
+        let Some(after) = after else { continue };
+        // Outside the moved references' spans, nothing changed.
+        let mut spans: Vec<_> = refs
+            .iter()
+            .filter(|o| {
+                o.skip.is_none()
+                    && o.digest.is_none()
+                    && o.tag.as_ref() == Some(tag)
+                    && manifest::image::same_image(&o.image, &r.image)
+            })
+            .filter_map(|o| o.tag_span)
+            .collect();
+        spans.sort();
+        spans.dedup();
+        // `{tag}-x` always reads as a string, so no quotes are added.
+        let mut expected = String::new();
+        let mut last = 0;
+        for sp in &spans {
+            expected.push_str(&text[last..sp.start]);
+            expected.push_str(&to);
+            last = sp.end;
+        }
+        expected.push_str(&text[last..]);
+        prop_assert_eq!(after, expected);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn scan_and_bump_never_panic_and_keep_bytes_outside_spans(
+        name in prop::sample::select(NAMES.to_vec()),
+        text in input(),
+    ) {
+        check(name, &text)?;
+    }
+}

@@ -1,0 +1,168 @@
+//! `upkeep scan`: references found in every kind of file, positions, the
+//! tree walk, and the JSON contract.
+
+use std::path::Path;
+
+use crate::support::{fixture, listing, stderr, stdout, upkeep};
+use upkeep::manifest;
+
+fn scan_listing(rel: &str) -> String {
+    let report = manifest::scan(&fixture(rel));
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_spans_read_their_values(&fixture(rel), &report.references);
+    listing(&report.references)
+}
+
+/// Every span points at exactly the bytes of the tag (and digest) it names.
+fn assert_spans_read_their_values(root: &Path, refs: &[manifest::Reference]) {
+    for r in refs {
+        let path = if root.is_file() {
+            root.to_path_buf()
+        } else {
+            root.join(&r.file)
+        };
+        let text = std::fs::read_to_string(path).unwrap();
+        if let (Some(span), Some(tag)) = (r.tag_span, &r.tag) {
+            assert_eq!(&text[span.start..span.end], tag, "{}:{}", r.file, r.line);
+            let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+            assert_eq!(text[..span.start].matches('\n').count() + 1, r.line);
+            let prefix = text[line_start..span.start].trim_start_matches('\u{feff}');
+            assert_eq!(
+                prefix.chars().count() + 1,
+                r.column,
+                "{}:{}",
+                r.file,
+                r.line
+            );
+        }
+        if let (Some(span), Some(digest)) = (r.digest_span, &r.digest) {
+            assert_eq!(&text[span.start..span.end], digest);
+        }
+    }
+}
+
+#[test]
+fn helm_values() {
+    insta::assert_snapshot!(scan_listing("helm"));
+}
+
+#[test]
+fn kubernetes_manifests() {
+    insta::assert_snapshot!(scan_listing("kubernetes"));
+}
+
+#[test]
+fn kustomize_images() {
+    insta::assert_snapshot!(scan_listing("kustomize"));
+}
+
+#[test]
+fn compose_services() {
+    insta::assert_snapshot!(scan_listing("compose"));
+}
+
+#[test]
+fn argocd_application() {
+    insta::assert_snapshot!(scan_listing("argocd"));
+}
+
+#[test]
+fn dotenv_files() {
+    insta::assert_snapshot!(scan_listing("dotenv"));
+}
+
+#[test]
+fn dockerfiles() {
+    insta::assert_snapshot!(scan_listing("dockerfile"));
+}
+
+#[test]
+fn json_output_follows_the_contract() {
+    let out = upkeep(
+        &fixture("helm"),
+        &["scan", "split.yaml", "--format", "json"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "references": [{"file": "split.yaml", "line": 5, "column": 8, "kind": "helm-values",
+                "image": "sigp/lighthouse", "tag": "v5.3.0", "digest": null, "skip": null}],
+            "problems": []
+        })
+    );
+}
+
+#[test]
+fn table_output_is_aligned() {
+    let out = upkeep(&fixture("kubernetes"), &["scan", "."]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("LOCATION"));
+    let kind_col = lines[0].find("KIND").unwrap();
+    for l in &lines[1..] {
+        assert_eq!(l.find(" kubernetes").map(|i| i + 1), Some(kind_col), "{l}");
+    }
+    assert!(text.contains("7 references in 3 files"), "{text}");
+}
+
+#[test]
+fn walk_honours_gitignore_skips_git_binary_and_symlinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    let outside = dir.path().join("outside");
+    for d in ["envs/mainnet", "ignored", ".git", "node_modules"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(
+        root.join("envs/mainnet/values.yaml"),
+        "image: sigp/lighthouse:v5.3.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("ignored/values.yaml"),
+        "image: sigp/lighthouse:v1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join(".git/values.yaml"),
+        "image: sigp/lighthouse:v1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(root.join(".gitignore"), "ignored/\n").unwrap();
+    std::fs::write(root.join("binary.yaml"), b"image: x:1.0\n\0\0\0").unwrap();
+    std::fs::write(outside.join("secret.yaml"), "image: evil/image:v6.6.6\n").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&outside, root.join("link-dir")).unwrap();
+        std::os::unix::fs::symlink(outside.join("secret.yaml"), root.join("link.yaml")).unwrap();
+    }
+    let report = manifest::scan(&root);
+    assert_eq!(
+        listing(&report.references),
+        "envs/mainnet/values.yaml:1:24 helm-values sigp/lighthouse v5.3.0\n"
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn malformed_yaml_names_file_line_and_column_and_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("good.yaml"), "image: nginx:1.27\n").unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), "a: b\nimage: [nginx:1.27\n").unwrap();
+    let out = upkeep(dir.path(), &["scan", "."]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr(&out);
+    assert!(err.contains("bad.yaml:3:1: invalid YAML"), "{err}");
+    assert!(stdout(&out).contains("good.yaml:1:14"), "{}", stdout(&out));
+}
+
+#[test]
+fn missing_path_is_a_usage_error() {
+    let out = upkeep(&fixture("helm"), &["scan", "no/such/dir"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no/such/dir"));
+}
