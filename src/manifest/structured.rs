@@ -105,25 +105,44 @@ fn helm(src: &Source<'_>, kind: Kind, node: &Node, out: &mut Vec<Reference>) {
     match &node.value {
         Value::Map(entries) => {
             for (k, v) in entries {
-                let key = k.str().unwrap_or_default();
-                if is_image_key(key) {
-                    match &v.value {
-                        Value::Scalar(_) => {
-                            image_scalar(src, kind, v, out);
-                            continue;
-                        }
-                        Value::Map(_) if v.get("repository").is_some() => {
-                            helm_split(src, kind, v, out);
-                            continue;
-                        }
-                        _ => {}
-                    }
+                if !image_entry(src, kind, k, v, out) {
+                    helm(src, kind, v, out);
                 }
-                helm(src, kind, v, out);
             }
         }
         Value::Seq(items) => items.iter().for_each(|i| helm(src, kind, i, out)),
         Value::Scalar(_) => {}
+    }
+}
+
+/// Handles `key: value` if the key names an image; false when the caller
+/// should walk the value instead.
+fn image_entry(
+    src: &Source<'_>,
+    kind: Kind,
+    key: &Node,
+    value: &Node,
+    out: &mut Vec<Reference>,
+) -> bool {
+    let key = key.str().unwrap_or_default();
+    if !is_image_key(key) {
+        return false;
+    }
+    match &value.value {
+        // `vmImage: ubuntu-latest` is no container image: other keys than
+        // `image` need a tag or a path.
+        Value::Scalar(_)
+            if key == "image" || value.str().is_some_and(|s| s.contains([':', '/'])) =>
+        {
+            image_scalar(src, kind, value, out);
+            true
+        }
+        Value::Scalar(_) => true,
+        Value::Map(_) if value.get("repository").is_some() => {
+            helm_split(src, kind, value, out);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -157,13 +176,24 @@ fn helm_split(src: &Source<'_>, kind: Kind, map: &Node, out: &mut Vec<Reference>
     if image::split(&image).is_none_or(|p| p.tag.is_some() || p.digest.is_some()) {
         return;
     }
-    let tag = tag_node
-        .and_then(scalar_site)
-        .filter(|(t, _, _)| image::is_valid_tag(t));
-    let digest = digest_node
+    let digest_key = digest_node
         .and_then(scalar_site)
         .filter(|(d, _, _)| image::is_valid_digest(d))
         .map(|(d, span, _)| (d, span, false));
+    let (tag, digest) = match tag_node.and_then(scalar_site) {
+        // Renovate's style: `tag: 1.2.3@sha256:...`.
+        Some((t, span, _)) if t.contains('@') => match t.split_once('@') {
+            Some((tg, dg)) if image::is_valid_tag(tg) && image::is_valid_digest(dg) => {
+                let at = span.start + tg.len();
+                (
+                    Some((tg, Span::new(span.start, at), Site::Text)),
+                    Some((dg, Span::new(at + 1, span.end), true)),
+                )
+            }
+            _ => (None, digest_key),
+        },
+        t => (t.filter(|(t, _, _)| image::is_valid_tag(t)), digest_key),
+    };
     let skip = match tag_node.and_then(Node::str) {
         Some(t) if t.contains('$') => Some(Skip::Variable),
         _ => None,
@@ -176,9 +206,19 @@ fn helm_split(src: &Source<'_>, kind: Kind, map: &Node, out: &mut Vec<Reference>
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
 
 /// Every container of every pod template (Deployments, StatefulSets,
-/// DaemonSets, Jobs, CronJobs, Pods, and custom resources shaped alike);
-/// other image-shaped values (e.g. a HelmRelease's `values`) as Helm values.
-fn kubernetes(src: &Source<'_>, node: &Node, out: &mut Vec<Reference>) {
+/// DaemonSets, Jobs, CronJobs, Pods, and custom resources shaped alike), and
+/// other image fields of custom resources (a Prometheus' `spec.image`); a
+/// HelmRelease's `values` are Helm values. ConfigMap and Secret data is text.
+fn kubernetes(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
+    if !matches!(
+        doc.get("kind").and_then(Node::str),
+        Some("ConfigMap" | "Secret")
+    ) {
+        kubernetes_node(src, doc, out);
+    }
+}
+
+fn kubernetes_node(src: &Source<'_>, node: &Node, out: &mut Vec<Reference>) {
     match &node.value {
         Value::Map(entries) => {
             for (k, v) in entries {
@@ -191,16 +231,14 @@ fn kubernetes(src: &Source<'_>, node: &Node, out: &mut Vec<Reference>) {
                             image_scalar(src, Kind::Kubernetes, img, out);
                         }
                     }
-                    continue;
-                }
-                if key == "values" || key == "valuesObject" {
+                } else if key == "values" || key == "valuesObject" {
                     helm(src, Kind::HelmValues, v, out);
-                } else {
-                    kubernetes(src, v, out);
+                } else if !image_entry(src, Kind::Kubernetes, k, v, out) {
+                    kubernetes_node(src, v, out);
                 }
             }
         }
-        Value::Seq(items) => items.iter().for_each(|i| kubernetes(src, i, out)),
+        Value::Seq(items) => items.iter().for_each(|i| kubernetes_node(src, i, out)),
         Value::Scalar(_) => {}
     }
 }
@@ -245,7 +283,7 @@ fn kustomize(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
     // A kustomization may also patch containers inline.
     for key in ["patches", "patchesStrategicMerge"] {
         if let Some(v) = doc.get(key) {
-            kubernetes(src, v, out);
+            kubernetes_node(src, v, out);
         }
     }
 }

@@ -428,3 +428,32 @@ fn check_span_invariant(path: &Path) -> usize {
     }
     checked
 }
+
+#[test]
+fn a_digest_inside_the_helm_tag_value_is_replaced_in_place() {
+    let (before, after, err, code) = bump(
+        "helm/tag-with-digest.yaml",
+        &[
+            "--image",
+            "ghcr.io/atuinsh/atuin",
+            "--to",
+            "18.20.0",
+            "--digest",
+            D_A,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let old = "18.19.0@sha256:4d0ccca1d151f860b3f469c60df78bf1ab798f15e88dc1912d31d6741653eb99";
+    assert_eq!(after, before.replace(old, &format!("18.20.0@{D_A}")));
+    let (before, after, _, _) = bump(
+        "helm/tag-with-digest.yaml",
+        &[
+            "--image",
+            "ghcr.io/atuinsh/atuin",
+            "--to",
+            "18.20.0",
+            "--drop-digest",
+        ],
+    );
+    assert_eq!(after, before.replace(old, "18.20.0"));
+}

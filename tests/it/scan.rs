@@ -105,7 +105,14 @@ fn table_output_is_aligned() {
     for l in &lines[1..] {
         assert_eq!(l.find(" kubernetes").map(|i| i + 1), Some(kind_col), "{l}");
     }
-    assert!(text.contains("7 references in 3 files"), "{text}");
+    let report = manifest::scan(&fixture("kubernetes"));
+    assert_eq!(lines.len(), report.references.len() + 1);
+    let summary = format!(
+        "{} references in {} files",
+        report.references.len(),
+        report.files_scanned
+    );
+    assert!(text.ends_with(&format!("\n{summary}\n")), "{text}");
 }
 
 #[test]
