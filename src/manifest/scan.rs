@@ -178,11 +178,43 @@ pub(crate) fn read(path: &Path) -> Result<Option<String>, String> {
     Ok(String::from_utf8(bytes).ok())
 }
 
-/// Scans every manifest under `root` (a directory, or a single file).
+/// Scans every manifest under `root` (a directory, or a single file), on
+/// all cores; the result is in path order whatever the thread count.
 pub fn scan(root: &Path) -> ScanReport {
     let (files, mut problems) = files(root);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = files.len().div_ceil(threads).max(64);
+    let results: Vec<(Vec<Reference>, Vec<Problem>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| scan_files(part)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     let mut references = Vec::new();
-    for (rel, abs, file_type) in &files {
+    for (refs, probs) in results {
+        references.extend(refs);
+        problems.extend(probs);
+    }
+    ScanReport {
+        references,
+        problems,
+        files_scanned: files.len(),
+    }
+}
+
+fn scan_files(files: &[(String, PathBuf, FileType)]) -> (Vec<Reference>, Vec<Problem>) {
+    let mut references = Vec::new();
+    let mut problems = Vec::new();
+    for (rel, abs, file_type) in files {
         match read(abs) {
             Ok(Some(text)) => match scan_text(rel, &text, *file_type) {
                 Ok(refs) => references.extend(refs),
@@ -197,9 +229,5 @@ pub fn scan(root: &Path) -> ScanReport {
             }),
         }
     }
-    ScanReport {
-        references,
-        problems,
-        files_scanned: files.len(),
-    }
+    (references, problems)
 }
