@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod manifest;
+pub mod release;
 pub mod settings;
 pub mod version;
 pub mod yaml;
