@@ -5,8 +5,13 @@
 //! return data: no network, no clock, no database.
 
 pub mod cli;
+pub mod env;
+pub mod forge;
+pub mod git;
 pub mod manifest;
+pub mod poll;
 pub mod release;
 pub mod settings;
+pub mod store;
 pub mod version;
 pub mod yaml;

@@ -141,7 +141,7 @@ fn init_logging(format: LogFormat, verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = std::env::var("UPKEEP_LOG")
+    let filter = std::env::var(crate::env::LOG)
         .ok()
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
