@@ -4,6 +4,7 @@
 //! shell around [`cli::main`]. Pure stages (`version`, `manifest`) take data and
 //! return data: no network, no clock, no database.
 
+pub mod catalog;
 pub mod cli;
 pub mod env;
 pub mod forge;

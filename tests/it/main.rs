@@ -2,7 +2,9 @@
 //! `support` holds shared helpers.
 
 mod bump;
+mod catalog;
 mod fuzz;
+mod github_double;
 mod scan;
 mod settings;
 mod support;

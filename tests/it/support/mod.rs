@@ -1,9 +1,15 @@
 //! Shared helpers for the integration tests.
+//!
+//! `github` is a stateful GitHub double served over loopback HTTP; its module
+//! doc is the guide to using it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use upkeep::manifest::Reference;
+
+pub mod git_http;
+pub mod github;
 
 /// `tests/fixtures/<rel>`.
 pub fn fixture(rel: &str) -> PathBuf {

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Fetches GitHub's REST API description (npm package @octokit/openapi, pinned)
+# and prunes it to the operations upkeep uses, for the GitHub double in
+# tests/it/support/github/ to validate its responses against.
+#
+#   tests/support/fetch-openapi.sh [OUT.json]
+#
+# OUT defaults to $CARGO_TARGET_DIR/github-openapi/api.github.com.subset.json
+# (target/ when unset). Nothing is committed: the test support runs this once
+# when the file is missing. Safe to run concurrently (flock); FORCE=1 refetches.
+# Needs npm (registry access), tar and python3.
+set -euo pipefail
+
+PACKAGE=@octokit/openapi
+VERSION=23.0.2
+
+# The operations upkeep uses now or is planned to (pulls, labels, comments,
+# git data, apps, checks). Add one here, delete the output, and rerun.
+OPERATIONS=(
+  apps/create-installation-access-token
+  apps/get-authenticated
+  apps/get-repo-installation
+  apps/list-installations
+  apps/list-repos-accessible-to-installation
+  checks/create
+  checks/update
+  git/create-blob
+  git/create-commit
+  git/create-ref
+  git/create-tree
+  git/delete-ref
+  git/get-commit
+  git/get-ref
+  git/get-tree
+  git/update-ref
+  issues/add-labels
+  issues/create
+  issues/create-comment
+  issues/create-label
+  issues/get-label
+  issues/list-comments
+  issues/list-labels-for-repo
+  issues/remove-label
+  issues/set-labels
+  issues/update
+  issues/update-comment
+  pulls/create
+  pulls/get
+  pulls/list
+  pulls/list-files
+  pulls/request-reviewers
+  pulls/update
+  rate-limit/get
+  repos/compare-commits
+  repos/get
+  repos/get-branch
+  repos/get-content
+  repos/get-latest-release
+  repos/get-release-by-tag
+  repos/list-releases
+  repos/list-tags
+)
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+target=${CARGO_TARGET_DIR:-$root/target}
+case $target in /*) ;; *) target=$root/$target ;; esac
+out=${1:-$target/github-openapi/api.github.com.subset.json}
+mkdir -p "$(dirname "$out")"
+
+# One fetch at a time across test processes; whoever waited finds it done.
+exec 9>"$out.lock"
+if command -v flock >/dev/null; then flock 9; fi
+if [ -s "$out" ] && [ "${FORCE:-0}" != 1 ]; then exit 0; fi
+
+for tool in npm tar python3; do
+  command -v "$tool" >/dev/null || { echo "fetch-openapi.sh: $tool is needed" >&2; exit 1; }
+done
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+(cd "$tmp" && npm pack --silent "$PACKAGE@$VERSION" >/dev/null)
+tar -xzf "$tmp"/octokit-openapi-"$VERSION".tgz -C "$tmp" package/generated/api.github.com.json
+python3 "$here/prune_spec.py" "$tmp/package/generated/api.github.com.json" "$out" "${OPERATIONS[@]}"
