@@ -5,6 +5,7 @@
 //! return data: no network, no clock, no database.
 
 pub mod catalog;
+pub mod check;
 pub mod cli;
 pub mod env;
 pub mod forge;

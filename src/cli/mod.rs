@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::settings;
 
+mod check;
 mod manifest;
 
 use manifest::{BumpArgs, ScanArgs};
@@ -31,9 +32,9 @@ Documentation: see README.md; settings: `upkeep settings schema`.";
 #[derive(Debug, Parser)]
 #[command(name = "upkeep", version, after_help = AFTER_HELP, propagate_version = true)]
 pub struct Cli {
-    /// Settings file.
-    #[arg(long, global = true, value_name = "FILE", default_value = "upkeep.yml")]
-    settings: PathBuf,
+    /// Settings file [default: ./upkeep.yml when it exists].
+    #[arg(long, global = true, value_name = "FILE")]
+    settings: Option<PathBuf>,
     /// Log format on standard error.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -78,6 +79,9 @@ Images match as Docker resolves names: `busybox` is `docker.io/library/busybox`;
 another registry or a mirror is another image. Every edit is verified by
 scanning the file again before it is written atomically.")]
     Bump(BumpArgs),
+    /// Report what is outdated: references × upstream releases.
+    #[command(after_help = check::AFTER_HELP)]
+    Check(check::CheckArgs),
     /// Check or describe the settings file.
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -135,9 +139,11 @@ pub fn main() -> ExitCode {
 }
 
 fn init_logging(format: LogFormat, verbose: u8) {
+    // octocrab logs every non-2xx answer as an error, retried or not: the
+    // forge reports what matters itself.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,octocrab=off",
+        1 => "info,octocrab=off",
         2 => "debug",
         _ => "trace",
     };
@@ -158,12 +164,16 @@ fn run(cli: &Cli) -> Result<Exit> {
     match &cli.command {
         Command::Scan(args) => manifest::scan(args),
         Command::Bump(args) => manifest::bump(args),
+        Command::Check(args) => check::check(args, cli.settings.as_deref()),
         Command::Settings(SettingsCommand::Schema) => {
             println!("{}", serde_json::to_string_pretty(&settings::schema())?);
             Ok(Exit::Success)
         }
         Command::Settings(SettingsCommand::Validate { file }) => {
-            let file = file.as_deref().unwrap_or(&cli.settings);
+            let file = file
+                .as_deref()
+                .or(cli.settings.as_deref())
+                .unwrap_or(std::path::Path::new("upkeep.yml"));
             let env: HashMap<String, String> = std::env::vars().collect();
             match settings::load(Some(file), &env) {
                 Ok(_) => {

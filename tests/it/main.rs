@@ -3,6 +3,7 @@
 
 mod bump;
 mod catalog;
+mod check;
 mod fuzz;
 mod github_double;
 mod scan;

@@ -21,13 +21,20 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// Runs the `upkeep` binary with `args` in `dir`, with a clean `UPKEEP_*`
 /// environment.
 pub fn upkeep(dir: &Path, args: &[&str]) -> Output {
+    upkeep_env(dir, args, &[])
+}
+
+/// Runs the `upkeep` binary with `args` in `dir` and exactly the `UPKEEP_*`
+/// (and `GITHUB_TOKEN`) variables given in `env`.
+pub fn upkeep_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_upkeep"));
     cmd.current_dir(dir).args(args);
     for (k, _) in std::env::vars() {
-        if k.starts_with("UPKEEP_") {
+        if k.starts_with("UPKEEP_") || k == "GITHUB_TOKEN" || k.starts_with("XDG_") {
             cmd.env_remove(k);
         }
     }
+    cmd.envs(env.iter().copied());
     cmd.output().expect("run upkeep")
 }
 
