@@ -320,7 +320,7 @@ impl Forge {
                 }
                 Ok(reply) => self.after_failure(reply, attempt, what)?,
                 Err(message) if attempt < self.retry.attempts => {
-                    tracing::warn!(%what, attempt, %message, "GitHub request failed; retrying");
+                    tracing::info!(%what, attempt, %message, "GitHub request failed; retrying");
                     self.backoff(attempt)
                 }
                 Err(message) => {
@@ -384,7 +384,7 @@ impl Forge {
             return Ok(wait);
         }
         if status.is_server_error() && attempt < self.retry.attempts {
-            tracing::warn!(%what, %status, attempt, "GitHub server error; retrying");
+            tracing::info!(%what, %status, attempt, "GitHub server error; retrying");
             return Ok(self.backoff(attempt));
         }
         Err(match status {
@@ -453,7 +453,10 @@ fn network_message(e: &octocrab::Error) -> String {
     let mut message = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        message = format!("{message}: {s}");
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
         source = s.source();
     }
     message

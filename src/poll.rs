@@ -62,7 +62,7 @@ pub async fn poll(
         match joined {
             Ok((repo, result)) => {
                 if let Err(e) = &result {
-                    tracing::warn!(upstream = %repo, error = %e, "polling failed");
+                    tracing::debug!(upstream = %repo, error = %e, "polling failed");
                 }
                 out.insert(repo, result);
             }

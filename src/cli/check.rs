@@ -199,8 +199,10 @@ fn render_table(report: &CheckReport, colour: bool) -> String {
             ]
         })
         .collect();
-    let mut out = if rows.is_empty() {
+    let mut out = if rows.is_empty() && report.up_to_date > 0 {
         String::from("Everything checked is up to date.\n")
+    } else if rows.is_empty() {
+        String::from("No reference could be checked.\n")
     } else {
         let text = table(
             &[

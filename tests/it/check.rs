@@ -199,7 +199,7 @@ fn secondary_limits_and_server_errors_are_waited_out() {
     seed_deploy(&s);
     s.gh.secondary_limit_next(1, 429, 1);
     s.gh.fail_next("/repos/sigp/lighthouse/releases", 2, 502);
-    let (report, err, code) = s.check(&[]);
+    let (report, err, code) = s.check(&["-v"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(finding(&report, "sigp/lighthouse")["latest"], "v7.0.0");
     assert!(!err.contains("error:"), "{err}");
@@ -380,4 +380,56 @@ fn a_wrong_token_for_git_is_a_clear_error_without_the_token() {
         "{message}"
     );
     assert!(!err.contains(TOKEN) && !message.contains(TOKEN));
+}
+
+/// 50 upstreams × 1 repository with 500 references: the cold cycle reads
+/// every upstream once, the warm one costs no rate limit at all. Prints
+/// requests and wall time (`benches/check-cycle.sh` runs it in release).
+#[test]
+fn fifty_upstreams_and_five_hundred_references_cold_and_warm() {
+    let s = Scenario::new();
+    let mut settings = String::from("repositories:\n  - path: ./deploy\nupstreams:\n");
+    for u in 0..50 {
+        s.gh.add_releases(
+            &format!("acme/node-{u}"),
+            (0..20).map(|i| format!("v1.{i}.0")),
+        );
+        settings.push_str(&format!(
+            "  - github: acme/node-{u}\n    images:\n      - name: ghcr.io/acme/node-{u}\n        tag: \"v{{version}}\"\n"
+        ));
+        let mut values = String::new();
+        for r in 0..10 {
+            values.push_str(&format!(
+                "svc{r}:\n  image:\n    repository: ghcr.io/acme/node-{u}\n    tag: v1.{r}.0\n"
+            ));
+        }
+        s.write(&format!("deploy/node-{u}/values.yaml"), &values);
+    }
+    s.write("upkeep.yml", &settings);
+    let started = std::time::Instant::now();
+    let (cold, err, code) = s.check(&[]);
+    let cold_time = started.elapsed();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(cold["findings"].as_array().unwrap().len(), 500);
+    let cold_stats = s.gh.stats();
+    assert_eq!(cold_stats.by_operation["repos/list-releases"], 50);
+    s.gh.clear_requests();
+    let started = std::time::Instant::now();
+    let (warm, err, code) = s.check(&[]);
+    let warm_time = started.elapsed();
+    assert_eq!(code, 0, "{err}");
+    let warm_stats = s.gh.stats();
+    assert_eq!(warm_stats.charged, 0);
+    assert_eq!(warm_stats.not_modified, 50);
+    assert_eq!(cold["findings"], warm["findings"]);
+    eprintln!(
+        "check of 50 upstreams x 500 references: cold {} requests ({} charged) in {:.2?}; warm {} requests ({} charged, {} x 304) in {:.2?}",
+        cold_stats.total,
+        cold_stats.charged,
+        cold_time,
+        warm_stats.total,
+        warm_stats.charged,
+        warm_stats.not_modified,
+        warm_time
+    );
 }
