@@ -1,5 +1,6 @@
 //! All git work, through git2: shallow fetches of deployment repositories
-//! into a cache directory (and, later, branches, commits and pushes).
+//! into a cache directory, commits built from a base commit's tree (no
+//! working tree needed), ownership checks of upkeep's branches, and pushes.
 //!
 //! The token travels only through the credentials callback, as
 //! `x-access-token` basic auth: never in a remote URL, a log line or an
@@ -20,6 +21,12 @@ pub enum GitError {
     Auth(String),
     #[error("{url}: branch `{branch}` not found")]
     NoBranch { url: String, branch: String },
+    #[error("{url}: the remote refused to update `{branch}`: {reason}")]
+    Rejected {
+        url: String,
+        branch: String,
+        reason: String,
+    },
     #[error("{context}: {message}")]
     Git { context: String, message: String },
 }
@@ -86,80 +93,330 @@ pub fn fetch_shallow(
     branch: &str,
     token: Option<&str>,
 ) -> Result<Checkout, GitError> {
-    let shown = redact(url);
-    if redact(url) != url {
-        return Err(GitError::Git {
-            context: shown,
-            message: "credentials in the URL are not accepted; upkeep sends the token itself"
-                .into(),
-        });
-    }
-    let token = token.filter(|t| !t.is_empty());
-    if token.is_some() && url.starts_with("http://") && !is_loopback_http(url) {
-        return Err(GitError::InsecureUrl(shown));
-    }
-    let git = |context: &str| {
-        let shown = shown.clone();
-        let context = context.to_string();
-        move |e: git2::Error| GitError::Git {
-            context: format!("{shown}: {context}"),
-            message: e.message().to_string(),
-        }
-    };
-    std::fs::create_dir_all(dir).map_err(|e| GitError::Git {
-        context: dir.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let repo = match Repository::open(dir) {
-        Ok(r) => r,
-        Err(_) => Repository::init(dir).map_err(git("init cache"))?,
-    };
-    let mut remote = repo.remote_anonymous(url).map_err(git("remote"))?;
-    let mut auth_tried = false;
-    let mut auth_failed = false;
-    let mut callbacks = RemoteCallbacks::new();
-    callbacks.credentials(|_url, _user, _allowed| {
-        if auth_tried {
-            auth_failed = true;
-            return Err(git2::Error::from_str("authentication failed"));
-        }
-        auth_tried = true;
-        match token {
-            Some(t) => Cred::userpass_plaintext("x-access-token", t),
-            None => Err(git2::Error::from_str(
-                "the remote asks for credentials and no token is set",
-            )),
-        }
-    });
-    callbacks.certificate_check(|_, _| Ok(CertificateCheckStatus::CertificatePassthrough));
-    let mut options = FetchOptions::new();
-    options.remote_callbacks(callbacks).depth(1);
-    let refspec = format!("+refs/heads/{branch}:refs/remotes/upkeep/{branch}");
-    let fetched = remote.fetch(&[refspec.as_str()], Some(&mut options), None);
-    drop(options);
-    if let Err(e) = fetched {
-        if auth_failed || e.class() == git2::ErrorClass::Http && e.message().contains("401") {
-            return Err(GitError::Auth(shown));
-        }
-        return Err(git("fetch")(e));
-    }
-    let reference = repo
-        .find_reference(&format!("refs/remotes/upkeep/{branch}"))
-        .map_err(|_| GitError::NoBranch {
-            url: shown.clone(),
+    let session = Session::open(dir, url, token)?;
+    let commit = session
+        .fetch(branch, 1)?
+        .ok_or_else(|| GitError::NoBranch {
+            url: session.shown.clone(),
             branch: branch.to_string(),
         })?;
-    let commit = reference.peel_to_commit().map_err(git("resolve branch"))?;
-    let mut checkout = git2::build::CheckoutBuilder::new();
-    checkout.force().remove_untracked(true);
-    repo.checkout_tree(commit.as_object(), Some(&mut checkout))
-        .map_err(git("checkout"))?;
-    repo.set_head_detached(commit.id())
-        .map_err(git("checkout"))?;
+    session.checkout(&commit)?;
     Ok(Checkout {
         path: dir.to_path_buf(),
-        commit: commit.id().to_string(),
+        commit,
     })
+}
+
+/// Who upkeep's commits are by.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+impl Default for Author {
+    fn default() -> Self {
+        Author {
+            name: "upkeep[bot]".into(),
+            email: "upkeep[bot]@users.noreply.github.com".into(),
+        }
+    }
+}
+
+/// A cache repository bound to one remote.
+pub struct Session {
+    repo: Repository,
+    url: String,
+    /// The URL as shown in messages (no user info).
+    shown: String,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Opens (or creates) the cache repository in `dir` for `url`.
+    pub fn open(dir: &Path, url: &str, token: Option<&str>) -> Result<Session, GitError> {
+        let shown = redact(url);
+        if shown != url {
+            return Err(GitError::Git {
+                context: shown,
+                message: "credentials in the URL are not accepted; upkeep sends the token itself"
+                    .into(),
+            });
+        }
+        let token = token.filter(|t| !t.is_empty());
+        if token.is_some() && url.starts_with("http://") && !is_loopback_http(url) {
+            return Err(GitError::InsecureUrl(shown));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| GitError::Git {
+            context: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
+        let repo = match Repository::open(dir) {
+            Ok(r) => r,
+            Err(_) => Repository::init(dir).map_err(|e| git_error(&shown, "init cache", e))?,
+        };
+        Ok(Session {
+            repo,
+            url: url.to_string(),
+            shown,
+            token: token.map(str::to_string),
+        })
+    }
+
+    fn err(&self, context: &str) -> impl Fn(git2::Error) -> GitError + '_ {
+        let context = context.to_string();
+        move |e| git_error(&self.shown, &context, e)
+    }
+
+    /// Runs a network operation with the token callback; maps a refused
+    /// login to [`GitError::Auth`].
+    fn with_remote<T>(
+        &self,
+        what: &str,
+        f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
+    ) -> Result<T, GitError> {
+        self.with_remote_raw(f).map_err(|(e, auth_failed)| {
+            if auth_failed || (e.class() == git2::ErrorClass::Http && e.message().contains("401")) {
+                GitError::Auth(self.shown.clone())
+            } else {
+                git_error(&self.shown, what, e)
+            }
+        })
+    }
+
+    /// [`Session::with_remote`] with the raw error and whether the login
+    /// was refused.
+    fn with_remote_raw<T>(
+        &self,
+        f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
+    ) -> Result<T, (git2::Error, bool)> {
+        let mut remote = self
+            .repo
+            .remote_anonymous(&self.url)
+            .map_err(|e| (e, false))?;
+        let auth_failed = std::cell::Cell::new(false);
+        let result = {
+            let mut tried = false;
+            let mut callbacks = RemoteCallbacks::new();
+            let token = self.token.as_deref();
+            callbacks.credentials(|_url, _user, _allowed| {
+                if tried {
+                    auth_failed.set(true);
+                    return Err(git2::Error::from_str("authentication failed"));
+                }
+                tried = true;
+                match token {
+                    Some(t) => Cred::userpass_plaintext("x-access-token", t),
+                    None => Err(git2::Error::from_str(
+                        "the remote asks for credentials and no token is set",
+                    )),
+                }
+            });
+            callbacks.certificate_check(|_, _| Ok(CertificateCheckStatus::CertificatePassthrough));
+            f(&mut remote, callbacks)
+        };
+        result.map_err(|e| (e, auth_failed.get()))
+    }
+
+    /// Fetches `branch` with `depth` commits of history (0: all). Returns
+    /// its commit, or `None` when the remote has no such branch.
+    pub fn fetch(&self, branch: &str, depth: i32) -> Result<Option<String>, GitError> {
+        let local = format!("refs/remotes/upkeep/{branch}");
+        // A branch deleted on the remote must not survive in the cache.
+        if let Ok(mut r) = self.repo.find_reference(&local) {
+            let _ = r.delete();
+        }
+        let exists = self.with_remote("list", |remote, callbacks| {
+            let connection = remote.connect_auth(git2::Direction::Fetch, Some(callbacks), None)?;
+            let wanted = format!("refs/heads/{branch}");
+            Ok(connection.list()?.iter().any(|h| h.name() == wanted))
+        })?;
+        if !exists {
+            return Ok(None);
+        }
+        self.with_remote("fetch", |remote, callbacks| {
+            let mut options = FetchOptions::new();
+            options.remote_callbacks(callbacks).depth(depth);
+            let refspec = format!("+refs/heads/{branch}:{local}");
+            remote.fetch(&[refspec.as_str()], Some(&mut options), None)
+        })?;
+        let commit = self
+            .repo
+            .find_reference(&local)
+            .and_then(|r| r.peel_to_commit())
+            .map_err(self.err("resolve branch"))?;
+        Ok(Some(commit.id().to_string()))
+    }
+
+    /// Checks `commit` out into the working tree, detached.
+    pub fn checkout(&self, commit: &str) -> Result<(), GitError> {
+        let commit = self.commit(commit)?;
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout.force().remove_untracked(true);
+        self.repo
+            .checkout_tree(commit.as_object(), Some(&mut checkout))
+            .map_err(self.err("checkout"))?;
+        self.repo
+            .set_head_detached(commit.id())
+            .map_err(self.err("checkout"))
+    }
+
+    fn commit(&self, id: &str) -> Result<git2::Commit<'_>, GitError> {
+        let oid = git2::Oid::from_str(id).map_err(self.err("commit id"))?;
+        self.repo.find_commit(oid).map_err(self.err("find commit"))
+    }
+
+    /// The tree id of a commit.
+    pub fn tree_of(&self, commit: &str) -> Result<String, GitError> {
+        Ok(self.commit(commit)?.tree_id().to_string())
+    }
+
+    /// The first parent of a commit, if fetched.
+    pub fn parent_of(&self, commit: &str) -> Result<Option<String>, GitError> {
+        Ok(self
+            .commit(commit)?
+            .parent_ids()
+            .next()
+            .map(|p| p.to_string()))
+    }
+
+    /// True when every commit from `tip` back to `base` (first parents) is
+    /// by `author`: a branch upkeep may rewrite. A commit by anyone else, or
+    /// history that never reaches `base`, makes it foreign.
+    pub fn owned_by(&self, tip: &str, base: &str, author: &Author) -> Result<bool, GitError> {
+        let mut current = self.commit(tip)?;
+        for _ in 0..100 {
+            if current.id().to_string() == base {
+                return Ok(true);
+            }
+            if current.author().email().ok() != Some(author.email.as_str()) {
+                return Ok(false);
+            }
+            match current.parent(0) {
+                Ok(p) => current = p,
+                // Shallow history: the oldest commit we have is upkeep's and
+                // its parent is missing; trust it only if it sits on `base`.
+                Err(_) => return Ok(current.parent_ids().any(|p| p.to_string() == base)),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Reads a file of a commit; `None` when absent (or not a regular file).
+    pub fn read(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let tree = self.commit(commit)?.tree().map_err(self.err("tree"))?;
+        let Ok(entry) = tree.get_path(Path::new(path)) else {
+            return Ok(None);
+        };
+        if entry.filemode() != i32::from(git2::FileMode::Blob)
+            && entry.filemode() != i32::from(git2::FileMode::BlobExecutable)
+        {
+            return Ok(None);
+        }
+        let blob = self
+            .repo
+            .find_blob(entry.id())
+            .map_err(self.err("read blob"))?;
+        Ok(Some(blob.content().to_vec()))
+    }
+
+    /// A new commit on top of `base` with `files` (path, content) replaced,
+    /// modes kept. Returns its id; nothing is pushed.
+    pub fn commit_files(
+        &self,
+        base: &str,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+        author: &Author,
+    ) -> Result<String, GitError> {
+        let parent = self.commit(base)?;
+        let tree = parent.tree().map_err(self.err("tree"))?;
+        let mut update = git2::build::TreeUpdateBuilder::new();
+        for (path, content) in files {
+            let mode = tree
+                .get_path(Path::new(path))
+                .ok()
+                .map(|e| e.filemode())
+                .filter(|m| *m == i32::from(git2::FileMode::BlobExecutable))
+                .map_or(git2::FileMode::Blob, |_| git2::FileMode::BlobExecutable);
+            let blob = self.repo.blob(content).map_err(self.err("write blob"))?;
+            update.upsert(path.as_str(), blob, mode);
+        }
+        let new_tree = update
+            .create_updated(&self.repo, &tree)
+            .map_err(self.err("write tree"))?;
+        let new_tree = self
+            .repo
+            .find_tree(new_tree)
+            .map_err(self.err("write tree"))?;
+        let signature =
+            git2::Signature::now(&author.name, &author.email).map_err(self.err("signature"))?;
+        let id = self
+            .repo
+            .commit(None, &signature, &signature, message, &new_tree, &[&parent])
+            .map_err(self.err("commit"))?;
+        Ok(id.to_string())
+    }
+
+    /// Pushes `commit` to `branch` on the remote; `force` only for branches
+    /// upkeep owns. A refused update (non-fast-forward, protected branch) is
+    /// [`GitError::Rejected`].
+    pub fn push(&self, commit: &str, branch: &str, force: bool) -> Result<(), GitError> {
+        let local = format!("refs/upkeep/push/{branch}");
+        let oid = git2::Oid::from_str(commit).map_err(self.err("commit id"))?;
+        self.repo
+            .reference(&local, oid, true, "upkeep push")
+            .map_err(self.err("push"))?;
+        let refspec = format!(
+            "{}{local}:refs/heads/{branch}",
+            if force { "+" } else { "" }
+        );
+        let rejected = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        let sink = rejected.clone();
+        let pushed = self.with_remote_raw(|remote, mut callbacks| {
+            callbacks.push_update_reference(move |_name, status| {
+                if let Some(message) = status {
+                    *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
+                }
+                Ok(())
+            });
+            let mut options = git2::PushOptions::new();
+            options.remote_callbacks(callbacks);
+            remote.push(&[refspec.as_str()], Some(&mut options))
+        });
+        let rejection = |reason: String| GitError::Rejected {
+            url: self.shown.clone(),
+            branch: branch.to_string(),
+            reason,
+        };
+        match pushed {
+            // libgit2 refuses a non-fast-forward update before sending it.
+            Err((e, _)) if e.code() == git2::ErrorCode::NotFastForward => {
+                Err(rejection("not a fast-forward".into()))
+            }
+            Err((_, true)) => Err(GitError::Auth(self.shown.clone())),
+            Err((e, false)) => Err(git_error(&self.shown, "push", e)),
+            Ok(()) => match rejected.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                Some(reason) => Err(rejection(reason)),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+fn git_error(shown: &str, context: &str, e: git2::Error) -> GitError {
+    GitError::Git {
+        context: format!("{shown}: {context}"),
+        message: e.message().to_string(),
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod bump;
 mod catalog;
 mod check;
 mod fuzz;
+mod git;
 mod github_double;
 mod scan;
 mod settings;
