@@ -2,7 +2,8 @@
 //!
 //! [`evaluate`] is pure (references, catalog, releases and `now` in; findings
 //! out). [`run`] is the pipeline around it: fetch or open each deployment
-//! repository, scan it, poll the upstreams its images come from, evaluate.
+//! repository, scan it, poll the upstreams its images come from, ask the
+//! images' registries which targets are published ([`Existence`]), evaluate.
 //! One failing repository or upstream becomes an entry in the report and
 //! the others go on. Nothing here writes to a deployment repository.
 
@@ -38,6 +39,9 @@ pub struct Finding {
     pub behind: usize,
     pub environment: Option<String>,
     pub network: Option<String>,
+    /// The environment's rollout wave.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<u32>,
     /// Finding codes from the rule engine (`hard-fork`, `breaking-change`, …).
     pub codes: Vec<String>,
     pub deadline: Option<Deadline>,
@@ -45,6 +49,23 @@ pub struct Finding {
     /// When `latest` was published.
     #[serde(skip)]
     pub published_at: Option<DateTime<Utc>>,
+    /// The digest of `target_tag` in its registry (the index digest of a
+    /// multi-arch image), when the registry was asked.
+    pub target_digest: Option<String>,
+    /// No newer image is published yet, so nothing is offered: `latest` and
+    /// `target_tag` name the release waited for.
+    pub waiting_for_image: bool,
+    /// While waiting: when that release was published on GitHub.
+    pub since: Option<DateTime<Utc>>,
+    /// The release tag of the deployed version, when it is a release.
+    #[serde(skip)]
+    pub current_release: Option<String>,
+    /// Breaking changes in the releases between current and target.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub breaking: Vec<String>,
+    /// A security note for the releases between current and target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security: Option<String>,
 }
 
 /// A fork deadline that applies to a reference.
@@ -87,6 +108,11 @@ pub struct CheckReport {
     pub failures: Vec<Failure>,
     /// Scan problems (unreadable files), as `file:line:column: message`.
     pub problems: Vec<String>,
+    /// Registry problems (unreachable, refused): the check went on.
+    pub warnings: Vec<String>,
+    /// The releases polled, per upstream (for rendering, not output).
+    #[serde(skip)]
+    pub releases: ReleaseMap,
 }
 
 /// The environment a reference belongs to.
@@ -94,6 +120,7 @@ pub struct CheckReport {
 pub struct Placement {
     pub environment: String,
     pub network: Option<String>,
+    pub wave: u32,
 }
 
 /// The references of one repository, with the environment of each.
@@ -117,8 +144,51 @@ pub fn upstreams_of(repos: &[ScannedRepo], catalog: &Catalog) -> BTreeSet<String
         .collect()
 }
 
-/// References × releases → findings. Pure.
+/// References × releases → findings, every target taken as published. Pure.
 pub fn evaluate(repos: &[ScannedRepo], catalog: &Catalog, releases: &ReleaseMap) -> CheckReport {
+    evaluate_gated(repos, catalog, releases, &|_, _| Existence::Trusted)
+}
+
+/// What the registry says about an image tag, as [`evaluate_gated`] is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Existence {
+    /// Published, with its digest.
+    Published { digest: String },
+    /// Offered on GitHub's word (the registry could not answer and
+    /// `registries.require_published` is false).
+    Trusted,
+    /// Not in the registry (yet): an older target may be offered instead.
+    Missing,
+    /// Not known: the target is held, the finding waits for its image.
+    Unknown,
+}
+
+/// The newest candidate (newest first) that may be offered, with its
+/// digest; `None` when nothing may be offered yet.
+fn pick_published<T>(
+    newer: &[(T, crate::version::Version, String)],
+    existence: impl Fn(&str) -> Existence,
+) -> (Option<usize>, Option<String>) {
+    for (i, (_, _, tag)) in newer.iter().enumerate() {
+        match existence(tag) {
+            Existence::Published { digest } => return (Some(i), Some(digest)),
+            Existence::Trusted => return (Some(i), None),
+            Existence::Missing => {}
+            Existence::Unknown => break,
+        }
+    }
+    (None, None)
+}
+
+/// References × releases → findings, offering each reference the newest
+/// target whose image `existence(image as written, tag)` says may be
+/// offered (see [`Existence`]). Pure.
+pub fn evaluate_gated(
+    repos: &[ScannedRepo],
+    catalog: &Catalog,
+    releases: &ReleaseMap,
+    existence: &dyn Fn(&str, &str) -> Existence,
+) -> CheckReport {
     let mut report = CheckReport::default();
     for repo in repos {
         for (r, env) in &repo.references {
@@ -171,7 +241,9 @@ pub fn evaluate(repos: &[ScannedRepo], catalog: &Catalog, releases: &ReleaseMap)
             }
             newer.sort_by(|a, b| b.1.cmp_precedence(&a.1));
             let behind = newer.iter().map(|n| &n.2).collect::<BTreeSet<_>>().len();
-            let (latest, _, target) = &newer[0];
+            let (pick, target_digest) = pick_published(&newer, |t| existence(&r.image, t));
+            let waiting = pick.is_none();
+            let (latest, _, target) = &newer[pick.unwrap_or(0)];
             report.findings.push(Finding {
                 repository: repo.name.clone(),
                 file: r.file.clone(),
@@ -184,15 +256,117 @@ pub fn evaluate(repos: &[ScannedRepo], catalog: &Catalog, releases: &ReleaseMap)
                 behind,
                 environment: env.as_ref().map(|e| e.environment.clone()),
                 network: env.as_ref().and_then(|e| e.network.clone()),
+                wave: env.as_ref().map(|e| e.wave),
                 codes: Vec::new(),
                 deadline: None,
                 priority: None,
                 published_at: latest.published_at,
+                target_digest,
+                waiting_for_image: waiting,
+                since: if waiting { latest.published_at } else { None },
+                current_release: list
+                    .iter()
+                    .find(|rel| {
+                        m.upstream.release_version(&rel.tag_name).is_some_and(|v| {
+                            v.cmp_precedence(&current.version) == std::cmp::Ordering::Equal
+                        })
+                    })
+                    .map(|rel| rel.tag_name.clone()),
+                breaking: Vec::new(),
+                security: None,
             });
         }
     }
     sort_by_urgency(&mut report.findings);
     report
+}
+
+/// Adds what the rule engine says to every finding: codes, breaking items,
+/// security note, priority and the nearest deadline on the finding's
+/// network, from the releases between the deployed version and the target
+/// (their notes) and from the fork schedule (minimum versions), as of `now`.
+/// Pure; classifications are computed once per release.
+pub fn annotate(
+    report: &mut CheckReport,
+    catalog: &Catalog,
+    engine: &crate::rules::Engine,
+    now: DateTime<Utc>,
+) {
+    use crate::rules::{Code, Priority};
+    let mut classified: BTreeMap<(String, String), crate::rules::Classification> = BTreeMap::new();
+    for f in &mut report.findings {
+        let Some(m) = catalog.lookup(&f.image) else {
+            continue;
+        };
+        let Some(current) = m.version_of(&f.current) else {
+            continue;
+        };
+        let mut codes: BTreeSet<Code> = BTreeSet::new();
+        let mut priority: Option<Priority> = None;
+        let mut deadlines: Vec<Deadline> = Vec::new();
+        let network = f.network.clone().unwrap_or_else(|| "mainnet".into());
+        for rf in engine.reference_findings(&f.upstream, &current.version, Some(&network), now) {
+            codes.extend(rf.codes.iter().copied());
+            priority = priority.max(Some(rf.priority));
+            deadlines.push(Deadline {
+                fork: rf.deadline.fork.clone(),
+                network: rf.deadline.network.clone(),
+                at: rf.deadline.at,
+            });
+        }
+        let target = m.upstream.release_version(&f.latest);
+        let in_between = report
+            .releases
+            .get(&f.upstream)
+            .and_then(|r| r.as_ref().ok())
+            .into_iter()
+            .flatten()
+            .filter(|rel| {
+                m.upstream.release_version(&rel.tag_name).is_some_and(|v| {
+                    v.cmp_precedence(&current.version) == std::cmp::Ordering::Greater
+                        && target
+                            .as_ref()
+                            .is_some_and(|t| v.cmp_precedence(t) != std::cmp::Ordering::Greater)
+                })
+            });
+        for rel in in_between {
+            let c = classified
+                .entry((f.upstream.clone(), rel.tag_name.clone()))
+                .or_insert_with(|| engine.classify(&f.upstream, rel));
+            // A fork the notes prepare for that has already activated on
+            // this network says nothing now: the schedule's minimum versions
+            // (above) tell whether this deployment missed it.
+            let upcoming = c.deadline(&network).filter(|d| d.at > now);
+            codes.extend(c.codes.iter().copied().filter(|code| {
+                *code != Code::Overdue && (*code != Code::HardFork || upcoming.is_some())
+            }));
+            priority = priority.max(Some(c.priority));
+            for b in &c.breaking {
+                if !f.breaking.contains(b) {
+                    f.breaking.push(b.clone());
+                }
+            }
+            if c.security && f.security.is_none() {
+                f.security = Some(format!("{} fixes a security issue", rel.tag_name));
+            }
+            if let Some(d) = upcoming {
+                deadlines.push(Deadline {
+                    fork: d.fork,
+                    network: d.network,
+                    at: d.at,
+                });
+            }
+        }
+        if deadlines.iter().any(|d| d.at <= now) {
+            codes.insert(Code::Overdue);
+        }
+        f.codes = codes.iter().map(|c| c.as_str().to_string()).collect();
+        f.priority = priority
+            .filter(|p| *p > Priority::Low)
+            .map(|p| p.as_str().to_string());
+        f.deadline = deadlines.into_iter().min_by_key(|d| d.at);
+    }
+    sort_by_urgency(&mut report.findings);
 }
 
 /// Most urgent first: nearest deadline, then most releases behind, then by
@@ -222,6 +396,21 @@ pub struct Context {
     pub cache_dir: PathBuf,
     /// Upstreams polled at once.
     pub concurrency: usize,
+    /// Asks registries whether target images are published.
+    pub registry: Option<Arc<crate::registry::Registry>>,
+    /// Classifies releases and knows the fork schedule.
+    pub engine: Option<Arc<crate::rules::Engine>>,
+}
+
+impl Context {
+    /// The token git uses for `repo`: the App's installation token in App
+    /// mode, else the configured token.
+    pub async fn git_token_for(&self, repo: &RepoName) -> Result<Option<String>, String> {
+        if self.forge.is_app() {
+            return self.forge.git_token(repo).await.map_err(|e| e.to_string());
+        }
+        Ok(self.git_token.clone())
+    }
 }
 
 /// Progress events for a terminal indicator.
@@ -230,27 +419,27 @@ pub enum Progress {
     Polled { done: usize, total: usize },
 }
 
-/// One check: repositories → references → releases → findings.
+/// One check: repositories → references → releases → registries →
+/// findings. Without a registry client every target is offered on GitHub's
+/// word.
 pub async fn run(
     ctx: &Context,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> CheckReport {
+    run_with_registry(ctx, ctx.registry.clone(), now, progress).await
+}
+
+async fn run_with_registry(
+    ctx: &Context,
+    registry: Option<Arc<crate::registry::Registry>>,
     now: DateTime<Utc>,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> CheckReport {
     let mut repos = Vec::new();
     let mut failures = Vec::new();
     let mut problems = Vec::new();
-    let default_repo;
-    let configured: &[Repository] = if ctx.settings.repositories.is_empty() {
-        default_repo = [Repository {
-            source: RepoSource::Path(PathBuf::from(".")),
-            branch: None,
-            environments: Vec::new(),
-        }];
-        &default_repo
-    } else {
-        &ctx.settings.repositories
-    };
-    for repo in configured {
+    for repo in &configured_repositories(&ctx.settings) {
         let name = repo.source.to_string();
         progress(Progress::Repository(name.clone()));
         match open_repository(ctx, repo).await {
@@ -271,6 +460,7 @@ pub async fn run(
                         let env = repo.environment_for(&r.file).map(|e| Placement {
                             environment: e.name.clone(),
                             network: e.network.as_ref().map(|n| n.as_str().to_string()),
+                            wave: e.wave,
                         });
                         (r, env)
                     })
@@ -310,9 +500,99 @@ pub async fn run(
         };
         releases.insert(repo.to_string(), entry);
     }
-    let mut report = evaluate(&repos, &ctx.catalog, &releases);
+    let mut report = gate(ctx, registry.as_ref(), &repos, &releases).await;
     report.failures.extend(failures);
     report.problems = problems;
+    report.releases = releases;
+    if let Some(engine) = &ctx.engine {
+        annotate(&mut report, &ctx.catalog, engine, now);
+    }
+    report
+}
+
+/// The repositories of the settings; none configured means the current
+/// directory.
+pub fn configured_repositories(settings: &Settings) -> Vec<Repository> {
+    if settings.repositories.is_empty() {
+        vec![Repository {
+            source: RepoSource::Path(PathBuf::from(".")),
+            branch: None,
+            environments: Vec::new(),
+        }]
+    } else {
+        settings.repositories.clone()
+    }
+}
+
+/// How many missing targets one reference walks back past.
+const MAX_FALLBACK: usize = 5;
+
+/// The existence step between polling and evaluation: asks the registry
+/// about each reference's newest target, then, where that image is missing,
+/// about the next newest (up to [`MAX_FALLBACK`] rounds), and evaluates with
+/// the answers. Registry errors become warnings; `require_published` decides
+/// whether their targets are held or offered on GitHub's word.
+async fn gate(
+    ctx: &Context,
+    registry: Option<&Arc<crate::registry::Registry>>,
+    repos: &[ScannedRepo],
+    releases: &ReleaseMap,
+) -> CheckReport {
+    let require = ctx.settings.registries.require_published;
+    let on_error = if require {
+        Existence::Unknown
+    } else {
+        Existence::Trusted
+    };
+    let mut known: std::collections::HashMap<(String, String), Existence> =
+        std::collections::HashMap::new();
+    let mut warnings: Vec<String> = Vec::new();
+    for _ in 0..MAX_FALLBACK {
+        let asked = std::cell::RefCell::new(BTreeSet::new());
+        evaluate_gated(repos, &ctx.catalog, releases, &|image, tag| {
+            let key = (image.to_string(), tag.to_string());
+            known.get(&key).cloned().unwrap_or_else(|| {
+                asked.borrow_mut().insert(key);
+                Existence::Unknown
+            })
+        });
+        let asked: Vec<(String, String)> = asked.into_inner().into_iter().collect();
+        if asked.is_empty() {
+            break;
+        }
+        let Some(registry) = registry else {
+            known.extend(asked.into_iter().map(|k| (k, on_error.clone())));
+            continue;
+        };
+        for (key, answer) in registry.manifests(asked, ctx.concurrency).await {
+            let existence = match answer {
+                Ok(Some(m)) => Existence::Published { digest: m.digest },
+                Ok(None) => Existence::Missing,
+                Err(e) => {
+                    let warning = format!(
+                        "{e}; {}",
+                        if require {
+                            "its targets wait for the image (registries.require_published)"
+                        } else {
+                            "its targets are offered on GitHub's word (registries.require_published: false)"
+                        }
+                    );
+                    if !warnings.contains(&warning) {
+                        warnings.push(warning);
+                    }
+                    on_error.clone()
+                }
+            };
+            known.insert(key, existence);
+        }
+    }
+    let mut report = evaluate_gated(repos, &ctx.catalog, releases, &|image, tag| {
+        known
+            .get(&(image.to_string(), tag.to_string()))
+            .cloned()
+            .unwrap_or(Existence::Unknown)
+    });
+    report.warnings = warnings;
     report
 }
 
@@ -335,7 +615,7 @@ async fn open_repository(ctx: &Context, repo: &Repository) -> Result<PathBuf, St
                 .map_err(|e| e.to_string())?;
             let branch = repo.branch.clone().unwrap_or(info.default_branch);
             let dir = ctx.cache_dir.join("repos").join(owner).join(name);
-            let token = ctx.git_token.clone();
+            let token = ctx.git_token_for(&repo_name).await?;
             let url = info.clone_url;
             let checkout = tokio::task::spawn_blocking(move || {
                 crate::git::fetch_shallow(&dir, &url, &branch, token.as_deref())

@@ -16,3 +16,41 @@ pub const STATE: &str = "UPKEEP_STATE";
 pub const CACHE_DIR: &str = "UPKEEP_CACHE_DIR";
 /// A `tracing` filter for logs (e.g. `upkeep=debug`); overrides `-v`.
 pub const LOG: &str = "UPKEEP_LOG";
+/// Registry credentials, inline: JSON in the format of Docker's
+/// `config.json` (`{"auths": {"HOST": {"auth": "base64(user:pass)"}}}`, or
+/// `username`/`password` instead of `auth`). HOST is the host (and port)
+/// upkeep contacts: the registry's own (`ghcr.io`, `docker.io`) or, for a
+/// mirrored registry, the mirror's. A secret: never logged.
+pub const REGISTRY_AUTH: &str = "UPKEEP_REGISTRY_AUTH";
+/// A file in the same format (e.g. `~/.docker/config.json`); read when
+/// `UPKEEP_REGISTRY_AUTH` is not set.
+pub const REGISTRY_AUTH_FILE: &str = "UPKEEP_REGISTRY_AUTH_FILE";
+/// Shortest time between two requests to one registry host, in
+/// milliseconds (default 100).
+pub const REGISTRY_MIN_INTERVAL_MS: &str = "UPKEEP_REGISTRY_MIN_INTERVAL_MS";
+/// How long a registry answer "this tag exists, with this digest" is reused
+/// from the state store, in seconds (default 21600: six hours).
+pub const REGISTRY_TTL: &str = "UPKEEP_REGISTRY_TTL";
+/// How long a "this tag is missing" answer is reused, in seconds (default
+/// 60), so that a tag pushed after a release is seen on the next run.
+pub const REGISTRY_MISSING_TTL: &str = "UPKEEP_REGISTRY_MISSING_TTL";
+/// GitHub App mode: the app's numeric id. With
+/// `UPKEEP_GITHUB_APP_PRIVATE_KEY`, upkeep authenticates as the app (RS256
+/// JWT, then installation tokens) instead of with a token.
+pub const GITHUB_APP_ID: &str = "UPKEEP_GITHUB_APP_ID";
+/// GitHub App mode: the app's private key, as PEM text or the path of the
+/// `.pem` file GitHub hands out. A secret: never logged.
+pub const GITHUB_APP_PRIVATE_KEY: &str = "UPKEEP_GITHUB_APP_PRIVATE_KEY";
+/// `upkeep serve`: the webhook secret(s), comma-separated so that a new
+/// secret can be added before the old one is removed (rotation). A delivery
+/// is accepted when its `X-Hub-Signature-256` matches any of them. Secrets:
+/// never logged.
+pub const GITHUB_WEBHOOK_SECRET: &str = "UPKEEP_GITHUB_WEBHOOK_SECRET";
+/// `upkeep serve`: the address to listen on when `--listen` is not given
+/// (default `0.0.0.0:8080`).
+pub const LISTEN: &str = "UPKEEP_LISTEN";
+/// The Slack incoming-webhook URL of the default channel (`upkeep notify`,
+/// alerts, reminders). A secret: never logged; reports show only its host.
+/// Routes in `slack.routes` name other variables (`webhook_env`) that hold
+/// their channels' URLs, under the same rules.
+pub const SLACK_WEBHOOK_URL: &str = "UPKEEP_SLACK_WEBHOOK_URL";

@@ -171,6 +171,65 @@ impl Session {
         })
     }
 
+    /// A local repository (a user's checkout): no remote, no token.
+    pub fn local(path: &Path) -> Result<Session, GitError> {
+        let shown = path.display().to_string();
+        let repo = Repository::discover(path).map_err(|e| git_error(&shown, "open", e))?;
+        Ok(Session {
+            repo,
+            url: String::new(),
+            shown,
+            token: None,
+        })
+    }
+
+    /// The commit HEAD points at.
+    pub fn head(&self) -> Result<String, GitError> {
+        let commit = self
+            .repo
+            .head()
+            .and_then(|h| h.peel_to_commit())
+            .map_err(self.err("HEAD"))?;
+        Ok(commit.id().to_string())
+    }
+
+    /// The commit of a local branch, if it exists.
+    pub fn local_branch(&self, branch: &str) -> Result<Option<String>, GitError> {
+        match self.repo.find_reference(&format!("refs/heads/{branch}")) {
+            Ok(r) => Ok(Some(
+                r.peel_to_commit()
+                    .map_err(self.err("branch"))?
+                    .id()
+                    .to_string(),
+            )),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Points a local branch at `commit` (creating or moving it). The
+    /// checked-out branch is never moved.
+    pub fn set_local_branch(&self, branch: &str, commit: &str) -> Result<(), GitError> {
+        let name = format!("refs/heads/{branch}");
+        if self
+            .repo
+            .head()
+            .ok()
+            .and_then(|h| h.name().ok().map(str::to_string))
+            .as_deref()
+            == Some(name.as_str())
+        {
+            return Err(GitError::Git {
+                context: self.shown.clone(),
+                message: format!("{branch} is checked out; upkeep does not move it"),
+            });
+        }
+        let oid = git2::Oid::from_str(commit).map_err(self.err("commit id"))?;
+        self.repo
+            .reference(&name, oid, true, "upkeep")
+            .map_err(self.err("branch"))?;
+        Ok(())
+    }
+
     fn err(&self, context: &str) -> impl Fn(git2::Error) -> GitError + '_ {
         let context = context.to_string();
         move |e| git_error(&self.shown, &context, e)
@@ -288,13 +347,20 @@ impl Session {
             .map(|p| p.to_string()))
     }
 
-    /// True when every commit from `tip` back to `base` (first parents) is
-    /// by `author`: a branch upkeep may rewrite. A commit by anyone else, or
-    /// history that never reaches `base`, makes it foreign.
+    /// True when `tip` is upkeep's: following first parents, every commit is
+    /// by `author` until one that is already on `base` (the branch was made
+    /// from `base` or an older state of it). A commit by anyone else, or
+    /// history that never meets `base`, makes the branch foreign.
     pub fn owned_by(&self, tip: &str, base: &str, author: &Author) -> Result<bool, GitError> {
+        let base = git2::Oid::from_str(base).map_err(self.err("commit id"))?;
         let mut current = self.commit(tip)?;
         for _ in 0..100 {
-            if current.id().to_string() == base {
+            let on_base = current.id() == base
+                || self
+                    .repo
+                    .graph_descendant_of(base, current.id())
+                    .unwrap_or(false);
+            if on_base {
                 return Ok(true);
             }
             if current.author().email().ok() != Some(author.email.as_str()) {
@@ -302,9 +368,7 @@ impl Session {
             }
             match current.parent(0) {
                 Ok(p) => current = p,
-                // Shallow history: the oldest commit we have is upkeep's and
-                // its parent is missing; trust it only if it sits on `base`.
-                Err(_) => return Ok(current.parent_ids().any(|p| p.to_string() == base)),
+                Err(_) => return Ok(false),
             }
         }
         Ok(false)

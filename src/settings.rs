@@ -29,9 +29,10 @@ pub use error::{SettingsError, SettingsErrors};
 pub use load::{DEFAULT_FILE, ENV_PREFIX, ENV_SEPARATOR, load, load_str};
 pub use raw::{
     RawEnvironment, RawImage, RawPullRequests, RawRegistries, RawRepository, RawSchedule,
-    RawSettings, RawSlack, RawUpstream, schema,
+    RawSettings, RawSlack, RawSlackRoute, RawUpstream, schema,
 };
 pub use types::{
-    Cron, DEFAULT_LABEL, DEFAULT_POLL, Environment, Group, ImageMapping, Network, PullRequests,
-    Registries, RepoSource, Repository, Schedule, Scheme, Settings, Slack, TagTemplate, Upstream,
+    Cron, DEFAULT_ALERTS, DEFAULT_CHANNEL, DEFAULT_LABEL, DEFAULT_POLL, DEFAULT_REMINDERS,
+    Environment, Group, ImageMapping, Network, PullRequests, Registries, RepoSource, Repository,
+    Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream,
 };

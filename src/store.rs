@@ -1,6 +1,8 @@
 //! The state store: a SQLite file (WAL, safe for two processes) holding what
-//! saves work between runs: ETags and cached release lists per upstream, and
-//! when each release was first seen.
+//! saves work between runs: ETags and cached release lists per upstream,
+//! when each release was first seen, what container registries answered
+//! for image tags (digest, or missing), and which Slack alerts and
+//! reminders each channel already got.
 //!
 //! It is a cache: losing the file costs API calls, never correctness. Knows
 //! nothing about GitHub or manifests; every other module that needs state
@@ -42,7 +44,47 @@ const MIGRATIONS: &[&str] = &[
          first_seen INTEGER NOT NULL,
          PRIMARY KEY (upstream, tag)
      );",
+    // 2: registry answers: a tag's manifest digest, or "missing" (NULL)
+    "CREATE TABLE registry_cache (
+         endpoint   TEXT NOT NULL,
+         repository TEXT NOT NULL,
+         tag        TEXT NOT NULL,
+         digest     TEXT,
+         media_type TEXT,
+         checked_at INTEGER NOT NULL,
+         PRIMARY KEY (endpoint, repository, tag)
+     );",
+    // 3: `upkeep serve`: webhook deliveries seen (de-duplication by
+    //    `X-GitHub-Delivery`) and upkeep pull requests merged
+    "CREATE TABLE webhook_delivery (
+         id          TEXT PRIMARY KEY,
+         received_at INTEGER NOT NULL
+     );
+     CREATE INDEX webhook_delivery_received ON webhook_delivery (received_at);
+     CREATE TABLE merged_pull (
+         repository TEXT NOT NULL,
+         number     INTEGER NOT NULL,
+         branch     TEXT NOT NULL,
+         merged_at  INTEGER NOT NULL,
+         PRIMARY KEY (repository, number)
+     );",
+    // 4: Slack alerts and reminders sent, per channel (de-duplication
+    //    across runs and restarts)
+    "CREATE TABLE slack_sent (
+         channel TEXT NOT NULL,
+         key     TEXT NOT NULL,
+         sent_at INTEGER NOT NULL,
+         PRIMARY KEY (channel, key)
+     );",
 ];
+
+/// A cached registry answer for one tag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedManifest {
+    /// `(digest, media type)` of the manifest; `None`: the tag was missing.
+    pub manifest: Option<(String, String)>,
+    pub checked_at: DateTime<Utc>,
+}
 
 /// A cached release list.
 #[derive(Clone, Debug)]
@@ -260,9 +302,188 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The last answer a registry endpoint gave for `repository:tag`.
+    pub fn cached_manifest(
+        &self,
+        endpoint: &str,
+        repository: &str,
+        tag: &str,
+    ) -> Result<Option<CachedManifest>, StoreError> {
+        let row = self.with(|conn| {
+            conn.query_row(
+                "SELECT digest, media_type, checked_at FROM registry_cache
+                 WHERE endpoint = ?1 AND repository = ?2 AND tag = ?3",
+                params![endpoint, repository, tag],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .optional()
+        })?;
+        Ok(row.map(|(digest, media_type, at)| CachedManifest {
+            manifest: digest.map(|d| (d, media_type.unwrap_or_default())),
+            checked_at: Utc.timestamp_opt(at, 0).single().unwrap_or_default(),
+        }))
+    }
+
+    /// Records a registry answer: the manifest's `(digest, media type)`, or
+    /// `None` for a missing tag.
+    pub fn save_manifest(
+        &self,
+        endpoint: &str,
+        repository: &str,
+        tag: &str,
+        manifest: Option<(&str, &str)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (digest, media_type) = manifest.unzip();
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO registry_cache (endpoint, repository, tag, digest, media_type, checked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (endpoint, repository, tag)
+                 DO UPDATE SET digest = ?4, media_type = ?5, checked_at = ?6",
+                params![endpoint, repository, tag, digest, media_type, now.timestamp()],
+            )
+            .map(|_| ())
+        })
+    }
+}
+
+/// `upkeep serve`: webhook de-duplication and merged pull requests.
+impl Store {
+    /// Records webhook delivery `id` received at `now`; `false` when it was
+    /// already seen within `ttl` (a redelivery or a replay). Deliveries
+    /// older than `ttl` are forgotten on the way.
+    pub fn first_delivery(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError> {
+        let now = now.timestamp();
+        let oldest = now.saturating_sub(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "DELETE FROM webhook_delivery WHERE received_at < ?1",
+                rusqlite::params![oldest],
+            )?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO webhook_delivery (id, received_at) VALUES (?1, ?2)",
+                rusqlite::params![id, now],
+            )?;
+            tx.commit()?;
+            Ok(inserted == 1)
+        })
+    }
+
+    /// Records that upkeep's pull request `number` of `repository` (from
+    /// `branch`) was merged.
+    pub fn record_merged(
+        &self,
+        repository: &str,
+        number: u64,
+        branch: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT OR REPLACE INTO merged_pull (repository, number, branch, merged_at) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    repository,
+                    i64::try_from(number).unwrap_or(i64::MAX),
+                    branch,
+                    at.timestamp()
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// How many of upkeep's pull requests were recorded merged.
+    pub fn merged_count(&self) -> Result<u64, StoreError> {
+        self.with(|conn| {
+            conn.query_row("SELECT COUNT(*) FROM merged_pull", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| u64::try_from(n).unwrap_or(0))
+        })
+    }
+}
+
+/// Slack: which alerts and reminders each channel already got.
+impl Store {
+    /// Of `keys`, those already recorded as sent to `channel`.
+    pub fn slack_sent(
+        &self,
+        channel: &str,
+        keys: &[String],
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        self.with(|conn| {
+            let mut query =
+                conn.prepare_cached("SELECT 1 FROM slack_sent WHERE channel = ?1 AND key = ?2")?;
+            let mut sent = std::collections::BTreeSet::new();
+            for key in keys {
+                if query.exists(params![channel, key])? {
+                    sent.insert(key.clone());
+                }
+            }
+            Ok(sent)
+        })
+    }
+
+    /// Records `keys` as sent to `channel` at `now` (a key already recorded
+    /// keeps its first time).
+    pub fn record_slack_sent(
+        &self,
+        channel: &str,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare(
+                    "INSERT INTO slack_sent (channel, key, sent_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                )?;
+                for key in keys {
+                    insert.execute(params![channel, key, now.timestamp()])?;
+                }
+            }
+            tx.commit()
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slack_sent_keys_are_per_channel_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        let t = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let keys = vec!["alert|a/b|v1".to_string(), "alert|a/b|v2".to_string()];
+        {
+            let store = Store::open(&path).unwrap();
+            assert!(store.slack_sent("ops", &keys).unwrap().is_empty());
+            store.record_slack_sent("ops", &keys[..1], t).unwrap();
+            store.record_slack_sent("ops", &keys[..1], t).unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let sent = store.slack_sent("ops", &keys).unwrap();
+        assert_eq!(sent.into_iter().collect::<Vec<_>>(), keys[..1]);
+        assert!(store.slack_sent("default", &keys).unwrap().is_empty());
+    }
 
     fn release(tag: &str) -> Release {
         Release {
@@ -322,6 +543,55 @@ mod tests {
         a.save_releases("x/y", None, &[release("v1.0.0")], now)
             .unwrap();
         assert_eq!(b.cached_releases("x/y").unwrap().unwrap().releases.len(), 1);
+    }
+
+    #[test]
+    fn registry_answers_round_trip() {
+        let store = Store::in_memory().unwrap();
+        let t = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let ep = "https://registry-1.docker.io";
+        assert_eq!(
+            store
+                .cached_manifest(ep, "sigp/lighthouse", "v7.0.0")
+                .unwrap(),
+            None
+        );
+        store
+            .save_manifest(ep, "sigp/lighthouse", "v7.0.0", None, t)
+            .unwrap();
+        let missing = store
+            .cached_manifest(ep, "sigp/lighthouse", "v7.0.0")
+            .unwrap()
+            .unwrap();
+        assert_eq!(missing.manifest, None);
+        assert_eq!(missing.checked_at, t);
+        let digest = format!("sha256:{}", "a".repeat(64));
+        store
+            .save_manifest(
+                ep,
+                "sigp/lighthouse",
+                "v7.0.0",
+                Some((&digest, "application/vnd.oci.image.index.v1+json")),
+                t,
+            )
+            .unwrap();
+        let found = store
+            .cached_manifest(ep, "sigp/lighthouse", "v7.0.0")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            found.manifest,
+            Some((
+                digest,
+                "application/vnd.oci.image.index.v1+json".to_string()
+            ))
+        );
+        assert_eq!(
+            store
+                .cached_manifest("http://127.0.0.1:5000", "sigp/lighthouse", "v7.0.0")
+                .unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::{Exit, table};
 use crate::catalog::Catalog;
 use crate::check::{self, CheckReport, Progress};
 use crate::forge::Forge;
+use crate::registry::Registry;
 use crate::store::Store;
 use crate::{env, git, settings};
 
@@ -26,7 +27,11 @@ Examples:
 Without repositories in the settings, the current directory is checked.
 GitHub is read anonymously (60 requests/hour) unless UPKEEP_GITHUB_TOKEN (or
 GITHUB_TOKEN) is set; unchanged upstreams cost no rate limit on later runs
-thanks to the state store (UPKEEP_STATE).";
+thanks to the state store (UPKEEP_STATE).
+
+A target is offered only once its image is in the registry; until then the
+finding says \"waiting for image\". Registry credentials: UPKEEP_REGISTRY_AUTH
+(Docker config.json format); mirrors: `registries.mirrors` in the settings.";
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -70,20 +75,31 @@ impl FailOn {
     }
 }
 
-pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
+/// Everything a pass over the repositories needs, built from the settings
+/// file and the environment: the async runtime, the pipeline context and the
+/// terminal progress indicator.
+pub struct Session {
+    pub runtime: tokio::runtime::Runtime,
+    pub ctx: check::Context,
+    pub forge: Arc<Forge>,
+}
+
+/// Builds a [`Session`]; `Err(exit)` after printing what is wrong with the
+/// settings.
+pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
     let env: HashMap<String, String> = std::env::vars().collect();
     let settings = match settings::load(settings_file, &env) {
         Ok(s) => s,
         Err(errors) => {
             eprintln!("{errors}");
-            return Ok(Exit::Usage);
+            return Ok(Err(Exit::Usage));
         }
     };
     let catalog = match Catalog::with_settings(&settings) {
         Ok(c) => c,
         Err(errors) => {
             eprintln!("{errors}");
-            return Ok(Exit::Usage);
+            return Ok(Err(Exit::Usage));
         }
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -91,14 +107,26 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    // octocrab's client spawns onto the runtime it is built in.
-    let _runtime = runtime.enter();
-    let forge = Arc::new(Forge::from_env(&env)?);
+    let forge = {
+        // octocrab's client spawns onto the runtime it is built in.
+        let _entered = runtime.enter();
+        Arc::new(Forge::from_env(&env)?)
+    };
     let store = Arc::new(Store::open_from(env.get(env::STATE).map(String::as_str))?);
     let git_token = env
         .get(env::GITHUB_TOKEN)
         .or_else(|| env.get(env::GITHUB_TOKEN_FALLBACK))
         .cloned();
+    let registry = {
+        let _entered = runtime.enter();
+        match Registry::from_env(&settings.registries, &env, Some(store.clone())) {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(Err(Exit::Usage));
+            }
+        }
+    };
     let ctx = check::Context {
         settings,
         catalog,
@@ -109,9 +137,22 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
             .get(env::CACHE_DIR)
             .map_or_else(git::default_cache_dir, Into::into),
         concurrency: 8,
+        registry: Some(registry),
+        engine: Some(Arc::new(
+            crate::rules::Engine::builtin().context("loading the built-in rules")?,
+        )),
     };
+    Ok(Ok(Session {
+        runtime,
+        ctx,
+        forge,
+    }))
+}
+
+/// A one-line progress indicator on stderr, when stderr is a terminal.
+pub fn progress() -> impl Fn(Progress) + Send + Sync {
     let interactive = std::io::stderr().is_terminal();
-    let progress = move |p: Progress| {
+    move |p: Progress| {
         if !interactive {
             return;
         }
@@ -120,11 +161,29 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
             Progress::Polled { done, total } => format!("polling upstreams {done}/{total}"),
         };
         eprint!("\r\x1b[2K{line}");
-    };
-    let report = runtime.block_on(check::run(&ctx, chrono::Utc::now(), &progress));
-    if interactive {
+    }
+}
+
+/// Clears the progress line.
+pub fn progress_done() {
+    if std::io::stderr().is_terminal() {
         eprint!("\r\x1b[2K");
     }
+}
+
+pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
+    let Session {
+        runtime,
+        ctx,
+        forge,
+    } = match session(settings_file)? {
+        Ok(s) => s,
+        Err(exit) => return Ok(exit),
+    };
+    let progress = progress();
+    let now = chrono::Utc::now();
+    let report = runtime.block_on(check::run(&ctx, now, &progress));
+    progress_done();
     tracing::info!(
         requests = forge
             .stats
@@ -136,16 +195,29 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
             .load(std::sync::atomic::Ordering::Relaxed),
         "GitHub requests"
     );
+    if let Some(registry) = &ctx.registry {
+        tracing::info!(
+            requests = registry
+                .stats
+                .requests
+                .load(std::sync::atomic::Ordering::Relaxed),
+            cached = registry
+                .stats
+                .cache_hits
+                .load(std::sync::atomic::Ordering::Relaxed),
+            "registry requests"
+        );
+    }
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
-        Format::Table => render_table(&report, std::io::stdout().is_terminal()),
-        Format::Markdown => render_markdown(&report),
+        Format::Table => render_table(&report, std::io::stdout().is_terminal(), now),
+        Format::Markdown => render_markdown(&report, now),
     };
     std::io::stdout().write_all(out.as_bytes())?;
     for f in &report.failures {
         eprintln!("error: {}: {}", f.subject, f.error);
     }
-    for p in &report.problems {
+    for p in report.problems.iter().chain(&report.warnings) {
         eprintln!("warning: {p}");
     }
     if !report.failures.is_empty() {
@@ -169,7 +241,7 @@ fn location(f: &check::Finding, many_repos: bool) -> String {
     }
 }
 
-fn render_table(report: &CheckReport, colour: bool) -> String {
+fn render_table(report: &CheckReport, colour: bool, now: chrono::DateTime<chrono::Utc>) -> String {
     let many = report
         .findings
         .iter()
@@ -195,7 +267,7 @@ fn render_table(report: &CheckReport, colour: bool) -> String {
                 f.current.clone(),
                 f.target_tag.clone(),
                 f.behind.to_string(),
-                notes(f),
+                notes(f, now),
             ]
         })
         .collect();
@@ -232,8 +304,15 @@ fn render_table(report: &CheckReport, colour: bool) -> String {
     out
 }
 
-fn notes(f: &check::Finding) -> String {
-    let mut parts: Vec<String> = f.codes.clone();
+fn notes(f: &check::Finding, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if f.waiting_for_image {
+        parts.push(match f.since {
+            Some(t) => format!("waiting for image (published {})", ago(now, t)),
+            None => "waiting for image".into(),
+        });
+    }
+    parts.extend(f.codes.iter().cloned());
     if let Some(d) = &f.deadline {
         parts.push(format!(
             "{} on {} at {}",
@@ -243,6 +322,17 @@ fn notes(f: &check::Finding) -> String {
         ));
     }
     parts.join(", ")
+}
+
+/// `45m ago`, `3h ago`, `2d ago`.
+fn ago(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
+    let minutes = (now - then).num_minutes().max(0);
+    match minutes {
+        0 => "just now".into(),
+        m if m < 60 => format!("{m}m ago"),
+        m if m < 48 * 60 => format!("{}h ago", m / 60),
+        m => format!("{}d ago", m / (24 * 60)),
+    }
 }
 
 fn summary(report: &CheckReport) -> String {
@@ -270,7 +360,7 @@ fn summary(report: &CheckReport) -> String {
     s
 }
 
-fn render_markdown(report: &CheckReport) -> String {
+fn render_markdown(report: &CheckReport, now: chrono::DateTime<chrono::Utc>) -> String {
     let mut out =
         String::from("| Location | Environment | Image | Current | Target | Behind | Notes |\n");
     out.push_str("| --- | --- | --- | --- | --- | ---: | --- |\n");
@@ -292,7 +382,7 @@ fn render_markdown(report: &CheckReport) -> String {
             cell(&f.current),
             cell(&f.target_tag),
             f.behind,
-            cell(&notes(f)),
+            cell(&notes(f, now)),
         );
     }
     let _ = writeln!(out, "\n{}", summary(report));

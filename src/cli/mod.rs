@@ -13,7 +13,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::settings;
 
 mod check;
+mod inventory;
 mod manifest;
+mod notify;
+mod release;
+mod rules;
+mod run;
+mod serve;
 
 use manifest::{BumpArgs, ScanArgs};
 
@@ -82,6 +88,28 @@ scanning the file again before it is written atomically.")]
     /// Report what is outdated: references × upstream releases.
     #[command(after_help = check::AFTER_HELP)]
     Check(check::CheckArgs),
+    /// Show the pull requests `run` would open, update or close, with diffs.
+    #[command(after_help = run::PLAN_HELP)]
+    Plan(run::PlanArgs),
+    /// One pass: push branches, open, update and close pull requests.
+    #[command(after_help = run::RUN_HELP)]
+    Run(run::RunArgs),
+    /// GitHub App server: webhooks, schedules, /healthz, /readyz, /metrics.
+    #[command(after_help = serve::SERVE_HELP)]
+    Serve(serve::ServeArgs),
+    /// Run the rule engine on one release.
+    #[command(subcommand)]
+    Release(release::ReleaseCommand),
+    /// Test rules against releases and references with expected findings.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+    /// Post the Slack digest, alerts and reminders (or print them).
+    #[command(after_help = notify::AFTER_HELP)]
+    Notify(notify::NotifyArgs),
+    /// Every reference across repositories and environments: current,
+    /// latest, behind, deadline.
+    #[command(after_help = inventory::AFTER_HELP)]
+    Inventory(inventory::InventoryArgs),
     /// Check or describe the settings file.
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -165,6 +193,13 @@ fn run(cli: &Cli) -> Result<Exit> {
         Command::Scan(args) => manifest::scan(args),
         Command::Bump(args) => manifest::bump(args),
         Command::Check(args) => check::check(args, cli.settings.as_deref()),
+        Command::Plan(args) => run::plan(args, cli.settings.as_deref()),
+        Command::Run(args) => run::run(args, cli.settings.as_deref()),
+        Command::Serve(args) => serve::serve(args, cli.settings.as_deref()),
+        Command::Release(cmd) => release::run(cmd),
+        Command::Rules(cmd) => rules::run(cmd),
+        Command::Notify(args) => notify::notify(args, cli.settings.as_deref()),
+        Command::Inventory(args) => inventory::inventory(args, cli.settings.as_deref()),
         Command::Settings(SettingsCommand::Schema) => {
             println!("{}", serde_json::to_string_pretty(&settings::schema())?);
             Ok(Exit::Success)

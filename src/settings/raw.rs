@@ -52,6 +52,8 @@ pub(crate) const SECTIONS: &[&str] = &[
 pub(crate) const ENV_LIST_KEYS: &[&[&str]] = &[
     &["pull_requests", "labels"],
     &["pull_requests", "reviewers"],
+    &["slack", "alerts"],
+    &["slack", "reminders"],
 ];
 
 /// A deployment repository: exactly one of `github` or `path`.
@@ -170,6 +172,46 @@ pub struct RawSlack {
     #[serde(default)]
     #[schemars(schema_with = "cron_schema")]
     pub digest: Option<String>,
+    /// Finding codes that send an immediate alert, once per release and
+    /// channel (default `[hard-fork, security-fix, mandatory]`; `[]`: no
+    /// alerts). From the environment: comma-separated.
+    pub alerts: Option<Vec<String>>,
+    /// How long before a fork deadline a reminder is sent for references
+    /// still behind, once per reference, deadline and threshold (default
+    /// `[7d, 1d]`; `[]`: no reminders). From the environment:
+    /// comma-separated.
+    #[serde(default)]
+    #[schemars(schema_with = "durations_schema")]
+    pub reminders: Option<Vec<String>>,
+    /// Channels per repository or environment. Each route names the
+    /// environment variable that holds its webhook URL (never the URL: it is
+    /// a secret). A finding goes to every route that matches it;
+    /// `UPKEEP_SLACK_WEBHOOK_URL`, when set, gets the findings no route
+    /// matches. Default: no routes (everything to `UPKEEP_SLACK_WEBHOOK_URL`).
+    pub routes: Option<Vec<RawSlackRoute>>,
+}
+
+/// A Slack channel for some repositories or environments.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawSlackRoute {
+    /// The channel's name, unique, used in reports and to remember which
+    /// alerts it already got (`eth-mainnet-ops`). `default` is taken: it
+    /// names the channel of `UPKEEP_SLACK_WEBHOOK_URL`.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._#-]*$"))]
+    pub name: String,
+    /// The environment variable holding this channel's incoming-webhook URL
+    /// (`UPKEEP_SLACK_WEBHOOK_MAINNET`).
+    #[schemars(regex(pattern = r"^[A-Z_][A-Z0-9_]*$"))]
+    pub webhook_env: String,
+    /// Repositories whose findings go here: `owner/name` of a GitHub
+    /// repository (case ignored), or globs matched against `owner/name` or
+    /// a local checkout's path resolved from this file's directory
+    /// (`acme/*`, `**/deploy`). Default: every repository.
+    pub repositories: Option<Vec<String>>,
+    /// Environment names whose findings go here (`mainnet`). Default:
+    /// every environment, and references outside any environment.
+    pub environments: Option<Vec<String>>,
 }
 
 /// Schedules of `upkeep serve`.
@@ -244,6 +286,14 @@ fn duration_schema(_: &mut SchemaGenerator) -> Schema {
             {"type": "null"}
         ],
         "examples": ["2h", "1h30m", "1d", "0"]
+    })
+}
+
+fn durations_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": ["array", "null"],
+        "items": {"type": "string", "pattern": DURATION_PATTERN},
+        "examples": [["7d", "1d"]]
     })
 }
 

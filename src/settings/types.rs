@@ -222,11 +222,107 @@ impl Default for Registries {
     }
 }
 
+/// The Slack channel of `UPKEEP_SLACK_WEBHOOK_URL`; no route may take
+/// this name.
+pub const DEFAULT_CHANNEL: &str = "default";
+/// The finding codes that alert at once by default.
+pub const DEFAULT_ALERTS: [&str; 3] = ["hard-fork", "security-fix", "mandatory"];
+/// Reminders before a deadline by default: 7 days and 1 day.
+pub const DEFAULT_REMINDERS: [Duration; 2] =
+    [Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)];
+
 /// Slack notifications.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Slack {
     /// When `serve` posts the digest; `None`: never on a schedule.
     pub digest: Option<Cron>,
+    /// Finding codes that send an immediate alert.
+    pub alerts: Vec<String>,
+    /// Reminder thresholds before a deadline, longest first, distinct.
+    pub reminders: Vec<Duration>,
+    /// Channels per repository or environment, in the order written.
+    pub routes: Vec<SlackRoute>,
+}
+
+impl Default for Slack {
+    fn default() -> Self {
+        Slack {
+            digest: None,
+            alerts: DEFAULT_ALERTS.iter().map(|c| c.to_string()).collect(),
+            reminders: DEFAULT_REMINDERS.to_vec(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+/// A Slack channel for some repositories or environments. Its webhook URL
+/// is read from the environment variable `webhook_env` when a message is
+/// sent; settings never hold it.
+#[derive(Clone, Debug)]
+pub struct SlackRoute {
+    pub name: String,
+    /// The environment variable holding the webhook URL.
+    pub webhook_env: String,
+    /// Repository names or globs as written; empty: every repository.
+    pub repositories: Vec<String>,
+    /// Environment names; empty: every environment (and none).
+    pub environments: Vec<String>,
+    pub(crate) matcher: Option<GlobSet>,
+}
+
+impl SlackRoute {
+    /// A route; `Err` when a repository glob does not compile.
+    pub fn new(
+        name: &str,
+        webhook_env: &str,
+        repositories: &[&str],
+        environments: &[&str],
+    ) -> Result<Self, globset::Error> {
+        let matcher = if repositories.is_empty() {
+            None
+        } else {
+            let mut builder = globset::GlobSetBuilder::new();
+            for r in repositories {
+                builder.add(route_glob(r)?);
+            }
+            Some(builder.build()?)
+        };
+        Ok(SlackRoute {
+            name: name.to_string(),
+            webhook_env: webhook_env.to_string(),
+            repositories: repositories.iter().map(|r| r.to_string()).collect(),
+            environments: environments.iter().map(|e| e.to_string()).collect(),
+            matcher,
+        })
+    }
+
+    /// Whether a finding of `repository` (as `check` names it) in
+    /// `environment` goes to this route.
+    pub fn matches(&self, repository: &str, environment: Option<&str>) -> bool {
+        let repo_ok = match &self.matcher {
+            None => true,
+            Some(m) => {
+                m.is_match(repository)
+                    || self
+                        .repositories
+                        .iter()
+                        .any(|r| r.eq_ignore_ascii_case(repository))
+            }
+        };
+        let env_ok = self.environments.is_empty()
+            || environment.is_some_and(|e| self.environments.iter().any(|x| x == e));
+        repo_ok && env_ok
+    }
+}
+
+/// Compiles one route repository pattern: `*` matches `/` too, so `acme/*`
+/// and `*/deploy` both work, and case is ignored as GitHub does.
+pub(crate) fn route_glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .case_insensitive(true)
+        .backslash_escape(true)
+        .build()
 }
 
 /// Schedules of `upkeep serve`.

@@ -2,18 +2,31 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::time::Duration;
 
 use super::duration::parse_duration;
 use super::issue::{At, Issue};
-use super::raw::{RawEnvironment, RawImage, RawRepository, RawSettings, RawUpstream};
+use super::raw::{
+    RawEnvironment, RawImage, RawRepository, RawSettings, RawSlackRoute, RawUpstream,
+};
 use super::types::{
-    Cron, Environment, ImageMapping, Network, PullRequests, Registries, RepoSource, Repository,
-    Schedule, Scheme, Settings, Slack, TagTemplate, Upstream, glob,
+    Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, PullRequests, Registries,
+    RepoSource, Repository, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream,
+    glob, route_glob,
 };
 use crate::version::VersionError;
 
 /// GitHub's limit on label names.
 const LABEL_MAX: usize = 50;
+
+/// Variables holding other secrets: a route must not send messages there.
+const NOT_WEBHOOKS: &[&str] = &[
+    "UPKEEP_GITHUB_TOKEN",
+    "GITHUB_TOKEN",
+    "UPKEEP_GITHUB_APP_PRIVATE_KEY",
+    "UPKEEP_GITHUB_WEBHOOK_SECRET",
+    "UPKEEP_REGISTRY_AUTH",
+];
 
 /// Validates `raw`. `base` is the settings file's directory, against which
 /// relative repository paths are resolved. The settings are only meaningful
@@ -63,6 +76,21 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                 .as_ref()
                 .and_then(|s| s.digest.as_deref())
                 .and_then(|d| v.check(&At::root("slack").key("digest"), Cron::parse(d))),
+            alerts: match raw.slack.as_ref().and_then(|s| s.alerts.as_deref()) {
+                None => defaults.slack.alerts,
+                Some(codes) => v.alert_codes(codes, &At::root("slack").key("alerts")),
+            },
+            reminders: match raw.slack.as_ref().and_then(|s| s.reminders.as_deref()) {
+                None => defaults.slack.reminders,
+                Some(list) => v.reminders(list, &At::root("slack").key("reminders")),
+            },
+            routes: v.slack_routes(
+                raw.slack
+                    .as_ref()
+                    .and_then(|s| s.routes.as_deref())
+                    .unwrap_or_default(),
+                raw.repositories.as_deref().unwrap_or_default(),
+            ),
         },
         schedule: match raw.schedule.as_ref().and_then(|s| s.poll.as_deref()) {
             None => defaults.schedule,
@@ -360,6 +388,165 @@ impl Validator {
                         "invalid reviewer `{reviewer}`: expected a GitHub user name or `org/team`"
                     ),
                 );
+            }
+        }
+        out
+    }
+
+    fn alert_codes(&mut self, raw: &[String], at: &At) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (i, code) in raw.iter().enumerate() {
+            let c = code.trim();
+            if crate::rules::Code::parse(c).is_none() {
+                let known: Vec<String> = crate::rules::Code::ALL
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect();
+                self.error(
+                    &at.index(i),
+                    format!(
+                        "unknown finding code `{code}`: expected one of {}",
+                        known.join(", ")
+                    ),
+                );
+            } else if !out.iter().any(|o| o == c) {
+                out.push(c.to_string());
+            }
+        }
+        out
+    }
+
+    fn reminders(&mut self, raw: &[String], at: &At) -> Vec<Duration> {
+        let mut out: Vec<Duration> = Vec::new();
+        for (i, text) in raw.iter().enumerate() {
+            match parse_duration(text) {
+                Ok(d) if d.is_zero() => self.error(
+                    &at.index(i),
+                    format!("invalid reminder `{text}`: expected a time before the deadline such as `7d` or `12h`, not 0"),
+                ),
+                Ok(d) => {
+                    if !out.contains(&d) {
+                        out.push(d);
+                    }
+                }
+                Err(message) => self.error(&at.index(i), message),
+            }
+        }
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out
+    }
+
+    fn slack_routes(
+        &mut self,
+        raw: &[RawSlackRoute],
+        repositories: &[RawRepository],
+    ) -> Vec<SlackRoute> {
+        let known_envs: Vec<&str> = repositories
+            .iter()
+            .flat_map(|r| r.environments.as_deref().unwrap_or_default())
+            .map(|e| e.name.as_str())
+            .collect();
+        let mut seen: HashMap<&str, At> = HashMap::new();
+        let mut out = Vec::new();
+        for (i, route) in raw.iter().enumerate() {
+            let at = At::root("slack").key("routes").index(i);
+            let mut ok = true;
+            let name = route.name.as_str();
+            let name_ok = name.len() <= 80
+                && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '#' | '-'));
+            if !name_ok {
+                self.error(
+                    &at.key("name"),
+                    format!("invalid route name `{name}`: expected letters, digits, `.`, `_`, `#`, `-` (at most 80), e.g. `eth-mainnet-ops`"),
+                );
+                ok = false;
+            } else if name == DEFAULT_CHANNEL {
+                self.error(
+                    &at.key("name"),
+                    format!("the route name `{DEFAULT_CHANNEL}` is taken by the channel of UPKEEP_SLACK_WEBHOOK_URL: choose another"),
+                );
+                ok = false;
+            } else if let Some(first) = seen.get(name) {
+                self.issues.push(
+                    Issue::value(
+                        at.key("name").path(),
+                        format!("duplicate route name `{name}`: names must be unique"),
+                    )
+                    .with_first(first.key("name").path()),
+                );
+                ok = false;
+            } else {
+                seen.insert(name, at.clone());
+            }
+            let var = route.webhook_env.as_str();
+            let var_ok = !var.is_empty()
+                && var.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+                && var
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !var_ok {
+                let hint = if var.contains("://") {
+                    "; the URL is a secret: put it in an environment variable and name the variable here"
+                } else {
+                    ""
+                };
+                self.error(
+                    &at.key("webhook_env"),
+                    format!("invalid `webhook_env`: expected the name of an environment variable such as `UPKEEP_SLACK_WEBHOOK_MAINNET` (capital letters, digits, `_`){hint}"),
+                );
+                ok = false;
+            } else if NOT_WEBHOOKS.contains(&var) {
+                self.error(
+                    &at.key("webhook_env"),
+                    format!("`{var}` holds another secret, not a Slack webhook URL"),
+                );
+                ok = false;
+            }
+            let repos = route.repositories.as_deref().unwrap_or_default();
+            for (k, pattern) in repos.iter().enumerate() {
+                if pattern.trim().is_empty() {
+                    self.error(
+                        &at.key("repositories").index(k),
+                        "empty repository: expected `owner/name`, a path as written in `repositories`, or a glob such as `acme/*`",
+                    );
+                    ok = false;
+                } else if let Err(e) = route_glob(pattern) {
+                    self.error(
+                        &at.key("repositories").index(k),
+                        format!("invalid repository glob `{pattern}`: {}", e.kind()),
+                    );
+                    ok = false;
+                }
+            }
+            let envs = route.environments.as_deref().unwrap_or_default();
+            for (k, env) in envs.iter().enumerate() {
+                if !known_envs.contains(&env.as_str()) {
+                    let defined = if known_envs.is_empty() {
+                        "none is defined".to_string()
+                    } else {
+                        let mut names: Vec<&str> = known_envs.clone();
+                        names.sort_unstable();
+                        names.dedup();
+                        format!("defined: {}", names.join(", "))
+                    };
+                    self.error(
+                        &at.key("environments").index(k),
+                        format!("unknown environment `{env}`: no repository has it ({defined})"),
+                    );
+                    ok = false;
+                }
+            }
+            if !ok {
+                continue;
+            }
+            let repos: Vec<&str> = repos.iter().map(String::as_str).collect();
+            let envs: Vec<&str> = envs.iter().map(String::as_str).collect();
+            match SlackRoute::new(name, var, &repos, &envs) {
+                Ok(r) => out.push(r),
+                Err(e) => self.error(&at.key("repositories"), format!("invalid globs: {e}")),
             }
         }
         out

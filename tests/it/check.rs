@@ -10,6 +10,7 @@ use crate::support::github::{GitHubDouble, NewRelease, Repo};
 use crate::support::{stderr, stdout, upkeep_env};
 
 const TOKEN: &str = "ghp_test_token_0123456789";
+const HERMETIC_REGISTRIES: &str = "registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n    ghcr.io: http://127.0.0.1:9\n    gcr.io: http://127.0.0.1:9\n    quay.io: http://127.0.0.1:9\n";
 
 /// A deployment tree, a settings file, a state file and a GitHub double.
 struct Scenario {
@@ -41,9 +42,18 @@ impl Scenario {
         self.dir.path().join(rel)
     }
 
+    /// Writes a file of the scenario. Settings files get the registries
+    /// pointed at a closed loopback port with `require_published: false`,
+    /// so no test asks a real registry (see `tests/it/registry.rs` for the
+    /// existence gate).
     fn write(&self, rel: &str, text: &str) {
         let p = self.path(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let text = if rel == "upkeep.yml" {
+            format!("{text}{HERMETIC_REGISTRIES}")
+        } else {
+            text.to_string()
+        };
         std::fs::write(p, text).unwrap();
     }
 
@@ -146,8 +156,11 @@ fn first_check_reports_outdated_references_per_environment() {
         reasons.contains(&("sigp/lighthouse", "channel-tag")),
         "{reasons:?}"
     );
-    // most behind first
-    assert_eq!(report["findings"][0]["image"], "sigp/lighthouse");
+    // most urgent first: the mainnet geth missed Pectra (below its minimum
+    // version), then the most releases behind
+    assert_eq!(report["findings"][0]["image"], "ethereum/client-go");
+    assert_eq!(report["findings"][0]["deadline"]["fork"], "Pectra");
+    assert_eq!(report["findings"][1]["image"], "sigp/lighthouse");
     assert!(!err.contains(TOKEN));
 }
 
@@ -432,4 +445,54 @@ fn fifty_upstreams_and_five_hundred_references_cold_and_warm() {
         warm_stats.not_modified,
         warm_time
     );
+}
+
+/// The rule engine's verdicts reach the findings: a missed fork from the
+/// schedule (overdue), breaking changes and a security fix from the notes of
+/// the releases in between; `--fail-on deadline` gates on them.
+#[test]
+fn findings_carry_fork_deadlines_breaking_changes_and_security_fixes() {
+    let s = Scenario::new();
+    s.gh.add_release("sigp/lighthouse", "v5.3.0");
+    s.gh.add_release(
+        "sigp/lighthouse",
+        NewRelease::new("v6.0.0").body(
+            "## Breaking Changes\n\n- The `--http-allow-sync-stalled` flag has been removed.\n",
+        ),
+    );
+    s.gh.add_release(
+        "sigp/lighthouse",
+        NewRelease::new("v8.0.1").body("## Security\n\nThis release fixes CVE-2025-12345, a denial of service in the P2P layer.\n"),
+    );
+    s.write(
+        "deploy/mainnet/values.yaml",
+        "image:\n  repository: sigp/lighthouse\n  tag: v5.3.0\n",
+    );
+    let (report, err, code) = s.check(&[]);
+    assert_eq!(code, 0, "{err}");
+    let lh = finding(&report, "sigp/lighthouse");
+    let codes: Vec<&str> = lh["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for code in ["hard-fork", "overdue", "breaking-change", "security-fix"] {
+        assert!(codes.contains(&code), "{code} missing in {codes:?}");
+    }
+    assert_eq!(
+        lh["deadline"],
+        serde_json::json!({"fork": "Fusaka", "network": "mainnet", "at": "2025-12-03T21:49:11Z"})
+    );
+    assert!(
+        lh["breaking"][0]
+            .as_str()
+            .unwrap()
+            .contains("--http-allow-sync-stalled"),
+        "{lh:#}"
+    );
+    let (_, _, code) = s.check(&["--fail-on", "deadline"]);
+    assert_eq!(code, 1);
+    let (_, _, code) = s.check(&["--fail-on", "security"]);
+    assert_eq!(code, 1);
 }

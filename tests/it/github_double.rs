@@ -1,18 +1,25 @@
 //! The GitHub double itself (`support::github`), driven by the real octocrab
 //! client the way upkeep's forge module drives GitHub: shapes, pagination,
-//! conditional requests, rate limits, faults, Enterprise paths, strictness.
+//! conditional requests, rate limits, faults, Enterprise paths, strictness,
+//! and the pull-request lifecycle (pulls, labels, assignees, reviewers,
+//! comments, branches and the Git Data API over a real bare repository).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
+use octocrab::models::IssueState;
+use octocrab::models::pulls::MergeableState;
+use octocrab::params::{self, pulls::State as PullState};
 use octocrab::{GitHubError, Octocrab};
-use serde_json::json;
+use serde_json::{Value, json};
 
+use crate::support::git_http::GitServer;
 use crate::support::github::{
-    Caller, GitHubDouble, NewRelease, Problem, Release, Repo, validate_response,
+    Caller, Comment, DEFAULT_LOGIN, GitHubDouble, Label, NewPull, NewRelease, Problem, PullRequest,
+    PullView, Release, Repo, validate_response,
 };
 
 const TOKEN: Caller<'static> = Caller::Token("ghp_test_token");
@@ -659,4 +666,1196 @@ fn serves_callers_without_a_runtime_like_a_subprocess() {
         Some("application/vnd.github+json")
     );
     assert!(!recorded.authorized && recorded.charged);
+}
+
+/// `method path` (relative to the API root) with a JSON body through octocrab
+/// without its error mapping: status, headers and the parsed body.
+async fn raw(
+    octo: &Octocrab,
+    gh: &GitHubDouble,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, HeaderMap, Value) {
+    let url = format!("{}{path}", gh.url());
+    let body = body.as_ref();
+    let response = match method {
+        Method::GET => octo._get(url).await,
+        Method::POST => octo._post(url, body).await,
+        Method::PATCH => octo._patch(url, body).await,
+        Method::PUT => octo._put(url, body).await,
+        Method::DELETE => octo._delete(url, body).await,
+        other => panic!("raw: {other}"),
+    }
+    .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let text = octo.body_to_string(response).await.unwrap();
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+fn validation_messages(error: &GitHubError) -> Vec<String> {
+    error
+        .errors
+        .iter()
+        .flatten()
+        .map(|e| match e["message"].as_str() {
+            Some(message) => message.to_owned(),
+            None => format!("{} {} {}", e["resource"], e["field"], e["code"]).replace('"', ""),
+        })
+        .collect()
+}
+
+const WRITER: Caller<'static> = Caller::Token("ghs_app_installation_token");
+
+/// A repository without a git dir: `main` (implicit) and two work branches.
+fn plain_repo(gh: &GitHubDouble) {
+    gh.add_repo(
+        Repo::new("acme/deploy")
+            .branch("upkeep/lighthouse-v7.0.0")
+            .branch("upkeep/geth-v1.15.0"),
+    );
+}
+
+#[tokio::test]
+async fn pull_requests_are_created_fetched_updated_and_read_back() {
+    let gh = GitHubDouble::start();
+    plain_repo(&gh);
+    gh.set_login(WRITER, "upkeep[bot]");
+    let octo = gh.client(WRITER);
+    let pulls = octo.pulls("acme", "deploy");
+
+    let body = "| image | from | to |\n<!-- upkeep:fingerprint=abc -->";
+    let created = pulls
+        .create(
+            "Bump lighthouse to v7.0.0",
+            "upkeep/lighthouse-v7.0.0",
+            "main",
+        )
+        .body(body)
+        .maintainer_can_modify(false)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.number, 1);
+    assert_eq!(created.head.ref_field, "upkeep/lighthouse-v7.0.0");
+    assert_eq!(
+        created.head.label.as_deref(),
+        Some("acme:upkeep/lighthouse-v7.0.0")
+    );
+    assert_eq!(
+        Some(created.head.sha.clone()),
+        gh.branch_sha("acme/deploy", "upkeep/lighthouse-v7.0.0")
+    );
+    assert_eq!(
+        Some(created.base.sha.clone()),
+        gh.branch_sha("acme/deploy", "main")
+    );
+    assert_eq!(created.user.unwrap().login, "upkeep[bot]");
+    assert_eq!(created.body.as_deref(), Some(body));
+    assert_eq!(created.state, Some(IssueState::Open));
+    assert_eq!(
+        (created.merged, created.mergeable, created.draft),
+        (Some(false), Some(true), Some(false))
+    );
+    assert_eq!(created.mergeable_state, Some(MergeableState::Clean));
+    assert_eq!(created.maintainer_can_modify, Some(false));
+    assert!(
+        created
+            .html_url
+            .unwrap()
+            .as_str()
+            .ends_with("/acme/deploy/pull/1")
+    );
+    let location = gh.requests().last().unwrap().clone();
+    assert_eq!(location.status, 201);
+    assert_eq!(location.body.unwrap()["title"], "Bump lighthouse to v7.0.0");
+
+    let draft = pulls
+        .create("Bump geth to v1.15.0", "acme:upkeep/geth-v1.15.0", "main")
+        .draft(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((draft.number, draft.draft), (2, Some(true)));
+    assert_eq!(draft.mergeable_state, Some(MergeableState::Draft));
+
+    let fetched = pulls.get(1).await.unwrap();
+    assert_eq!(fetched.title.as_deref(), Some("Bump lighthouse to v7.0.0"));
+    assert_eq!(github_error(pulls.get(99).await).status_code, 404);
+
+    // The branch moves (a force-push): an open pull request follows it.
+    let moved = gh.push_branch("acme/deploy", "upkeep/lighthouse-v7.0.0");
+    assert_eq!(pulls.get(1).await.unwrap().head.sha, moved);
+
+    let updated = pulls
+        .update(1)
+        .title("Bump lighthouse to v7.0.1")
+        .body("new body")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.title.as_deref(), Some("Bump lighthouse to v7.0.1"));
+    assert!(updated.updated_at >= fetched.updated_at);
+    let closed = pulls
+        .update(1)
+        .state(PullState::Closed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.state, Some(IssueState::Closed));
+    assert!(closed.closed_at.is_some() && closed.merged_at.is_none());
+    assert_eq!(
+        closed.mergeable, None,
+        "not computed for closed pull requests"
+    );
+    // Frozen once closed.
+    gh.push_branch("acme/deploy", "upkeep/lighthouse-v7.0.0");
+    assert_eq!(pulls.get(1).await.unwrap().head.sha, moved);
+    let reopened = pulls.update(1).state(PullState::Open).send().await.unwrap();
+    assert_eq!(reopened.state, Some(IssueState::Open));
+    assert_ne!(reopened.head.sha, moved, "open again: follows the branch");
+
+    gh.with_state(|s| {
+        let repo = s.repo_mut("acme/deploy").unwrap();
+        repo.branches.insert("release".into(), "1".repeat(40));
+    });
+    let rebased = pulls.update(2).base("release").send().await.unwrap();
+    assert_eq!(
+        (rebased.base.ref_field.as_str(), rebased.base.sha.as_str()),
+        ("release", "1111111111111111111111111111111111111111")
+    );
+    let bad_base = github_error(pulls.update(2).base("nope").send().await);
+    assert_eq!(validation_messages(&bad_base), ["PullRequest base invalid"]);
+
+    // The same pull request through the issues API.
+    let issue = octo.issues("acme", "deploy").get(1).await.unwrap();
+    assert_eq!(issue.title, "Bump lighthouse to v7.0.1");
+    assert!(issue.pull_request.is_some());
+    assert_eq!(
+        github_error(octo.issues("acme", "deploy").get(3).await).status_code,
+        404
+    );
+
+    let views = gh.pulls("acme/deploy");
+    assert_eq!(
+        views[0],
+        PullView {
+            number: 1,
+            title: "Bump lighthouse to v7.0.1".into(),
+            body: Some("new body".into()),
+            head: "upkeep/lighthouse-v7.0.0".into(),
+            base: "main".into(),
+            head_sha: reopened.head.sha.clone(),
+            base_sha: gh.branch_sha("acme/deploy", "main").unwrap(),
+            state: "open",
+            merged: false,
+            draft: false,
+            author: "upkeep[bot]".into(),
+            labels: vec![],
+            assignees: vec![],
+            requested_reviewers: vec![],
+            requested_teams: vec![],
+            comments: vec![],
+        }
+    );
+    assert_eq!((views[1].number, views[1].base.as_str()), (2, "release"));
+    let stats = gh.stats();
+    assert_eq!(stats.writes_by_operation["pulls/create"], 2);
+    assert_eq!(stats.writes_by_operation["pulls/update"], 5);
+}
+
+#[tokio::test]
+async fn refuses_a_second_pull_request_for_a_head_like_github() {
+    let gh = GitHubDouble::start();
+    plain_repo(&gh);
+    let octo = gh.client(WRITER);
+    let pulls = octo.pulls("acme", "deploy");
+    let head = "upkeep/lighthouse-v7.0.0";
+    pulls.create("first", head, "main").send().await.unwrap();
+
+    let duplicate = github_error(pulls.create("again", head, "main").send().await);
+    assert_eq!(duplicate.status_code, 422);
+    assert_eq!(duplicate.message, "Validation Failed");
+    assert_eq!(
+        duplicate.errors.as_ref().unwrap()[0],
+        json!({"resource": "PullRequest", "code": "custom",
+               "message": "A pull request already exists for acme:upkeep/lighthouse-v7.0.0."})
+    );
+    assert_eq!(
+        duplicate.documentation_url.as_deref(),
+        Some("https://docs.github.com/rest/pulls/pulls#create-a-pull-request")
+    );
+    let duplicate = github_error(
+        pulls
+            .create("again", format!("ACME:{head}"), "main")
+            .send()
+            .await,
+    );
+    assert_eq!(duplicate.status_code, 422, "owner: prefix, any case");
+
+    let missing = github_error(pulls.create("x", "upkeep/none", "main").send().await);
+    assert_eq!(validation_messages(&missing), ["PullRequest head invalid"]);
+    let missing = github_error(pulls.create("x", head, "nope").send().await);
+    assert_eq!(validation_messages(&missing), ["PullRequest base invalid"]);
+    let fork = github_error(
+        pulls
+            .create("x", format!("someone:{head}"), "main")
+            .send()
+            .await,
+    );
+    assert_eq!(validation_messages(&fork), ["PullRequest head invalid"]);
+
+    let main = gh.branch_sha("acme/deploy", "main").unwrap();
+    gh.with_state(|s| {
+        let repo = s.repo_mut("acme/deploy").unwrap();
+        repo.branches.insert("upkeep/empty".into(), main);
+    });
+    let empty = github_error(pulls.create("x", "upkeep/empty", "main").send().await);
+    assert_eq!(
+        validation_messages(&empty),
+        ["No commits between main and upkeep/empty"]
+    );
+
+    let long = "x".repeat(65_537);
+    let too_long = github_error(
+        pulls
+            .create("x", "upkeep/geth-v1.15.0", "main")
+            .body(&long)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        validation_messages(&too_long),
+        ["body is too long (maximum is 65536 characters)"]
+    );
+    let fits = pulls
+        .create("x", "upkeep/geth-v1.15.0", "main")
+        .body(&long[1..])
+        .send()
+        .await
+        .unwrap();
+
+    // Closed, the head is free again; the old one cannot be reopened then.
+    pulls
+        .update(1)
+        .state(PullState::Closed)
+        .send()
+        .await
+        .unwrap();
+    let second = pulls.create("second", head, "main").send().await.unwrap();
+    assert_eq!(second.number, fits.number + 1);
+    let reopen = github_error(pulls.update(1).state(PullState::Open).send().await);
+    assert_eq!(
+        validation_messages(&reopen),
+        ["A pull request already exists for acme:upkeep/lighthouse-v7.0.0."]
+    );
+    gh.merge_pr("acme/deploy", second.number);
+    let merged = github_error(
+        pulls
+            .update(second.number)
+            .state(PullState::Open)
+            .send()
+            .await,
+    );
+    assert_eq!(
+        validation_messages(&merged),
+        ["state cannot be changed. The pull request has already been merged."]
+    );
+    assert_eq!(
+        gh.pulls("acme/deploy")
+            .iter()
+            .map(|p| (p.number, p.state, p.merged))
+            .collect::<Vec<_>>(),
+        [
+            (1, "closed", false),
+            (2, "open", false),
+            (3, "closed", true)
+        ]
+    );
+    assert!(gh.problems().is_empty());
+}
+
+#[tokio::test]
+async fn lists_pull_requests_by_state_head_and_base_across_pages() {
+    let gh = GitHubDouble::start();
+    for i in 0..120 {
+        let pull = NewPull::new(
+            &format!("Bump x to 1.{i}.0"),
+            &format!("upkeep/x-1.{i}.0"),
+            "main",
+        );
+        gh.add_pull("acme/deploy", if i % 4 == 0 { pull.closed() } else { pull });
+    }
+    gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Into release", "upkeep/y", "release"),
+    );
+    let id = gh.with_state(|s| s.repo("acme/deploy").unwrap().id);
+    let octo = gh.client(TOKEN);
+    let pulls = octo.pulls("acme", "deploy");
+
+    let first = pulls.list().per_page(50).send().await.unwrap();
+    assert_eq!(first.items.len(), 50);
+    assert_eq!(first.number_of_pages(), Some(2), "91 open");
+    assert_eq!(
+        first.next.as_ref().unwrap().to_string(),
+        format!("{}/repositories/{id}/pulls?per_page=50&page=2", gh.url())
+    );
+    let open = octo.all_pages(first).await.unwrap();
+    let numbers: Vec<u64> = open.iter().map(|p| p.number).collect();
+    assert_eq!(numbers.len(), 91);
+    assert_eq!(&numbers[..3], [121, 120, 119], "newest first");
+    assert!(!numbers.contains(&1) && !numbers.contains(&117));
+
+    let all = pulls
+        .list()
+        .state(params::State::All)
+        .per_page(100)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(octo.all_pages(all).await.unwrap().len(), 121);
+    let closed = pulls
+        .list()
+        .state(params::State::Closed)
+        .per_page(100)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.items.len(), 30);
+    let oldest = pulls
+        .list()
+        .state(params::State::All)
+        .direction(params::Direction::Ascending)
+        .per_page(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        oldest.items.iter().map(|p| p.number).collect::<Vec<_>>(),
+        [1, 2]
+    );
+
+    let by_head = pulls
+        .list()
+        .state(params::State::All)
+        .head("acme:upkeep/x-1.7.0")
+        .send()
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(by_head.len(), 1);
+    assert_eq!(by_head[0].title.as_deref(), Some("Bump x to 1.7.0"));
+    let closed_head = pulls
+        .list()
+        .head("acme:upkeep/x-1.8.0")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        closed_head.items.is_empty(),
+        "closed, and state defaults to open"
+    );
+    let ignored = pulls
+        .list()
+        .head("upkeep/x-1.7.0")
+        .per_page(100)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ignored.items.len(),
+        91,
+        "GitHub ignores a head without owner:"
+    );
+    let other_owner = pulls
+        .list()
+        .head("someone:upkeep/x-1.7.0")
+        .send()
+        .await
+        .unwrap();
+    assert!(other_owner.items.is_empty());
+    let by_base = pulls.list().base("release").send().await.unwrap().items;
+    assert_eq!(by_base.iter().map(|p| p.number).collect::<Vec<_>>(), [121]);
+    assert_eq!(gh.stats().writes, 0);
+}
+
+#[tokio::test]
+async fn labels_are_created_added_replaced_and_removed() {
+    let gh = GitHubDouble::start();
+    plain_repo(&gh);
+    gh.add_label(
+        "acme/deploy",
+        Label::new("upkeep")
+            .color("0e8a16")
+            .description("Opened by upkeep"),
+    );
+    let octo = gh.client(WRITER);
+    let issues = octo.issues("acme", "deploy");
+
+    let created = issues
+        .create_label("priority: high", "B60205", "Ship first")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            created.name.as_str(),
+            created.color.as_str(),
+            created.description.as_deref()
+        ),
+        ("priority: high", "b60205", Some("Ship first"))
+    );
+    let duplicate = github_error(issues.create_label("UPKEEP", "ffffff", "").await);
+    assert_eq!(
+        duplicate.errors.unwrap()[0],
+        json!({"resource": "Label", "field": "name", "code": "already_exists"})
+    );
+    let hash = github_error(issues.create_label("deadline", "#ff0000", "").await);
+    assert_eq!(validation_messages(&hash), ["Label color invalid"]);
+    let plain = issues
+        .create_label("hard-fork", "d93f0b", "")
+        .await
+        .unwrap();
+    assert_eq!(plain.description, None, "an empty description is none");
+    assert_eq!(issues.get_label("HARD-FORK").await.unwrap().id, plain.id);
+    // octocrab 0.54's `get_label` does not encode the name (a space is an
+    // invalid URI there); an encoded path works.
+    let (status, _, by_name) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/labels/Priority%3A%20High",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), &by_name["id"]),
+        (200, &json!(created.id.0)),
+        "names ignore case"
+    );
+    assert_eq!(
+        github_error(issues.get_label("nope").await).status_code,
+        404
+    );
+
+    for i in 0..40 {
+        issues
+            .create_label(format!("env-{i:02}"), "c5def5", "")
+            .await
+            .unwrap();
+    }
+    let page = issues
+        .list_labels_for_repo()
+        .per_page(20)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.number_of_pages(), Some(3));
+    let all = octo.all_pages(page).await.unwrap();
+    assert_eq!(all.len(), 43);
+    assert_eq!(
+        (all[0].name.as_str(), all[42].name.as_str()),
+        ("env-00", "upkeep"),
+        "by name"
+    );
+
+    let pr = octo
+        .pulls("acme", "deploy")
+        .create("Bump", "upkeep/lighthouse-v7.0.0", "main")
+        .send()
+        .await
+        .unwrap()
+        .number;
+    let added = issues
+        .add_labels(pr, &["Upkeep".into(), "security".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        added
+            .iter()
+            .map(|l| (l.name.as_str(), l.color.as_str()))
+            .collect::<Vec<_>>(),
+        [("security", "ededed"), ("upkeep", "0e8a16")],
+        "existing labels match ignoring case; unknown ones are created grey"
+    );
+    issues
+        .add_labels(pr, &["hard-fork".into(), "upkeep".into()])
+        .await
+        .unwrap();
+    let on_pr = issues.list_labels_for_issue(pr).send().await.unwrap().items;
+    assert_eq!(
+        on_pr.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["hard-fork", "security", "upkeep"]
+    );
+    let listed = octo
+        .pulls("acme", "deploy")
+        .list()
+        .send()
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(listed[0].labels.as_ref().unwrap().len(), 3);
+
+    let replaced = issues
+        .replace_all_labels(pr, &["upkeep".into(), "priority: high".into()])
+        .await
+        .unwrap();
+    assert_eq!(replaced.len(), 2);
+    let left = issues.remove_label(pr, "priority: high").await.unwrap();
+    assert_eq!(
+        left.iter().map(|l| l.name.as_str()).collect::<Vec<_>>(),
+        ["upkeep"]
+    );
+    let gone = github_error(issues.remove_label(pr, "security").await);
+    assert_eq!(
+        (gone.status_code.as_u16(), gone.message.as_str()),
+        (404, "Label does not exist")
+    );
+
+    assert_eq!(gh.pull("acme/deploy", pr).labels, ["upkeep"]);
+    let (status, _, cleared) = raw(
+        &octo,
+        &gh,
+        Method::PUT,
+        &format!("/repos/acme/deploy/issues/{pr}/labels"),
+        Some(json!({"labels": []})),
+    )
+    .await;
+    assert_eq!((status.as_u16(), cleared), (200, json!([])));
+    assert!(gh.pull("acme/deploy", pr).labels.is_empty());
+    let labels = gh.labels("acme/deploy");
+    assert_eq!(labels.len(), 44);
+    let upkeep = labels.iter().find(|l| l.name == "upkeep").unwrap();
+    assert_eq!(upkeep.description.as_deref(), Some("Opened by upkeep"));
+    assert_eq!(gh.stats().writes_by_operation["issues/create-label"], 44);
+}
+
+#[tokio::test]
+async fn assignees_reviewers_and_comments() {
+    let gh = GitHubDouble::start();
+    plain_repo(&gh);
+    gh.add_repo(Repo::new("acme/labelled").with_default_labels());
+    assert_eq!(gh.labels("acme/labelled").len(), 9);
+    let octo = gh.client(WRITER);
+    let pulls = octo.pulls("acme", "deploy");
+    let issues = octo.issues("acme", "deploy");
+    let pr = pulls
+        .create("Bump", "upkeep/lighthouse-v7.0.0", "main")
+        .send()
+        .await
+        .unwrap()
+        .number;
+
+    let issue = issues.add_assignees(pr, &["alice", "bob"]).await.unwrap();
+    assert_eq!(
+        issue
+            .assignees
+            .iter()
+            .map(|a| a.login.as_str())
+            .collect::<Vec<_>>(),
+        ["alice", "bob"]
+    );
+    issues.add_assignees(pr, &["Alice"]).await.unwrap();
+
+    // octocrab types the answer as a review; read GitHub's pull request raw.
+    let (status, _, body) = raw(
+        &octo,
+        &gh,
+        Method::POST,
+        &format!("/repos/acme/deploy/pulls/{pr}/requested_reviewers"),
+        Some(json!({"reviewers": ["carol"], "team_reviewers": ["core-devs"]})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(body["requested_reviewers"][0]["login"], "carol");
+    assert_eq!(body["requested_teams"][0]["slug"], "core-devs");
+    pulls
+        .request_reviews(pr, ["dave".to_owned()], Vec::<String>::new())
+        .await
+        .unwrap();
+    let own = github_error(
+        pulls
+            .request_reviews(pr, [DEFAULT_LOGIN.to_owned()], Vec::<String>::new())
+            .await,
+    );
+    assert_eq!(
+        validation_messages(&own),
+        ["Review cannot be requested from pull request author."]
+    );
+
+    let comment = issues.create_comment(pr, "Superseded by #2").await.unwrap();
+    assert_eq!(comment.user.login, DEFAULT_LOGIN);
+    assert!(
+        comment
+            .html_url
+            .as_str()
+            .ends_with(&format!("/pull/{pr}#issuecomment-{}", comment.id))
+    );
+    for i in 0..3 {
+        issues
+            .create_comment(pr, format!("note {i}"))
+            .await
+            .unwrap();
+    }
+    let page = issues.list_comments(pr).per_page(2).send().await.unwrap();
+    assert_eq!(page.number_of_pages(), Some(2));
+    let comments = octo.all_pages(page).await.unwrap();
+    assert_eq!(comments[0].body.as_deref(), Some("Superseded by #2"));
+    assert_eq!(comments.len(), 4);
+
+    let full = pulls.get(pr).await.unwrap();
+    assert_eq!(full.comments, Some(4));
+    let view = gh.pull("acme/deploy", pr);
+    assert_eq!(view.assignees, ["alice", "bob"]);
+    assert_eq!(view.requested_reviewers, ["carol", "dave"]);
+    assert_eq!(view.requested_teams, ["core-devs"]);
+    assert_eq!(
+        view.comments,
+        ["Superseded by #2", "note 0", "note 1", "note 2"]
+    );
+    assert_eq!(
+        github_error(issues.create_comment(99, "x").await).status_code,
+        404
+    );
+    let (stored, comments): (PullRequest, Vec<Comment>) = gh.with_state(|s| {
+        let repo = s.repo("acme/deploy").unwrap();
+        (repo.pull(pr).unwrap().clone(), repo.comments.clone())
+    });
+    assert_eq!((stored.author.as_str(), comments.len()), (DEFAULT_LOGIN, 4));
+    assert_eq!(comments[0].author, DEFAULT_LOGIN);
+}
+
+#[tokio::test]
+async fn writes_need_a_token_and_secondary_limits_hit_only_writes() {
+    let gh = GitHubDouble::start();
+    plain_repo(&gh);
+    let anon = gh.client(Caller::Anonymous);
+    let refused = github_error(
+        anon.issues("acme", "deploy")
+            .create_label("x", "ffffff", "")
+            .await,
+    );
+    assert_eq!(
+        (refused.status_code.as_u16(), refused.message.as_str()),
+        (401, "Requires authentication")
+    );
+
+    let octo = gh.client(WRITER);
+    let pulls = octo.pulls("acme", "deploy");
+    gh.clear_requests();
+    gh.secondary_limit_writes(2, 60);
+    assert!(
+        pulls.list().send().await.unwrap().items.is_empty(),
+        "reads pass"
+    );
+    let limited = github_error(
+        pulls
+            .create("Bump", "upkeep/lighthouse-v7.0.0", "main")
+            .send()
+            .await,
+    );
+    assert_eq!(limited.status_code, 403);
+    assert!(
+        limited
+            .message
+            .starts_with("You have exceeded a secondary rate limit")
+    );
+    assert_eq!(
+        header(limited.headers.as_ref().unwrap(), "retry-after"),
+        "60"
+    );
+    let (status, headers, _) = raw(
+        &octo,
+        &gh,
+        Method::PUT,
+        "/repos/acme/deploy/issues/1/labels",
+        Some(json!({"labels": ["upkeep"]})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), header(&headers, "retry-after")),
+        (403, "60")
+    );
+    let pr = pulls
+        .create("Bump", "upkeep/lighthouse-v7.0.0", "main")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pr.number, 1, "the limited attempt created nothing");
+    let stats = gh.stats();
+    assert_eq!((stats.total, stats.writes), (4, 3));
+    assert_eq!(stats.writes_by_operation["pulls/create"], 2);
+
+    // GitHub's pace for content-creating requests, scaled down.
+    gh.limit_writes_per_minute(3);
+    let issues = octo.issues("acme", "deploy");
+    for name in ["a", "b", "c"] {
+        issues.create_label(name, "ffffff", "").await.unwrap();
+    }
+    let paced = github_error(issues.create_label("d", "ffffff", "").await);
+    assert_eq!(paced.status_code, 403);
+    let wait: u64 = header(paced.headers.as_ref().unwrap(), "retry-after")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    issues.get_label("a").await.unwrap();
+    gh.limit_writes_per_minute(None);
+    issues.create_label("d", "ffffff", "").await.unwrap();
+    assert_eq!(gh.labels("acme/deploy").len(), 4);
+}
+
+#[tokio::test]
+async fn branches_and_pull_requests_follow_a_real_bare_repository() {
+    let git = GitServer::start("x-access-token", "tok123");
+    git.create_repo(
+        "deploy",
+        &[
+            ("values.yaml", "image: lighthouse:v6.0.0\n"),
+            ("other.yaml", "a: 1\n"),
+        ],
+    );
+    let bump = git.commit_on(
+        "deploy",
+        "upkeep/lighthouse-v7.0.0",
+        &[("values.yaml", "image: lighthouse:v7.0.0\n")],
+        "Bump lighthouse to v7.0.0",
+    );
+    let gh = GitHubDouble::start();
+    gh.add_repo(
+        Repo::new("acme/deploy")
+            .clone_url(&git.url("deploy"))
+            .git_dir(git.bare_path("deploy")),
+    );
+    let octo = gh.client(WRITER);
+    let rev_parse = |rev: &str| {
+        let out = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(git.bare_path("deploy"))
+            .args(["rev-parse", rev])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let main = rev_parse("refs/heads/main");
+
+    let (status, _, branch) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/branches/main",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(branch["commit"]["sha"], main.as_str());
+    assert_eq!(branch["commit"]["commit"]["message"], "initial\n");
+    let (_, _, branch) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/branches/upkeep/lighthouse-v7.0.0",
+        None,
+    )
+    .await;
+    assert_eq!(branch["commit"]["sha"], bump.as_str());
+    assert_eq!(branch["commit"]["parents"][0]["sha"], main.as_str());
+    let (_, _, encoded) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/branches/upkeep%2Flighthouse-v7.0.0",
+        None,
+    )
+    .await;
+    assert_eq!(encoded["name"], "upkeep/lighthouse-v7.0.0");
+    let (status, _, missing) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/branches/nope",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), missing["message"].as_str()),
+        (404, Some("Branch not found"))
+    );
+
+    let pulls = octo.pulls("acme", "deploy");
+    let pr = pulls
+        .create(
+            "Bump lighthouse to v7.0.0",
+            "upkeep/lighthouse-v7.0.0",
+            "main",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (pr.head.sha.as_str(), pr.base.sha.as_str()),
+        (bump.as_str(), main.as_str())
+    );
+    assert_eq!(
+        (pr.commits, pr.additions, pr.deletions, pr.changed_files),
+        (Some(1), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(pr.mergeable, Some(true));
+
+    // A branch with nothing beyond main cannot be proposed.
+    std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(git.bare_path("deploy"))
+        .args(["update-ref", "refs/heads/upkeep/stale", &main])
+        .status()
+        .unwrap();
+    let stale = github_error(pulls.create("x", "upkeep/stale", "main").send().await);
+    assert_eq!(
+        validation_messages(&stale),
+        ["No commits between main and upkeep/stale"]
+    );
+
+    // The branch moves, then main gets a conflicting edit.
+    let second = git.commit_on(
+        "deploy",
+        "upkeep/lighthouse-v7.0.0",
+        &[("values.yaml", "image: lighthouse:v7.0.1\n")],
+        "Bump lighthouse to v7.0.1",
+    );
+    let moved = pulls.get(pr.number).await.unwrap();
+    assert_eq!(
+        (moved.head.sha.as_str(), moved.commits),
+        (second.as_str(), Some(2))
+    );
+    let conflicting = git.commit_on(
+        "deploy",
+        "main",
+        &[("values.yaml", "image: lighthouse:v6.1.0\n")],
+        "Hotfix",
+    );
+    let dirty = pulls.get(pr.number).await.unwrap();
+    assert_eq!(dirty.base.sha, conflicting);
+    assert_eq!(
+        (dirty.mergeable, dirty.mergeable_state),
+        (Some(false), Some(MergeableState::Dirty))
+    );
+
+    // Rebased onto main and merged: main fast-forwards in the bare repository.
+    let rebased = git.commit_on(
+        "deploy",
+        "main",
+        &[("values.yaml", "image: lighthouse:v7.0.1\n")],
+        "Take the bump",
+    );
+    let clean = pulls.get(pr.number).await.unwrap();
+    assert_eq!(clean.mergeable, Some(true));
+    let merge = gh.merge_pr("acme/deploy", pr.number);
+    assert_eq!(rev_parse("refs/heads/main"), merge);
+    assert_ne!(merge, rebased, "not a fast-forward: a merge commit");
+    assert_eq!(rev_parse(&format!("{merge}^2")), second);
+    let merged = pulls.get(pr.number).await.unwrap();
+    assert_eq!(
+        (
+            merged.merged,
+            merged.state,
+            merged.merge_commit_sha.as_deref()
+        ),
+        (Some(true), Some(IssueState::Closed), Some(merge.as_str()))
+    );
+    assert!(merged.merged_at.is_some() && merged.merged_by.is_some());
+
+    // A fast-forward merge.
+    let ff = git.commit_on(
+        "deploy",
+        "upkeep/geth",
+        &[("geth.yaml", "image: geth:v1.15.0\n")],
+        "Bump geth",
+    );
+    let geth = pulls
+        .create("Bump geth", "upkeep/geth", "main")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gh.merge_pr("acme/deploy", geth.number), ff);
+    assert_eq!(rev_parse("refs/heads/main"), ff);
+    let view = gh.pull("acme/deploy", geth.number);
+    assert_eq!(
+        (view.state, view.merged, view.head_sha.as_str()),
+        ("closed", true, ff.as_str())
+    );
+}
+
+#[tokio::test]
+async fn git_data_api_writes_a_verified_commit_into_the_bare_repository() {
+    let git = GitServer::start("x-access-token", "tok123");
+    git.create_repo(
+        "deploy",
+        &[
+            ("envs/prod/values.yaml", "image: geth:v1.14.0\n"),
+            ("README.md", "hi\n"),
+        ],
+    );
+    let gh = GitHubDouble::start();
+    gh.add_repo(Repo::new("acme/deploy").git_dir(git.bare_path("deploy")));
+    gh.add_repo(Repo::new("acme/nogit"));
+    gh.set_login(WRITER, "upkeep[bot]");
+    let octo = gh.client(WRITER);
+    let post = |path: &str, body: Value| {
+        let (octo, gh, path) = (&octo, &gh, format!("/repos/acme/deploy/git/{path}"));
+        async move { raw(octo, gh, Method::POST, &path, Some(body)).await }
+    };
+    let main = gh.branch_sha("acme/deploy", "main").unwrap();
+    let (_, _, branch) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/branches/main",
+        None,
+    )
+    .await;
+    let base_tree = branch["commit"]["commit"]["tree"]["sha"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (status, headers, blob) = post(
+        "blobs",
+        json!({"content": "aW1hZ2U6IGdldGg6djEuMTUuMAo=", "encoding": "base64"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let blob_sha = blob["sha"].as_str().unwrap().to_owned();
+    assert!(header(&headers, "location").ends_with(&format!("/git/blobs/{blob_sha}")));
+    let (status, _, tree) = post(
+        "trees",
+        json!({"base_tree": base_tree, "tree": [
+            {"path": "envs/prod/values.yaml", "mode": "100644", "type": "blob", "sha": blob_sha},
+            {"path": "envs/dev/values.yaml", "mode": "100644", "type": "blob", "content": "image: geth:v1.15.0\n"},
+            {"path": "README.md", "mode": "100644", "type": "blob", "sha": null},
+        ]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        tree["tree"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["envs"],
+        "top level only; README.md deleted"
+    );
+    let (status, _, commit) = post(
+        "commits",
+        json!({"message": "Bump geth to v1.15.0", "tree": tree["sha"], "parents": [main]}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(commit["verification"]["verified"], true);
+    assert_eq!(commit["author"]["name"], "upkeep[bot]");
+    assert_eq!(commit["parents"][0]["sha"], main.as_str());
+    let commit_sha = commit["sha"].as_str().unwrap().to_owned();
+
+    let (status, _, created) = post(
+        "refs",
+        json!({"ref": "refs/heads/upkeep/geth-v1.15.0", "sha": commit_sha}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(created["object"]["sha"], commit_sha.as_str());
+    let (status, _, again) = post(
+        "refs",
+        json!({"ref": "refs/heads/upkeep/geth-v1.15.0", "sha": commit_sha}),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), again["message"].as_str()),
+        (422, Some("Reference already exists"))
+    );
+    let (status, _, _) = post("refs", json!({"ref": "heads/x", "sha": commit_sha})).await;
+    assert_eq!(status, 422);
+
+    // The commit is real: the bare repository has it, with the edits.
+    let show = |spec: &str| {
+        let out = std::process::Command::new("git")
+            .arg("--git-dir")
+            .arg(git.bare_path("deploy"))
+            .args(["show", spec])
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let branch_tip = "refs/heads/upkeep/geth-v1.15.0";
+    assert_eq!(
+        show(&format!("{branch_tip}:envs/prod/values.yaml")).1,
+        "image: geth:v1.15.0\n"
+    );
+    assert_eq!(
+        show(&format!("{branch_tip}:envs/dev/values.yaml")).1,
+        "image: geth:v1.15.0\n"
+    );
+    assert!(!show(&format!("{branch_tip}:README.md")).0);
+    let (_, _, branch) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/branches/upkeep/geth-v1.15.0",
+        None,
+    )
+    .await;
+    assert_eq!(branch["commit"]["commit"]["verification"]["verified"], true);
+
+    // Refs move fast-forward only, unless forced.
+    let (_, _, sibling) = post(
+        "commits",
+        json!({"message": "Other", "tree": base_tree, "parents": [main],
+               "author": {"name": "A", "email": "a@example.invalid", "date": "2025-01-01T00:00:00Z"}}),
+    )
+    .await;
+    assert_eq!(sibling["author"]["date"], "2025-01-01T00:00:00Z");
+    let sibling = sibling["sha"].as_str().unwrap();
+    let path = "/repos/acme/deploy/git/refs/heads/upkeep/geth-v1.15.0";
+    let (status, _, refused) = raw(
+        &octo,
+        &gh,
+        Method::PATCH,
+        path,
+        Some(json!({"sha": sibling})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), refused["message"].as_str()),
+        (422, Some("Update is not a fast forward"))
+    );
+    let (status, _, forced) = raw(
+        &octo,
+        &gh,
+        Method::PATCH,
+        path,
+        Some(json!({"sha": sibling, "force": true})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), forced["object"]["sha"].as_str()),
+        (200, Some(sibling))
+    );
+    assert_eq!(
+        gh.branch_sha("acme/deploy", "upkeep/geth-v1.15.0")
+            .as_deref(),
+        Some(sibling)
+    );
+    let (status, _, _) = raw(
+        &octo,
+        &gh,
+        Method::PATCH,
+        "/repos/acme/deploy/git/refs/heads/nope",
+        Some(json!({"sha": sibling})),
+    )
+    .await;
+    assert_eq!(status, 422);
+
+    let (status, _, empty) = raw(
+        &octo,
+        &gh,
+        Method::POST,
+        "/repos/acme/nogit/git/blobs",
+        Some(json!({"content": "x"})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), empty["message"].as_str()),
+        (409, Some("Git Repository is empty."))
+    );
+    assert_eq!(gh.stats().writes_by_operation["git/create-commit"], 2);
+}
+
+#[tokio::test]
+async fn seeded_pull_requests_can_be_merged_or_closed_without_git() {
+    let gh = GitHubDouble::start();
+    gh.add_label("acme/deploy", Label::new("upkeep").color("0e8a16"));
+    let old = gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Bump x to 1.0", "upkeep/x-1.0", "main")
+            .body("<!-- upkeep -->")
+            .labels(&["upkeep", "skip-me"])
+            .assignees(&["alice"])
+            .reviewers(&["bob"])
+            .author("upkeep[bot]")
+            .closed(),
+    );
+    let merged = gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Bump y", "upkeep/y", "main").merged(),
+    );
+    let open = gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Bump z", "upkeep/z", "main").draft(),
+    );
+    let octo = gh.client(TOKEN);
+    let pulls = octo.pulls("acme", "deploy");
+
+    let seen = pulls.get(old).await.unwrap();
+    assert_eq!(seen.state, Some(IssueState::Closed));
+    assert_eq!(seen.merged, Some(false));
+    assert_eq!(seen.user.unwrap().login, "upkeep[bot]");
+    assert_eq!(seen.assignees.unwrap()[0].login, "alice");
+    let labels: Vec<String> = seen.labels.unwrap().into_iter().map(|l| l.name).collect();
+    assert_eq!(labels, ["skip-me", "upkeep"]);
+    let seen = pulls.get(merged).await.unwrap();
+    assert_eq!(
+        (seen.merged, seen.state),
+        (Some(true), Some(IssueState::Closed))
+    );
+
+    let main_before = gh.branch_sha("acme/deploy", "main").unwrap();
+    let sha = gh.merge_pr("acme/deploy", open);
+    assert_eq!(gh.branch_sha("acme/deploy", "main"), Some(sha.clone()));
+    assert_ne!(sha, main_before);
+    let view = gh.pull("acme/deploy", open);
+    assert_eq!(
+        (view.state, view.merged, view.draft),
+        ("closed", true, true)
+    );
+    assert_eq!(pulls.get(open).await.unwrap().merge_commit_sha, Some(sha));
+
+    let next = gh.add_pull("acme/deploy", NewPull::new("Bump w", "upkeep/w", "main"));
+    let w = gh.branch_sha("acme/deploy", "upkeep/w").unwrap();
+    gh.close_pr("acme/deploy", next);
+    gh.delete_branch("acme/deploy", "upkeep/w");
+    assert_eq!(gh.branch_sha("acme/deploy", "upkeep/w"), None);
+    assert_eq!(
+        gh.pull("acme/deploy", next).head_sha,
+        w,
+        "keeps its last SHA"
+    );
+    let reopen = github_error(pulls.update(next).state(PullState::Open).send().await);
+    assert_eq!(
+        validation_messages(&reopen),
+        ["state cannot be changed. The upkeep/w branch has been deleted."]
+    );
+    let again = gh.add_pull("acme/deploy", NewPull::new("Bump v", "upkeep/v", "main"));
+    gh.mark_pr_merged("acme/deploy", again);
+    assert_eq!(
+        gh.pulls("acme/deploy")
+            .iter()
+            .map(|p| (p.number, p.state, p.merged))
+            .collect::<Vec<_>>(),
+        [
+            (1, "closed", false),
+            (2, "closed", true),
+            (3, "closed", true),
+            (4, "closed", false),
+            (5, "closed", true)
+        ]
+    );
+    let open_now = pulls.list().send().await.unwrap();
+    assert!(open_now.items.is_empty());
+    assert_eq!(gh.stats().writes, 1, "the refused reopening");
 }

@@ -189,7 +189,7 @@ upstreams:
 #[test]
 fn a_secret_in_the_file_is_refused_with_a_hint() {
     let e = one_error("slack:\n  webhook_url: https://hooks.slack.com/x\n");
-    assert!(e.starts_with("upkeep.yml:2:3: unknown field `webhook_url`, expected `digest`; secrets are read only from environment variables"), "{e}");
+    assert!(e.starts_with("upkeep.yml:2:3: unknown field `webhook_url`, expected one of `digest`, `alerts`, `reminders`, `routes`; secrets are read only from environment variables"), "{e}");
     assert!(e.contains("UPKEEP_SLACK_WEBHOOK_URL"), "{e}");
 }
 

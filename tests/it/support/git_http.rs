@@ -86,10 +86,34 @@ impl GitServer {
 
     /// Commits `files` (path, content) on top of `main` and pushes them.
     pub fn commit(&self, name: &str, files: &[(&str, &str)], message: &str) {
+        self.commit_on(name, "main", files, message);
+    }
+
+    /// Commits `files` on top of `branch` (created from `main` if missing),
+    /// pushes, and returns the new tip's SHA.
+    pub fn commit_on(
+        &self,
+        name: &str,
+        branch: &str,
+        files: &[(&str, &str)],
+        message: &str,
+    ) -> String {
         let work = tempfile::tempdir().unwrap();
         let bare = self.bare_path(name);
         run(work.path(), &["clone", "-q", bare.to_str().unwrap(), "."]);
-        run(work.path(), &["checkout", "-q", "-B", "main"]);
+        let remote = format!("refs/remotes/origin/{branch}");
+        let exists = Command::new("git")
+            .current_dir(work.path())
+            .args(["rev-parse", "-q", "--verify", &remote])
+            .output()
+            .unwrap()
+            .status
+            .success();
+        if exists {
+            run(work.path(), &["checkout", "-q", "-B", branch, &remote]);
+        } else {
+            run(work.path(), &["checkout", "-q", "-B", branch]);
+        }
         for (path, content) in files {
             let p = work.path().join(path);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -109,7 +133,13 @@ impl GitServer {
                 message,
             ],
         );
-        run(work.path(), &["push", "-q", "origin", "main"]);
+        run(work.path(), &["push", "-q", "origin", branch]);
+        let head = Command::new("git")
+            .current_dir(work.path())
+            .args(["rev-parse", "HEAD"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&head.stdout).trim().to_owned()
     }
 }
 

@@ -27,10 +27,45 @@
 //! `add_release` creates a missing repository with defaults. Anything else:
 //! `gh.with_state(|s| …)` on the [`State`].
 //!
+//! # Pull requests, labels, branches
+//! ```ignore
+//! // Branches: a repository linked to a real bare repository reads its refs
+//! // (and the Git Data API writes objects there); `GitServer` serves the same
+//! // repository to git clients.
+//! let git = GitServer::start("x-access-token", "tok");
+//! git.create_repo("deploy", &[("values.yaml", "image: nginx:1.27\n")]);
+//! gh.add_repo(Repo::new("acme/deploy").clone_url(&git.url("deploy")).git_dir(git.bare_path("deploy")));
+//! let tip = git.commit_on("deploy", "upkeep/x-1.1", &[("values.yaml", "…")], "Bump"); // push a branch
+//! // …or without git: the default branch exists at a made-up SHA; add others.
+//! gh.add_repo(Repo::new("acme/plain").branch("upkeep/x-1.0"));
+//! let sha = gh.push_branch("acme/plain", "upkeep/x-1.0"); // moves it to a new made-up SHA
+//! gh.delete_branch("acme/plain", "upkeep/x-1.0");
+//!
+//! gh.add_label("acme/deploy", Label::new("upkeep").color("0e8a16").description("…"));
+//! Repo::new("acme/x").with_default_labels();       // GitHub's nine defaults
+//! let n = gh.add_pull("acme/deploy", NewPull::new("Bump x to 1.1", "upkeep/x-1.1", "main")
+//!     .body("…").labels(&["upkeep"]).closed());    // seeded as if opened earlier
+//! gh.set_login(Caller::Token("tok"), "upkeep[bot]"); // who writes with that token
+//! gh.merge_pr("acme/deploy", n);      // merged + closed; fast-forwards (or merges)
+//!                                     // the base branch in the git dir
+//! gh.mark_pr_merged("acme/deploy", n); // merged + closed, git left alone
+//! gh.close_pr("acme/deploy", n);      // closed without merging
+//! let prs: Vec<PullView> = gh.pulls("acme/deploy"); // read back: title, body,
+//! // head, base, SHAs, state, merged, labels, assignees, reviewers, comments
+//! let labels: Vec<Label> = gh.labels("acme/deploy");
+//! ```
+//! What the API does with them: `pulls.rs` (model) and `routes/pulls.rs`,
+//! `routes/issues.rs`, `routes/labels.rs`, `routes/gitdata.rs` (behaviour,
+//! GitHub's 422s). Writes need a token (else 401); a pull request's
+//! `head.sha`/`base.sha` follow its branches while open; `mergeable` comes
+//! from a real merge attempt in the git dir.
+//!
 //! # Break it
 //! ```ignore
 //! gh.fail_next("/repos/o/r/releases", 2, 502);  // next 2 requests to that path
 //! gh.secondary_limit_next(1, 429, 3);            // next request: 429, retry-after: 3
+//! gh.secondary_limit_writes(2, 60);              // next 2 POST/PATCH/PUT/DELETE: 403, retry-after: 60
+//! gh.limit_writes_per_minute(80);                // GitHub's pace; more: 403 + retry-after
 //! gh.break_repo("o/broken");                     // always 502
 //! gh.set_latency(Duration::from_millis(200));    // every request
 //! gh.set_rate_limit(Caller::Anonymous, 0, Duration::from_secs(30)); // exhausted
@@ -43,6 +78,9 @@
 //! assert_eq!(stats.charged, 0);       // a warm cycle cost no rate limit
 //! assert_eq!(stats.not_modified, 3);  // …because it got 304s
 //! assert_eq!(stats.by_operation["repos/list-releases"], 3);
+//! assert_eq!(stats.writes, 0);        // no content-creating request (POST/PATCH/PUT/DELETE)
+//! assert_eq!(stats.writes_by_operation["pulls/create"], 1);
+//! gh.requests()[0].body;              // JSON request bodies are recorded too
 //! gh.clear_requests();                // measure the next phase alone
 //! gh.assert_no_unexpected();          // also done on drop
 //! ```
@@ -65,8 +103,21 @@
 //! 60/hour anonymous and 5000/hour per token, `GET /rate_limit` free; GitHub's
 //! error bodies. Drafts are listed only to callers sending a token.
 //!
+//! Pull requests: numbers per repository from 1; lists newest first (`sort`,
+//! `direction`); `head=owner:branch` filters, a bare `head=branch` is
+//! ignored as on GitHub; 422 "A pull request already exists for
+//! owner:branch." (open one, same head and base), `head`/`base` `invalid`,
+//! "No commits between base and head", bodies over 65,536 characters;
+//! adding an unknown label creates it grey (`ededed`); reviewers cannot
+//! include the author. Not modelled: forks, plain issues, collaborator
+//! checks, asynchronous mergeability (`mergeable` is computed at once),
+//! closing a pull request when its head branch is deleted.
+//!
 //! Adding endpoints: see `github/routes.rs`; state: `github/state.rs`.
 
+mod apps;
+mod git;
+mod pulls;
 mod render;
 mod routes;
 mod server;
@@ -77,6 +128,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use apps::{AppModel, AppStats, generate_keys, test_keys};
+pub use pulls::{Comment, DEFAULT_LOGIN, Label, NewPull, PullRequest, PullView};
 pub use state::{Bucket, Caller, NewRelease, Problem, Recorded, Release, Repo, State, Stats};
 
 /// The running double. See the module docs.
@@ -160,7 +213,21 @@ impl GitHubDouble {
         self.with_state(|s| {
             s.faults
                 .server_errors
-                .push((path.to_owned(), status, times))
+                .push((path.to_owned(), status, times, None))
+        });
+    }
+
+    /// Like [`fail_next`](Self::fail_next), for requests with `method`
+    /// (`"POST"`, …) only: other methods on that path pass.
+    pub fn fail_next_method(&self, method: &str, path: &str, times: usize, status: u16) {
+        assert!(
+            (500..600).contains(&status),
+            "fail_next_method takes a 5xx status"
+        );
+        self.with_state(|s| {
+            s.faults
+                .server_errors
+                .push((path.to_owned(), status, times, Some(method.to_owned())))
         });
     }
 
@@ -176,6 +243,29 @@ impl GitHubDouble {
             s.faults
                 .secondary
                 .extend(std::iter::repeat_n((status, retry_after_secs), times))
+        });
+    }
+
+    /// The next `times` content-creating requests (POST, PATCH, PUT,
+    /// DELETE) hit the secondary rate limit: 403, `retry-after:
+    /// retry_after_secs`; reads pass.
+    pub fn secondary_limit_writes(&self, times: usize, retry_after_secs: u64) {
+        self.with_state(|s| {
+            s.faults
+                .secondary_writes
+                .extend(std::iter::repeat_n(retry_after_secs, times))
+        });
+    }
+
+    /// At most `per_minute` content-creating requests in any 60 seconds
+    /// (GitHub documents about 80); more answer 403 with `retry-after` until
+    /// the window has room. `None` lifts it.
+    pub fn limit_writes_per_minute(&self, per_minute: impl Into<Option<usize>>) {
+        let limit = per_minute.into();
+        assert!(limit != Some(0), "limit_writes_per_minute takes at least 1");
+        self.with_state(|s| {
+            s.faults.writes_per_minute = limit;
+            s.faults.recent_writes.clear();
         });
     }
 
@@ -203,6 +293,119 @@ impl GitHubDouble {
     pub fn rate_limit(&self, caller: Caller) -> Bucket {
         let now = server::unix_now();
         self.with_state(|s| *s.bucket(caller.key(), now))
+    }
+
+    /// Writes made with `caller`'s token are by `login` (default
+    /// [`DEFAULT_LOGIN`]): pull request authors, comment authors, commits.
+    pub fn set_login(&self, caller: Caller, login: &str) {
+        assert!(
+            matches!(caller, Caller::Token(_)),
+            "only token callers have a login"
+        );
+        self.with_state(|s| {
+            s.user(login);
+            s.logins.insert(caller.key(), login.to_owned())
+        });
+    }
+
+    /// Adds a label to the repository (creating it if needed); panics on a
+    /// duplicate name. Returns its id.
+    pub fn add_label(&self, repo: &str, label: Label) -> u64 {
+        self.with_state(|s| s.add_label(repo, label))
+    }
+
+    /// The repository's labels, by name as GitHub lists them.
+    pub fn labels(&self, repo: &str) -> Vec<Label> {
+        self.with_state(|s| {
+            s.expect_repo(repo)
+                .labels_sorted()
+                .into_iter()
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// Seeds a pull request as if opened earlier (creating the repository,
+    /// and without a git dir its missing branches, as needed); no
+    /// validation. Returns its number.
+    pub fn add_pull(&self, repo: &str, pull: NewPull) -> u64 {
+        self.with_state(|s| s.add_pull(repo, pull))
+    }
+
+    /// The repository's pull requests by number, as they are now.
+    pub fn pulls(&self, repo: &str) -> Vec<PullView> {
+        self.with_state(|s| {
+            let repo = s.expect_repo(repo);
+            repo.sync_pulls();
+            repo.pulls.iter().map(|p| repo.view(p)).collect()
+        })
+    }
+
+    /// Pull request `number`, as it is now.
+    pub fn pull(&self, repo: &str, number: u64) -> PullView {
+        self.pulls(repo)
+            .into_iter()
+            .find(|p| p.number == number)
+            .unwrap_or_else(|| panic!("GitHub double: no pull request #{number} in {repo}"))
+    }
+
+    /// Merges open pull request `number` as a maintainer would: with a git
+    /// dir, the base branch is fast-forwarded to the head, or gets a merge
+    /// commit (panics on conflicts); without, it moves to a made-up SHA.
+    /// Then the pull request is merged and closed. Returns the merge SHA.
+    pub fn merge_pr(&self, repo: &str, number: u64) -> String {
+        self.with_state(|s| s.merge_pull(repo, number))
+    }
+
+    /// Marks pull request `number` merged and closed, leaving branches alone.
+    pub fn mark_pr_merged(&self, repo: &str, number: u64) {
+        self.with_state(|s| {
+            s.expect_repo(repo).sync_pulls();
+            s.mark_merged(&repo.to_ascii_lowercase(), number, None)
+        });
+    }
+
+    /// Closes pull request `number` without merging it.
+    pub fn close_pr(&self, repo: &str, number: u64) {
+        self.with_state(|s| s.close_pull(repo, number));
+    }
+
+    /// The tip of `branch` (from the git dir when linked).
+    pub fn branch_sha(&self, repo: &str, branch: &str) -> Option<String> {
+        self.with_state(|s| s.expect_repo(repo).branch_sha(branch))
+    }
+
+    /// Creates `branch` or moves it to a new made-up SHA, as a push would
+    /// (repositories without a git dir: push with git to those). Returns
+    /// the new SHA.
+    pub fn push_branch(&self, repo: &str, branch: &str) -> String {
+        self.with_state(|s| {
+            let id = s.next_id();
+            let repo = s.expect_repo(repo);
+            assert!(
+                repo.git_dir.is_none(),
+                "GitHub double: {} has a git dir; push to it with git",
+                repo.full_name()
+            );
+            let sha = pulls::fake_sha(&[&repo.full_name(), branch, &id.to_string()]);
+            repo.branches.insert(branch.to_owned(), sha.clone());
+            sha
+        })
+    }
+
+    /// Deletes `branch` (repositories without a git dir). Open pull
+    /// requests keep its last SHA (GitHub would close them).
+    pub fn delete_branch(&self, repo: &str, branch: &str) {
+        self.with_state(|s| {
+            let repo = s.expect_repo(repo);
+            assert!(
+                repo.git_dir.is_none(),
+                "GitHub double: {} has a git dir; delete the branch with git",
+                repo.full_name()
+            );
+            repo.sync_pulls();
+            repo.branches.remove(branch);
+        });
     }
 
     /// From now on only these tokens authenticate; others get 401 "Bad credentials".
@@ -234,6 +437,43 @@ impl GitHubDouble {
     }
 
     /// Counters over the recorded requests.
+    /// Makes the double a GitHub App host for `app` (see `github/apps.rs`).
+    pub fn enable_app(&self, app: AppModel) {
+        self.with_state(|s| s.app = Some(app));
+    }
+
+    /// Installs the app on `account` for `repos` (`owner/name`; empty: all
+    /// of the account's repositories).
+    pub fn add_installation(&self, id: u64, account: &str, repos: &[&str]) {
+        self.with_state(|s| {
+            s.user(account);
+            let app = s.app.as_mut().expect("enable_app first");
+            app.installations.push(apps::AppInstallation {
+                id,
+                account: account.to_owned(),
+                repos: repos.iter().map(|r| (*r).to_owned()).collect(),
+            });
+        });
+    }
+
+    /// How long installation tokens issued from now on are valid.
+    pub fn set_installation_token_lifetime(&self, lifetime: Duration) {
+        self.with_state(|s| s.app.as_mut().expect("enable_app first").token_lifetime = lifetime);
+    }
+
+    /// Every installation token issued from now on is `token` (e.g. the
+    /// password a `GitServer` accepts); each issue still has its own expiry.
+    pub fn fix_installation_token(&self, token: &str) {
+        self.with_state(|s| {
+            s.app.as_mut().expect("enable_app first").fixed_token = Some(token.to_owned())
+        });
+    }
+
+    /// JWTs verified, installation tokens issued, app credentials refused.
+    pub fn app_stats(&self) -> AppStats {
+        self.with_state(|s| s.app.as_ref().map(|a| a.stats).unwrap_or_default())
+    }
+
     pub fn stats(&self) -> Stats {
         self.with_state(|s| Stats::of(&s.requests))
     }

@@ -10,6 +10,8 @@ use upkeep::manifest::Reference;
 
 pub mod git_http;
 pub mod github;
+pub mod registry;
+pub mod slack;
 
 /// `tests/fixtures/<rel>`.
 pub fn fixture(rel: &str) -> PathBuf {

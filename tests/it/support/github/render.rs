@@ -1,10 +1,13 @@
 //! GitHub's JSON shapes for the double's objects (repository, release, user,
-//! rate limit), with the URL fields GitHub fills in. The spec check in
+//! rate limit, pull request, issue, label, comment, team, branch, git
+//! objects), with the URL fields GitHub fills in. The spec check in
 //! `spec.rs` keeps these honest; add a field here when a schema requires it.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
+use super::git::{CommitInfo, DiffStats, Person, TreeEntry};
+use super::pulls::{Comment, Label, PullRequest};
 use super::state::{Bucket, Release, Repo, User};
 
 /// Where the double lives: `api` is the REST root (`…/api/v3` in Enterprise
@@ -242,5 +245,381 @@ pub(super) fn bucket(b: &Bucket, resource: &str) -> Value {
         "remaining": b.remaining,
         "reset": b.reset,
         "resource": resource,
+    })
+}
+
+/// `{api}/repos/{owner}/{name}` and `{web}/{owner}/{name}`.
+fn repo_urls(repo: &Repo, urls: &Urls) -> (String, String) {
+    let full = format!("{}/{}", segment(&repo.owner), segment(&repo.name));
+    (
+        format!("{}/repos/{full}", urls.api),
+        format!("{}/{full}", urls.web),
+    )
+}
+
+/// `label`. `description_required`: `pull-request-simple` wants a string
+/// where the other schemas allow null, so a missing description is `""` there.
+pub(super) fn label(repo: &Repo, label: &Label, urls: &Urls, description_required: bool) -> Value {
+    let (api, _) = repo_urls(repo, urls);
+    let description = match (&label.description, description_required) {
+        (Some(d), _) => json!(d),
+        (None, true) => json!(""),
+        (None, false) => Value::Null,
+    };
+    json!({
+        "id": label.id,
+        "node_id": format!("LA_kwDO{:08}", label.id),
+        "url": format!("{api}/labels/{}", segment(&label.name)),
+        "name": label.name,
+        "color": label.color,
+        "default": label.default,
+        "description": description,
+    })
+}
+
+/// `team` (also good for `team-simple`).
+pub(super) fn team(org: &User, id: u64, slug: &str, urls: &Urls) -> Value {
+    let api = format!("{}/organizations/{}/team/{id}", urls.api, org.id);
+    json!({
+        "id": id,
+        "node_id": format!("T_kwDO{id:08}"),
+        "url": api,
+        "html_url": format!("{}/orgs/{}/teams/{}", urls.web, segment(&org.login), segment(slug)),
+        "name": slug,
+        "slug": slug,
+        "description": null,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "pull",
+        "members_url": format!("{api}/members{{/member}}"),
+        "repositories_url": format!("{api}/repos"),
+        "type": "organization",
+        "organization_id": org.id,
+        "parent": null,
+    })
+}
+
+/// Everything a pull request's JSON needs besides the stored object.
+pub(super) struct PullContext {
+    pub owner: User,
+    pub author: User,
+    pub assignees: Vec<User>,
+    pub reviewers: Vec<User>,
+    /// (id, slug).
+    pub teams: Vec<(u64, String)>,
+    pub labels: Vec<Label>,
+    pub merged_by: Option<User>,
+    pub comments: usize,
+    /// `None`: not known (closed pull requests).
+    pub mergeable: Option<bool>,
+    pub stats: DiffStats,
+    pub authorized: bool,
+}
+
+fn author_association(repo: &Repo, login: &str) -> &'static str {
+    if login.eq_ignore_ascii_case(&repo.owner) {
+        "OWNER"
+    } else {
+        "CONTRIBUTOR"
+    }
+}
+
+/// `pull-request` (`full`: get, create, update) or `pull-request-simple`
+/// (list, request reviewers).
+pub(super) fn pull(
+    repo: &Repo,
+    pull: &PullRequest,
+    ctx: &PullContext,
+    urls: &Urls,
+    full: bool,
+) -> Value {
+    let (api, html) = repo_urls(repo, urls);
+    let n = pull.number;
+    let pull_api = format!("{api}/pulls/{n}");
+    let pull_html = format!("{html}/pull/{n}");
+    let issue_api = format!("{api}/issues/{n}");
+    let repo_json = repo_json(repo, &ctx.owner, urls, ctx.authorized);
+    let side = |branch: &str, sha: &str| {
+        json!({
+            "label": format!("{}:{branch}", repo.owner),
+            "ref": branch,
+            "sha": sha,
+            "user": user(&ctx.owner, urls),
+            "repo": repo_json,
+        })
+    };
+    let link = |href: String| json!({ "href": href });
+    let mut body = json!({
+        "url": pull_api,
+        "id": pull.id,
+        "node_id": format!("PR_kwDO{:08}", pull.id),
+        "html_url": pull_html,
+        "diff_url": format!("{pull_html}.diff"),
+        "patch_url": format!("{pull_html}.patch"),
+        "issue_url": issue_api,
+        "commits_url": format!("{pull_api}/commits"),
+        "review_comments_url": format!("{pull_api}/comments"),
+        "review_comment_url": format!("{api}/pulls/comments{{/number}}"),
+        "comments_url": format!("{issue_api}/comments"),
+        "statuses_url": format!("{api}/statuses/{}", pull.head_sha),
+        "number": n,
+        "state": pull.state(),
+        "locked": false,
+        "title": pull.title,
+        "user": user(&ctx.author, urls),
+        "body": pull.body,
+        "labels": ctx.labels.iter().map(|l| label(repo, l, urls, !full)).collect::<Vec<_>>(),
+        "milestone": null,
+        "active_lock_reason": null,
+        "created_at": time(pull.created_at),
+        "updated_at": time(pull.updated_at),
+        "closed_at": pull.closed_at.map(time),
+        "merged_at": pull.merged_at.map(time),
+        "merge_commit_sha": pull.merge_commit_sha,
+        "assignee": ctx.assignees.first().map(|u| user(u, urls)),
+        "assignees": ctx.assignees.iter().map(|u| user(u, urls)).collect::<Vec<_>>(),
+        "requested_reviewers": ctx.reviewers.iter().map(|u| user(u, urls)).collect::<Vec<_>>(),
+        "requested_teams": ctx.teams.iter().map(|(id, slug)| team(&ctx.owner, *id, slug, urls)).collect::<Vec<_>>(),
+        "author_association": author_association(repo, &pull.author),
+        "auto_merge": null,
+        "draft": pull.draft,
+    });
+    // Split out of `json!` for its recursion limit.
+    let links = json!({
+        "self": link(pull_api.clone()),
+        "html": link(pull_html.clone()),
+        "issue": link(issue_api.clone()),
+        "comments": link(format!("{issue_api}/comments")),
+        "review_comments": link(format!("{pull_api}/comments")),
+        "review_comment": link(format!("{api}/pulls/comments{{/number}}")),
+        "commits": link(format!("{pull_api}/commits")),
+        "statuses": link(format!("{api}/statuses/{}", pull.head_sha)),
+    });
+    body["head"] = side(&pull.head, &pull.head_sha);
+    body["base"] = side(&pull.base, &pull.base_sha);
+    body["_links"] = links;
+    if full {
+        let (mergeable, state) = match ctx.mergeable {
+            Some(true) if pull.draft => (json!(true), "draft"),
+            Some(true) => (json!(true), "clean"),
+            Some(false) => (json!(false), "dirty"),
+            None => (Value::Null, "unknown"),
+        };
+        let extra = json!({
+            "merged": pull.merged(),
+            "mergeable": mergeable,
+            "rebaseable": mergeable,
+            "mergeable_state": state,
+            "merged_by": ctx.merged_by.as_ref().map(|u| user(u, urls)),
+            "comments": ctx.comments,
+            "review_comments": 0,
+            "maintainer_can_modify": pull.maintainer_can_modify,
+            "commits": ctx.stats.commits,
+            "additions": ctx.stats.additions,
+            "deletions": ctx.stats.deletions,
+            "changed_files": ctx.stats.changed_files,
+        });
+        let fields = body.as_object_mut().expect("object");
+        fields.extend(extra.as_object().expect("object").clone());
+    }
+    body
+}
+
+/// `repository` for a pull request's head and base (the full shape).
+fn repo_json(r: &Repo, owner: &User, urls: &Urls, authorized: bool) -> Value {
+    repo(r, owner, urls, authorized)
+}
+
+/// `issue`: a pull request seen through the issues API.
+pub(super) fn issue(repo: &Repo, pull: &PullRequest, ctx: &PullContext, urls: &Urls) -> Value {
+    let (api, html) = repo_urls(repo, urls);
+    let n = pull.number;
+    let issue_api = format!("{api}/issues/{n}");
+    let pull_html = format!("{html}/pull/{n}");
+    json!({
+        "id": pull.issue_id,
+        "node_id": format!("PR_kwDO{:08}", pull.issue_id),
+        "url": issue_api,
+        "repository_url": api,
+        "labels_url": format!("{issue_api}/labels{{/name}}"),
+        "comments_url": format!("{issue_api}/comments"),
+        "events_url": format!("{issue_api}/events"),
+        "timeline_url": format!("{issue_api}/timeline"),
+        "html_url": pull_html,
+        "number": n,
+        "state": pull.state(),
+        "state_reason": null,
+        "title": pull.title,
+        "body": pull.body,
+        "user": user(&ctx.author, urls),
+        "labels": ctx.labels.iter().map(|l| label(repo, l, urls, false)).collect::<Vec<_>>(),
+        "assignee": ctx.assignees.first().map(|u| user(u, urls)),
+        "assignees": ctx.assignees.iter().map(|u| user(u, urls)).collect::<Vec<_>>(),
+        "milestone": null,
+        "locked": false,
+        "active_lock_reason": null,
+        "comments": ctx.comments,
+        "pull_request": {
+            "url": format!("{api}/pulls/{n}"),
+            "html_url": pull_html,
+            "diff_url": format!("{pull_html}.diff"),
+            "patch_url": format!("{pull_html}.patch"),
+            "merged_at": pull.merged_at.map(time),
+        },
+        "closed_at": pull.closed_at.map(time),
+        "created_at": time(pull.created_at),
+        "updated_at": time(pull.updated_at),
+        "draft": pull.draft,
+        "author_association": author_association(repo, &pull.author),
+        "reactions": reactions(&format!("{issue_api}/reactions")),
+    })
+}
+
+fn reactions(url: &str) -> Value {
+    json!({
+        "url": url, "total_count": 0, "+1": 0, "-1": 0, "laugh": 0,
+        "hooray": 0, "confused": 0, "heart": 0, "rocket": 0, "eyes": 0,
+    })
+}
+
+/// `issue-comment`.
+pub(super) fn comment(repo: &Repo, comment: &Comment, author: &User, urls: &Urls) -> Value {
+    let (api, html) = repo_urls(repo, urls);
+    let url = format!("{api}/issues/comments/{}", comment.id);
+    json!({
+        "id": comment.id,
+        "node_id": format!("IC_kwDO{:08}", comment.id),
+        "url": url,
+        "html_url": format!("{html}/pull/{}#issuecomment-{}", comment.number, comment.id),
+        "issue_url": format!("{api}/issues/{}", comment.number),
+        "body": comment.body,
+        "user": user(author, urls),
+        "created_at": time(comment.created_at),
+        "updated_at": time(comment.created_at),
+        "author_association": author_association(repo, &author.login),
+        "performed_via_github_app": null,
+        "reactions": reactions(&format!("{url}/reactions")),
+    })
+}
+
+fn git_person(p: &Person) -> Value {
+    json!({ "name": p.name, "email": p.email, "date": time(p.date) })
+}
+
+fn verification(verified: bool) -> Value {
+    if verified {
+        json!({
+            "verified": true, "reason": "valid", "signature": "-----BEGIN PGP SIGNATURE-----\n\n(made up by the GitHub double)\n-----END PGP SIGNATURE-----\n",
+            "payload": "", "verified_at": time(chrono::Utc::now()),
+        })
+    } else {
+        json!({ "verified": false, "reason": "unsigned", "signature": null, "payload": null, "verified_at": null })
+    }
+}
+
+/// `branch-with-protection`; `commit` as `repos/get-branch` shows it.
+pub(super) fn branch(
+    repo: &Repo,
+    name: &str,
+    commit: &CommitInfo,
+    verified: bool,
+    urls: &Urls,
+) -> Value {
+    let (api, html) = repo_urls(repo, urls);
+    let sha = &commit.sha;
+    let parents: Vec<Value> = commit
+        .parents
+        .iter()
+        .map(|p| json!({ "sha": p, "url": format!("{api}/commits/{p}"), "html_url": format!("{html}/commit/{p}") }))
+        .collect();
+    let branch_api = format!("{api}/branches/{name}");
+    json!({
+        "name": name,
+        "commit": {
+            "sha": sha,
+            "node_id": format!("C_kwDO{}", &sha[..12]),
+            "url": format!("{api}/commits/{sha}"),
+            "html_url": format!("{html}/commit/{sha}"),
+            "comments_url": format!("{api}/commits/{sha}/comments"),
+            "commit": {
+                "author": git_person(&commit.author),
+                "committer": git_person(&commit.committer),
+                "message": commit.message,
+                "tree": { "sha": commit.tree, "url": format!("{api}/git/trees/{}", commit.tree) },
+                "url": format!("{api}/git/commits/{sha}"),
+                "comment_count": 0,
+                "verification": verification(verified),
+            },
+            "author": null,
+            "committer": null,
+            "parents": parents,
+        },
+        "_links": { "self": branch_api, "html": format!("{html}/tree/{name}") },
+        "protected": false,
+        "protection": {
+            "enabled": false,
+            "required_status_checks": { "enforcement_level": "off", "contexts": [], "checks": [] },
+        },
+        "protection_url": format!("{branch_api}/protection"),
+    })
+}
+
+/// `short-blob`.
+pub(super) fn blob(repo: &Repo, sha: &str, urls: &Urls) -> Value {
+    let (api, _) = repo_urls(repo, urls);
+    json!({ "sha": sha, "url": format!("{api}/git/blobs/{sha}") })
+}
+
+/// `git-tree` (top-level entries).
+pub(super) fn tree(repo: &Repo, sha: &str, entries: &[TreeEntry], urls: &Urls) -> Value {
+    let (api, _) = repo_urls(repo, urls);
+    let entries: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            let kind = if e.kind == "tree" { "trees" } else { "blobs" };
+            let mut v = json!({
+                "path": e.path, "mode": e.mode, "type": e.kind, "sha": e.sha,
+                "url": format!("{api}/git/{kind}/{}", e.sha),
+            });
+            if let Some(size) = e.size {
+                v["size"] = json!(size);
+            }
+            v
+        })
+        .collect();
+    json!({ "sha": sha, "url": format!("{api}/git/trees/{sha}"), "tree": entries, "truncated": false })
+}
+
+/// `git-commit`.
+pub(super) fn git_commit(repo: &Repo, commit: &CommitInfo, verified: bool, urls: &Urls) -> Value {
+    let (api, html) = repo_urls(repo, urls);
+    let sha = &commit.sha;
+    let parents: Vec<Value> = commit
+        .parents
+        .iter()
+        .map(|p| json!({ "sha": p, "url": format!("{api}/git/commits/{p}"), "html_url": format!("{html}/commit/{p}") }))
+        .collect();
+    json!({
+        "sha": sha,
+        "node_id": format!("C_kwDO{}", &sha[..12]),
+        "url": format!("{api}/git/commits/{sha}"),
+        "html_url": format!("{html}/commit/{sha}"),
+        "author": git_person(&commit.author),
+        "committer": git_person(&commit.committer),
+        "tree": { "sha": commit.tree, "url": format!("{api}/git/trees/{}", commit.tree) },
+        "message": commit.message,
+        "parents": parents,
+        "verification": verification(verified),
+    })
+}
+
+/// `git-ref`.
+pub(super) fn git_ref(repo: &Repo, name: &str, sha: &str, urls: &Urls) -> Value {
+    let (api, _) = repo_urls(repo, urls);
+    json!({
+        "ref": name,
+        "node_id": format!("REF_kwDO{}", &sha[..12]),
+        "url": format!("{api}/git/{name}"),
+        "object": { "type": "commit", "sha": sha, "url": format!("{api}/git/commits/{sha}") },
     })
 }

@@ -3,12 +3,18 @@
 //!
 //! Handlers are plain functions over the locked [`State`]; everything
 //! HTTP-ish around them (recording, auth, faults, rate limit, ETag/304,
-//! schema checks) lives in `server.rs`, so a new endpoint is one line in
-//! [`ROUTES`] plus a function in a module here (`routes/pulls.rs`,
-//! `routes/labels.rs`… as they come). Every operation named here must be in
-//! the OpenAPI subset (`tests/support/fetch-openapi.sh`); `start` checks.
+//! schema checks, write limits) lives in `server.rs`, so a new endpoint is
+//! one line in [`ROUTES`] plus a function in a module here. Every operation
+//! named here must be in the OpenAPI subset (`tests/support/fetch-openapi.sh`);
+//! `start` checks. List endpoints paginate with `page.rs`.
 
+mod branches;
+mod gitdata;
+mod issues;
+mod labels;
 mod meta;
+mod page;
+mod pulls;
 mod releases;
 mod repos;
 
@@ -22,7 +28,8 @@ pub(super) type Handler = fn(&mut State, &Call) -> Reply;
 
 pub(super) struct Route {
     pub method: Method,
-    /// `{name}` matches one path segment (percent-decoded).
+    /// `{name}` matches one path segment, a final `{*name}` the rest of the
+    /// path (one segment or more); both percent-decoded.
     pub pattern: &'static str,
     /// OpenAPI `operationId`: picks the schema the answer is checked against.
     pub operation: &'static str,
@@ -38,8 +45,65 @@ const fn get(pattern: &'static str, operation: &'static str, handler: Handler) -
     }
 }
 
+const fn post(pattern: &'static str, operation: &'static str, handler: Handler) -> Route {
+    Route {
+        method: Method::POST,
+        pattern,
+        operation,
+        handler,
+    }
+}
+
+const fn patch(pattern: &'static str, operation: &'static str, handler: Handler) -> Route {
+    Route {
+        method: Method::PATCH,
+        pattern,
+        operation,
+        handler,
+    }
+}
+
+const fn put(pattern: &'static str, operation: &'static str, handler: Handler) -> Route {
+    Route {
+        method: Method::PUT,
+        pattern,
+        operation,
+        handler,
+    }
+}
+
+const fn delete(pattern: &'static str, operation: &'static str, handler: Handler) -> Route {
+    Route {
+        method: Method::DELETE,
+        pattern,
+        operation,
+        handler,
+    }
+}
+
 pub(super) const ROUTES: &[Route] = &[
     get("/rate_limit", "rate-limit/get", meta::rate_limit),
+    // GitHub Apps (`apps.rs`): JWT routes and the installation's repositories.
+    get(
+        "/app/installations",
+        "apps/list-installations",
+        super::apps::list_installations,
+    ),
+    post(
+        "/app/installations/{installation_id}/access_tokens",
+        "apps/create-installation-access-token",
+        super::apps::create_token,
+    ),
+    get(
+        "/repos/{owner}/{repo}/installation",
+        "apps/get-repo-installation",
+        super::apps::repo_installation,
+    ),
+    get(
+        "/installation/repositories",
+        "apps/list-repos-accessible-to-installation",
+        super::apps::installation_repos,
+    ),
     get("/repos/{owner}/{repo}", "repos/get", repos::get),
     get("/repositories/{repository_id}", "repos/get", repos::get),
     get(
@@ -63,6 +127,133 @@ pub(super) const ROUTES: &[Route] = &[
         "repos/get-release-by-tag",
         releases::by_tag,
     ),
+    // Branches (names may hold `/`, sent as is or as %2F).
+    get(
+        "/repos/{owner}/{repo}/branches/{*branch}",
+        "repos/get-branch",
+        branches::get,
+    ),
+    // Pull requests.
+    get("/repos/{owner}/{repo}/pulls", "pulls/list", pulls::list),
+    get(
+        "/repositories/{repository_id}/pulls",
+        "pulls/list",
+        pulls::list,
+    ),
+    post("/repos/{owner}/{repo}/pulls", "pulls/create", pulls::create),
+    get(
+        "/repos/{owner}/{repo}/pulls/{pull_number}",
+        "pulls/get",
+        pulls::get,
+    ),
+    patch(
+        "/repos/{owner}/{repo}/pulls/{pull_number}",
+        "pulls/update",
+        pulls::update,
+    ),
+    post(
+        "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+        "pulls/request-reviewers",
+        pulls::request_reviewers,
+    ),
+    // Pull requests as issues: labels, assignees, comments.
+    get(
+        "/repos/{owner}/{repo}/issues/{issue_number}",
+        "issues/get",
+        issues::get,
+    ),
+    get(
+        "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+        "issues/list-labels-on-issue",
+        issues::list_labels,
+    ),
+    get(
+        "/repositories/{repository_id}/issues/{issue_number}/labels",
+        "issues/list-labels-on-issue",
+        issues::list_labels,
+    ),
+    post(
+        "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+        "issues/add-labels",
+        issues::add_labels,
+    ),
+    put(
+        "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+        "issues/set-labels",
+        issues::set_labels,
+    ),
+    delete(
+        "/repos/{owner}/{repo}/issues/{issue_number}/labels/{name}",
+        "issues/remove-label",
+        issues::remove_label,
+    ),
+    post(
+        "/repos/{owner}/{repo}/issues/{issue_number}/assignees",
+        "issues/add-assignees",
+        issues::add_assignees,
+    ),
+    get(
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        "issues/list-comments",
+        issues::list_comments,
+    ),
+    get(
+        "/repositories/{repository_id}/issues/{issue_number}/comments",
+        "issues/list-comments",
+        issues::list_comments,
+    ),
+    post(
+        "/repos/{owner}/{repo}/issues/{issue_number}/comments",
+        "issues/create-comment",
+        issues::create_comment,
+    ),
+    // Repository labels.
+    get(
+        "/repos/{owner}/{repo}/labels",
+        "issues/list-labels-for-repo",
+        labels::list,
+    ),
+    get(
+        "/repositories/{repository_id}/labels",
+        "issues/list-labels-for-repo",
+        labels::list,
+    ),
+    post(
+        "/repos/{owner}/{repo}/labels",
+        "issues/create-label",
+        labels::create,
+    ),
+    get(
+        "/repos/{owner}/{repo}/labels/{name}",
+        "issues/get-label",
+        labels::get,
+    ),
+    // Git Data API (repositories with a git dir).
+    post(
+        "/repos/{owner}/{repo}/git/blobs",
+        "git/create-blob",
+        gitdata::create_blob,
+    ),
+    post(
+        "/repos/{owner}/{repo}/git/trees",
+        "git/create-tree",
+        gitdata::create_tree,
+    ),
+    post(
+        "/repos/{owner}/{repo}/git/commits",
+        "git/create-commit",
+        gitdata::create_commit,
+    ),
+    post(
+        "/repos/{owner}/{repo}/git/refs",
+        "git/create-ref",
+        gitdata::create_ref,
+    ),
+    patch(
+        "/repos/{owner}/{repo}/git/refs/{*ref}",
+        "git/update-ref",
+        gitdata::update_ref,
+    ),
 ];
 
 /// The route for `method path` (path relative to the API root) and its
@@ -74,17 +265,33 @@ pub(super) fn find(method: &Method, path: &str) -> Option<(&'static Route, Param
         .filter(|r| r.method == *method)
         .find_map(|route| {
             let pattern: Vec<&str> = route.pattern.trim_start_matches('/').split('/').collect();
-            if pattern.len() != segments.len() {
+            let rest = pattern
+                .last()
+                .and_then(|p| p.strip_prefix("{*"))
+                .and_then(|p| p.strip_suffix('}'));
+            let fixed = pattern.len() - usize::from(rest.is_some());
+            let fits = match rest {
+                Some(_) => segments.len() > fixed,
+                None => segments.len() == fixed,
+            };
+            if !fits {
                 return None;
             }
             let mut params = Params(Vec::new());
-            for (p, s) in pattern.iter().zip(&segments) {
+            for (p, s) in pattern[..fixed].iter().zip(&segments) {
                 match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
                     Some(name) if !s.is_empty() => params.0.push((name, percent_decode(s))),
                     Some(_) => return None,
                     None if p == s => {}
                     None => return None,
                 }
+            }
+            if let Some(name) = rest {
+                let tail = segments[fixed..].join("/");
+                if segments[fixed..].iter().any(|s| s.is_empty()) {
+                    return None;
+                }
+                params.0.push((name, percent_decode(&tail)));
             }
             Some((route, params))
         })
@@ -111,8 +318,9 @@ pub(super) struct Call<'a> {
     pub caller: CallerKey,
     pub urls: &'a Urls,
     /// The JSON request body, already checked against the operation's schema.
-    #[allow(dead_code)] // no write endpoint yet; pulls and labels will read it
     pub body: Option<Value>,
+    /// The GitHub App installation whose token authenticated the call.
+    pub installation: Option<u64>,
 }
 
 impl Call<'_> {
@@ -142,6 +350,46 @@ impl Call<'_> {
             .and_then(|key| state.repos.get(&key))
             .filter(|repo| !repo.private || self.caller.authorized())
             .ok_or_else(Reply::not_found)
+    }
+
+    /// Like [`Call::repo`], for handlers that change it: its key, with open
+    /// pull requests synced to their branches first.
+    pub fn repo_key_checked(&self, state: &mut State) -> Result<String, Reply> {
+        self.repo(state)?;
+        let key = self.repo_key(state).expect("repository found");
+        state.repos.get_mut(&key).expect("repository").sync_pulls();
+        Ok(key)
+    }
+
+    /// A numeric path parameter (`pull_number`, `issue_number`).
+    pub fn number(&self, name: &str) -> Option<u64> {
+        self.params.get(name)?.parse().ok()
+    }
+
+    /// A string field of the JSON body.
+    pub fn text(&self, field: &str) -> Option<&str> {
+        self.body.as_ref()?.get(field)?.as_str()
+    }
+
+    /// A boolean field of the JSON body.
+    pub fn flag(&self, field: &str) -> Option<bool> {
+        self.body.as_ref()?.get(field)?.as_bool()
+    }
+
+    /// A list field of the JSON body: strings, or objects' `name`s.
+    pub fn names(&self, field: &str) -> Vec<String> {
+        self.body
+            .as_ref()
+            .and_then(|b| b.get(field))
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|v| v.as_str().or_else(|| v.get("name")?.as_str()))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -173,6 +421,40 @@ impl Reply {
 
     pub fn not_found() -> Reply {
         Reply::error(404, "Not Found")
+    }
+
+    /// 201 with a `Location` header.
+    pub fn created(body: Value, location: String) -> Reply {
+        Reply {
+            status: 201,
+            body,
+            headers: vec![("location", location)],
+        }
+    }
+
+    /// GitHub's 422: `{"message": "Validation Failed", "errors": [...]}`.
+    pub fn validation(errors: Vec<Value>) -> Reply {
+        Reply {
+            status: 422,
+            body: json!({ "message": "Validation Failed", "errors": errors }),
+            headers: Vec::new(),
+        }
+    }
+
+    /// One validation error: `{"resource", "field", "code"}`.
+    pub fn invalid(resource: &str, field: &str, code: &str) -> Reply {
+        Reply::validation(vec![
+            json!({ "resource": resource, "field": field, "code": code }),
+        ])
+    }
+
+    /// One `custom` validation error with GitHub's `message`.
+    pub fn custom(resource: &str, field: Option<&str>, message: &str) -> Reply {
+        let mut error = json!({ "resource": resource, "code": "custom", "message": message });
+        if let Some(field) = field {
+            error["field"] = json!(field);
+        }
+        Reply::validation(vec![error])
     }
 
     pub fn header(mut self, name: &'static str, value: String) -> Reply {

@@ -5,9 +5,12 @@
 //!
 //! 1. record the request (never the token); strip the Enterprise `/api/v3`;
 //! 2. route it, or answer 404 and record it as unexpected;
-//! 3. refuse unknown tokens (401) when the test restricted them;
+//! 3. refuse unknown tokens (401) when the test restricted them, and
+//!    anonymous writes (401 "Requires authentication");
 //! 4. armed faults: broken repository (502), next-N 5xx on a path,
-//!    secondary rate limit (403/429 + `retry-after`);
+//!    secondary rate limit (403/429 + `retry-after`), then for
+//!    content-creating requests (POST, PATCH, PUT, DELETE) the next-N write
+//!    limit and the writes-per-minute window (403 + `retry-after`);
 //! 5. primary rate limit exhausted: 403 with GitHub's message;
 //! 6. check the request body, run the handler, check the answer against
 //!    GitHub's schema (a mismatch is a test failure, answered 500);
@@ -25,7 +28,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
@@ -37,7 +40,7 @@ use tokio::sync::oneshot;
 use super::render::Urls;
 use super::routes::{self, Call, Route};
 use super::spec::spec;
-use super::state::{CallerKey, Problem, Recorded, State, token_hash};
+use super::state::{CallerKey, Problem, Recorded, State, is_write_method, token_hash};
 
 pub(super) fn unix_now() -> u64 {
     SystemTime::now()
@@ -184,11 +187,13 @@ impl Shared {
             if_none_match: text(header::IF_NONE_MATCH),
             user_agent: text(header::USER_AGENT),
             accept: text(header::ACCEPT),
+            body: serde_json::from_slice(body).ok(),
             status: 0,
             charged: false,
         };
 
         let mut state = self.lock();
+        let credentials_for_app = credentials.clone();
         let api_path = uri
             .path()
             .strip_prefix(self.base_path)
@@ -202,9 +207,43 @@ impl Shared {
                     caller,
                     urls: &self.urls,
                     body: None,
+                    installation: None,
                 };
                 let path = api_path.unwrap_or_default();
-                self.serve(&mut state, route, call, path, headers, body, now)
+                let write_to = is_write_method(route.method.as_str())
+                    .then(|| call.repo_key(&state))
+                    .flatten();
+                match super::apps::authenticate(
+                    &mut state,
+                    route.operation,
+                    credentials_for_app.as_deref(),
+                    write_to.as_deref(),
+                ) {
+                    Err((status, message)) => Outcome {
+                        status,
+                        body: Some(error_body(status, message, "https://docs.github.com/rest")),
+                        headers: Vec::new(),
+                        charged: false,
+                        bucket_of: CallerKey::Anonymous,
+                    },
+                    Ok(app_caller) => {
+                        let mut call = call;
+                        let app_credential = !matches!(app_caller, super::apps::AppCaller::Other);
+                        if let super::apps::AppCaller::Installation(id) = app_caller {
+                            call.installation = Some(id);
+                        }
+                        self.serve(
+                            &mut state,
+                            route,
+                            call,
+                            path,
+                            headers,
+                            body,
+                            now,
+                            app_credential,
+                        )
+                    }
+                }
             }
             None => Outcome {
                 status: 404,
@@ -269,6 +308,7 @@ impl Shared {
         headers: &HeaderMap,
         body: &[u8],
         now: u64,
+        app_credential: bool,
     ) -> Outcome {
         let op = route.operation;
         let docs = spec()
@@ -285,9 +325,14 @@ impl Shared {
 
         // 3. Credentials.
         if let (CallerKey::Token(hash), Some(valid)) = (call.caller, &state.valid_tokens)
+            && !app_credential
             && !valid.contains(&hash)
         {
             return refuse(401, "Bad credentials", CallerKey::Anonymous);
+        }
+        let write = is_write_method(route.method.as_str());
+        if write && !call.caller.authorized() {
+            return refuse(401, "Requires authentication", call.caller);
         }
 
         // 4. Faults.
@@ -301,7 +346,9 @@ impl Shared {
             .faults
             .server_errors
             .iter_mut()
-            .find(|(p, _, left)| p == path && *left > 0)
+            .find(|(p, _, left, only)| {
+                p == path && *left > 0 && only.as_deref().is_none_or(|m| m == route.method.as_str())
+            })
         {
             fault.2 -= 1;
             let status = fault.1;
@@ -312,6 +359,18 @@ impl Shared {
             out.body = Some(error_body(status, SECONDARY_LIMIT, SECONDARY_DOCS));
             out.headers.push(("retry-after", retry_after.to_string()));
             return out;
+        }
+        if write {
+            let limited = match state.faults.secondary_writes.pop_front() {
+                Some(retry_after) => Some(retry_after),
+                None => admit_write(state),
+            };
+            if let Some(retry_after) = limited {
+                let mut out = refuse(403, SECONDARY_LIMIT, call.caller);
+                out.body = Some(error_body(403, SECONDARY_LIMIT, SECONDARY_DOCS));
+                out.headers.push(("retry-after", retry_after.to_string()));
+                return out;
+            }
         }
 
         // 5. Primary rate limit (GET /rate_limit is always free).
@@ -429,6 +488,28 @@ impl Shared {
         }
         out
     }
+}
+
+/// The writes-per-minute window: `None` admits the write (and counts it),
+/// `Some(seconds)` is the `retry-after` until the window has room.
+fn admit_write(state: &mut State) -> Option<u64> {
+    let limit = state.faults.writes_per_minute?;
+    let now = Instant::now();
+    let window = Duration::from_secs(60);
+    let recent = &mut state.faults.recent_writes;
+    while recent
+        .front()
+        .is_some_and(|at| now.duration_since(*at) >= window)
+    {
+        recent.pop_front();
+    }
+    if recent.len() >= limit {
+        let oldest = *recent.front().expect("limit is at least 1");
+        let wait = window.saturating_sub(now.duration_since(oldest));
+        return Some(wait.as_secs_f64().ceil().max(1.0) as u64);
+    }
+    recent.push_back(now);
+    None
 }
 
 const SECONDARY_LIMIT: &str = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID D0B1:0000:000000:000000:00000000.";

@@ -1,24 +1,28 @@
-//! What the GitHub double knows: repositories and their releases, users, the
-//! rate-limit buckets, armed faults and the request log, all in one [`State`]
-//! behind the double's mutex.
+//! What the GitHub double knows: repositories with their releases, branches,
+//! labels, pull requests and comments (the pull-request side is in
+//! `pulls.rs`), users, the rate-limit buckets, armed faults and the request
+//! log, all in one [`State`] behind the double's mutex.
 //!
 //! Test authors mostly seed through `GitHubDouble::add_repo` /
 //! `add_release` and read back through `GitHubDouble::with_state`, e.g.
 //! `gh.with_state(|s| s.repo("o/r").unwrap().releases.len())`.
 //!
-//! Growing it: per-repository resources (branches, pulls, labels, issues,
-//! comments) become fields of [`Repo`], account-wide ones (installations) of
+//! Growing it: per-repository resources become fields of [`Repo`] (kept by
+//! `upsert_repo`), account-wide ones (installations) of
 //! [`State`]; ids come from [`State::next_id`]; a route module under
 //! `routes/` serves them. Nothing here needs to change shape for that.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
+
+use super::pulls::{Comment, DEFAULT_LABELS, Label, PullRequest};
 
 /// Who calls: GitHub keeps one primary rate-limit bucket per token (5000
 /// requests an hour) and one for anonymous callers (60 an hour, per IP).
@@ -73,6 +77,22 @@ pub struct Repo {
     pub created_at: DateTime<Utc>,
     /// In insertion order; the API sorts.
     pub releases: Vec<Release>,
+    /// A git repository on disk whose refs and objects are this
+    /// repository's (`Repo::git_dir`); `None`: branches below.
+    pub git_dir: Option<PathBuf>,
+    /// Branch -> tip SHA when there is no git dir; the default branch
+    /// exists even when absent here.
+    pub branches: BTreeMap<String, String>,
+    pub labels: Vec<Label>,
+    /// By number (issues and pull requests share the sequence).
+    pub pulls: Vec<PullRequest>,
+    /// On issues and pull requests, oldest first.
+    pub comments: Vec<Comment>,
+    /// The number the next pull request gets.
+    pub next_number: u64,
+    /// Commits made through the Git Data API (shown as verified).
+    pub api_commits: BTreeSet<String>,
+    pub(super) seed_default_labels: bool,
 }
 
 impl Repo {
@@ -89,6 +109,14 @@ impl Repo {
             description: None,
             created_at: epoch(),
             releases: Vec::new(),
+            git_dir: None,
+            branches: BTreeMap::new(),
+            labels: Vec::new(),
+            pulls: Vec::new(),
+            comments: Vec::new(),
+            next_number: 1,
+            api_commits: BTreeSet::new(),
+            seed_default_labels: false,
         }
     }
 
@@ -265,9 +293,23 @@ pub struct Recorded {
     pub if_none_match: Option<String>,
     pub user_agent: Option<String>,
     pub accept: Option<String>,
+    /// The JSON request body, if any.
+    pub body: Option<Value>,
     pub status: u16,
     /// It cost one point of the primary rate limit.
     pub charged: bool,
+}
+
+impl Recorded {
+    /// A content-creating request in GitHub's sense (secondary rate
+    /// limits): POST, PATCH, PUT or DELETE.
+    pub fn is_write(&self) -> bool {
+        is_write_method(&self.method)
+    }
+}
+
+pub(super) fn is_write_method(method: &str) -> bool {
+    matches!(method, "POST" | "PATCH" | "PUT" | "DELETE")
 }
 
 /// Something a test did not plan for; any of these fails the test when the
@@ -343,6 +385,11 @@ pub struct Stats {
     pub not_modified: usize,
     /// Requests no route expected.
     pub unexpected: usize,
+    /// Content-creating requests (POST, PATCH, PUT, DELETE), whatever
+    /// their answer.
+    pub writes: usize,
+    /// Content-creating requests by OpenAPI `operationId`.
+    pub writes_by_operation: BTreeMap<&'static str, usize>,
     /// By path as sent (no query).
     pub by_path: BTreeMap<String, usize>,
     /// By OpenAPI `operationId`.
@@ -357,6 +404,10 @@ impl Stats {
             s.charged += usize::from(r.charged);
             s.not_modified += usize::from(r.status == 304);
             s.unexpected += usize::from(r.operation.is_none());
+            s.writes += usize::from(r.is_write());
+            if let (true, Some(op)) = (r.is_write(), r.operation) {
+                *s.writes_by_operation.entry(op).or_default() += 1;
+            }
             *s.by_path.entry(r.path.clone()).or_default() += 1;
             if let Some(op) = r.operation {
                 *s.by_operation.entry(op).or_default() += 1;
@@ -372,10 +423,17 @@ pub(super) type Corruption = Box<dyn FnOnce(&mut Value) + Send>;
 /// Faults armed by the test, consumed by the request pipeline.
 #[derive(Default)]
 pub(super) struct Faults {
-    /// (path without query, status, requests left).
-    pub server_errors: Vec<(String, u16, usize)>,
+    /// (path without query, status, requests left, only this method).
+    pub server_errors: Vec<(String, u16, usize, Option<String>)>,
     /// One entry per upcoming request: (status, retry-after seconds).
     pub secondary: VecDeque<(u16, u64)>,
+    /// One entry per upcoming content-creating request: retry-after seconds.
+    pub secondary_writes: VecDeque<u64>,
+    /// At most this many content-creating requests in any 60 seconds;
+    /// more answer 403 + `retry-after` (GitHub: about 80).
+    pub writes_per_minute: Option<usize>,
+    /// When the admitted content-creating requests of the last minute came.
+    pub recent_writes: VecDeque<Instant>,
     /// Lowercased `owner/name`s that always answer 502.
     pub broken_repos: HashSet<String>,
     pub latency: Duration,
@@ -387,15 +445,21 @@ pub struct State {
     /// Keyed by lowercased `owner/name`: GitHub's names are case-insensitive.
     pub repos: BTreeMap<String, Repo>,
     pub users: BTreeMap<String, User>,
+    /// Team ids by `org/slug`, created on first mention.
+    pub teams: BTreeMap<String, u64>,
     next_id: u64,
     releases_added: u32,
     pub(super) buckets: HashMap<CallerKey, Bucket>,
     /// `Some`: only these tokens authenticate, others get 401.
     pub(super) valid_tokens: Option<HashSet<u64>>,
+    /// The login behind a token (`GitHubDouble::set_login`).
+    pub(super) logins: HashMap<CallerKey, String>,
     pub(super) strong_etags: bool,
     pub(super) faults: Faults,
     pub(super) requests: Vec<Recorded>,
     pub(super) problems: Vec<Problem>,
+    /// The GitHub App, when the test enabled one (`apps.rs`).
+    pub(super) app: Option<super::apps::AppModel>,
 }
 
 impl State {
@@ -403,14 +467,17 @@ impl State {
         State {
             repos: BTreeMap::new(),
             users: BTreeMap::new(),
+            teams: BTreeMap::new(),
             next_id: 1000,
             releases_added: 0,
             buckets: HashMap::new(),
             valid_tokens: None,
+            logins: HashMap::new(),
             strong_etags: false,
             faults: Faults::default(),
             requests: Vec::new(),
             problems: Vec::new(),
+            app: None,
         }
     }
 
@@ -433,7 +500,8 @@ impl State {
     }
 
     /// Adds the repository, or updates the settings of one already there
-    /// (keeping its id and releases).
+    /// (keeping its id and content: releases, labels, pull requests,
+    /// comments; branches given now are added to the old ones).
     pub(super) fn upsert_repo(&mut self, mut repo: Repo) {
         self.user(&repo.owner);
         let key = repo.full_name().to_ascii_lowercase();
@@ -441,13 +509,42 @@ impl State {
             Some(old) => {
                 repo.id = old.id;
                 repo.releases = std::mem::take(&mut old.releases);
+                repo.labels = std::mem::take(&mut old.labels);
+                repo.pulls = std::mem::take(&mut old.pulls);
+                repo.comments = std::mem::take(&mut old.comments);
+                repo.next_number = old.next_number;
+                repo.api_commits = std::mem::take(&mut old.api_commits);
+                let mut branches = std::mem::take(&mut old.branches);
+                branches.append(&mut repo.branches);
+                repo.branches = branches;
                 *old = repo;
             }
             None => {
                 repo.id = self.next_id();
+                if repo.seed_default_labels {
+                    for (name, color, description) in DEFAULT_LABELS {
+                        let id = self.next_id();
+                        repo.labels.push(Label {
+                            id,
+                            default: true,
+                            ..Label::new(name).color(color).description(description)
+                        });
+                    }
+                }
                 self.repos.insert(key, repo);
             }
         }
+    }
+
+    /// The id of team `slug` of `org`, created on first use.
+    pub(super) fn team(&mut self, org: &str, slug: &str) -> u64 {
+        let key = format!("{}/{}", org.to_ascii_lowercase(), slug.to_ascii_lowercase());
+        if let Some(id) = self.teams.get(&key) {
+            return *id;
+        }
+        let id = self.next_id();
+        self.teams.insert(key, id);
+        id
     }
 
     pub(super) fn add_release(&mut self, full_name: &str, new: NewRelease) -> u64 {

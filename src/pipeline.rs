@@ -1,0 +1,435 @@
+//! The pipeline as one async function: check → plan → render → publish.
+//! `upkeep plan` and `upkeep run` (and later the server's webhooks and
+//! schedules) all call [`run`]; a test can await it.
+//!
+//! In [`Mode::Plan`] nothing is written anywhere: the planned pull requests
+//! come back with their exact diffs. In [`Mode::Publish`] branches are pushed
+//! and pull requests opened, updated or closed (local repositories get
+//! local branches instead).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::check::{self, CheckReport, Context, Finding, Progress, ReleaseMap};
+use crate::forge::RepoName;
+use crate::git::{Author, Session};
+use crate::plan::{self, PlannedPr};
+use crate::publish::{self, Action, Outcome, Target};
+use crate::render::{self, PullRequestContext, Rendered, Templates, Upgrade};
+use crate::settings::{RepoSource, Repository};
+
+/// What [`run`] does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Compute the pull requests and their diffs; write nothing.
+    Plan,
+    /// Push branches and open, update or close pull requests.
+    Publish,
+}
+
+/// A planned pull request with its words and its diff.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedView {
+    pub repository: String,
+    pub upstream: String,
+    pub version: String,
+    pub branch: String,
+    pub title: String,
+    pub labels: Vec<String>,
+    pub edits: Vec<plan::PlannedEdit>,
+    /// Unified diff against the base branch.
+    pub diff: String,
+    #[serde(skip)]
+    pub body: String,
+}
+
+/// Everything one pass did or would do.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RunReport {
+    pub check: CheckReport,
+    pub planned: Vec<PlannedView>,
+    pub held: Vec<plan::Held>,
+    pub outcomes: Vec<Outcome>,
+    pub closed: Vec<publish::Closed>,
+    pub failures: Vec<check::Failure>,
+}
+
+/// Only the repositories whose stable hash falls in shard `index` of
+/// `count` (for Kubernetes Indexed Jobs).
+pub fn in_shard(name: &str, index: u32, count: u32) -> bool {
+    if count <= 1 {
+        return true;
+    }
+    // FNV-1a: stable across runs, platforms and Rust versions.
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    hash % u64::from(count) == u64::from(index)
+}
+
+/// One pass over every configured repository.
+pub async fn run(
+    ctx: &Context,
+    templates: &Templates,
+    mode: Mode,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> RunReport {
+    let check = check::run(ctx, now, progress).await;
+    let mut report = RunReport::default();
+    for repo in check::configured_repositories(&ctx.settings) {
+        let name = repo.source.to_string();
+        let findings: Vec<Finding> = check
+            .findings
+            .iter()
+            .filter(|f| f.repository == name && !f.waiting_for_image)
+            .cloned()
+            .collect();
+        if findings.is_empty() {
+            continue;
+        }
+        let planned = plan::plan(
+            &findings,
+            &ctx.settings.pull_requests,
+            &Default::default(),
+            now,
+        );
+        report.held.extend(planned.held);
+        if let Err(error) = publish_repository(
+            ctx,
+            templates,
+            &repo,
+            &planned.pulls,
+            &check.releases,
+            mode,
+            now,
+            &mut report,
+        )
+        .await
+        {
+            report.failures.push(check::Failure {
+                subject: name,
+                error,
+            });
+        }
+    }
+    report.check = check;
+    report
+}
+
+/// The render context of a planned pull request.
+pub fn context(pr: &PlannedPr, releases: &ReleaseMap) -> PullRequestContext {
+    let mut bumps: BTreeMap<(String, String, String), render::Bump> = BTreeMap::new();
+    for e in &pr.edits {
+        let b = bumps
+            .entry((e.image.clone(), e.from.clone(), e.to.clone()))
+            .or_insert_with(|| render::Bump {
+                image: e.image.clone(),
+                from: e.from.clone(),
+                to: e.to.clone(),
+                files: Vec::new(),
+                environments: Vec::new(),
+            });
+        if !b.files.contains(&e.file) {
+            b.files.push(e.file.clone());
+        }
+        if let Some(env) = &e.environment
+            && !b.environments.contains(env)
+        {
+            b.environments.push(env.clone());
+        }
+    }
+    // Releases after the oldest deployed one, up to the target, newest first.
+    let oldest = pr
+        .findings
+        .iter()
+        .map(|f| f.current_release.clone())
+        .min_by(|a, b| a.cmp(b))
+        .flatten();
+    let in_between: Vec<crate::release::Release> = match releases.get(&pr.upstream) {
+        Some(Ok(list)) => {
+            let upto = list
+                .iter()
+                .position(|r| r.tag_name == pr.version)
+                .unwrap_or(0);
+            let from = oldest
+                .as_ref()
+                .and_then(|o| list.iter().position(|r| &r.tag_name == o))
+                .unwrap_or(list.len().min(upto + 10));
+            list.get(upto..from)
+                .unwrap_or_default()
+                .iter()
+                .filter(|r| !r.draft)
+                .cloned()
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let mut deadlines: Vec<check::Deadline> = pr
+        .findings
+        .iter()
+        .filter_map(|f| f.deadline.clone())
+        .collect();
+    deadlines.sort_by(|a, b| (&a.network, a.at).cmp(&(&b.network, b.at)));
+    deadlines.dedup();
+    let priority = pr
+        .findings
+        .iter()
+        .filter_map(|f| f.priority.clone())
+        .max_by_key(|p| priority_rank(p));
+    PullRequestContext {
+        repository: pr.repository.clone(),
+        group: pr.group.clone().unwrap_or_else(|| "upstream".into()),
+        scope: pr.group.clone(),
+        upgrades: vec![Upgrade {
+            upstream: pr.upstream.clone(),
+            name: pr.upstream_name().to_string(),
+            from: oldest,
+            version: pr.version.clone(),
+            bumps: bumps.into_values().collect(),
+            releases: in_between,
+        }],
+        deadlines,
+        breaking: pr
+            .findings
+            .iter()
+            .flat_map(|f| f.breaking.iter().cloned())
+            .fold(Vec::new(), |mut v, b| {
+                if !v.contains(&b) {
+                    v.push(b);
+                }
+                v
+            }),
+        security: pr.findings.iter().find_map(|f| f.security.clone()),
+        codes: pr.codes(),
+        priority,
+    }
+}
+
+fn priority_rank(p: &str) -> u8 {
+    match p {
+        "critical" => 4,
+        "high" => 3,
+        "medium" => 2,
+        _ => 1,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn publish_repository(
+    ctx: &Context,
+    templates: &Templates,
+    repo: &Repository,
+    pulls: &[PlannedPr],
+    releases: &ReleaseMap,
+    mode: Mode,
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Result<(), String> {
+    let author = Author::default();
+    let mut rendered = Vec::new();
+    for pr in pulls {
+        match templates.render(&context(pr, releases), now) {
+            Ok(words) => rendered.push((pr, words)),
+            Err(e) => report.failures.push(check::Failure {
+                subject: format!("{} {} {}", pr.repository, pr.upstream, pr.version),
+                error: e.to_string(),
+            }),
+        }
+    }
+    match &repo.source {
+        RepoSource::Path(path) => {
+            for (pr, words) in rendered {
+                let diff = local_diff(path, pr).map_err(|e| e.to_string())?;
+                report.planned.push(view(pr, &words, diff));
+                if mode == Mode::Publish {
+                    let action =
+                        publish::commit_locally(path, pr, &words, &author).unwrap_or_else(|e| {
+                            Action::Failed {
+                                error: e.to_string(),
+                            }
+                        });
+                    report.outcomes.push(outcome(pr, &words, action));
+                }
+            }
+            Ok(())
+        }
+        RepoSource::GitHub { owner, name } => {
+            let repo_name = RepoName::new(owner, name);
+            let info = ctx
+                .forge
+                .repository(&repo_name)
+                .await
+                .map_err(|e| e.to_string())?;
+            let base_branch = repo.branch.clone().unwrap_or(info.default_branch);
+            let dir = ctx.cache_dir.join("repos").join(owner).join(name);
+            let token = ctx.git_token_for(&repo_name).await?;
+            let session = Session::open(&dir, &info.clone_url, token.as_deref())
+                .map_err(|e| e.to_string())?;
+            let base = session
+                .fetch(&base_branch, 50)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("branch {base_branch} not found"))?;
+            let target = Target {
+                forge: &ctx.forge,
+                repo: repo_name,
+                base_branch,
+                session,
+                author,
+                reviewers: &ctx.settings.pull_requests.reviewers,
+                assignees: &[],
+            };
+            for (pr, words) in &rendered {
+                let diff = remote_diff(&target.session, &base, pr).map_err(|e| e.to_string())?;
+                report.planned.push(view(pr, words, diff));
+            }
+            if mode == Mode::Plan {
+                return Ok(());
+            }
+            let labels = rendered
+                .iter()
+                .flat_map(|(pr, _)| pr.labels.iter().cloned())
+                .collect();
+            target
+                .ensure_labels(&labels)
+                .await
+                .map_err(|e| e.to_string())?;
+            let open = ctx
+                .forge
+                .open_pulls(&target.repo)
+                .await
+                .map_err(|e| e.to_string())?;
+            for (pr, words) in &rendered {
+                let action =
+                    target
+                        .publish(&base, pr, words)
+                        .await
+                        .unwrap_or_else(|e| Action::Failed {
+                            error: e.to_string(),
+                        });
+                if let Action::Created { number, .. }
+                | Action::Updated { number, .. }
+                | Action::Unchanged { number, .. } = &action
+                {
+                    let lineage = lineage_of(&words.fingerprint);
+                    match target
+                        .close_superseded(&open, *number, &lineage, &words.branch, &|p| {
+                            p.body
+                                .as_deref()
+                                .and_then(render::parse_fingerprint)
+                                .map(|f| lineage_of(&f))
+                        })
+                        .await
+                    {
+                        Ok(closed) => {
+                            report
+                                .closed
+                                .extend(closed.into_iter().map(|n| publish::Closed {
+                                    repository: pr.repository.clone(),
+                                    number: n,
+                                    superseded_by: *number,
+                                }))
+                        }
+                        Err(e) => report.failures.push(check::Failure {
+                            subject: pr.repository.clone(),
+                            error: e.to_string(),
+                        }),
+                    }
+                }
+                report.outcomes.push(outcome(pr, words, action));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The lineage of a fingerprint: the same repository, upstreams and group,
+/// whatever the version.
+fn lineage_of(f: &render::Fingerprint) -> String {
+    format!("{}|{}|{}", f.repo, f.upstream, f.group)
+}
+
+fn view(pr: &PlannedPr, words: &Rendered, diff: String) -> PlannedView {
+    PlannedView {
+        repository: pr.repository.clone(),
+        upstream: pr.upstream.clone(),
+        version: pr.version.clone(),
+        branch: words.branch.clone(),
+        title: words.title.clone(),
+        labels: pr.labels.clone(),
+        edits: pr.edits.clone(),
+        diff,
+        body: words.body.clone(),
+    }
+}
+
+fn outcome(pr: &PlannedPr, words: &Rendered, action: Action) -> Outcome {
+    Outcome {
+        repository: pr.repository.clone(),
+        upstream: pr.upstream.clone(),
+        version: pr.version.clone(),
+        branch: words.branch.clone(),
+        title: words.title.clone(),
+        action,
+    }
+}
+
+fn unified(file: &str, before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{file}"), &format!("b/{file}"))
+        .to_string()
+}
+
+fn remote_diff(
+    session: &Session,
+    base: &str,
+    pr: &PlannedPr,
+) -> Result<String, publish::PublishError> {
+    let mut out = String::new();
+    for (file, after) in publish::edited_files(session, base, pr)? {
+        let before = session.read(base, &file)?.unwrap_or_default();
+        out.push_str(&unified(
+            &file,
+            &String::from_utf8_lossy(&before),
+            &String::from_utf8_lossy(&after),
+        ));
+    }
+    Ok(out)
+}
+
+/// The diff of a planned PR against the files on disk of a local repository.
+fn local_diff(root: &Path, pr: &PlannedPr) -> Result<String, publish::PublishError> {
+    let mut out = String::new();
+    let mut files: Vec<&str> = pr.edits.iter().map(|e| e.file.as_str()).collect();
+    files.sort_unstable();
+    files.dedup();
+    for file in files {
+        let path: PathBuf = root.join(file);
+        let Ok(before) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut text = before.clone();
+        for e in pr.edits.iter().filter(|e| e.file == file) {
+            let req = crate::manifest::BumpRequest {
+                image: e.image.clone(),
+                to: e.to.clone(),
+                from: Some(e.from.clone()),
+                digest: crate::manifest::DigestAction::Keep,
+            };
+            if let (_, Some(after)) = crate::manifest::bump_text(file, &text, &req)
+                .map_err(|err| publish::PublishError::Edit(err.to_string()))?
+            {
+                text = after;
+            }
+        }
+        if text != before {
+            out.push_str(&unified(file, &before, &text));
+        }
+    }
+    Ok(out)
+}

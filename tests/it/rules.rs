@@ -1,0 +1,580 @@
+//! The rule engine and its commands: `release classify` (contract JSON and
+//! text), `rules test`, shipped rule files and their documentation, user
+//! rule directories, and a fuzz of the release-notes analysis.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use proptest::prelude::*;
+use upkeep::release::Release;
+use upkeep::rules::{BUILTIN, BUILTIN_TESTS, Code, Engine, Priority};
+use upkeep::version::{Scheme, Tag};
+
+use crate::support::{fixture, stderr, stdout, upkeep};
+
+/// The built-in engine, loaded once for the property tests.
+static ENGINE: LazyLock<Engine> =
+    LazyLock::new(|| Engine::builtin().unwrap_or_else(|e| panic!("{e}")));
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs upkeep with `input` on standard input.
+fn upkeep_stdin(args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upkeep"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run upkeep");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for upkeep")
+}
+
+fn release(body: &str) -> Release {
+    Release {
+        tag_name: "v1.0.0".into(),
+        name: None,
+        body: Some(body.into()),
+        draft: false,
+        prerelease: false,
+        published_at: None,
+        html_url: None,
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn every_shipped_file_is_loaded_and_every_code_documented_once() {
+    let engine = Engine::builtin().unwrap_or_else(|e| panic!("{e}"));
+    // every file under rules/ethereum and rules/common is in the binary
+    let mut on_disk = Vec::new();
+    for dir in ["rules/ethereum", "rules/common"] {
+        for e in std::fs::read_dir(root().join(dir)).unwrap() {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".yml") || name.ends_with(".yaml") {
+                on_disk.push(format!("{dir}/{name}"));
+            }
+        }
+    }
+    on_disk.sort();
+    let mut shipped: Vec<String> = BUILTIN.iter().map(|(n, _)| n.to_string()).collect();
+    shipped.sort();
+    assert_eq!(on_disk, shipped);
+    let mut tests_on_disk: Vec<String> = std::fs::read_dir(root().join("rules/tests"))
+        .unwrap()
+        .map(|e| {
+            format!(
+                "rules/tests/{}",
+                e.unwrap().file_name().into_string().unwrap()
+            )
+        })
+        .collect();
+    tests_on_disk.sort();
+    let mut tests_shipped: Vec<String> = BUILTIN_TESTS.iter().map(|(n, _)| n.to_string()).collect();
+    tests_shipped.sort();
+    assert_eq!(tests_on_disk, tests_shipped);
+    // shipped texts are the files on disk
+    for (name, text) in BUILTIN {
+        assert_eq!(
+            std::fs::read_to_string(root().join(name)).unwrap(),
+            *text,
+            "{name}"
+        );
+    }
+
+    let readme = std::fs::read_to_string(root().join("rules/README.md")).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for code in Code::ALL {
+        assert!(seen.insert(code.as_str()), "{code} twice");
+        let row = format!("| `{code}` |");
+        assert_eq!(
+            readme.matches(&row).count(),
+            1,
+            "{code} must have one row in rules/README.md"
+        );
+        assert!(
+            code.as_str()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{code} is not kebab-case"
+        );
+    }
+    // every code a rule yields is one of them, and rule ids are unique
+    let mut ids = std::collections::HashSet::new();
+    for r in engine.rules() {
+        assert!(ids.insert(r.id.clone()), "rule id {} twice", r.id);
+        assert!(r.description.is_some(), "rule {} has no description", r.id);
+    }
+    // every key of the formats is documented
+    for key in [
+        "upstreams:",
+        "versions:",
+        "prerelease:",
+        "sections:",
+        "include:",
+        "exclude:",
+        "scope:",
+        "any:",
+        "all:",
+        "unless:",
+        "negation:",
+        "codes:",
+        "labels:",
+        "priority:",
+        "breaking_item:",
+        "deadline:",
+        "genesis_time:",
+        "seconds_per_slot:",
+        "slots_per_epoch:",
+        "aliases:",
+        "execution:",
+        "consensus:",
+        "after:",
+        "activations:",
+        "minimum_versions:",
+        "rule_dirs:",
+        "release_file:",
+        "reference:",
+        "expect:",
+        "findings:",
+    ] {
+        assert!(
+            readme.contains(key),
+            "rules/README.md does not document `{key}`"
+        );
+    }
+}
+
+#[test]
+fn the_schedule_holds_the_forks_json_facts() {
+    let engine = Engine::builtin().unwrap();
+    let s = engine.schedule();
+    let at = |f: &str, n: &str| s.activation(f, n).map(|a| (a.epoch, a.time.to_rfc3339()));
+    assert_eq!(
+        at("Pectra", "mainnet"),
+        Some((Some(364032), "2025-05-07T10:05:11+00:00".into()))
+    );
+    assert_eq!(
+        at("Osaka", "hoodi"),
+        Some((Some(50688), "2025-10-28T18:53:12+00:00".into()))
+    );
+    assert_eq!(
+        at("Deneb", "goerli"),
+        Some((Some(231680), "2024-01-17T06:32:00+00:00".into()))
+    );
+    assert_eq!(
+        at("BPO2", "sepolia"),
+        Some((Some(275712), "2025-10-27T23:16:48+00:00".into()))
+    );
+    assert_eq!(at("Glamsterdam", "mainnet"), None);
+    let hoodi = s.network("hoodi").unwrap();
+    assert_eq!(hoodi.genesis_time, Some(1742213400));
+    for n in ["mainnet", "sepolia", "holesky", "hoodi"] {
+        assert!(s.network(n).is_some(), "{n}");
+        for f in ["Shapella", "Dencun", "Pectra", "Fusaka", "BPO1", "BPO2"] {
+            assert!(s.activation(f, n).is_some(), "{f} on {n}");
+        }
+    }
+}
+
+#[test]
+fn release_classify_prints_the_contract_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = fixture("release-notes/release-lighthouse.json");
+    let o = upkeep(
+        dir.path(),
+        &[
+            "release",
+            "classify",
+            "--repo",
+            "sigp/lighthouse",
+            "--release",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    insta::assert_json_snapshot!("classify_lighthouse", json);
+    // the same from standard input, and `--format json` is the default
+    let text = std::fs::read_to_string(&file).unwrap();
+    let o2 = upkeep_stdin(
+        &[
+            "release",
+            "classify",
+            "--repo",
+            "sigp/lighthouse",
+            "--release",
+            "-",
+            "--format",
+            "json",
+        ],
+        &text,
+    );
+    assert!(o2.status.success(), "{}", stderr(&o2));
+    assert_eq!(stdout(&o), stdout(&o2));
+}
+
+#[test]
+fn release_classify_text_shows_evidence_and_schedule_fallbacks() {
+    let body = "This release includes support for Pectra activation in the Holesky and Sepolia testnets!\n\nUpdating to this release is **required** for Holesky and Sepolia operators.\n";
+    let input = serde_json::json!({"tag_name": "v5.3.0", "body": body}).to_string();
+    let o = upkeep_stdin(
+        &[
+            "release",
+            "classify",
+            "--repo",
+            "OffchainLabs/prysm",
+            "--release",
+            "-",
+            "--format",
+            "text",
+        ],
+        &input,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    insta::assert_snapshot!("classify_text_prysm", stdout(&o));
+}
+
+#[test]
+fn release_classify_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = upkeep_stdin(
+        &["release", "classify", "--repo", "a/b", "--release", "-"],
+        "[{}, {}]",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("an array of 2 releases"),
+        "{}",
+        stderr(&o)
+    );
+    let o = upkeep_stdin(
+        &["release", "classify", "--repo", "a/b", "--release", "-"],
+        "{\"body\": 1}",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("not a GitHub release"),
+        "{}",
+        stderr(&o)
+    );
+    let o = upkeep(
+        dir.path(),
+        &[
+            "release",
+            "classify",
+            "--repo",
+            "nope",
+            "--release",
+            "x.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("expected OWNER/NAME"), "{}", stderr(&o));
+    let o = upkeep(
+        dir.path(),
+        &[
+            "release",
+            "classify",
+            "--repo",
+            "a/b",
+            "--release",
+            "missing.json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot read missing.json"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn rule_errors_name_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    write(
+        &rules,
+        "mine.yml",
+        "version: 1\nrules:\n  - id: mine\n    codes: [breaking-change]\n    any:\n      - regex: 'removed ('\n      - phrase: gone\n    colour: red\n",
+    );
+    let o = upkeep_stdin(
+        &[
+            "release",
+            "classify",
+            "--repo",
+            "a/b",
+            "--release",
+            "-",
+            "--rules",
+            rules.to_str().unwrap(),
+        ],
+        "{\"tag_name\": \"v1\"}",
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let file = rules.join("mine.yml").display().to_string();
+    assert_eq!(
+        stderr(&o).trim(),
+        format!(
+            "{file}:8:5: unknown field `colour`, expected one of `id`, `description`, `upstreams`, `versions`, `prerelease`, `sections`, `scope`, `any`, `all`, `unless`, `negation`, `codes`, `labels`, `priority`, `breaking_item`, `deadline`"
+        )
+    );
+    write(
+        &rules,
+        "mine.yml",
+        "version: 1\nrules:\n  - id: mine\n    codes: [breaking-change]\n    any:\n      - regex: 'removed ('\n  - id: mine\n    codes: [no-such-code]\n",
+    );
+    let e = Engine::load(std::slice::from_ref(&rules))
+        .unwrap_err()
+        .to_string();
+    let lines: Vec<&str> = e.lines().collect();
+    assert_eq!(lines.len(), 1, "{e}");
+    assert!(
+        lines[0].starts_with(&format!("{file}:8:13: unknown variant `no-such-code`")),
+        "{e}"
+    );
+    write(
+        &rules,
+        "mine.yml",
+        "version: 1\nrules:\n  - id: mine\n    codes: [breaking-change]\n    any:\n      - regex: 'removed ('\n  - id: mine\n    codes: [mandatory]\n",
+    );
+    let e = Engine::load(std::slice::from_ref(&rules))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{file}:6:16: invalid regex: unclosed group\n{file}:7:9: duplicate rule id `mine` (first defined at {file}:3:9)"
+        )
+    );
+    let e = Engine::load(&[dir.path().join("nowhere")])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cannot read the rule directory"), "{e}");
+}
+
+#[test]
+fn user_rules_and_schedules_extend_the_builtin_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "acme.yml",
+        "version: 1\nrules:\n  - id: acme-freeze\n    description: Acme freezes v2 upgrades.\n    upstreams: ['acme/*']\n    versions: '>=2.0.0, <3'\n    any: [{phrase: storage engine}]\n    codes: [db-migration]\n    labels: [needs-ops]\n    priority: critical\n    deadline: true\n",
+    );
+    write(
+        dir.path(),
+        "devnet.yml",
+        "version: 1\nnetworks:\n  - {name: acme-devnet, kind: testnet, genesis_time: 1700000000, seconds_per_slot: 6, slots_per_epoch: 8}\nforks:\n  - name: Glamsterdam\n    activations:\n      acme-devnet: {epoch: 10}\n    minimum_versions:\n      acme/node: {acme-devnet: {version: v2.0.0}}\n",
+    );
+    let engine = Engine::load(&[dir.path().to_path_buf()]).unwrap_or_else(|e| panic!("{e}"));
+    let mut r = release("The new storage engine ships on March 1, 2026 and is the default.");
+    r.tag_name = "v2.1.0".into();
+    let c = engine.classify("acme/node", &r);
+    assert_eq!(c.codes, [Code::DbMigration]);
+    assert_eq!(c.labels, ["needs-ops"]);
+    assert_eq!(c.priority, Priority::Critical);
+    assert_eq!(
+        c.deadline.map(|d| d.to_rfc3339()),
+        Some("2026-03-01T00:00:00+00:00".into())
+    );
+    r.tag_name = "v3.0.0".into();
+    assert!(engine.classify("acme/node", &r).codes.is_empty());
+    assert!(
+        engine
+            .classify("other/node", &release("storage engine"))
+            .codes
+            .is_empty()
+    );
+    // the devnet schedule gives deadlines and is understood in notes
+    let now: DateTime<Utc> = "2023-11-14T00:00:00Z".parse().unwrap();
+    let v = Tag::parse(&Scheme::Semver, "v1.9.0")
+        .unwrap()
+        .version()
+        .clone();
+    let f = engine.reference_findings("acme/node", &v, Some("acme-devnet"), now);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].deadline.at.timestamp(), 1_700_000_000 + 10 * 48);
+    let c = engine.classify(
+        "acme/node",
+        &release("Schedules Glamsterdam on acme-devnet at epoch 10."),
+    );
+    assert_eq!(c.forks[0].networks, ["acme-devnet"]);
+    assert_eq!(
+        c.forks[0].activation.map(|a| a.timestamp()),
+        Some(1_700_000_480)
+    );
+}
+
+#[test]
+fn shipped_rule_tests_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = upkeep(dir.path(), &["rules", "test"]);
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("rules/tests/forks.yml: "), "{out}");
+    assert!(out.trim_end().ends_with("passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn rules_test_reports_failures_and_invalid_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("my-rules");
+    let tests = dir.path().join("tests");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::create_dir_all(&tests).unwrap();
+    write(
+        &rules,
+        "r.yml",
+        "version: 1\nrules:\n  - id: freeze\n    description: x\n    any: [{phrase: code freeze}]\n    labels: [freeze]\n",
+    );
+    write(
+        &tests,
+        "a.yml",
+        "version: 1\nrule_dirs: [../my-rules]\ntests:\n  - name: label from my rule\n    repo: a/b\n    release: {tag_name: v1.0.0, body: 'Code freeze until Monday.'}\n    expect: {labels: [freeze], codes: []}\n  - name: wrong on purpose\n    repo: a/b\n    release_file: ../release.json\n    expect: {mandatory: true}\n",
+    );
+    write(
+        dir.path(),
+        "release.json",
+        "{\"tag_name\": \"v1.0.0\", \"body\": \"Nothing.\"}",
+    );
+    let o = upkeep(dir.path(), &["rules", "test", "tests"]);
+    assert_eq!(o.status.code(), Some(1), "{}\n{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains(
+            "FAILED tests/a.yml:8:5: wrong on purpose\n  mandatory: expected true, got false"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.trim_end().ends_with("2 tests, 1 passed, 1 failed"),
+        "{out}"
+    );
+    write(
+        &tests,
+        "b.yml",
+        "version: 1\ntests:\n  - name: x\n    repo: a/b\n    reference: {version: v1.0.0, now: yesterday}\n    expect: {}\n",
+    );
+    let o = upkeep(dir.path(), &["rules", "test", "tests"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        "tests/b.yml:5:39: invalid date-time \"yesterday\": expected RFC 3339 such as 2025-12-03T21:49:11Z"
+    );
+    let o = upkeep(dir.path(), &["rules", "test", "my-rules-missing"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn hostile_notes_are_bounded() {
+    let engine = Engine::builtin().unwrap();
+    let huge = "Fixes CVE-2025-1. ".repeat(40_000);
+    let deep = format!("{}x", "> ".repeat(20_000));
+    let lists = format!("{}x", "- ".repeat(20_000));
+    let brackets = "[".repeat(100_000);
+    let stars = "*a ".repeat(50_000);
+    let table = "|a|b|\n|-|-|\n".to_string() + &"|x|y|\n".repeat(30_000);
+    let dates =
+        "Fusaka on mainnet at epoch 1, 2, 3, 4, May 7, 2025, 10:05:11am UTC; ".repeat(5_000);
+    for body in [huge, deep, lists, brackets, stars, table, dates] {
+        let start = std::time::Instant::now();
+        let c = engine.classify("a/b", &release(&body));
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "{} bytes took {:?}",
+            body.len(),
+            start.elapsed()
+        );
+        let _ = serde_json::to_string(&c).unwrap();
+    }
+}
+
+fn markdownish() -> impl Strategy<Value = String> {
+    let piece = prop::sample::select(vec![
+        "# ",
+        "## Breaking Changes\n",
+        "### Security\n",
+        "### Upcoming Breaking Changes\n",
+        "- ",
+        "  - ",
+        "* ",
+        "> ",
+        "| a | b |\n|---|---|\n",
+        "```\n",
+        "**",
+        "`",
+        "[",
+        "](",
+        ")",
+        "\n",
+        "\n\n",
+        " ",
+        "Fusaka",
+        "Pectra",
+        "BPO1",
+        "BPO",
+        "mainnet",
+        "Holešky",
+        "testnets",
+        "the fork",
+        " at epoch ",
+        "411,392",
+        "slot: 3710976",
+        "2025-12-03 21:49:11 UTC",
+        "May 7, 2025, 10:05:11am UTC",
+        "13th of March",
+        "1746612311",
+        "not required",
+        "must upgrade",
+        "removed",
+        "--flag",
+        "CVE-2025-1234",
+        "high-urgency",
+        "é",
+        "🦓",
+        ".",
+        ",",
+        ";",
+        "(",
+        ":",
+    ]);
+    prop::collection::vec(piece, 0..120).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn classify_never_panics_on_markdownish_notes(body in markdownish()) {
+        let c = ENGINE.classify("a/b", &release(&body));
+        // codes are sorted and distinct; every fork has a network
+        prop_assert!(c.codes.windows(2).all(|w| w[0] < w[1]));
+        prop_assert!(c.forks.iter().all(|f| !f.networks.is_empty()));
+        prop_assert_eq!(c.security, c.codes.contains(&Code::SecurityFix));
+    }
+
+    #[test]
+    fn classify_never_panics_on_any_text(body in ".{0,400}", tag in ".{0,20}") {
+        let mut r = release(&body);
+        r.tag_name = tag;
+        let _ = ENGINE.classify("a/b", &r);
+    }
+}

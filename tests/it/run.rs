@@ -1,0 +1,454 @@
+//! `upkeep plan` and `upkeep run` end to end: the binary against the GitHub
+//! double, with the deployment repository on a real git smart-HTTP remote
+//! that the double's branches and pull requests are backed by.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::git_http::GitServer;
+use crate::support::github::{Caller, GitHubDouble, Repo};
+use crate::support::{stderr, stdout, upkeep_env};
+
+const TOKEN: &str = "ghp_run_token_0123456789";
+const REPO: &str = "acme/deploy";
+
+const MAINNET: &str =
+    "# mainnet consensus\nimage:\n  repository: sigp/lighthouse\n  tag: v6.0.0 # pinned\n";
+const HOODI: &str = "services:\n  cl:\n    image: sigp/lighthouse:v6.0.0\n  el:\n    image: ethereum/client-go:v1.14.12\n";
+
+struct World {
+    dir: tempfile::TempDir,
+    gh: GitHubDouble,
+    git: GitServer,
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let gh = GitHubDouble::start();
+        let git = GitServer::start("x-access-token", TOKEN);
+        git.create_repo(
+            "deploy",
+            &[
+                ("envs/mainnet/values.yaml", MAINNET),
+                ("envs/hoodi/docker-compose.yml", HOODI),
+            ],
+        );
+        gh.add_repo(
+            Repo::new(REPO)
+                .default_branch("main")
+                .clone_url(&git.url("deploy"))
+                .git_dir(git.bare_path("deploy")),
+        );
+        gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
+        gh.add_releases("sigp/lighthouse", ["v6.0.0", "v6.1.0", "v7.0.0"]);
+        gh.add_releases("ethereum/go-ethereum", ["v1.14.12", "v1.15.0"]);
+        let w = World { dir, gh, git };
+        w.settings("");
+        w
+    }
+
+    /// Settings for the repository, plus `extra` YAML under pull_requests.
+    /// The `mainnet` environment runs on a devnet the fork schedule does not
+    /// know, so fork deadlines stay out of these scenarios (see
+    /// `a_missed_fork_is_in_the_title_labels_and_body`).
+    fn settings(&self, pull_requests: &str) -> PathBuf {
+        self.settings_on("devnet", pull_requests)
+    }
+
+    fn settings_on(&self, network: &str, pull_requests: &str) -> PathBuf {
+        let text = format!(
+            "repositories:\n  - github: {REPO}\n    environments:\n      - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: {network}\n      - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: hoodi\n\
+             registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n\
+             pull_requests:\n  reviewers: [alice]\n{pull_requests}"
+        );
+        let path = self.dir.path().join("upkeep.yml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn upkeep(&self, args: &[&str]) -> (String, String, i32) {
+        let state = self.dir.path().join("state.sqlite3");
+        let cache = self.dir.path().join("cache");
+        let env = [
+            ("UPKEEP_GITHUB_API_URL", self.gh.url()),
+            ("UPKEEP_GITHUB_TOKEN", TOKEN),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+        ];
+        let out = upkeep_env(self.dir.path(), args, &env);
+        let err = stderr(&out);
+        assert!(
+            !err.contains(TOKEN) && !stdout(&out).contains(TOKEN),
+            "token leaked"
+        );
+        (stdout(&out), err, out.status.code().unwrap())
+    }
+
+    fn run(&self) -> (String, String, i32) {
+        self.upkeep(&["run"])
+    }
+
+    /// `git show BRANCH:PATH` in the bare repository.
+    fn show(&self, branch: &str, path: &str) -> String {
+        let bare = self.git.bare_path("deploy");
+        let out = Command::new("git")
+            .args([
+                "--git-dir",
+                bare.to_str().unwrap(),
+                "show",
+                &format!("{branch}:{path}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+#[test]
+fn plan_shows_the_pull_requests_and_their_diffs_and_writes_nothing() {
+    let w = World::new();
+    let (out, err, code) = w.upkeep(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("# acme/deploy: Bump lighthouse to v7.0.0"),
+        "{out}"
+    );
+    assert!(out.contains("#   branch upkeep/lighthouse-v7.0.0"), "{out}");
+    assert!(
+        out.contains("--- a/envs/mainnet/values.yaml\n+++ b/envs/mainnet/values.yaml\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-  tag: v6.0.0 # pinned\n+  tag: v7.0.0 # pinned\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-    image: sigp/lighthouse:v6.0.0\n+    image: sigp/lighthouse:v7.0.0\n"),
+        "{out}"
+    );
+    assert!(out.contains("Bump go-ethereum to v1.15.0"), "{out}");
+    assert_eq!(w.gh.stats().writes, 0);
+    assert!(w.gh.pulls(REPO).is_empty());
+    let (json, _, _) = w.upkeep(&["plan", "--format", "json"]);
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["planned"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn first_run_opens_labelled_pull_requests_with_byte_exact_commits() {
+    let w = World::new();
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}\n{err}");
+    let pulls = w.gh.pulls(REPO);
+    assert_eq!(pulls.len(), 2, "{out}");
+    let lh = pulls
+        .iter()
+        .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
+        .unwrap();
+    assert_eq!(lh.title, "Bump lighthouse to v7.0.0");
+    assert_eq!(lh.base, "main");
+    assert_eq!(lh.state, "open");
+    assert_eq!(lh.labels, ["hoodi", "mainnet", "upkeep"]);
+    assert_eq!(lh.requested_reviewers, ["alice"]);
+    assert_eq!(lh.author, "upkeep[bot]");
+    let body = lh.body.clone().unwrap();
+    assert!(body.contains("<!-- upkeep:fingerprint "), "{body}");
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/values.yaml"),
+        MAINNET.replace("v6.0.0", "v7.0.0")
+    );
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/hoodi/docker-compose.yml"),
+        HOODI.replace("sigp/lighthouse:v6.0.0", "sigp/lighthouse:v7.0.0")
+    );
+    let geth = pulls
+        .iter()
+        .find(|p| p.head == "upkeep/go-ethereum-v1.15.0")
+        .unwrap();
+    assert_eq!(geth.labels, ["hoodi", "upkeep"]);
+    assert!(out.contains("2 created"), "{out}");
+    let labels: Vec<String> = w.gh.labels(REPO).into_iter().map(|l| l.name).collect();
+    assert!(labels.contains(&"upkeep".to_string()), "{labels:?}");
+}
+
+#[test]
+fn a_second_run_changes_nothing_and_writes_nothing() {
+    let w = World::new();
+    let (_, err, code) = w.run();
+    assert_eq!(code, 0, "{err}");
+    w.gh.clear_requests();
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        w.gh.stats().writes,
+        0,
+        "{:?}",
+        w.gh.stats().writes_by_operation
+    );
+    assert!(out.contains("2 unchanged"), "{out}");
+    assert_eq!(w.gh.pulls(REPO).len(), 2);
+}
+
+#[test]
+fn a_newer_release_supersedes_the_open_pull_request() {
+    let w = World::new();
+    w.run();
+    w.gh.add_release("sigp/lighthouse", "v7.0.1");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let pulls = w.gh.pulls(REPO);
+    let old = pulls
+        .iter()
+        .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
+        .unwrap();
+    let new = pulls
+        .iter()
+        .find(|p| p.head == "upkeep/lighthouse-v7.0.1")
+        .unwrap();
+    assert_eq!(old.state, "closed");
+    assert!(!old.merged);
+    assert_eq!(old.comments, [format!("Superseded by #{}.", new.number)]);
+    assert_eq!(new.state, "open");
+    assert!(
+        out.contains(&format!("superseded by #{}", new.number)),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_pull_request_closed_without_merging_is_not_reopened() {
+    let w = World::new();
+    w.run();
+    let lh =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
+            .unwrap();
+    w.gh.close_pr(REPO, lh.number);
+    w.gh.clear_requests();
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("was closed without merging: v7.0.0 is skipped"),
+        "{out}"
+    );
+    assert_eq!(w.gh.pulls(REPO).len(), 2, "no new PR");
+    assert_eq!(w.gh.pull(REPO, lh.number).state, "closed");
+    // a newer release is proposed again
+    w.gh.add_release("sigp/lighthouse", "v7.1.0");
+    let (out, _, _) = w.run();
+    assert!(
+        w.gh.pulls(REPO)
+            .iter()
+            .any(|p| p.head == "upkeep/lighthouse-v7.1.0" && p.state == "open"),
+        "{out}"
+    );
+}
+
+#[test]
+fn when_the_default_branch_moves_the_branch_is_rebuilt_on_it() {
+    let w = World::new();
+    w.run();
+    let before =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
+            .unwrap();
+    w.git
+        .commit("deploy", &[("README.md", "deployment notes\n")], "docs");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{err}");
+    let after = w.gh.pull(REPO, before.number);
+    assert_ne!(after.head_sha, before.head_sha, "{out}");
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "README.md"),
+        "deployment notes\n"
+    );
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/values.yaml"),
+        MAINNET.replace("v6.0.0", "v7.0.0")
+    );
+    assert!(
+        out.contains("updated") && out.contains("(commits)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_branch_with_commits_by_others_is_left_alone() {
+    let w = World::new();
+    w.run();
+    w.git.commit_on(
+        "deploy",
+        "upkeep/lighthouse-v7.0.0",
+        &[("envs/mainnet/extra.yaml", "x: 1\n")],
+        "human fix",
+    );
+    let tip = w.gh.branch_sha(REPO, "upkeep/lighthouse-v7.0.0");
+    w.git.commit("deploy", &[("README.md", "moved\n")], "docs");
+    let (out, _, _) = w.run();
+    assert!(
+        out.contains("branch upkeep/lighthouse-v7.0.0 has commits by others: left alone"),
+        "{out}"
+    );
+    assert_eq!(
+        w.gh.branch_sha(REPO, "upkeep/lighthouse-v7.0.0"),
+        tip,
+        "not force-pushed"
+    );
+}
+
+#[test]
+fn a_crash_between_push_and_pull_request_is_repaired_without_duplicates() {
+    let w = World::new();
+    w.gh.fail_next_method("POST", "/repos/acme/deploy/pulls", 8, 502);
+    let (out, _, code) = w.run();
+    assert_eq!(code, 3, "{out}");
+    assert!(w.gh.pulls(REPO).is_empty());
+    assert!(
+        w.gh.branch_sha(REPO, "upkeep/lighthouse-v7.0.0").is_some(),
+        "the branch was pushed"
+    );
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let pulls = w.gh.pulls(REPO);
+    assert_eq!(pulls.len(), 2, "{out}");
+    assert_eq!(
+        pulls
+            .iter()
+            .filter(|p| p.head == "upkeep/lighthouse-v7.0.0")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_secondary_limit_while_creating_is_waited_out() {
+    let w = World::new();
+    w.gh.secondary_limit_writes(1, 1);
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(w.gh.pulls(REPO).len(), 2);
+}
+
+#[test]
+fn a_push_refused_by_the_remote_is_a_clear_error_without_the_token() {
+    let w = World::new();
+    let hook = w.git.bare_path("deploy").join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'protected: pushes are not allowed' >&2\nexit 1\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (out, err, code) = w.run();
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("failed") && out.contains("refused to update `upkeep/lighthouse-v7.0.0`"),
+        "{out}"
+    );
+    assert!(w.gh.pulls(REPO).is_empty());
+}
+
+#[test]
+fn a_local_repository_gets_a_local_branch() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = GitHubDouble::start();
+    gh.add_releases("sigp/lighthouse", ["v6.0.0", "v7.0.0"]);
+    let repo = dir.path().join("deploy");
+    std::fs::create_dir_all(repo.join("envs")).unwrap();
+    std::fs::write(repo.join("envs/values.yaml"), MAINNET).unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .current_dir(&repo)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["add", "-A"]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.invalid",
+        "commit",
+        "-q",
+        "-m",
+        "init",
+    ]);
+    std::fs::write(
+        dir.path().join("upkeep.yml"),
+        "repositories:\n  - path: ./deploy\nregistries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n",
+    )
+    .unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let env = [
+        ("UPKEEP_GITHUB_API_URL", gh.url()),
+        ("UPKEEP_STATE", state.to_str().unwrap()),
+    ];
+    let out = upkeep_env(dir.path(), &["run"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("committed"), "{}", stdout(&out));
+    assert_eq!(
+        git(&["show", "upkeep/lighthouse-v7.0.0:envs/values.yaml"]),
+        MAINNET.replace("v6.0.0", "v7.0.0")
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.join("envs/values.yaml")).unwrap(),
+        MAINNET,
+        "the work tree is untouched"
+    );
+    assert_eq!(git(&["rev-parse", "--abbrev-ref", "HEAD"]).trim(), "main");
+}
+
+#[test]
+fn a_missed_fork_is_in_the_title_labels_and_body() {
+    let w = World::new();
+    w.settings_on("mainnet", "");
+    w.gh.add_release(
+        "sigp/lighthouse",
+        crate::support::github::NewRelease::new("v8.0.1")
+            .body("Fixes CVE-2025-55555 in the gossip layer. @alice please review #42.\n"),
+    );
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let lh =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .find(|p| p.head == "upkeep/lighthouse-v8.0.1")
+            .unwrap();
+    assert_eq!(
+        lh.title,
+        "Bump lighthouse to v8.0.1 (security; hard fork: Fusaka, mainnet 2025-12-03)"
+    );
+    for label in ["upkeep", "hard-fork", "security", "deadline", "mainnet"] {
+        assert!(
+            lh.labels.contains(&label.to_string()),
+            "{label} not in {:?}",
+            lh.labels
+        );
+    }
+    let body = lh.body.unwrap();
+    assert!(body.contains("Fusaka"), "{body}");
+    assert!(!body.contains("@alice"), "mentions are neutralised: {body}");
+    assert!(!body.contains(" #42"), "references are neutralised: {body}");
+}

@@ -1,0 +1,608 @@
+//! `upkeep serve` end to end, in GitHub App mode against the GitHub double
+//! (which verifies the app's RS256 JWTs and issues installation tokens),
+//! with the deployment repository on a real git smart-HTTP remote; App
+//! authentication in the forge; and sharding.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use upkeep::forge::{AppCredentials, Forge, ForgeError, RepoName, RetryPolicy};
+use upkeep::pipeline::in_shard;
+use upkeep::serve::webhook;
+
+use crate::support::fixture;
+use crate::support::git_http::GitServer;
+use crate::support::github::{AppModel, GitHubDouble, Repo, generate_keys, test_keys};
+
+const APP_ID: u64 = 4242;
+const INSTALLATION: u64 = 77;
+const GIT_TOKEN: &str = "ghs_installation_token_for_git_0001";
+const SECRET: &str = "webhook-secret-current";
+const REPO: &str = "acme/deploy";
+const VALUES: &str = "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0\n";
+
+/// A running `upkeep serve` and what it printed on stderr.
+struct Served {
+    child: Child,
+    addr: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Served {
+    fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Served {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_upkeep"));
+        cmd.current_dir(dir)
+            .args(["serve", "--listen", "127.0.0.1:0", "-v"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("UPKEEP_") || k == "GITHUB_TOKEN" || k.starts_with("XDG_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(env.iter().copied());
+        let mut child = cmd.spawn().expect("start upkeep serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let pipe = child.stderr.take().unwrap();
+        let log = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("upkeep serve: listening on ") {
+                    let _ = tx.send(addr.to_string());
+                }
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("upkeep serve did not start:\n{}", stderr.lock().unwrap()));
+        Served {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// One HTTP/1.1 request; the status and body.
+    fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        stream.write_all(req.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).unwrap();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = text
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    fn webhook(&self, event: &str, delivery: &str, payload: &Value) -> u16 {
+        let body = serde_json::to_vec(payload).unwrap();
+        let sig = webhook::sign(SECRET, &body);
+        let headers = [
+            ("content-type", "application/json"),
+            ("x-github-event", event),
+            ("x-github-delivery", delivery),
+            ("x-hub-signature-256", sig.as_str()),
+        ];
+        self.http("POST", "/webhook", &headers, &body).0
+    }
+
+    /// SIGTERM, then the exit status.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(100));
+                return (status.code(), self.log());
+            }
+            if start.elapsed() > Duration::from_secs(60) {
+                let _ = self.child.kill();
+                panic!("upkeep serve did not stop on SIGTERM:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `what` until it holds, at most `secs` seconds.
+fn wait_for(secs: u64, what: &str, log: impl Fn() -> String, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn installation_payload() -> Value {
+    let mut p: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("webhooks/installation.created.json")).unwrap(),
+    )
+    .unwrap();
+    p["installation"]["id"] = json!(INSTALLATION);
+    p["installation"]["app_id"] = json!(APP_ID);
+    p["installation"]["account"]["login"] = json!("acme");
+    p["repositories"] =
+        json!([{"id": 1, "node_id": "R_1", "name": "deploy", "full_name": REPO, "private": false}]);
+    p
+}
+
+#[test]
+fn app_installation_to_pull_requests_then_scheduled_poll() {
+    let keys = test_keys();
+    let dir = tempfile::tempdir().unwrap();
+    let gh = GitHubDouble::start();
+    let git = GitServer::start("x-access-token", GIT_TOKEN);
+    git.create_repo("deploy", &[("envs/mainnet/values.yaml", VALUES)]);
+    gh.add_repo(
+        Repo::new(REPO)
+            .default_branch("main")
+            .clone_url(&git.url("deploy"))
+            .git_dir(git.bare_path("deploy")),
+    );
+    gh.add_releases("sigp/lighthouse", ["v6.0.0", "v6.1.0"]);
+    gh.enable_app(AppModel::new(APP_ID, "upkeep", &keys.public_pem));
+    // Every token is the git server's password; each is good for 5 min 3 s,
+    // so the forge (refreshing 5 min before expiry) renews it after 3 s.
+    gh.fix_installation_token(GIT_TOKEN);
+    gh.set_installation_token_lifetime(Duration::from_secs(303));
+    // Only app credentials are accepted: no plain token slips through.
+    gh.accept_only_tokens(&[]);
+
+    std::fs::write(
+        dir.path().join("upkeep.yml"),
+        "registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\nschedule:\n  poll: \"*/1 * * * * *\"\n",
+    )
+    .unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let cache = dir.path().join("cache");
+    let key_file = dir.path().join("app.pem");
+    std::fs::write(&key_file, &keys.private_pem).unwrap();
+    let app_id = APP_ID.to_string();
+    let served = Served::start(
+        dir.path(),
+        &[
+            ("UPKEEP_GITHUB_API_URL", gh.url()),
+            ("UPKEEP_GITHUB_APP_ID", &app_id),
+            ("UPKEEP_GITHUB_APP_PRIVATE_KEY", key_file.to_str().unwrap()),
+            (
+                "UPKEEP_GITHUB_WEBHOOK_SECRET",
+                &format!("{SECRET},older-secret"),
+            ),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(served.http("GET", "/healthz", &[], b"").0, 200);
+    wait_for(
+        30,
+        "/readyz",
+        || served.log(),
+        || served.http("GET", "/readyz", &[], b"").0 == 200,
+    );
+    assert!(
+        gh.app_stats().jwts_verified >= 1,
+        "installations listed with the app's JWT"
+    );
+    assert!(
+        gh.pulls(REPO).is_empty(),
+        "no installation yet, so no pull request"
+    );
+
+    // The app is installed on acme/deploy: the webhook leads to a PR.
+    gh.add_installation(INSTALLATION, "acme", &[REPO]);
+    let unsigned = served.http(
+        "POST",
+        "/webhook",
+        &[("x-github-event", "installation")],
+        b"{}",
+    );
+    assert_eq!(unsigned.0, 401);
+    assert_eq!(
+        served.webhook("installation", "delivery-1", &installation_payload()),
+        202
+    );
+    assert_eq!(
+        served.webhook("installation", "delivery-1", &installation_payload()),
+        200,
+        "replay ignored"
+    );
+    wait_for(
+        90,
+        "a labelled pull request for v6.1.0",
+        || served.log(),
+        || {
+            gh.pulls(REPO)
+                .iter()
+                .any(|p| p.state == "open" && p.title.contains("v6.1.0") && !p.labels.is_empty())
+        },
+    );
+    let pr = gh
+        .pulls(REPO)
+        .into_iter()
+        .find(|p| p.title.contains("v6.1.0"))
+        .unwrap();
+    assert_eq!(pr.author, "upkeep[bot]");
+    assert!(pr.labels.contains(&"upkeep".to_string()), "{:?}", pr.labels);
+    assert!(
+        pr.body
+            .unwrap_or_default()
+            .contains("<!-- upkeep:fingerprint ")
+    );
+
+    // A release published later is picked up by the next scheduled poll.
+    gh.add_release("sigp/lighthouse", "v6.2.0");
+    wait_for(
+        90,
+        "a pull request for v6.2.0",
+        || served.log(),
+        || {
+            gh.pulls(REPO)
+                .iter()
+                .any(|p| p.state == "open" && p.title.contains("v6.2.0"))
+        },
+    );
+    // Tokens were refreshed before they expired, and every JWT verified.
+    wait_for(
+        30,
+        "a refreshed installation token",
+        || served.log(),
+        || gh.app_stats().tokens_issued >= 2,
+    );
+    let stats = gh.app_stats();
+    assert_eq!(stats.rejected, 0, "{stats:?}");
+
+    let (status, metrics) = served.http("GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    for needle in [
+        "upkeep_polls_total ",
+        "upkeep_pull_requests_total{action=\"created\"} ",
+        "upkeep_github_requests_total{status=\"200\"} ",
+        "upkeep_github_requests_total{status=\"201\"} ",
+        "upkeep_github_installation_tokens_total ",
+        "upkeep_github_rate_limit_remaining ",
+        "upkeep_pending_upgrades{repository=\"acme/deploy\"} 1",
+        "upkeep_webhooks_total{event=\"installation\",outcome=\"accepted\"} 1",
+        "upkeep_webhooks_total{event=\"installation\",outcome=\"duplicate\"} 1",
+        "upkeep_webhooks_total{event=\"installation\",outcome=\"rejected\"} 1",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
+    }
+    let created: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("upkeep_pull_requests_total{action=\"created\"} "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(created >= 2, "{metrics}");
+
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+    for secret in [GIT_TOKEN, SECRET, keys.private_pem.lines().nth(1).unwrap()] {
+        assert!(
+            !log.contains(secret),
+            "a secret leaked into the log:\n{log}"
+        );
+    }
+    gh.assert_no_unexpected();
+}
+
+#[tokio::test]
+async fn forge_app_auth_discovers_and_refreshes_tokens() {
+    let keys = test_keys();
+    let gh = GitHubDouble::start();
+    gh.add_repo(Repo::new(REPO).default_branch("main"));
+    gh.add_repo(Repo::new("acme/other").default_branch("main"));
+    gh.add_repo(Repo::new("zeta/infra").default_branch("main"));
+    gh.enable_app(AppModel::new(APP_ID, "upkeep", &keys.public_pem));
+    gh.add_installation(INSTALLATION, "acme", &[REPO]);
+    gh.add_installation(88, "zeta", &[]);
+    gh.set_installation_token_lifetime(Duration::from_secs(301));
+    gh.accept_only_tokens(&[]);
+
+    let creds = AppCredentials::new(&APP_ID.to_string(), &keys.private_pem).unwrap();
+    let forge = Forge::with_app(gh.url(), creds, RetryPolicy::default()).unwrap();
+    assert!(forge.is_app() && !forge.is_anonymous());
+    let installations = forge.installations().await.unwrap();
+    assert_eq!(
+        installations
+            .iter()
+            .map(|i| (i.id, i.account.as_str()))
+            .collect::<Vec<_>>(),
+        [(77, "acme"), (88, "zeta")]
+    );
+    let repos = forge.installation_repositories(INSTALLATION).await;
+    assert!(
+        repos.is_ok(),
+        "{repos:?} {:#?}",
+        gh.requests()
+            .iter()
+            .map(|r| (&r.method, &r.path, r.status))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(repos.unwrap(), [RepoName::new("acme", "deploy")]);
+    assert_eq!(
+        forge.installation_repositories(88).await.unwrap(),
+        [RepoName::new("zeta", "infra")]
+    );
+
+    // Requests about a repository carry its installation's token.
+    let info = forge
+        .repository(&RepoName::new("acme", "deploy"))
+        .await
+        .unwrap();
+    assert_eq!(info.default_branch, "main");
+    let first = forge
+        .git_token(&RepoName::new("acme", "deploy"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        forge.installation_token(INSTALLATION).await.unwrap(),
+        first,
+        "cached while fresh"
+    );
+    let issued = gh.app_stats().tokens_issued;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = forge.installation_token(INSTALLATION).await.unwrap();
+    assert_ne!(first, second, "refreshed within 5 minutes of expiry");
+    assert_eq!(gh.app_stats().tokens_issued, issued + 1);
+    forge
+        .repository(&RepoName::new("zeta", "infra"))
+        .await
+        .unwrap();
+    assert_eq!(gh.app_stats().rejected, 0);
+    // No secret in Debug output.
+    assert!(!format!("{forge:?}").contains("BEGIN"));
+
+    // A JWT signed with another key is refused.
+    let wrong = generate_keys();
+    let creds = AppCredentials::new(&APP_ID.to_string(), &wrong.private_pem).unwrap();
+    let forge = Forge::with_app(gh.url(), creds, RetryPolicy::default()).unwrap();
+    let err = forge.installations().await.unwrap_err();
+    assert!(matches!(err, ForgeError::Unauthorized), "{err}");
+    assert_eq!(gh.app_stats().rejected, 1);
+    gh.assert_no_unexpected();
+}
+
+#[test]
+fn shards_cover_every_repository_exactly_once() {
+    let names: Vec<String> = (0..500)
+        .map(|i| format!("org{}/repo-{i}", i % 7))
+        .chain(["acme/deploy".to_string(), "ethpandaops/infra".to_string()])
+        .collect();
+    for n in 1..=8u32 {
+        let mut sizes = vec![0usize; n as usize];
+        for name in &names {
+            let shards: Vec<u32> = (0..n).filter(|&i| in_shard(name, i, n)).collect();
+            assert_eq!(shards.len(), 1, "{name} in shards {shards:?} of {n}");
+            sizes[shards[0] as usize] += 1;
+        }
+        // Spread reasonably evenly.
+        if n > 1 {
+            let expected = names.len() / n as usize;
+            assert!(sizes.iter().all(|&s| s > expected / 2), "{n}: {sizes:?}");
+        }
+    }
+    // Stable: the same answer every time (an Indexed Job's pods agree).
+    assert!(in_shard("acme/deploy", 0, 1));
+    let first: Vec<bool> = (0..4).map(|i| in_shard("acme/deploy", i, 4)).collect();
+    let again: Vec<bool> = (0..4).map(|i| in_shard("acme/deploy", i, 4)).collect();
+    assert_eq!(first, again);
+}
+
+/// Every YAML document under `deploy/` and the example workflow, parsed.
+fn yaml_docs(rel: &str) -> Vec<yaml_rust2::Yaml> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+#[test]
+fn deploy_files_are_complete() {
+    use yaml_rust2::Yaml;
+    let kinds = |rel: &str| -> Vec<(String, Yaml)> {
+        yaml_docs(rel)
+            .into_iter()
+            .map(|d| {
+                assert!(d["apiVersion"].as_str().is_some(), "{rel}: apiVersion");
+                assert!(
+                    d["metadata"]["name"].as_str().is_some(),
+                    "{rel}: metadata.name"
+                );
+                (d["kind"].as_str().unwrap().to_string(), d)
+            })
+            .collect()
+    };
+    let containers = |pod: &Yaml| -> Vec<Yaml> {
+        pod["spec"]["containers"]
+            .as_vec()
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    let app = kinds("deploy/kubernetes/app.yaml");
+    let names: Vec<&str> = app.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "PersistentVolumeClaim",
+            "ConfigMap",
+            "Deployment",
+            "Service"
+        ]
+    );
+    let deployment = &app[2].1;
+    let pod = &deployment["spec"]["template"];
+    assert_eq!(deployment["spec"]["replicas"].as_i64(), Some(1));
+    assert_eq!(
+        pod["spec"]["securityContext"]["runAsNonRoot"].as_bool(),
+        Some(true)
+    );
+    let c = &containers(pod)[0];
+    assert_eq!(
+        c["readinessProbe"]["httpGet"]["path"].as_str(),
+        Some("/readyz")
+    );
+    assert_eq!(
+        c["livenessProbe"]["httpGet"]["path"].as_str(),
+        Some("/healthz")
+    );
+    assert!(c["resources"]["requests"]["memory"].as_str().is_some());
+    let env: Vec<&str> = c["env"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    for var in [
+        upkeep::env::GITHUB_APP_ID,
+        upkeep::env::GITHUB_APP_PRIVATE_KEY,
+        upkeep::env::GITHUB_WEBHOOK_SECRET,
+        upkeep::env::STATE,
+    ] {
+        assert!(env.contains(&var), "{var} missing");
+    }
+    assert!(
+        c["env"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .any(|e| e["valueFrom"]["secretKeyRef"]["name"].as_str().is_some())
+    );
+    assert_eq!(
+        pod["spec"]["volumes"].as_vec().unwrap()[0]["persistentVolumeClaim"]["claimName"].as_str(),
+        app[0].1["metadata"]["name"].as_str()
+    );
+    assert_eq!(
+        app[3].1["spec"]["selector"],
+        deployment["spec"]["selector"]["matchLabels"]
+    );
+
+    let cron = kinds("deploy/kubernetes/cronjob.yaml");
+    assert_eq!(cron[0].0, "CronJob");
+    assert!(cron[0].1["spec"]["schedule"].as_str().is_some());
+    let job_pod = &cron[0].1["spec"]["jobTemplate"]["spec"]["template"];
+    assert_eq!(containers(job_pod)[0]["args"][0].as_str(), Some("run"));
+
+    let indexed = kinds("deploy/kubernetes/indexed-job.yaml");
+    assert_eq!(indexed[0].0, "Job");
+    let spec = &indexed[0].1["spec"];
+    assert_eq!(spec["completionMode"].as_str(), Some("Indexed"));
+    let n = spec["completions"].as_i64().unwrap();
+    let args = containers(&spec["template"])[0]["args"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        args.contains(&format!("--shard \"$JOB_COMPLETION_INDEX/{n}\"")),
+        "{args}"
+    );
+
+    let manifest = &yaml_docs("deploy/github-app.yml")[0];
+    let perms = &manifest["default_permissions"];
+    assert_eq!(perms["contents"].as_str(), Some("write"));
+    assert_eq!(perms["metadata"].as_str(), Some("read"));
+    assert!(
+        manifest["hook_attributes"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/webhook")
+    );
+    let events: Vec<&str> = manifest["default_events"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .filter_map(Yaml::as_str)
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "installation_repositories",
+            "push",
+            "pull_request",
+            "issue_comment"
+        ]
+    );
+
+    let workflow = &yaml_docs(".github/workflows/upkeep.yml")[0];
+    assert!(workflow["on"]["schedule"][0]["cron"].as_str().is_some());
+    assert!(
+        workflow["jobs"]["upkeep"]["steps"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .any(|s| s["run"].as_str().is_some_and(|r| r.contains("upkeep run")))
+    );
+
+    let dockerfile = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/Dockerfile"),
+    )
+    .unwrap();
+    assert!(
+        dockerfile.matches("\nFROM ").count() + usize::from(dockerfile.starts_with("FROM ")) >= 2,
+        "multi-stage"
+    );
+    for needle in [
+        "ca-certificates",
+        "\nUSER 10001",
+        "\nHEALTHCHECK ",
+        "/healthz",
+        "AS build",
+    ] {
+        assert!(dockerfile.contains(needle), "Dockerfile lacks {needle}");
+    }
+    assert!(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/README.md")
+            .exists()
+    );
+}
