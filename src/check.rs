@@ -402,7 +402,40 @@ pub struct Context {
     pub engine: Option<Arc<crate::rules::Engine>>,
 }
 
+/// A deployment repository on GitHub, opened in the cache directory.
+pub struct Remote {
+    pub name: RepoName,
+    /// The branch pull requests target.
+    pub base_branch: String,
+    pub session: crate::git::Session,
+}
+
 impl Context {
+    /// Opens `owner/name` for git work: its default branch (unless `branch`
+    /// says otherwise), clone URL and token, in its cache directory.
+    pub async fn remote(
+        &self,
+        owner: &str,
+        name: &str,
+        branch: Option<&str>,
+    ) -> Result<Remote, String> {
+        let repo = RepoName::new(owner, name);
+        let info = self
+            .forge
+            .repository(&repo)
+            .await
+            .map_err(|e| e.to_string())?;
+        let token = self.git_token_for(&repo).await?;
+        let dir = self.cache_dir.join("repos").join(owner).join(name);
+        let session = crate::git::Session::open(&dir, &info.clone_url, token.as_deref())
+            .map_err(|e| e.to_string())?;
+        Ok(Remote {
+            name: repo,
+            base_branch: branch.map_or(info.default_branch, str::to_string),
+            session,
+        })
+    }
+
     /// The token git uses for `repo`: the App's installation token in App
     /// mode, else the configured token.
     pub async fn git_token_for(&self, repo: &RepoName) -> Result<Option<String>, String> {
@@ -607,23 +640,22 @@ async fn open_repository(ctx: &Context, repo: &Repository) -> Result<PathBuf, St
             }
         }
         RepoSource::GitHub { owner, name } => {
-            let repo_name = RepoName::new(owner, name);
-            let info = ctx
-                .forge
-                .repository(&repo_name)
-                .await
-                .map_err(|e| e.to_string())?;
-            let branch = repo.branch.clone().unwrap_or(info.default_branch);
-            let dir = ctx.cache_dir.join("repos").join(owner).join(name);
-            let token = ctx.git_token_for(&repo_name).await?;
-            let url = info.clone_url;
-            let checkout = tokio::task::spawn_blocking(move || {
-                crate::git::fetch_shallow(&dir, &url, &branch, token.as_deref())
+            let remote = ctx.remote(owner, name, repo.branch.as_deref()).await?;
+            let path = tokio::task::spawn_blocking(move || {
+                let commit = remote
+                    .session
+                    .fetch(&remote.base_branch, 1)?
+                    .ok_or_else(|| crate::git::GitError::NoBranch {
+                        url: remote.name.to_string(),
+                        branch: remote.base_branch.clone(),
+                    })?;
+                remote.session.checkout(&commit)?;
+                Ok::<_, crate::git::GitError>(remote.session.workdir())
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-            Ok(checkout.path)
+            Ok(path)
         }
     }
 }

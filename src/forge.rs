@@ -757,16 +757,12 @@ impl Forge {
         number: u64,
         labels: &[String],
     ) -> Result<(), ForgeError> {
-        let what = format!("labels of {repo}#{number}");
-        let body = serde_json::json!({ "labels": labels });
-        self.write(
-            Method::POST,
+        self.post(
             &format!("/repos/{repo}/issues/{number}/labels"),
-            Some(&body),
-            &what,
+            serde_json::json!({ "labels": labels }),
+            format!("labels of {repo}#{number}"),
         )
         .await
-        .map(|_| ())
     }
 
     /// Asks users for a review.
@@ -776,16 +772,12 @@ impl Forge {
         number: u64,
         reviewers: &[String],
     ) -> Result<(), ForgeError> {
-        let what = format!("reviewers of {repo}#{number}");
-        let body = serde_json::json!({ "reviewers": reviewers });
-        self.write(
-            Method::POST,
+        self.post(
             &format!("/repos/{repo}/pulls/{number}/requested_reviewers"),
-            Some(&body),
-            &what,
+            serde_json::json!({ "reviewers": reviewers }),
+            format!("reviewers of {repo}#{number}"),
         )
         .await
-        .map(|_| ())
     }
 
     /// Assigns users.
@@ -795,16 +787,12 @@ impl Forge {
         number: u64,
         assignees: &[String],
     ) -> Result<(), ForgeError> {
-        let what = format!("assignees of {repo}#{number}");
-        let body = serde_json::json!({ "assignees": assignees });
-        self.write(
-            Method::POST,
+        self.post(
             &format!("/repos/{repo}/issues/{number}/assignees"),
-            Some(&body),
-            &what,
+            serde_json::json!({ "assignees": assignees }),
+            format!("assignees of {repo}#{number}"),
         )
         .await
-        .map(|_| ())
     }
 
     /// Comments on an issue or pull request.
@@ -814,16 +802,24 @@ impl Forge {
         number: u64,
         text: &str,
     ) -> Result<(), ForgeError> {
-        let what = format!("comment on {repo}#{number}");
-        let body = serde_json::json!({ "body": text });
-        self.write(
-            Method::POST,
+        self.post(
             &format!("/repos/{repo}/issues/{number}/comments"),
-            Some(&body),
-            &what,
+            serde_json::json!({ "body": text }),
+            format!("comment on {repo}#{number}"),
         )
         .await
-        .map(|_| ())
+    }
+
+    /// A POST whose answer is not needed.
+    async fn post(
+        &self,
+        url: &str,
+        body: serde_json::Value,
+        what: String,
+    ) -> Result<(), ForgeError> {
+        self.write(Method::POST, url, Some(&body), &what)
+            .await
+            .map(|_| ())
     }
 
     /// One GET with retries. Returns 2xx and 304 replies; everything else is

@@ -31,14 +31,6 @@ pub enum GitError {
     Git { context: String, message: String },
 }
 
-/// A fetched, checked-out tree.
-#[derive(Clone, Debug)]
-pub struct Checkout {
-    pub path: PathBuf,
-    /// The commit checked out (hex).
-    pub commit: String,
-}
-
 /// The default cache location: `$XDG_CACHE_HOME/upkeep`, else
 /// `~/.cache/upkeep`, else `./.upkeep-cache`.
 pub fn default_cache_dir() -> PathBuf {
@@ -83,28 +75,6 @@ fn is_loopback_http(url: &str) -> bool {
         || host
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Fetches `branch` of `url` (depth 1) into `dir` and checks it out,
-/// detached. `dir` is created if needed and reused on later calls.
-pub fn fetch_shallow(
-    dir: &Path,
-    url: &str,
-    branch: &str,
-    token: Option<&str>,
-) -> Result<Checkout, GitError> {
-    let session = Session::open(dir, url, token)?;
-    let commit = session
-        .fetch(branch, 1)?
-        .ok_or_else(|| GitError::NoBranch {
-            url: session.shown.clone(),
-            branch: branch.to_string(),
-        })?;
-    session.checkout(&commit)?;
-    Ok(Checkout {
-        path: dir.to_path_buf(),
-        commit,
-    })
 }
 
 /// Who upkeep's commits are by.
@@ -181,6 +151,13 @@ impl Session {
             shown,
             token: None,
         })
+    }
+
+    /// The working tree (the cache directory itself).
+    pub fn workdir(&self) -> std::path::PathBuf {
+        self.repo
+            .workdir()
+            .map_or_else(|| self.repo.path().to_path_buf(), Path::to_path_buf)
     }
 
     /// The commit HEAD points at.
@@ -506,10 +483,9 @@ mod tests {
         assert!(is_loopback_http("http://[::1]:80/x"));
         assert!(!is_loopback_http("http://example.com/x"));
         assert!(!is_loopback_http("http://127.0.0.1.evil.com/x"));
-        let err = fetch_shallow(
+        let err = Session::open(
             Path::new("/nonexistent/never"),
             "http://example.com/a.git",
-            "main",
             Some("s3cr3t-value"),
         )
         .unwrap_err();

@@ -11,6 +11,7 @@ pub mod env;
 pub mod forge;
 pub mod git;
 pub mod inventory;
+pub mod located;
 pub mod manifest;
 pub mod notify;
 pub mod pipeline;

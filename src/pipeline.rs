@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::check::{self, CheckReport, Context, Finding, Progress, ReleaseMap};
-use crate::forge::RepoName;
 use crate::git::{Author, Session};
 use crate::plan::{self, PlannedPr};
 use crate::publish::{self, Action, Outcome, Target};
@@ -258,26 +257,17 @@ async fn publish_repository(
             Ok(())
         }
         RepoSource::GitHub { owner, name } => {
-            let repo_name = RepoName::new(owner, name);
-            let info = ctx
-                .forge
-                .repository(&repo_name)
-                .await
-                .map_err(|e| e.to_string())?;
-            let base_branch = repo.branch.clone().unwrap_or(info.default_branch);
-            let dir = ctx.cache_dir.join("repos").join(owner).join(name);
-            let token = ctx.git_token_for(&repo_name).await?;
-            let session = Session::open(&dir, &info.clone_url, token.as_deref())
-                .map_err(|e| e.to_string())?;
-            let base = session
-                .fetch(&base_branch, 50)
+            let remote = ctx.remote(owner, name, repo.branch.as_deref()).await?;
+            let base = remote
+                .session
+                .fetch(&remote.base_branch, 50)
                 .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("branch {base_branch} not found"))?;
+                .ok_or_else(|| format!("branch {} not found", remote.base_branch))?;
             let target = Target {
                 forge: &ctx.forge,
-                repo: repo_name,
-                base_branch,
-                session,
+                repo: remote.name,
+                base_branch: remote.base_branch,
+                session: remote.session,
                 author,
                 reviewers: &ctx.settings.pull_requests.reviewers,
                 assignees: &[],

@@ -4,86 +4,19 @@
 //! Also holds [`locate`], which finds the node at a path of keys and indexes
 //! in a positioned YAML tree, for problems found after deserialization.
 
-use std::fmt;
-
 use crate::yaml::Node;
 
 use super::de::DeError;
 
-/// One problem in one file, displayed `file:line:column: message`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{file}{}: {message}", position(*.line, *.column))]
-pub struct Located {
-    /// The file as named (`rules/common/security.yml`, or `builtin:...` for
-    /// shipped files).
-    pub file: String,
-    /// 1-based line, when known.
-    pub line: Option<usize>,
-    /// 1-based column in characters, when known.
-    pub column: Option<usize>,
-    /// What is wrong and what was expected.
-    pub message: String,
-}
+pub use crate::located::{Located, Problems as RulesError};
 
-fn position(line: Option<usize>, column: Option<usize>) -> String {
-    match (line, column) {
-        (Some(l), Some(c)) => format!(":{l}:{c}"),
-        (Some(l), None) => format!(":{l}"),
-        _ => String::new(),
-    }
-}
-
-impl Located {
-    /// A problem at a node of `file`.
-    pub fn at(file: &str, node: &Node, message: impl Into<String>) -> Self {
-        Located {
-            file: file.to_string(),
-            line: Some(node.line),
-            column: Some(node.column),
-            message: message.into(),
-        }
-    }
-
-    /// A problem with a whole file.
-    pub fn whole(file: &str, message: impl Into<String>) -> Self {
-        Located {
-            file: file.to_string(),
-            line: None,
-            column: None,
-            message: message.into(),
-        }
-    }
-
-    pub(crate) fn from_de(file: &str, e: DeError) -> Self {
-        Located {
-            file: file.to_string(),
-            line: e.line,
-            column: e.column,
-            message: e.message,
-        }
-    }
-}
-
-/// Everything wrong with the rules that were loaded; never empty. One
-/// problem per line when displayed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct RulesError(pub Vec<Located>);
-
-impl fmt::Display for RulesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str("\n")?;
-            }
-            write!(f, "{e}")?;
-        }
-        Ok(())
-    }
-}
-
-impl From<Located> for RulesError {
-    fn from(e: Located) -> Self {
-        RulesError(vec![e])
+/// A deserialization error at its position in `file`.
+pub(crate) fn from_de(file: &str, e: DeError) -> Located {
+    Located {
+        file: file.to_string(),
+        line: e.line,
+        column: e.column,
+        message: e.message,
     }
 }
 

@@ -149,9 +149,9 @@ pub fn run_file(
     let Some(root) = docs.first() else {
         return Err(Located::whole(file, "empty file: expected `version: 1` and `tests:`").into());
     };
-    let raw: RawTestFile = from_node(root).map_err(|e| Located::from_de(file, e))?;
+    let raw: RawTestFile = from_node(root).map_err(|e| super::error::from_de(file, e))?;
     if raw.version != 1 {
-        return Err(Located::at(
+        return Err(Located::at_node(
             file,
             locate(root, &[Seg::Key("version")]),
             format!("unsupported version {}: expected 1", raw.version),
@@ -163,7 +163,7 @@ pub fn run_file(
         builtin
     } else {
         let Some(base) = base else {
-            return Err(Located::at(
+            return Err(Located::at_node(
                 file,
                 locate(root, &[Seg::Key("rule_dirs")]),
                 "built-in tests cannot name rule directories",
@@ -186,7 +186,7 @@ pub fn run_file(
             t.reference.is_some(),
         ];
         if inputs.iter().filter(|b| **b).count() != 1 {
-            return Err(Located::at(
+            return Err(Located::at_node(
                 file,
                 node,
                 "expected exactly one of `release`, `release_file` and `reference`",
@@ -195,7 +195,7 @@ pub fn run_file(
         }
         let problems = if let Some(r) = t.reference {
             let Some(tag) = Tag::parse(&Scheme::Semver, r.version.trim()) else {
-                return Err(Located::at(
+                return Err(Located::at_node(
                     file,
                     at("reference"),
                     format!("{:?} is not a version", r.version),
@@ -218,7 +218,7 @@ pub fn run_file(
                 },
                 (None, Some(path)) => {
                     let Some(base) = base else {
-                        return Err(Located::at(
+                        return Err(Located::at_node(
                             file,
                             at("release_file"),
                             "built-in tests cannot name release files",
@@ -227,14 +227,14 @@ pub fn run_file(
                     };
                     let p = base.join(&path);
                     let text = std::fs::read_to_string(&p).map_err(|e| {
-                        Located::at(
+                        Located::at_node(
                             file,
                             at("release_file"),
                             format!("cannot read {}: {e}", p.display()),
                         )
                     })?;
                     serde_json::from_str(&text).map_err(|e| {
-                        Located::at(
+                        Located::at_node(
                             file,
                             at("release_file"),
                             format!("{}: not a GitHub release JSON: {e}", p.display()),

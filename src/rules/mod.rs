@@ -167,7 +167,7 @@ impl Engine {
                     }
                 }
                 Err(e) => errors.push(Located::whole(
-                    &dir.display().to_string(),
+                    dir.display().to_string(),
                     format!("cannot read the rule directory: {e}"),
                 )),
             }
@@ -337,7 +337,7 @@ fn document(name: &str, text: &str) -> Result<(Node, FileKind), Located> {
         message: format!("invalid YAML: {}", e.message),
     })?;
     if let Some(second) = docs.get(1) {
-        return Err(Located::at(
+        return Err(Located::at_node(
             name,
             second,
             format!("expected one YAML document, found {}", docs.len()),
@@ -350,7 +350,7 @@ fn document(name: &str, text: &str) -> Result<(Node, FileKind), Located> {
         ));
     };
     if root.map().is_none() {
-        return Err(Located::at(
+        return Err(Located::at_node(
             name,
             &root,
             "expected a mapping with `version: 1`",
@@ -361,13 +361,13 @@ fn document(name: &str, text: &str) -> Result<(Node, FileKind), Located> {
     } else if root.entry("forks").is_some() || root.entry("networks").is_some() {
         FileKind::Schedule
     } else if root.entry("tests").is_some() {
-        return Err(Located::at(
+        return Err(Located::at_node(
             name,
             &root,
             "this is a rule test file (`tests:`): run it with `upkeep rules test`, not as a rule file",
         ));
     } else {
-        return Err(Located::at(
+        return Err(Located::at_node(
             name,
             &root,
             "expected `rules:` (a rule file) or `networks:`/`forks:` (a fork schedule)",

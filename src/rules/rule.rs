@@ -283,9 +283,9 @@ pub(crate) fn load(
     root: &Node,
     seen: &mut HashMap<String, String>,
 ) -> Result<Vec<Rule>, Vec<Located>> {
-    let raw: RawRuleFile = from_node(root).map_err(|e| vec![Located::from_de(file, e)])?;
+    let raw: RawRuleFile = from_node(root).map_err(|e| vec![super::error::from_de(file, e)])?;
     if raw.version != 1 {
-        return Err(vec![Located::at(
+        return Err(vec![Located::at_node(
             file,
             locate(root, &[Seg::Key("version")]),
             format!("unsupported version {}: expected 1", raw.version),
@@ -300,7 +300,7 @@ pub(crate) fn load(
             p.extend_from_slice(rest);
             locate(root, &p)
         };
-        let mut err = |node: &Node, msg: String| errors.push(Located::at(file, node, msg));
+        let mut err = |node: &Node, msg: String| errors.push(Located::at_node(file, node, msg));
         let id_node = at(&[Seg::Key("id")]);
         if r.id.is_empty()
             || !r
@@ -359,7 +359,7 @@ pub(crate) fn load(
                 };
                 match compiled {
                     Ok(r) => out.push(r),
-                    Err((n, e)) => errs.push(Located::at(file, n, e)),
+                    Err((n, e)) => errs.push(Located::at_node(file, n, e)),
                 }
             }
             out
@@ -374,7 +374,7 @@ pub(crate) fn load(
                 for (j, s) in list.iter().enumerate() {
                     match compile(s) {
                         Ok(re) => out.push(re),
-                        Err(e) => errs.push(Located::at(
+                        Err(e) => errs.push(Located::at_node(
                             file,
                             at(&[Seg::Key("sections"), Seg::Key(key), Seg::Index(j)]),
                             e,
@@ -394,7 +394,7 @@ pub(crate) fn load(
         for (j, u) in r.upstreams.iter().enumerate() {
             match glob(u) {
                 Ok(g) => upstreams.push(g),
-                Err(e) => errs.push(Located::at(
+                Err(e) => errs.push(Located::at_node(
                     file,
                     at(&[Seg::Key("upstreams"), Seg::Index(j)]),
                     e,
@@ -405,7 +405,7 @@ pub(crate) fn load(
             None => None,
             Some(Ok(v)) => Some(v),
             Some(Err(e)) => {
-                errs.push(Located::at(
+                errs.push(Located::at_node(
                     file,
                     at(&[Seg::Key("versions")]),
                     format!("invalid version range: {e} (expected e.g. `>=7.0.0, <8`)"),
@@ -415,7 +415,11 @@ pub(crate) fn load(
         };
         for l in &r.labels {
             if l.trim().is_empty() {
-                errs.push(Located::at(file, at(&[Seg::Key("labels")]), "empty label"));
+                errs.push(Located::at_node(
+                    file,
+                    at(&[Seg::Key("labels")]),
+                    "empty label",
+                ));
             }
         }
         if !errs.is_empty() {

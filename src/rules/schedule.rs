@@ -198,10 +198,10 @@ impl Schedule {
 
     /// Merges one schedule file (`root` is its document, `file` its name).
     pub(crate) fn merge(&mut self, file: &str, root: &Node) -> Result<(), Vec<Located>> {
-        let raw: RawSchedule = from_node(root).map_err(|e| vec![Located::from_de(file, e)])?;
+        let raw: RawSchedule = from_node(root).map_err(|e| vec![super::error::from_de(file, e)])?;
         let mut errors = Vec::new();
         if raw.version != 1 {
-            errors.push(Located::at(
+            errors.push(Located::at_node(
                 file,
                 locate(root, &[Seg::Key("version")]),
                 format!("unsupported version {}: expected 1", raw.version),
@@ -213,7 +213,7 @@ impl Schedule {
                 |key: &str| locate(root, &[Seg::Key("networks"), Seg::Index(i), Seg::Key(key)]);
             let name = n.name.trim().to_lowercase();
             if !valid_name(&name) {
-                errors.push(Located::at(
+                errors.push(Located::at_node(
                     file,
                     at("name"),
                     format!(
@@ -224,7 +224,7 @@ impl Schedule {
                 continue;
             }
             if self.network(&name).is_some() {
-                errors.push(Located::at(
+                errors.push(Located::at_node(
                     file,
                     at("name"),
                     format!("network `{name}` is already defined"),
@@ -237,7 +237,7 @@ impl Schedule {
                 n.slots_per_epoch.is_some(),
             ];
             if clock.iter().any(|b| *b) && !clock.iter().all(|b| *b) {
-                errors.push(Located::at(
+                errors.push(Located::at_node(
                     file,
                     at("name"),
                     "expected all of `genesis_time`, `seconds_per_slot` and `slots_per_epoch`, or none",
@@ -245,7 +245,7 @@ impl Schedule {
                 continue;
             }
             if n.seconds_per_slot == Some(0) || n.slots_per_epoch == Some(0) {
-                errors.push(Located::at(
+                errors.push(Located::at_node(
                     file,
                     at("name"),
                     "slot and epoch lengths must be positive",
@@ -256,7 +256,7 @@ impl Schedule {
             for (j, a) in n.aliases.iter().enumerate() {
                 let a = a.trim().to_lowercase();
                 if a.is_empty() || self.network(&a).is_some() || a == name {
-                    errors.push(Located::at(
+                    errors.push(Located::at_node(
                         file,
                         locate(
                             root,
@@ -309,7 +309,7 @@ impl Schedule {
         let mut errors = Vec::new();
         let name = f.name.trim().to_string();
         if name.is_empty() || !name.chars().all(|c| c.is_alphanumeric() || c == '-') {
-            return Err(vec![Located::at(
+            return Err(vec![Located::at_node(
                 file,
                 locate(root, &path(index, &[Seg::Key("name")])),
                 format!(
@@ -328,7 +328,7 @@ impl Schedule {
             if let Some(other) = self.fork(n)
                 && !other.name.eq_ignore_ascii_case(&name)
             {
-                errors.push(Located::at(
+                errors.push(Located::at_node(
                     file,
                     locate(root, &path(index, &[Seg::Key("name")])),
                     format!("the name `{n}` already names the fork `{}`", other.name),
@@ -338,7 +338,7 @@ impl Schedule {
         if let Some(after) = &f.after
             && self.fork(after).is_none()
         {
-            errors.push(Located::at(
+            errors.push(Located::at_node(
                 file,
                 locate(root, &path(index, &[Seg::Key("after")])),
                 format!(
@@ -350,7 +350,7 @@ impl Schedule {
         for (network, a) in &f.activations {
             let at = path(index, &[Seg::Key("activations"), Seg::Key(network)]);
             let Some(net) = self.network(network).cloned() else {
-                errors.push(Located::at(
+                errors.push(Located::at_node(
                     file,
                     locate_key(root, &at),
                     format!("unknown network `{network}`: define it under `networks` first"),
@@ -360,7 +360,7 @@ impl Schedule {
             let from_epoch = a.epoch.and_then(|e| net.epoch_time(e));
             let time = match (a.time.map(|t| t.0), from_epoch) {
                 (Some(t), Some(e)) if t != e => {
-                    errors.push(Located::at(
+                    errors.push(Located::at_node(
                         file,
                         locate(root, &at),
                         format!(
@@ -375,7 +375,7 @@ impl Schedule {
                 (Some(t), _) => t,
                 (None, Some(e)) => e,
                 (None, None) => {
-                    errors.push(Located::at(
+                    errors.push(Located::at_node(
                         file,
                         locate(root, &at),
                         format!(
@@ -403,7 +403,7 @@ impl Schedule {
         for (repo, by_network) in &f.minimum_versions {
             let repo_at = path(index, &[Seg::Key("minimum_versions"), Seg::Key(repo)]);
             if !valid_repo(repo) {
-                errors.push(Located::at(
+                errors.push(Located::at_node(
                     file,
                     locate_key(root, &repo_at),
                     format!("invalid repository {repo:?}: expected `owner/name`"),
@@ -414,7 +414,7 @@ impl Schedule {
                 let mut at = repo_at.clone();
                 at.push(Seg::Key(network));
                 let Some(net) = self.network(network) else {
-                    errors.push(Located::at(
+                    errors.push(Located::at_node(
                         file,
                         locate_key(root, &at),
                         format!("unknown network `{network}`"),
@@ -423,7 +423,7 @@ impl Schedule {
                 };
                 let Some(tag) = Tag::parse(&Scheme::Semver, m.version.trim()) else {
                     at.push(Seg::Key("version"));
-                    errors.push(Located::at(
+                    errors.push(Located::at_node(
                         file,
                         locate(root, &at),
                         format!(
