@@ -60,6 +60,9 @@ pub struct Finding {
     /// The release tag of the deployed version, when it is a release.
     #[serde(skip)]
     pub current_release: Option<String>,
+    /// The digest the reference is pinned to (`tag@sha256:…`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// Breaking changes in the releases between current and target.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub breaking: Vec<String>,
@@ -272,6 +275,7 @@ pub fn evaluate_gated(
                         })
                     })
                     .map(|rel| rel.tag_name.clone()),
+                digest: r.digest.clone(),
                 breaking: Vec::new(),
                 security: None,
             });

@@ -93,6 +93,7 @@ pub async fn run(
         let planned = plan::plan(
             &findings,
             &ctx.settings.pull_requests,
+            ctx.settings.registries.pin_digests,
             &Default::default(),
             now,
         );
@@ -403,20 +404,7 @@ fn local_diff(root: &Path, pr: &PlannedPr) -> Result<String, publish::PublishErr
         let Ok(before) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let mut text = before.clone();
-        for e in pr.edits.iter().filter(|e| e.file == file) {
-            let req = crate::manifest::BumpRequest {
-                image: e.image.clone(),
-                to: e.to.clone(),
-                from: Some(e.from.clone()),
-                digest: crate::manifest::DigestAction::Keep,
-            };
-            if let (_, Some(after)) = crate::manifest::bump_text(file, &text, &req)
-                .map_err(|err| publish::PublishError::Edit(err.to_string()))?
-            {
-                text = after;
-            }
-        }
+        let text = publish::apply_edits(file, &before, pr)?;
         if text != before {
             out.push_str(&unified(file, &before, &text));
         }

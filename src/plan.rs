@@ -21,6 +21,9 @@ pub struct PlannedEdit {
     pub image: String,
     pub from: String,
     pub to: String,
+    /// The digest the reference gets with `to` (pinned references only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     pub environment: Option<String>,
 }
 
@@ -89,9 +92,12 @@ pub fn label_style(name: &str) -> (&'static str, &'static str) {
 /// `skipped` holds (upstream, release tag) pairs whose pull request was
 /// closed without merging: those versions are not proposed again, but a
 /// newer release is.
+/// With `pin_digests`, edits of references written without a digest also
+/// carry the target's digest.
 pub fn plan(
     findings: &[Finding],
     settings: &PullRequests,
+    pin_digests: bool,
     skipped: &BTreeSet<(String, String)>,
     now: DateTime<Utc>,
 ) -> Plan {
@@ -105,6 +111,13 @@ pub fn plan(
                     "{} was skipped: its pull request was closed without merging",
                     f.latest
                 ),
+            });
+            continue;
+        }
+        if f.digest.is_some() && f.target_digest.is_none() {
+            plan.held.push(Held {
+                finding: f.clone(),
+                reason: "pinned by digest, and the digest of the target image is not known (registry not asked or unreachable)".into(),
             });
             continue;
         }
@@ -141,6 +154,11 @@ pub fn plan(
             image: f.image.clone(),
             from: f.current.clone(),
             to: f.target_tag.clone(),
+            digest: if pin_digests || f.digest.is_some() {
+                f.target_digest.clone()
+            } else {
+                None
+            },
             environment: f.environment.clone(),
         });
         pr.findings.push(f.clone());
@@ -244,6 +262,7 @@ mod tests {
             waiting_for_image: false,
             since: None,
             current_release: None,
+            digest: None,
             breaking: Vec::new(),
             security: None,
         }
@@ -286,7 +305,13 @@ mod tests {
                 10,
             ),
         ];
-        let plan = plan(&f, &settings(Group::Upstream, 0), &BTreeSet::new(), now());
+        let plan = plan(
+            &f,
+            &settings(Group::Upstream, 0),
+            false,
+            &BTreeSet::new(),
+            now(),
+        );
         assert_eq!(plan.pulls.len(), 2);
         let lh = plan
             .pulls
@@ -318,6 +343,7 @@ mod tests {
         let by_env = plan(
             &f,
             &settings(Group::Environment, 0),
+            false,
             &BTreeSet::new(),
             now(),
         );
@@ -327,7 +353,13 @@ mod tests {
             .map(|p| p.group.clone().unwrap())
             .collect();
         assert_eq!(groups, ["hoodi", "mainnet"]);
-        let by_wave = plan(&f, &settings(Group::Wave, 0), &BTreeSet::new(), now());
+        let by_wave = plan(
+            &f,
+            &settings(Group::Wave, 0),
+            false,
+            &BTreeSet::new(),
+            now(),
+        );
         let groups: Vec<_> = by_wave
             .pulls
             .iter()
@@ -339,11 +371,17 @@ mod tests {
     #[test]
     fn young_releases_and_skipped_versions_are_held() {
         let f = [finding("a.yaml", "hoodi", "sigp/lighthouse", "v7.0.0", 1)];
-        let plan1 = plan(&f, &settings(Group::Upstream, 3), &BTreeSet::new(), now());
+        let plan1 = plan(
+            &f,
+            &settings(Group::Upstream, 3),
+            false,
+            &BTreeSet::new(),
+            now(),
+        );
         assert!(plan1.pulls.is_empty());
         assert_eq!(plan1.held[0].reason, "minimum release age: 2h 0m left");
         let skipped = BTreeSet::from([("sigp/lighthouse".to_string(), "v7.0.0".to_string())]);
-        let plan2 = plan(&f, &settings(Group::Upstream, 0), &skipped, now());
+        let plan2 = plan(&f, &settings(Group::Upstream, 0), false, &skipped, now());
         assert!(plan2.pulls.is_empty());
         assert!(plan2.held[0].reason.contains("closed without merging"));
     }
@@ -353,7 +391,13 @@ mod tests {
         let mut f = finding("a.yaml", "mainnet", "sigp/lighthouse", "v7.0.0", 10);
         f.codes = vec!["hard-fork".into(), "security-fix".into()];
         f.priority = Some("high".into());
-        let p = plan(&[f], &settings(Group::Upstream, 0), &BTreeSet::new(), now());
+        let p = plan(
+            &[f],
+            &settings(Group::Upstream, 0),
+            false,
+            &BTreeSet::new(),
+            now(),
+        );
         assert_eq!(
             p.pulls[0].labels,
             [

@@ -106,25 +106,35 @@ pub fn edited_files(
         };
         let original = String::from_utf8(bytes)
             .map_err(|_| PublishError::Edit(format!("{file}: not UTF-8 on the base branch")))?;
-        let mut text = original.clone();
-        for e in pr.edits.iter().filter(|e| e.file == file) {
-            let req = BumpRequest {
-                image: e.image.clone(),
-                to: e.to.clone(),
-                from: Some(e.from.clone()),
-                digest: DigestAction::Keep,
-            };
-            let (_, after) = manifest::bump_text(file, &text, &req)
-                .map_err(|err| PublishError::Edit(err.to_string()))?;
-            if let Some(after) = after {
-                text = after;
-            }
-        }
+        let text = apply_edits(file, &original, pr)?;
         if text != original {
             out.push((file.to_string(), text.into_bytes()));
         }
     }
     Ok(out)
+}
+
+/// Applies a planned PR's edits of `file` to its text with the manifest
+/// stage's verified byte-exact bumps (new digests for pinned references).
+pub fn apply_edits(file: &str, text: &str, pr: &PlannedPr) -> Result<String, PublishError> {
+    let mut text = text.to_string();
+    for e in pr.edits.iter().filter(|e| e.file == file) {
+        let req = BumpRequest {
+            image: e.image.clone(),
+            to: e.to.clone(),
+            from: Some(e.from.clone()),
+            digest: e
+                .digest
+                .clone()
+                .map_or(DigestAction::Keep, DigestAction::Pin),
+        };
+        let (_, after) = manifest::bump_text(file, &text, &req)
+            .map_err(|err| PublishError::Edit(err.to_string()))?;
+        if let Some(after) = after {
+            text = after;
+        }
+    }
+    Ok(text)
 }
 
 impl Target<'_> {

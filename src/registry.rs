@@ -998,6 +998,7 @@ mod tests {
                 .map(|(h, u)| (h.to_string(), u.to_string()))
                 .collect(),
             require_published: true,
+            pin_digests: false,
         };
         Registry::new(
             &settings,
@@ -1067,6 +1068,7 @@ mod tests {
             ]
             .into(),
             require_published: true,
+            pin_digests: false,
         };
         let r = Registry::new(&settings, creds, None, RegistryOptions::default()).unwrap();
         let e = r

@@ -25,6 +25,9 @@ pub enum DigestAction {
     Set(String),
     /// Remove the digest.
     Drop,
+    /// Write this digest next to the new tag, adding it to references in a
+    /// plain image string that have none (`registries.pin_digests`).
+    Pin(String),
 }
 
 /// One bump: every reference to `image` moves to `to`.
@@ -289,6 +292,10 @@ fn bump_typed(
                     };
                     edits.push((span, new));
                 }
+                if let (None, Some(d), Some(tag_span)) = (r.digest_span, digest, r.tag_span) {
+                    // A new pin: `repo:tag` becomes `repo:tag@sha256:…`.
+                    edits.push((Span::new(tag_span.end, tag_span.end), format!("@{d}")));
+                }
                 if let Some(span) = r.digest_span {
                     match digest {
                         Some(d) if Some(d) != r.digest.as_ref() => edits.push((span, d.clone())),
@@ -352,10 +359,11 @@ fn decide(r: &Reference, req: &BumpRequest) -> Decision {
         None => {}
     }
     let digest = match (&r.digest, &req.digest) {
+        (None, DigestAction::Pin(d)) if r.inline_image => Some(d.clone()),
         (None, _) => None,
         (Some(_), DigestAction::Keep) if *tag != req.to => return Err(Unchanged::PinnedByDigest),
         (Some(d), DigestAction::Keep) => Some(d.clone()),
-        (Some(_), DigestAction::Set(d)) => Some(d.clone()),
+        (Some(_), DigestAction::Set(d) | DigestAction::Pin(d)) => Some(d.clone()),
         (Some(_), DigestAction::Drop) => None,
     };
     if *tag == req.to && digest == r.digest {

@@ -91,6 +91,7 @@ impl<'a> Source<'a> {
             tag_site: tag.map_or(Site::Text, |t| t.2),
             digest_span: digest.map(|d| d.1),
             digest_inline: digest.is_some_and(|d| d.2),
+            inline_image: false,
         }
     }
 
@@ -132,13 +133,15 @@ impl<'a> Source<'a> {
         {
             return Some(self.reference(kind, pos, value, None, None, Some(Skip::Variable)));
         }
-        Some(self.reference(
+        let mut reference = self.reference(
             kind,
             pos,
             name,
             tag.map(|(t, s)| (t, s.expect("checked above"), Site::Text)),
             digest.map(|(d, s)| (d, s.expect("checked above"), true)),
             None,
-        ))
+        );
+        reference.inline_image = start.is_some() && !value.contains('$');
+        Some(reference)
     }
 }

@@ -127,4 +127,7 @@ pub struct Reference {
     /// True when the digest is written inline after `@` in the same string,
     /// so dropping it must remove the `@` too.
     pub digest_inline: bool,
+    /// The tag is written inside a plain image string (`repo:tag`, no
+    /// variables), so a digest can be added after it (`repo:tag@sha256:…`).
+    pub inline_image: bool,
 }

@@ -238,7 +238,13 @@ pub fn held_reasons(
     }
     let mut out = BTreeMap::new();
     for findings in by_repo.values() {
-        let plan = crate::plan::plan(findings, &settings.pull_requests, &BTreeSet::new(), now);
+        let plan = crate::plan::plan(
+            findings,
+            &settings.pull_requests,
+            settings.registries.pin_digests,
+            &BTreeSet::new(),
+            now,
+        );
         for h in plan.held {
             out.insert(
                 (
@@ -1100,6 +1106,7 @@ mod tests {
             waiting_for_image: false,
             since: None,
             current_release: None,
+            digest: None,
             breaking: Vec::new(),
             security: None,
         }

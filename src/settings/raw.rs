@@ -159,6 +159,10 @@ pub struct RawRegistries {
     pub mirrors: Option<BTreeMap<String, String>>,
     /// Offer a tag only once its image exists in the registry (default true).
     pub require_published: Option<bool>,
+    /// Pin references written as `repo:tag` to the digest of their new tag
+    /// (`repo:tag@sha256:…`) when they are bumped (default false).
+    /// References already pinned always get the new digest.
+    pub pin_digests: Option<bool>,
 }
 
 /// Slack notifications.

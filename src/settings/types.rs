@@ -211,6 +211,8 @@ pub struct Registries {
     pub mirrors: BTreeMap<String, String>,
     /// Offer a tag only once its image is published.
     pub require_published: bool,
+    /// Add the target's digest to bumped `repo:tag` references.
+    pub pin_digests: bool,
 }
 
 impl Default for Registries {
@@ -218,6 +220,7 @@ impl Default for Registries {
         Registries {
             mirrors: BTreeMap::new(),
             require_published: true,
+            pin_digests: false,
         }
     }
 }

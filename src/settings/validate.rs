@@ -68,6 +68,7 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                 require_published: r
                     .require_published
                     .unwrap_or(Registries::default().require_published),
+                pin_digests: r.pin_digests.unwrap_or_default(),
             },
         },
         slack: Slack {

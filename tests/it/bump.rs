@@ -457,3 +457,48 @@ fn a_digest_inside_the_helm_tag_value_is_replaced_in_place() {
     );
     assert_eq!(after, before.replace(old, "18.20.0"));
 }
+
+/// `DigestAction::Pin` (the `pin_digests` setting) adds a digest after the
+/// tag of a plain image string, replaces an existing one, and leaves
+/// references with no place for a digest at their new tag only.
+#[test]
+fn pinning_adds_digests_only_where_an_image_string_can_hold_one() {
+    let req = |image: &str, to: &str| BumpRequest {
+        image: image.into(),
+        to: to.into(),
+        from: None,
+        digest: DigestAction::Pin(D_C.into()),
+    };
+    let k8s = std::fs::read_to_string(fixture("kubernetes/deployment.yaml")).unwrap();
+    let (_, after) = manifest::bump_text(
+        "deployment.yaml",
+        &k8s,
+        &req("ethereum/client-go", "v1.15.0"),
+    )
+    .unwrap();
+    assert_eq!(
+        after.unwrap(),
+        k8s.replace("client-go:v1.14.12", &format!("client-go:v1.15.0@{D_C}"))
+    );
+    let helm = std::fs::read_to_string(fixture("helm/split.yaml")).unwrap();
+    let (outcomes, after) =
+        manifest::bump_text("split.yaml", &helm, &req("sigp/lighthouse", "v7.0.0")).unwrap();
+    assert_eq!(after.unwrap(), helm.replace("tag: v5.3.0", "tag: v7.0.0"));
+    assert_eq!(
+        outcomes[0].result.as_ref().unwrap().1,
+        None,
+        "no digest key to write"
+    );
+    let compose = std::fs::read_to_string(fixture("compose/docker-compose.yml")).unwrap();
+    let (_, after) = manifest::bump_text(
+        "docker-compose.yml",
+        &compose,
+        &req("ethereum/client-go", "v1.15.0"),
+    )
+    .unwrap();
+    assert_eq!(
+        after.unwrap(),
+        compose.replace("${GETH_TAG:-v1.14.12}", "${GETH_TAG:-v1.15.0}"),
+        "a tag inside a variable default gets no digest"
+    );
+}

@@ -63,6 +63,7 @@ fn finding(
         waiting_for_image: false,
         since: None,
         current_release: None,
+        digest: None,
         breaking: Vec::new(),
         security: None,
     }

@@ -39,6 +39,7 @@ fn client_with(
             .map(|(h, u)| (h.to_string(), u.to_string()))
             .collect(),
         require_published: true,
+        pin_digests: false,
     };
     Registry::new(&settings, credentials, store, options).unwrap()
 }

@@ -59,9 +59,18 @@ impl World {
     }
 
     fn settings_on(&self, network: &str, pull_requests: &str) -> PathBuf {
+        self.settings_full(
+            network,
+            "require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9",
+            pull_requests,
+        )
+    }
+
+    /// Settings with `registries:` as given (indented by two spaces).
+    fn settings_full(&self, network: &str, registries: &str, pull_requests: &str) -> PathBuf {
         let text = format!(
             "repositories:\n  - github: {REPO}\n    environments:\n      - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: {network}\n      - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: hoodi\n\
-             registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n\
+             registries:\n  {registries}\n\
              pull_requests:\n  reviewers: [alice]\n{pull_requests}"
         );
         let path = self.dir.path().join("upkeep.yml");
@@ -451,4 +460,81 @@ fn a_missed_fork_is_in_the_title_labels_and_body() {
     assert!(body.contains("Fusaka"), "{body}");
     assert!(!body.contains("@alice"), "mentions are neutralised: {body}");
     assert!(!body.contains(" #42"), "references are neutralised: {body}");
+}
+
+/// A reference pinned as `tag@sha256:…` moves with the digest the registry
+/// gives the target; without a known digest it is held, not half-bumped.
+#[test]
+fn pinned_references_get_the_target_digest() {
+    let w = World::new();
+    let reg = crate::support::registry::RegistryServer::start();
+    let old = reg.push("sigp/lighthouse", "v6.0.0");
+    let new = reg.push("sigp/lighthouse", "v7.0.0");
+    reg.push("ethereum/client-go", "v1.15.0");
+    let pinned = format!("image: sigp/lighthouse:v6.0.0@{old}\n");
+    w.git.commit(
+        "deploy",
+        &[("envs/mainnet/pinned.yaml", pinned.as_str())],
+        "pin",
+    );
+    w.settings_full(
+        "devnet",
+        &format!("mirrors:\n    docker.io: {}", reg.url()),
+        "",
+    );
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/pinned.yaml"),
+        format!("image: sigp/lighthouse:v7.0.0@{new}\n")
+    );
+
+    // the registry down: the pinned reference is held, the others move
+    let w = World::new();
+    w.git.commit(
+        "deploy",
+        &[("envs/mainnet/pinned.yaml", pinned.as_str())],
+        "pin",
+    );
+    let (out, err, code) = w.upkeep(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(
+            "# held: sigp/lighthouse v6.0.0 -> v7.0.0 in envs/mainnet/pinned.yaml: pinned by digest"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("+  tag: v7.0.0 # pinned"), "{out}");
+}
+
+/// `registries.pin_digests`: references written as `repo:tag` get the
+/// target's digest too; a Helm `repository`/`tag` pair has nowhere to put
+/// one and moves its tag only.
+#[test]
+fn pin_digests_adds_digests_to_plain_image_strings() {
+    let w = World::new();
+    let reg = crate::support::registry::RegistryServer::start();
+    let lh = reg.push("sigp/lighthouse", "v7.0.0");
+    reg.push("ethereum/client-go", "v1.15.0");
+    w.settings_full(
+        "devnet",
+        &format!(
+            "pin_digests: true\n  mirrors:\n    docker.io: {}",
+            reg.url()
+        ),
+        "",
+    );
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/hoodi/docker-compose.yml"),
+        HOODI.replace(
+            "sigp/lighthouse:v6.0.0",
+            &format!("sigp/lighthouse:v7.0.0@{lh}")
+        )
+    );
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/values.yaml"),
+        MAINNET.replace("v6.0.0", "v7.0.0")
+    );
 }
