@@ -416,6 +416,14 @@ pub async fn collect(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> (Inventory, CheckReport) {
     let report = check::run(ctx, now, progress).await;
+    let repos = scan(ctx, &report).await;
+    (build(&repos, &report, &ctx.catalog, now), report)
+}
+
+/// The references of the configured repositories, read from the trees a
+/// check left (`report` is that check's; repositories it failed on are
+/// left out). Fetches nothing.
+pub async fn scan(ctx: &Context, report: &CheckReport) -> Vec<ScannedRepo> {
     let mut repos = Vec::new();
     for repo in check::configured_repositories(&ctx.settings) {
         let name = repo.source.to_string();
@@ -449,7 +457,7 @@ pub async fn collect(
             .collect();
         repos.push(ScannedRepo { name, references });
     }
-    (build(&repos, &report, &ctx.catalog, now), report)
+    repos
 }
 
 #[cfg(test)]

@@ -127,6 +127,13 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
             }
         }
     };
+    let engine = match crate::rules::Engine::load(&settings.rule_directories) {
+        Ok(engine) => Arc::new(engine),
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(Err(Exit::Usage));
+        }
+    };
     let ctx = check::Context {
         settings,
         catalog,
@@ -138,9 +145,7 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
             .map_or_else(git::default_cache_dir, Into::into),
         concurrency: 8,
         registry: Some(registry),
-        engine: Some(Arc::new(
-            crate::rules::Engine::builtin().context("loading the built-in rules")?,
-        )),
+        engine: Some(engine),
     };
     Ok(Ok(Session {
         runtime,

@@ -4,7 +4,11 @@
 //! status, installation tokens, pull requests by action, errors. Gauges:
 //! the GitHub rate-limit budget left, and per repository the pending
 //! upgrades and the seconds to its nearest deadline (negative once passed).
+//! Slack deliveries by outcome (`sent`, `failed`). After them, the
+//! inventory gauges ([`crate::inventory::to_prometheus`]) of the latest
+//! pass over each repository.
 
+use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
@@ -35,6 +39,11 @@ struct PullAction {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Repository {
     repository: String,
 }
@@ -51,6 +60,9 @@ pub struct Metrics {
     errors: Counter,
     pending: Family<Repository, Gauge>,
     deadline: Family<Repository, Gauge>,
+    slack: Family<Outcome, Counter>,
+    /// Prometheus text of the inventory families, appended to the registry's.
+    inventory: Mutex<String>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -78,6 +90,8 @@ impl Metrics {
             errors: Counter::default(),
             pending: Family::default(),
             deadline: Family::default(),
+            slack: Family::default(),
+            inventory: Mutex::new(String::new()),
             registry: Registry::default(),
         };
         registry.register(
@@ -125,6 +139,11 @@ impl Metrics {
             "Seconds to the nearest fork deadline per repository (negative once passed)",
             m.deadline.clone(),
         );
+        registry.register(
+            "slack_deliveries",
+            "Slack messages (digests, alerts, reminders) by outcome (sent, failed)",
+            m.slack.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -147,6 +166,21 @@ impl Metrics {
 
     pub fn error(&self) {
         self.errors.inc();
+    }
+
+    /// One Slack message `sent` or `failed`.
+    pub fn slack_delivery(&self, outcome: &str) {
+        self.slack
+            .get_or_create(&Outcome {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Replaces the inventory families (Prometheus text with its own HELP
+    /// and TYPE lines, from [`crate::inventory::to_prometheus`]).
+    pub fn set_inventory(&self, text: String) {
+        *self.inventory.lock().unwrap_or_else(|e| e.into_inner()) = text;
     }
 
     /// After one pipeline pass: PR actions, errors, and the per-repository
@@ -222,11 +256,73 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition.
+    /// The Prometheus text exposition (format 0.0.4, what `/metrics`
+    /// announces): the registry's families, then the inventory's.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
+        let mut open_metrics = String::new();
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::text::encode(&mut open_metrics, &self.registry);
+        let mut out = to_text_format(&open_metrics);
+        out.push_str(&self.inventory.lock().unwrap_or_else(|e| e.into_inner()));
         out
+    }
+}
+
+/// OpenMetrics text (what `prometheus-client` writes) as the Prometheus
+/// text format: a counter's HELP and TYPE lines name its `_total` series,
+/// and there is no `# EOF`.
+fn to_text_format(open_metrics: &str) -> String {
+    let counters: Vec<&str> = open_metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(open_metrics.len() + 16 * counters.len());
+    for line in open_metrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| Some((p, line.strip_prefix(p)?)));
+        match meta {
+            Some((prefix, rest))
+                if rest
+                    .split_once(' ')
+                    .is_some_and(|(name, _)| counters.contains(&name)) =>
+            {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                out.push_str(&format!("{prefix}{name}_total {tail}\n"));
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_named_by_their_series_and_the_inventory_follows() {
+        let m = Metrics::new();
+        m.error();
+        m.slack_delivery("sent");
+        m.set_inventory("# HELP upkeep_x X.\n# TYPE upkeep_x gauge\nupkeep_x 1\n".into());
+        let text = m.encode();
+        assert!(
+            text.contains("# TYPE upkeep_errors_total counter\nupkeep_errors_total 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("upkeep_slack_deliveries_total{outcome=\"sent\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("# HELP upkeep_errors_total Failed"), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(text.ends_with("upkeep_x 1\n"), "{text}");
     }
 }

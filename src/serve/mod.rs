@@ -3,6 +3,7 @@
 //! ```text
 //!  POST /webhook ──verify──> Event ──de-dup──> Job ─┐
 //!  cron (schedule.poll) ─────────────────────> Poll ─┼─> queue ─> one Worker ─> pipeline::run
+//!  cron (slack.digest) ─────────────────────> Digest ─┤                    └──> notify::run
 //!  start ───────────────────────────────> Discover ─┘
 //! ```
 //!
@@ -12,7 +13,9 @@
 //!   state store for [`ServeOptions::delivery_ttl`]), and answers at once:
 //!   202 when work was queued, 204 when the event is of no interest.
 //! - One worker takes jobs in order, so passes never race on a branch or a
-//!   pull request ([`worker`]).
+//!   pull request ([`worker`]). After a poll it sends the Slack alerts and
+//!   reminders due; a digest job sends what `upkeep notify` sends. Slack
+//!   failures are logged and counted, and never stop pull-request work.
 //! - `GET /healthz` (the process serves), `GET /readyz` (installations
 //!   known, not shutting down), `GET /metrics` ([`metrics`]).
 //! - On SIGTERM or ctrl-c: stop accepting, finish the current job, drop the
@@ -310,6 +313,8 @@ pub async fn run(
     let mut worker = Worker::new(ctx, templates, metrics.clone());
     let ready = worker.ready.clone();
     let poll_queued = worker.poll_queued.clone();
+    let digest = worker.settings.slack.digest.clone();
+    let digest_queued = worker.digest_queued.clone();
 
     let (tx, mut rx) = mpsc::channel::<Job>(options.queue.max(1));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -349,7 +354,22 @@ pub async fn run(
     }
 
     let _ = tx.try_send(Job::Discover);
-    let scheduler = tokio::spawn(schedule(poll, tx.clone(), poll_queued, stop_rx.clone()));
+    let scheduler = tokio::spawn(schedule(
+        poll,
+        Job::Poll,
+        tx.clone(),
+        poll_queued,
+        stop_rx.clone(),
+    ));
+    let digests = digest.map(|cron| {
+        tokio::spawn(schedule(
+            cron,
+            Job::Digest,
+            tx.clone(),
+            digest_queued,
+            stop_rx.clone(),
+        ))
+    });
     drop(tx);
 
     let app = router(state, options.max_body);
@@ -386,15 +406,20 @@ pub async fn run(
         );
     }
     scheduler.abort();
+    if let Some(digests) = digests {
+        digests.abort();
+    }
     match http.await {
         Ok(result) => result.map_err(ServeError::Http),
         Err(_) => Ok(()),
     }
 }
 
-/// Queues a [`Job::Poll`] at each time of `cron`, unless one is waiting.
+/// Queues `job` ([`Job::Poll`], [`Job::Digest`]) at each time of `cron`,
+/// unless one is waiting (`queued`).
 async fn schedule(
     cron: Cron,
+    job: Job,
     queue: mpsc::Sender<Job>,
     queued: Arc<AtomicBool>,
     mut stop: watch::Receiver<bool>,
@@ -408,7 +433,7 @@ async fn schedule(
             _ = stop.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(wait) => {}
         }
-        if !queued.swap(true, Ordering::SeqCst) && queue.try_send(Job::Poll).is_err() {
+        if !queued.swap(true, Ordering::SeqCst) && queue.try_send(job.clone()).is_err() {
             queued.store(false, Ordering::SeqCst);
         }
     }

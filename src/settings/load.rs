@@ -232,6 +232,7 @@ fn sections(merged: config::Map<String, Value>, issues: &mut Vec<Issue>) -> RawS
             "registries" => raw.registries = one(value, &at, issues).flatten(),
             "slack" => raw.slack = one(value, &at, issues).flatten(),
             "schedule" => raw.schedule = one(value, &at, issues).flatten(),
+            "rules" => raw.rules = one(value, &at, issues).flatten(),
             _ => issues.push(Issue::key(at, unknown_field(&name, SECTIONS))),
         }
     }

@@ -36,6 +36,17 @@ pub struct RawSettings {
     pub slack: Option<RawSlack>,
     /// When `upkeep serve` polls for releases.
     pub schedule: Option<RawSchedule>,
+    /// More rule files, in addition to the shipped ones.
+    pub rules: Option<RawRules>,
+}
+
+/// Rule packs beyond the shipped ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawRules {
+    /// Directories of rule and schedule files (`*.yml`, see `rules/README.md`),
+    /// relative to the settings file; loaded after the shipped rules.
+    pub directories: Option<Vec<String>>,
 }
 
 /// The top-level sections, in the order of [`RawSettings`].
@@ -46,6 +57,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "registries",
     "slack",
     "schedule",
+    "rules",
 ];
 
 /// Keys whose environment override is a comma-separated list.

@@ -24,6 +24,8 @@ pub struct Settings {
     pub registries: Registries,
     pub slack: Slack,
     pub schedule: Schedule,
+    /// Directories of extra rule files, resolved against the settings file.
+    pub rule_directories: Vec<PathBuf>,
 }
 
 /// A deployment repository.

@@ -1,7 +1,7 @@
 //! Raw settings -> validated [`Settings`], collecting every problem.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::duration::parse_duration;
@@ -101,6 +101,17 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                     .unwrap_or_else(|| Schedule::default().poll),
             },
         },
+        rule_directories: raw
+            .rules
+            .as_ref()
+            .and_then(|r| r.directories.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(|d| match base {
+                Some(base) if Path::new(d).is_relative() => base.join(d),
+                _ => PathBuf::from(d),
+            })
+            .collect(),
     };
     (settings, v.issues)
 }

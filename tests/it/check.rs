@@ -496,3 +496,57 @@ fn findings_carry_fork_deadlines_breaking_changes_and_security_fixes() {
     let (_, _, code) = s.check(&["--fail-on", "security"]);
     assert_eq!(code, 1);
 }
+
+/// `rules.directories` in the settings add rule files to the shipped ones;
+/// a broken one stops the check with its file, line and column.
+#[test]
+fn rule_directories_from_the_settings_extend_the_engine() {
+    let s = Scenario::new();
+    s.gh.add_release("sigp/lighthouse", "v6.0.0");
+    s.gh.add_release(
+        "sigp/lighthouse",
+        NewRelease::new("v6.1.0").body("Our flux capacitor is now optional.\n"),
+    );
+    s.write(
+        "deploy/hoodi/values.yaml",
+        "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0\n",
+    );
+    let (report, err, _) = s.check(&[]);
+    let codes = finding(&report, "sigp/lighthouse")["codes"].clone();
+    assert!(
+        !codes.to_string().contains("breaking-change"),
+        "{codes} {err}"
+    );
+
+    s.write(
+        "team-rules/flux.yml",
+        "version: 1\nrules:\n  - id: flux-capacitor\n    description: The flux capacitor is our contract.\n    scope: sentence\n    any:\n      - phrase: flux capacitor\n    codes: [breaking-change]\n    breaking_item: true\n",
+    );
+    let settings = std::fs::read_to_string(s.path("upkeep.yml")).unwrap();
+    std::fs::write(
+        s.path("upkeep.yml"),
+        format!("{settings}rules:\n  directories: [team-rules]\n"),
+    )
+    .unwrap();
+    let (report, err, code) = s.check(&[]);
+    assert_eq!(code, 0, "{err}");
+    let lh = finding(&report, "sigp/lighthouse");
+    assert!(
+        lh["codes"].to_string().contains("breaking-change"),
+        "{lh:#}"
+    );
+    assert_eq!(lh["breaking"][0], "Our flux capacitor is now optional");
+
+    s.write(
+        "team-rules/flux.yml",
+        "version: 1\nrules:\n  - id: x\n    colour: red\n",
+    );
+    let out = crate::support::upkeep_env(
+        s.dir.path(),
+        &["check"],
+        &[("UPKEEP_GITHUB_API_URL", s.gh.url())],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("flux.yml:4:5"), "{err}");
+}

@@ -606,3 +606,94 @@ fn deploy_files_are_complete() {
             .exists()
     );
 }
+
+/// The header of a captured Slack message (checked as Block Kit).
+fn slack_header(payload: &Value) -> String {
+    use crate::support::slack::blockkit::{self, Block};
+    match blockkit::check(payload).blocks.first() {
+        Some(Block::Header { text }) => text.text().to_string(),
+        other => panic!("no header block first: {other:?}"),
+    }
+}
+
+#[test]
+fn serve_sends_scheduled_digests_and_alerts_once_and_exposes_the_inventory() {
+    use crate::support::github::NewRelease;
+    use crate::support::slack::SlackDouble;
+
+    let f = crate::inventory::Fleet::new();
+    // A security release: one alert, however many polls and digests see it.
+    f.gh.add_release(
+        "acme/exec",
+        NewRelease::new("25.2.0").body("Fixes CVE-2025-1234."),
+    );
+    f.settings("schedule:\n  poll: \"*/1 * * * * *\"\nslack:\n  digest: \"*/1 * * * * *\"\n");
+    let slack = SlackDouble::start();
+    let url = slack.webhook("default");
+    let state = f.dir.path().join("state.sqlite3");
+    let cache = f.dir.path().join("cache");
+    let served = Served::start(
+        f.dir.path(),
+        &[
+            ("UPKEEP_GITHUB_API_URL", f.gh.url()),
+            ("UPKEEP_GITHUB_TOKEN", crate::inventory::TOKEN),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+            ("UPKEEP_SLACK_WEBHOOK_URL", &url),
+        ],
+    );
+    let headers =
+        || -> Vec<String> { slack.payloads("default").iter().map(slack_header).collect() };
+    let polls = || -> u64 {
+        let (_, metrics) = served.http("GET", "/metrics", &[], b"");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("upkeep_polls_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    // Two digests, and polls after the first alert: enough for a repeat.
+    wait_for(
+        60,
+        "two digests and three polls",
+        || format!("{:?}\n{}", headers(), served.log()),
+        || {
+            let h = headers();
+            h.iter().filter(|h| h.starts_with("upkeep: ")).count() >= 2 && polls() >= 3
+        },
+    );
+    let h = headers();
+    let digest = h.iter().find(|h| h.starts_with("upkeep: ")).unwrap();
+    assert!(digest.contains("pending upgrade"), "{h:?}");
+    let alerts: Vec<&String> = h
+        .iter()
+        .filter(|h| h.starts_with("Security fix:"))
+        .collect();
+    assert_eq!(alerts.len(), 1, "one alert for acme/exec 25.2.0: {h:?}");
+    assert!(alerts[0].contains("25.2.0"), "{h:?}");
+    let texts = crate::support::slack::blockkit::texts(&crate::support::slack::blockkit::check(
+        &slack.payloads("default")[h.iter().position(|x| x == digest).unwrap()],
+    ));
+    assert!(texts.contains("acme/deploy"), "{texts}");
+
+    let (status, metrics) = served.http("GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    for needle in [
+        "upkeep_slack_deliveries_total{outcome=\"sent\"} ",
+        "upkeep_reference_info{repository=\"acme/deploy\",file=\"envs/mainnet/values.yaml\",environment=\"mainnet\",network=\"mainnet\",image=\"acme/exec\",current=\"24.10.1\",latest=\"25.2.0\"} 1\n",
+        "upkeep_releases_behind{repository=\"acme/deploy\",file=\"envs/mainnet/validator.yaml\",environment=\"mainnet\",network=\"mainnet\",image=\"ghcr.io/acme/beacon\"} 2\n",
+        "# TYPE upkeep_deadline_timestamp_seconds gauge\n",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
+    }
+    assert!(!metrics.contains("outcome=\"failed\""), "{metrics}");
+    crate::inventory::promtool_check(&metrics);
+
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(
+        !log.contains("secret-default"),
+        "webhook URL logged:\n{log}"
+    );
+    assert!(!log.contains(crate::inventory::TOKEN), "token logged");
+}
