@@ -116,6 +116,25 @@ pub struct CheckReport {
     /// The releases polled, per upstream (for rendering, not output).
     #[serde(skip)]
     pub releases: ReleaseMap,
+    /// The repositories scanned, as planned from: each settings entry with
+    /// its `.github/upkeep.yml` merged in (not output).
+    #[serde(skip)]
+    pub repositories: Vec<Repository>,
+    /// Invalid `.github/upkeep.yml` files: their repositories were skipped
+    /// (and are in `failures`); `upkeep run` and `serve` report each on its
+    /// commit (not output).
+    #[serde(skip)]
+    pub repo_files: Vec<RepoFileProblem>,
+}
+
+/// An invalid `.github/upkeep.yml` on a repository's base branch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoFileProblem {
+    pub repository: RepoName,
+    /// The commit the file was read from (the base branch's head).
+    pub commit: String,
+    /// `.github/upkeep.yml:LINE:COL: message`, in file order.
+    pub errors: Vec<String>,
 }
 
 /// The environment a reference belongs to.
@@ -476,11 +495,15 @@ async fn run_with_registry(
     let mut repos = Vec::new();
     let mut failures = Vec::new();
     let mut problems = Vec::new();
-    for repo in &configured_repositories(&ctx.settings) {
-        let name = repo.source.to_string();
+    let mut opened = Vec::new();
+    let mut repo_files = Vec::new();
+    for configured in &configured_repositories(&ctx.settings) {
+        let name = configured.source.to_string();
         progress(Progress::Repository(name.clone()));
-        match open_repository(ctx, repo).await {
-            Ok(root) => {
+        match open_repository(ctx, configured).await {
+            Ok((root, repo)) => {
+                opened.push(repo.clone());
+                let repo = &repo;
                 let scan = tokio::task::spawn_blocking(move || manifest::scan(&root)).await;
                 let Ok(scan) = scan else {
                     failures.push(Failure {
@@ -504,10 +527,17 @@ async fn run_with_registry(
                     .collect();
                 repos.push(ScannedRepo { name, references });
             }
-            Err(error) => failures.push(Failure {
+            Err(Skipped::Failed(error)) => failures.push(Failure {
                 subject: name,
                 error,
             }),
+            Err(Skipped::RepoFile(problem)) => {
+                failures.push(Failure {
+                    subject: name,
+                    error: problem.errors.join("\n"),
+                });
+                repo_files.push(problem);
+            }
         }
     }
     let upstreams: Vec<RepoName> = upstreams_of(&repos, &ctx.catalog)
@@ -541,6 +571,8 @@ async fn run_with_registry(
     report.failures.extend(failures);
     report.problems = problems;
     report.releases = releases;
+    report.repositories = opened;
+    report.repo_files = repo_files;
     if let Some(engine) = &ctx.engine {
         annotate(&mut report, &ctx.catalog, engine, now);
     }
@@ -633,19 +665,39 @@ async fn gate(
     report
 }
 
-/// The local tree of a repository: its path, or a fresh shallow fetch.
-async fn open_repository(ctx: &Context, repo: &Repository) -> Result<PathBuf, String> {
+/// Why a repository was not scanned.
+enum Skipped {
+    Failed(String),
+    /// Its `.github/upkeep.yml` is invalid.
+    RepoFile(RepoFileProblem),
+}
+
+impl From<String> for Skipped {
+    fn from(e: String) -> Self {
+        Skipped::Failed(e)
+    }
+}
+
+/// The local tree of a repository (its path, or a fresh shallow fetch of
+/// its base branch) and the repository as configured: for GitHub, the
+/// settings entry with the `.github/upkeep.yml` of the fetched commit
+/// merged in; when that file sets another `branch`, that branch is fetched
+/// and scanned instead.
+async fn open_repository(
+    ctx: &Context,
+    repo: &Repository,
+) -> Result<(PathBuf, Repository), Skipped> {
     match &repo.source {
         RepoSource::Path(p) => {
             if p.is_dir() {
-                Ok(p.clone())
+                Ok((p.clone(), repo.clone()))
             } else {
-                Err(format!("{}: not a directory", p.display()))
+                Err(Skipped::Failed(format!("{}: not a directory", p.display())))
             }
         }
         RepoSource::GitHub { owner, name } => {
             let remote = ctx.remote(owner, name, repo.branch.as_deref()).await?;
-            let path = tokio::task::spawn_blocking(move || {
+            let (remote, commit, file) = tokio::task::spawn_blocking(move || {
                 let commit = remote
                     .session
                     .fetch(&remote.base_branch, 1)?
@@ -653,13 +705,119 @@ async fn open_repository(ctx: &Context, repo: &Repository) -> Result<PathBuf, St
                         url: remote.name.to_string(),
                         branch: remote.base_branch.clone(),
                     })?;
+                let file = remote.session.read(&commit, crate::settings::REPO_FILE)?;
+                Ok::<_, crate::git::GitError>((remote, commit, file))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            let merged = match file {
+                None => repo.clone(),
+                Some(bytes) => {
+                    let label = crate::settings::REPO_FILE;
+                    let loaded = match String::from_utf8(bytes) {
+                        Ok(text) => {
+                            crate::settings::load_repo_file(&text, label, owner, name, repo)
+                                .map_err(|e| e.iter().map(ToString::to_string).collect())
+                        }
+                        Err(_) => Err(vec![format!(
+                            "{label}: not UTF-8 text: expected a YAML file"
+                        )]),
+                    };
+                    match loaded {
+                        Ok(merged) => merged,
+                        Err(errors) => {
+                            return Err(Skipped::RepoFile(RepoFileProblem {
+                                repository: remote.name.clone(),
+                                commit,
+                                errors,
+                            }));
+                        }
+                    }
+                }
+            };
+            let other_branch = merged.branch.clone().filter(|b| *b != remote.base_branch);
+            let path = tokio::task::spawn_blocking(move || {
+                let commit = match &other_branch {
+                    None => commit,
+                    Some(branch) => remote.session.fetch(branch, 1)?.ok_or_else(|| {
+                        crate::git::GitError::NoBranch {
+                            url: remote.name.to_string(),
+                            branch: branch.clone(),
+                        }
+                    })?,
+                };
                 remote.session.checkout(&commit)?;
                 Ok::<_, crate::git::GitError>(remote.session.workdir())
             })
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-            Ok(path)
+            Ok((path, merged))
         }
     }
+}
+
+/// Where an invalid `.github/upkeep.yml` is reported: a comment on the
+/// commit it was read from (the base branch's head, which for a `push`
+/// event is the push's head), once per repository and commit. What was
+/// posted is remembered in the state store (in the `slack_sent` table under
+/// the channel [`REPO_FILE_NOTICES`], which de-duplicates any keyed notice),
+/// so runs and restarts do not repeat it. Failures to post are returned.
+pub async fn report_repo_files(
+    ctx: &Context,
+    problems: &[RepoFileProblem],
+    now: DateTime<Utc>,
+) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for p in problems {
+        let key = format!("{}@{}", p.repository, p.commit);
+        let keys = [key];
+        match ctx.store.slack_sent(REPO_FILE_NOTICES, &keys) {
+            Ok(sent) if !sent.is_empty() => continue,
+            Ok(_) => {}
+            Err(e) => {
+                failures.push(Failure {
+                    subject: p.repository.to_string(),
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        }
+        let body = repo_file_comment(p);
+        let posted = ctx
+            .forge
+            .comment_on_commit(&p.repository, &p.commit, &body)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                ctx.store
+                    .record_slack_sent(REPO_FILE_NOTICES, &keys, now)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(error) = posted {
+            failures.push(Failure {
+                subject: p.repository.to_string(),
+                error,
+            });
+        }
+    }
+    failures
+}
+
+/// The store's channel for "invalid `.github/upkeep.yml` reported" notices.
+pub const REPO_FILE_NOTICES: &str = "github:repo-file-comment";
+
+/// The comment on a commit whose `.github/upkeep.yml` is invalid.
+pub fn repo_file_comment(p: &RepoFileProblem) -> String {
+    let mut out = format!(
+        "**upkeep**: `{}` is invalid, so upkeep skips this repository until it is fixed:\n\n```\n",
+        crate::settings::REPO_FILE
+    );
+    for e in &p.errors {
+        out.push_str(e);
+        out.push('\n');
+    }
+    out.push_str("```\n");
+    out
 }

@@ -198,6 +198,16 @@ pub enum ForgeError {
     Decode { what: String, message: String },
 }
 
+/// A commit made through the Git Data API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiCommit {
+    pub sha: String,
+    /// Its tree: git's tree id for the same content.
+    pub tree: String,
+    /// GitHub shows it as verified (signed by GitHub).
+    pub verified: bool,
+}
+
 /// Counters for the run report and metrics.
 #[derive(Debug, Default)]
 pub struct ForgeStats {
@@ -1024,6 +1034,146 @@ impl Forge {
             rate.reset =
                 get("x-ratelimit-reset").and_then(|s| Utc.timestamp_opt(s as i64, 0).single());
         }
+    }
+
+    // ---- Git Data API: commits GitHub makes (and signs) itself ----
+
+    /// Makes a commit through the Git Data API: one blob per file (base64),
+    /// a tree on `base_tree` (regular files, mode `100644`), then a commit
+    /// with `base_commit` as its parent. Moves no branch (see
+    /// [`Forge::create_branch`], [`Forge::update_branch`]). GitHub signs it
+    /// (verified) when an App makes it without a committer.
+    pub async fn commit_via_api(
+        &self,
+        repo: &RepoName,
+        base_commit: &str,
+        base_tree: &str,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+        author: Option<(&str, &str)>,
+    ) -> Result<ApiCommit, ForgeError> {
+        use base64::Engine as _;
+        #[derive(serde::Deserialize)]
+        struct Sha {
+            sha: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Verification {
+            verified: bool,
+        }
+        #[derive(serde::Deserialize)]
+        struct Commit {
+            sha: String,
+            tree: Sha,
+            verification: Option<Verification>,
+        }
+        let mut entries = Vec::new();
+        for (path, bytes) in files {
+            let what = format!("blob of {path} on {repo}");
+            let body = serde_json::json!({
+                "content": base64::engine::general_purpose::STANDARD.encode(bytes),
+                "encoding": "base64",
+            });
+            let reply = self
+                .write(
+                    Method::POST,
+                    &format!("/repos/{repo}/git/blobs"),
+                    Some(&body),
+                    &what,
+                )
+                .await?;
+            let blob: Sha = decode(&reply.body, &what)?;
+            entries.push(serde_json::json!({
+                "path": path, "mode": "100644", "type": "blob", "sha": blob.sha,
+            }));
+        }
+        let what = format!("tree on {repo}");
+        let body = serde_json::json!({ "base_tree": base_tree, "tree": entries });
+        let reply = self
+            .write(
+                Method::POST,
+                &format!("/repos/{repo}/git/trees"),
+                Some(&body),
+                &what,
+            )
+            .await?;
+        let tree: Sha = decode(&reply.body, &what)?;
+        let what = format!("commit on {repo}");
+        let mut body = serde_json::json!({
+            "message": message, "tree": tree.sha, "parents": [base_commit],
+        });
+        if let Some((name, email)) = author {
+            body["author"] = serde_json::json!({ "name": name, "email": email });
+        }
+        let reply = self
+            .write(
+                Method::POST,
+                &format!("/repos/{repo}/git/commits"),
+                Some(&body),
+                &what,
+            )
+            .await?;
+        let commit: Commit = decode(&reply.body, &what)?;
+        Ok(ApiCommit {
+            sha: commit.sha,
+            tree: commit.tree.sha,
+            verified: commit.verification.is_some_and(|v| v.verified),
+        })
+    }
+
+    /// Creates `branch` at `sha` (Git Data API: create a reference).
+    pub async fn create_branch(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        sha: &str,
+    ) -> Result<(), ForgeError> {
+        self.post(
+            &format!("/repos/{repo}/git/refs"),
+            serde_json::json!({ "ref": format!("refs/heads/{branch}"), "sha": sha }),
+            format!("branch {branch} of {repo}"),
+        )
+        .await
+    }
+
+    /// Moves `branch` to `sha`; `force` also when that is not a fast
+    /// forward (only for branches upkeep owns).
+    pub async fn update_branch(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        sha: &str,
+        force: bool,
+    ) -> Result<(), ForgeError> {
+        let what = format!("branch {branch} of {repo}");
+        let body = serde_json::json!({ "sha": sha, "force": force });
+        self.write(
+            Method::PATCH,
+            &format!(
+                "/repos/{repo}/git/refs/heads/{}",
+                branch.split('/').map(encode).collect::<Vec<_>>().join("/")
+            ),
+            Some(&body),
+            &what,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Comments on a commit (`POST /repos/{o}/{r}/commits/{sha}/comments`),
+    /// as upkeep reports an invalid `.github/upkeep.yml` where it was pushed.
+    pub async fn comment_on_commit(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+        text: &str,
+    ) -> Result<(), ForgeError> {
+        self.post(
+            &format!("/repos/{repo}/commits/{sha}/comments"),
+            serde_json::json!({ "body": text }),
+            format!("comment on commit {sha} of {repo}"),
+        )
+        .await
     }
 }
 

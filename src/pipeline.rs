@@ -79,7 +79,12 @@ pub async fn run(
 ) -> RunReport {
     let check = check::run(ctx, now, progress).await;
     let mut report = RunReport::default();
-    for repo in check::configured_repositories(&ctx.settings) {
+    if mode == Mode::Publish {
+        let failed = check::report_repo_files(ctx, &check.repo_files, now).await;
+        report.failures.extend(failed);
+    }
+    // As checked: with each repository's `.github/upkeep.yml` merged in.
+    for repo in check.repositories.clone() {
         let name = repo.source.to_string();
         let findings: Vec<Finding> = check
             .findings
@@ -229,7 +234,13 @@ async fn publish_repository(
     now: DateTime<Utc>,
     report: &mut RunReport,
 ) -> Result<(), String> {
-    let author = Author::default();
+    let author = match &ctx.settings.pull_requests.author {
+        Some((name, email)) => Author {
+            name: name.clone(),
+            email: email.clone(),
+        },
+        None => Author::default(),
+    };
     let mut rendered = Vec::new();
     for pr in pulls {
         match templates.render(&context(pr, releases), now) {
@@ -271,7 +282,8 @@ async fn publish_repository(
                 session: remote.session,
                 author,
                 reviewers: &ctx.settings.pull_requests.reviewers,
-                assignees: &[],
+                assignees: &ctx.settings.pull_requests.assignees,
+                commit_via_api: ctx.settings.pull_requests.commit_mode.is_api(),
             };
             for (pr, words) in &rendered {
                 let diff = remote_diff(&target.session, &base, pr).map_err(|e| e.to_string())?;

@@ -114,6 +114,17 @@ pub fn plan(
             });
             continue;
         }
+        if settings
+            .ignore
+            .iter()
+            .any(|rule| rule.matches(&f.upstream, &f.image, &f.latest))
+        {
+            plan.held.push(Held {
+                finding: f.clone(),
+                reason: format!("{} is ignored (pull_requests.ignore)", f.latest),
+            });
+            continue;
+        }
         if f.digest.is_some() && f.target_digest.is_none() {
             plan.held.push(Held {
                 finding: f.clone(),

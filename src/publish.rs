@@ -89,6 +89,12 @@ pub struct Target<'a> {
     pub author: Author,
     pub reviewers: &'a [String],
     pub assignees: &'a [String],
+    /// `commit_mode: api`: the commit is made and the branch moved through
+    /// GitHub's Git Data API (verified when an App makes it) instead of
+    /// git2 and a push. The same content either way: the git2 commit is
+    /// still built locally, for the comparison with the branch and as the
+    /// check that GitHub built the same tree.
+    pub commit_via_api: bool,
 }
 
 /// New contents of the files a planned PR touches, computed on `base`:
@@ -206,15 +212,59 @@ impl Target<'_> {
                 if self.session.parent_of(&tip)?.as_deref() == Some(base)
                     && self.session.tree_of(&tip)? == self.session.tree_of(&commit)? => {}
             Some(_) => {
-                self.session.push(&commit, &words.branch, true)?;
+                self.put(base, &commit, &files, words, true).await?;
                 changed.push("commits".to_string());
             }
-            None => self.session.push(&commit, &words.branch, false)?,
+            None => self.put(base, &commit, &files, words, false).await?,
         }
         match open {
             Some(pr_now) => self.update(pr_now, pr, words, changed).await,
             None => self.create(pr, words).await,
         }
+    }
+
+    /// Puts the branch at `commit` (built locally on `base` from `files`):
+    /// pushed with git2, or in API mode the same commit made by GitHub and
+    /// the branch created, or force-moved when `replace` (upkeep's own).
+    async fn put(
+        &self,
+        base: &str,
+        commit: &str,
+        files: &[(String, Vec<u8>)],
+        words: &Rendered,
+        replace: bool,
+    ) -> Result<(), PublishError> {
+        if !self.commit_via_api {
+            return Ok(self.session.push(commit, &words.branch, replace)?);
+        }
+        let made = self
+            .forge
+            .commit_via_api(
+                &self.repo,
+                base,
+                &self.session.tree_of(base)?,
+                files,
+                &words.commit_message,
+                Some((&self.author.name, &self.author.email)),
+            )
+            .await?;
+        let tree = self.session.tree_of(commit)?;
+        if made.tree != tree {
+            return Err(PublishError::Edit(format!(
+                "GitHub built tree {} for {}, git built {tree} (an executable file?): branch not moved",
+                made.tree, words.branch
+            )));
+        }
+        if replace {
+            self.forge
+                .update_branch(&self.repo, &words.branch, &made.sha, true)
+                .await?;
+        } else {
+            self.forge
+                .create_branch(&self.repo, &words.branch, &made.sha)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn create(&self, pr: &PlannedPr, words: &Rendered) -> Result<Action, PublishError> {

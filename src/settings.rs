@@ -21,6 +21,7 @@ mod error;
 mod issue;
 mod load;
 mod raw;
+mod repo_file;
 mod types;
 mod validate;
 
@@ -31,6 +32,7 @@ pub use raw::{
     RawEnvironment, RawImage, RawPullRequests, RawRegistries, RawRepository, RawSchedule,
     RawSettings, RawSlack, RawSlackRoute, RawUpstream, schema,
 };
+pub use repo_file::{REPO_FILE, load_repo_file};
 pub use types::{
     Cron, DEFAULT_ALERTS, DEFAULT_CHANNEL, DEFAULT_LABEL, DEFAULT_POLL, DEFAULT_REMINDERS,
     Environment, Group, ImageMapping, Network, PullRequests, Registries, RepoSource, Repository,

@@ -239,7 +239,11 @@ fn sections(merged: config::Map<String, Value>, issues: &mut Vec<Issue>) -> RawS
     raw
 }
 
-fn one<T: DeserializeOwned>(value: Value, at: &[Seg], issues: &mut Vec<Issue>) -> Option<T> {
+pub(super) fn one<T: DeserializeOwned>(
+    value: Value,
+    at: &[Seg],
+    issues: &mut Vec<Issue>,
+) -> Option<T> {
     match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(v) => Some(v),
         Err(e) => {
@@ -347,7 +351,7 @@ fn related(var_path: &[String], issue_path: &[Seg]) -> bool {
 
 /// The node at `path`, or the deepest one that exists. An empty value (a key
 /// with nothing after it) is pointed at by its key.
-fn find<'a>(root: &'a Node, path: &[Seg], target: Target) -> &'a Node {
+pub(super) fn find<'a>(root: &'a Node, path: &[Seg], target: Target) -> &'a Node {
     let mut node = root;
     for (i, seg) in path.iter().enumerate() {
         let last = i + 1 == path.len();
@@ -376,7 +380,7 @@ fn is_empty(node: &Node) -> bool {
 }
 
 /// A document that is only `~`, `null` or nothing.
-fn is_null(node: &Node) -> bool {
+pub(super) fn is_null(node: &Node) -> bool {
     node.scalar().is_some_and(|s| {
         s.style == Style::Plain && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL")
     })
@@ -429,7 +433,7 @@ mod tests {
         assert_eq!(
             errors("Pull_Requests: {}\n", &[]),
             [
-                "s.yml:1:1: unknown field `Pull_Requests`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`"
+                "s.yml:1:1: unknown field `Pull_Requests`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`"
             ]
         );
     }

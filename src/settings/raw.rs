@@ -160,6 +160,55 @@ pub struct RawPullRequests {
     #[serde(default)]
     #[schemars(schema_with = "duration_schema")]
     pub minimum_release_age: Option<String>,
+    /// GitHub users assigned to every pull request (default none).
+    pub assignees: Option<Vec<String>>,
+    /// Who upkeep's commits are by (default `upkeep[bot]`).
+    pub author: Option<RawAuthor>,
+    /// Upgrades never proposed: an upstream (`owner/name`) or an image, and
+    /// optionally only some versions (tag globs such as `v8.*`).
+    pub ignore: Option<Vec<RawIgnore>>,
+    /// How commits are made: `git` (default: git2, pushed) or `api`
+    /// (GitHub's Git Data API, so commits by an App show as verified).
+    pub commit_mode: Option<CommitMode>,
+}
+
+/// How upkeep's commits are made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitMode {
+    /// With git2 in the cache checkout, then pushed.
+    #[default]
+    Git,
+    /// Through GitHub's Git Data API (blobs, tree, commit, ref).
+    Api,
+}
+
+impl CommitMode {
+    pub fn is_api(self) -> bool {
+        self == CommitMode::Api
+    }
+}
+
+/// The author of upkeep's commits.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawAuthor {
+    /// Display name.
+    pub name: String,
+    /// E-mail address (GitHub attributes commits by it).
+    pub email: String,
+}
+
+/// One ignore rule: `upstream` or `image` (exactly one), and `versions`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawIgnore {
+    /// A GitHub upstream (`sigp/lighthouse`).
+    pub upstream: Option<String>,
+    /// An image as Docker names it (`sigp/lighthouse`, `ghcr.io/org/app`).
+    pub image: Option<String>,
+    /// Release tags (globs: `*`, `?`) not to propose; all when omitted.
+    pub versions: Option<Vec<String>>,
 }
 
 /// Container registries.

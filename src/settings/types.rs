@@ -193,7 +193,45 @@ pub struct PullRequests {
     pub group: Group,
     /// A release younger than this is not offered yet.
     pub minimum_release_age: Duration,
+    pub assignees: Vec<String>,
+    /// Commit author: (name, e-mail).
+    pub author: Option<(String, String)>,
+    pub ignore: Vec<Ignore>,
+    /// git2 and a push (default), or GitHub's Git Data API.
+    pub commit_mode: super::raw::CommitMode,
 }
+
+/// Upgrades never proposed.
+#[derive(Clone, Debug)]
+pub struct Ignore {
+    pub upstream: Option<String>,
+    pub image: Option<String>,
+    /// The globs as written; empty: every version.
+    pub versions: Vec<String>,
+    pub(crate) matcher: GlobSet,
+}
+
+impl Ignore {
+    /// True when this rule ignores `version` (a release tag) of `upstream`
+    /// for `image`.
+    pub fn matches(&self, upstream: &str, image: &str, version: &str) -> bool {
+        let subject = match (&self.upstream, &self.image) {
+            (Some(u), _) => u.eq_ignore_ascii_case(upstream),
+            (None, Some(i)) => crate::manifest::image::same_image(i, image),
+            (None, None) => false,
+        };
+        subject && (self.versions.is_empty() || self.matcher.is_match(version))
+    }
+}
+
+impl PartialEq for Ignore {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.upstream, &self.image, &self.versions)
+            == (&other.upstream, &other.image, &other.versions)
+    }
+}
+
+impl Eq for Ignore {}
 
 impl Default for PullRequests {
     fn default() -> Self {
@@ -202,6 +240,10 @@ impl Default for PullRequests {
             reviewers: Vec::new(),
             group: Group::Upstream,
             minimum_release_age: Duration::ZERO,
+            assignees: Vec::new(),
+            author: None,
+            ignore: Vec::new(),
+            commit_mode: super::raw::CommitMode::Git,
         }
     }
 }

@@ -58,6 +58,32 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                             .check(&at.key("minimum_release_age"), parse_duration(text))
                             .unwrap_or_default(),
                     },
+                    assignees: match &pr.assignees {
+                        None => d.assignees,
+                        Some(users) => v.reviewers(users, &at.key("assignees")),
+                    },
+                    author: pr.author.as_ref().map(|a| {
+                        let at = at.key("author");
+                        if a.name.trim().is_empty() {
+                            v.error(&at.key("name"), "the author's name is empty");
+                        }
+                        if !a.email.contains('@') || a.email.contains(char::is_whitespace) {
+                            v.error(
+                                &at.key("email"),
+                                format!("`{}` is not an e-mail address", a.email),
+                            );
+                        }
+                        (a.name.trim().to_string(), a.email.trim().to_string())
+                    }),
+                    ignore: pr
+                        .ignore
+                        .as_deref()
+                        .unwrap_or_default()
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, rule)| v.ignore(rule, &at.key("ignore").index(i)))
+                        .collect(),
+                    commit_mode: pr.commit_mode.unwrap_or(d.commit_mode),
                 }
             }
         },
@@ -403,6 +429,39 @@ impl Validator {
             }
         }
         out
+    }
+
+    fn ignore(&mut self, raw: &super::raw::RawIgnore, at: &At) -> Option<super::types::Ignore> {
+        if raw.upstream.is_some() == raw.image.is_some() {
+            self.error(
+                at,
+                "an ignore rule names exactly one of `upstream` and `image`",
+            );
+            return None;
+        }
+        if let Some(u) = &raw.upstream {
+            self.check(&at.key("upstream"), parse_github(u))?;
+        }
+        let versions = raw.versions.clone().unwrap_or_default();
+        let mut builder = globset::GlobSetBuilder::new();
+        for (i, pattern) in versions.iter().enumerate() {
+            match globset::Glob::new(pattern) {
+                Ok(glob) => {
+                    builder.add(glob);
+                }
+                Err(e) => self.error(
+                    &at.key("versions").index(i),
+                    format!("invalid version glob `{pattern}`: {e}"),
+                ),
+            }
+        }
+        let matcher = builder.build().ok()?;
+        Some(super::types::Ignore {
+            upstream: raw.upstream.clone(),
+            image: raw.image.clone(),
+            versions,
+            matcher,
+        })
     }
 
     fn alert_codes(&mut self, raw: &[String], at: &At) -> Vec<String> {

@@ -11,6 +11,7 @@ mod inventory;
 mod notify;
 mod registry;
 mod render;
+mod repo_config;
 mod rules;
 mod run;
 mod scan;

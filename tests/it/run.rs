@@ -538,3 +538,342 @@ fn pin_digests_adds_digests_to_plain_image_strings() {
         MAINNET.replace("v6.0.0", "v7.0.0")
     );
 }
+
+/// `pull_requests.assignees`, `author` and `ignore` from the settings.
+#[test]
+fn assignees_author_and_ignores_from_the_settings() {
+    let w = World::new();
+    w.settings(
+        "  assignees: [bob]\n  author: {name: Deploy Bot, email: deploy-bot@example.invalid}\n  ignore:\n    - upstream: ethereum/go-ethereum\n    - image: sigp/lighthouse\n      versions: [\"v8.*\"]\n",
+    );
+    w.gh.add_release("sigp/lighthouse", "v8.0.0");
+    let (out, err, code) = w.upkeep(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("# held: ethereum/client-go v1.14.12 -> v1.15.0 in envs/hoodi/docker-compose.yml: v1.15.0 is ignored (pull_requests.ignore)"), "{out}");
+    assert!(out.contains("v8.0.0 is ignored"), "{out}");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let pulls = w.gh.pulls(REPO);
+    assert!(
+        pulls.is_empty(),
+        "lighthouse v8 ignored, geth ignored: {pulls:?}"
+    );
+
+    // an older lighthouse is not ignored
+    let w = World::new();
+    w.settings("  assignees: [bob]\n  author: {name: Deploy Bot, email: deploy-bot@example.invalid}\n  ignore:\n    - upstream: ethereum/go-ethereum\n");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let pulls = w.gh.pulls(REPO);
+    assert_eq!(pulls.len(), 1, "{out}");
+    assert_eq!(pulls[0].assignees, ["bob"]);
+    let bare = w.git.bare_path("deploy");
+    let log = Command::new("git")
+        .args([
+            "--git-dir",
+            bare.to_str().unwrap(),
+            "log",
+            "-1",
+            "--format=%an <%ae>",
+            "upkeep/lighthouse-v7.0.0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&log.stdout).trim(),
+        "Deploy Bot <deploy-bot@example.invalid>"
+    );
+}
+
+/// `pull_requests.commit_mode: api`: the same commits, made by GitHub
+/// through the Git Data API (verified), branches moved with the ref API.
+#[test]
+fn commit_mode_api_makes_verified_commits_through_the_git_data_api() {
+    let w = World::new();
+    w.settings("  commit_mode: api\n");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(w.gh.pulls(REPO).len(), 2, "{out}");
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/values.yaml"),
+        MAINNET.replace("v6.0.0", "v7.0.0")
+    );
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/hoodi/docker-compose.yml"),
+        HOODI.replace("sigp/lighthouse:v6.0.0", "sigp/lighthouse:v7.0.0")
+    );
+    let writes = w.gh.stats().writes_by_operation;
+    assert_eq!(writes.get("git/create-blob"), Some(&3), "{writes:?}");
+    assert_eq!(writes.get("git/create-tree"), Some(&2), "{writes:?}");
+    assert_eq!(writes.get("git/create-commit"), Some(&2), "{writes:?}");
+    assert_eq!(writes.get("git/create-ref"), Some(&2), "{writes:?}");
+    let verified = |branch: &str| {
+        let tip = w.gh.branch_sha(REPO, branch).unwrap();
+        w.gh.with_state(|s| s.repo(REPO).unwrap().api_commits.contains(&tip))
+    };
+    assert!(verified("upkeep/lighthouse-v7.0.0"));
+    assert!(verified("upkeep/go-ethereum-v1.15.0"));
+
+    // a second run: nothing to write
+    w.gh.clear_requests();
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let stats = w.gh.stats();
+    assert_eq!(stats.writes, 0, "{:?}", stats.writes_by_operation);
+    assert!(out.contains("2 unchanged"), "{out}");
+
+    // the default branch moves: the branch is rebuilt and force-moved
+    w.git
+        .commit("deploy", &[("README.md", "deployment notes\n")], "docs");
+    w.gh.clear_requests();
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let updates: Vec<_> =
+        w.gh.requests()
+            .into_iter()
+            .filter(|r| r.operation == Some("git/update-ref"))
+            .collect();
+    assert_eq!(updates.len(), 2, "{out}");
+    assert!(
+        updates
+            .iter()
+            .all(|r| r.status == 200 && r.body.as_ref().unwrap()["force"] == true)
+    );
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "README.md"),
+        "deployment notes\n"
+    );
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/values.yaml"),
+        MAINNET.replace("v6.0.0", "v7.0.0")
+    );
+    assert!(verified("upkeep/lighthouse-v7.0.0"));
+
+    // a newer release: a new branch (created), the old pull request superseded
+    w.gh.add_release("sigp/lighthouse", "v7.0.1");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(verified("upkeep/lighthouse-v7.0.1"));
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.1", "envs/mainnet/values.yaml"),
+        MAINNET.replace("v6.0.0", "v7.0.1")
+    );
+    let pulls = w.gh.pulls(REPO);
+    let old = pulls
+        .iter()
+        .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
+        .unwrap();
+    assert_eq!(old.state, "closed", "{out}");
+}
+
+/// API mode leaves a branch with commits by others alone, like git mode.
+#[test]
+fn commit_mode_api_leaves_foreign_branches_alone() {
+    let w = World::new();
+    w.settings("  commit_mode: api\n");
+    w.run();
+    w.git.commit_on(
+        "deploy",
+        "upkeep/lighthouse-v7.0.0",
+        &[("envs/mainnet/extra.yaml", "x: 1\n")],
+        "human fix",
+    );
+    let tip = w.gh.branch_sha(REPO, "upkeep/lighthouse-v7.0.0");
+    w.git.commit("deploy", &[("README.md", "moved\n")], "docs");
+    w.gh.clear_requests();
+    let (out, _, _) = w.run();
+    assert!(
+        out.contains("branch upkeep/lighthouse-v7.0.0 has commits by others: left alone"),
+        "{out}"
+    );
+    assert_eq!(w.gh.branch_sha(REPO, "upkeep/lighthouse-v7.0.0"), tip);
+}
+
+/// The forge's Git Data API methods against the double's real repository.
+#[tokio::test]
+async fn forge_commits_through_the_git_data_api() {
+    use upkeep::forge::{Forge, RepoName, RetryPolicy};
+    let w = World::new();
+    let forge = Forge::new(w.gh.url(), Some(TOKEN), RetryPolicy::default()).unwrap();
+    let repo = RepoName::new("acme", "deploy");
+    let base = w.gh.branch_sha(REPO, "main").unwrap();
+    let bare = w.git.bare_path("deploy");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&bare)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let base_tree = git(&["rev-parse", &format!("{base}^{{tree}}")]);
+    let bytes = b"binary \x00\xff ok\n".to_vec();
+    let made = forge
+        .commit_via_api(
+            &repo,
+            &base,
+            &base_tree,
+            &[("envs/new/blob.bin".to_string(), bytes.clone())],
+            "add a blob",
+            Some(("upkeep[bot]", "upkeep[bot]@users.noreply.github.com")),
+        )
+        .await
+        .unwrap();
+    assert!(made.verified);
+    assert_eq!(
+        git(&["rev-parse", &format!("{}^{{tree}}", made.sha)]),
+        made.tree
+    );
+    assert_eq!(
+        git(&["log", "-1", "--format=%ae %P", &made.sha]),
+        format!("upkeep[bot]@users.noreply.github.com {base}")
+    );
+    forge
+        .create_branch(&repo, "upkeep/x", &made.sha)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.gh.branch_sha(REPO, "upkeep/x").as_deref(),
+        Some(made.sha.as_str())
+    );
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(&bare)
+        .args(["show", "upkeep/x:envs/new/blob.bin"])
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, bytes, "byte-exact");
+    // not a fast forward: refused without force, done with it
+    let err = forge.update_branch(&repo, "upkeep/x", &base, false).await;
+    assert!(err.is_err(), "{err:?}");
+    forge
+        .update_branch(&repo, "upkeep/x", &base, true)
+        .await
+        .unwrap();
+    assert_eq!(w.gh.branch_sha(REPO, "upkeep/x"), Some(base));
+}
+
+/// Someone edits the same lines on the default branch while the PR is open:
+/// the next run rebuilds upkeep's branch on the new base from what is there
+/// now, so the PR never conflicts and never undoes their edit.
+#[test]
+fn a_conflicting_edit_on_the_default_branch_is_rebuilt_around() {
+    let w = World::new();
+    w.run();
+    let lh =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
+            .unwrap();
+    // a human bumps mainnet by hand (with a comment of their own)
+    let by_hand = "# mainnet consensus\nimage:\n  repository: sigp/lighthouse\n  tag: v7.0.0 # bumped by hand\n";
+    w.git.commit(
+        "deploy",
+        &[("envs/mainnet/values.yaml", by_hand)],
+        "manual bump",
+    );
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/values.yaml"),
+        by_hand,
+        "their edit is kept"
+    );
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", "envs/hoodi/docker-compose.yml"),
+        HOODI.replace("sigp/lighthouse:v6.0.0", "sigp/lighthouse:v7.0.0")
+    );
+    let after = w.gh.pull(REPO, lh.number);
+    assert_eq!(after.state, "open");
+    assert!(out.contains("updated") && out.contains("commits"), "{out}");
+    let bare = w.git.bare_path("deploy");
+    let changed = Command::new("git")
+        .args([
+            "--git-dir",
+            bare.to_str().unwrap(),
+            "diff",
+            "--name-only",
+            "main",
+            "upkeep/lighthouse-v7.0.0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&changed.stdout).trim(),
+        "envs/hoodi/docker-compose.yml"
+    );
+}
+
+/// One repository × 12 upstreams: a PR each. Prints the requests per PR
+/// and the wall time (`benches/run-cycle.sh` runs it in release); the second
+/// run makes no content-creating request.
+#[test]
+fn twelve_upstreams_one_repository_requests_and_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = GitHubDouble::start();
+    let git = GitServer::start("x-access-token", TOKEN);
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut settings = format!(
+        "repositories:\n  - github: {REPO}\nregistries:\n  require_published: false\n  mirrors:\n    ghcr.io: http://127.0.0.1:9\nupstreams:\n"
+    );
+    for u in 0..12 {
+        gh.add_releases(&format!("acme/node-{u}"), ["v1.0.0", "v1.1.0"]);
+        settings.push_str(&format!(
+            "  - github: acme/node-{u}\n    images:\n      - name: ghcr.io/acme/node-{u}\n        tag: \"v{{version}}\"\n"
+        ));
+        files.push((
+            format!("node-{u}/values.yaml"),
+            format!("image: ghcr.io/acme/node-{u}:v1.0.0\n"),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    git.create_repo("deploy", &refs);
+    gh.add_repo(
+        Repo::new(REPO)
+            .default_branch("main")
+            .clone_url(&git.url("deploy"))
+            .git_dir(git.bare_path("deploy")),
+    );
+    gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
+    std::fs::write(dir.path().join("upkeep.yml"), settings).unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let cache = dir.path().join("cache");
+    let env = [
+        ("UPKEEP_GITHUB_API_URL", gh.url()),
+        ("UPKEEP_GITHUB_TOKEN", TOKEN),
+        ("UPKEEP_STATE", state.to_str().unwrap()),
+        ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+    ];
+    let started = std::time::Instant::now();
+    let out = upkeep_env(dir.path(), &["run"], &env);
+    let cold = started.elapsed();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert_eq!(gh.pulls(REPO).len(), 12);
+    let first = gh.stats();
+    gh.clear_requests();
+    let started = std::time::Instant::now();
+    let out = upkeep_env(dir.path(), &["run"], &env);
+    let warm = started.elapsed();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let second = gh.stats();
+    assert_eq!(second.writes, 0);
+    eprintln!(
+        "run over 1 repository x 12 upstreams: first {} requests ({} writes, {:.1} per PR) in {:.2?}; second {} requests (0 writes) in {:.2?}",
+        first.total,
+        first.writes,
+        first.total as f64 / 12.0,
+        cold,
+        second.total,
+        warm
+    );
+}

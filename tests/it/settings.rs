@@ -480,7 +480,7 @@ fn unknown_environment_override_names_the_variable() {
     assert_eq!(
         errors("", &[("UPKEEP_PULL_REQUESTS__COLOUR", "x")]),
         [
-            "UPKEEP_PULL_REQUESTS__COLOUR: unknown field `colour`, expected one of `labels`, `reviewers`, `group`, `minimum_release_age`"
+            "UPKEEP_PULL_REQUESTS__COLOUR: unknown field `colour`, expected one of `labels`, `reviewers`, `group`, `minimum_release_age`, `assignees`, `author`, `ignore`, `commit_mode`"
         ]
     );
     assert_eq!(
@@ -688,4 +688,31 @@ fn schema_describes_every_key_and_refuses_unknown_ones() {
             .contains("seconds first"),
         "{digest}"
     );
+}
+
+#[test]
+fn pull_request_ignores_authors_and_assignees_are_validated() {
+    assert_eq!(
+        one_error(
+            "pull_requests:\n  ignore:\n    - upstream: sigp/lighthouse\n      image: sigp/lighthouse\n"
+        ),
+        "upkeep.yml:3:7: an ignore rule names exactly one of `upstream` and `image`"
+    );
+    assert!(
+        one_error("pull_requests:\n  ignore:\n    - image: nginx\n      versions: [\"v[1\"]\n")
+            .starts_with("upkeep.yml:4:18: invalid version glob `v[1`"),
+    );
+    assert_eq!(
+        one_error("pull_requests:\n  author: {name: Bot, email: not-an-address}\n"),
+        "upkeep.yml:2:30: `not-an-address` is not an e-mail address"
+    );
+    let s = load(
+        "pull_requests:\n  assignees: [bob]\n  ignore:\n    - image: sigp/lighthouse\n      versions: [\"v8.*\"]\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(s.pull_requests.assignees, ["bob"]);
+    let rule = &s.pull_requests.ignore[0];
+    assert!(rule.matches("sigp/lighthouse", "docker.io/sigp/lighthouse", "v8.0.1"));
+    assert!(!rule.matches("sigp/lighthouse", "sigp/lighthouse", "v7.0.0"));
 }

@@ -61,6 +61,7 @@ OPERATIONS=(
   pulls/update
   rate-limit/get
   repos/compare-commits
+  repos/create-commit-comment
   repos/get
   repos/get-branch
   repos/get-content

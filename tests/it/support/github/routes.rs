@@ -9,6 +9,7 @@
 //! `start` checks. List endpoints paginate with `page.rs`.
 
 mod branches;
+mod commits;
 mod gitdata;
 mod issues;
 mod labels;
@@ -206,6 +207,12 @@ pub(super) const ROUTES: &[Route] = &[
         "/repos/{owner}/{repo}/issues/{issue_number}/comments",
         "issues/create-comment",
         issues::create_comment,
+    ),
+    // Comments on commits.
+    post(
+        "/repos/{owner}/{repo}/commits/{commit_sha}/comments",
+        "repos/create-commit-comment",
+        commits::create_comment,
     ),
     // Repository labels.
     get(

@@ -92,7 +92,19 @@ pub struct Repo {
     pub next_number: u64,
     /// Commits made through the Git Data API (shown as verified).
     pub api_commits: BTreeSet<String>,
+    /// Comments on commits (`repos/create-commit-comment`), oldest first.
+    pub commit_comments: Vec<CommitComment>,
     pub(super) seed_default_labels: bool,
+}
+
+/// A comment on a commit (not on a line of it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommitComment {
+    pub id: u64,
+    pub commit_id: String,
+    pub author: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
 }
 
 impl Repo {
@@ -116,6 +128,7 @@ impl Repo {
             comments: Vec::new(),
             next_number: 1,
             api_commits: BTreeSet::new(),
+            commit_comments: Vec::new(),
             seed_default_labels: false,
         }
     }
@@ -514,6 +527,7 @@ impl State {
                 repo.comments = std::mem::take(&mut old.comments);
                 repo.next_number = old.next_number;
                 repo.api_commits = std::mem::take(&mut old.api_commits);
+                repo.commit_comments = std::mem::take(&mut old.commit_comments);
                 let mut branches = std::mem::take(&mut old.branches);
                 branches.append(&mut repo.branches);
                 repo.branches = branches;
