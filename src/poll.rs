@@ -16,7 +16,8 @@ use crate::forge::{Forge, ForgeError, Releases, RepoName};
 use crate::release::Release;
 use crate::store::{Store, StoreError};
 
-/// How many pages of 100 releases are read on a cold fetch.
+/// How many pages of 100 releases are read on a cold fetch (one when
+/// anonymous).
 pub const MAX_PAGES: usize = 3;
 
 /// The releases of one upstream.
@@ -83,7 +84,10 @@ async fn poll_one(
     let key = repo.to_string();
     let cached = store.cached_releases(&key)?;
     let etag = cached.as_ref().and_then(|c| c.etag.as_deref());
-    match forge.releases(repo, etag, MAX_PAGES).await? {
+    // Anonymous budgets are 60 requests an hour: read one page (the newest
+    // 100 releases) per upstream.
+    let pages = if forge.is_anonymous() { 1 } else { MAX_PAGES };
+    match forge.releases(repo, etag, pages).await? {
         Releases::NotModified => {
             store.touch_releases(&key, now)?;
             let releases = cached.map(|c| c.releases).unwrap_or_default();

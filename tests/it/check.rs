@@ -550,3 +550,23 @@ fn rule_directories_from_the_settings_extend_the_engine() {
     let err = stderr(&out);
     assert!(err.contains("flux.yml:4:5"), "{err}");
 }
+
+/// Anonymous checks read one page of releases per upstream: the budget is
+/// 60 requests an hour.
+#[test]
+fn anonymous_checks_read_one_page_per_upstream() {
+    let mut s = Scenario::new();
+    s.token = None;
+    s.gh.add_releases(
+        "ethereum/go-ethereum",
+        (0..250).map(|i| format!("v1.{i}.0")),
+    );
+    s.write(
+        "deploy/mainnet/geth.yaml",
+        "image: ethereum/client-go:v1.200.0\n",
+    );
+    let (report, err, code) = s.check(&[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(finding(&report, "ethereum/client-go")["latest"], "v1.249.0");
+    assert_eq!(s.gh.stats().by_operation["repos/list-releases"], 1);
+}
