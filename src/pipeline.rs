@@ -127,8 +127,57 @@ pub async fn run(
 
 /// The render context of a planned pull request.
 pub fn context(pr: &PlannedPr, releases: &ReleaseMap) -> PullRequestContext {
+    let upgrades = pr
+        .upgrades
+        .iter()
+        .map(|(upstream, version)| upgrade(pr, upstream, version, releases))
+        .collect();
+    let mut deadlines: Vec<check::Deadline> = pr
+        .findings
+        .iter()
+        .filter_map(|f| f.deadline.clone())
+        .collect();
+    deadlines.sort_by(|a, b| (&a.network, a.at).cmp(&(&b.network, b.at)));
+    deadlines.dedup();
+    let priority = pr
+        .findings
+        .iter()
+        .filter_map(|f| f.priority.clone())
+        .max_by_key(|p| priority_rank(p));
+    let mut breaking: Vec<String> = Vec::new();
+    for b in pr.findings.iter().flat_map(|f| &f.breaking) {
+        if !breaking.contains(b) {
+            breaking.push(b.clone());
+        }
+    }
+    let group = match (&pr.name, &pr.group) {
+        (Some(name), Some(scope)) => format!("group:{name}:{scope}"),
+        (Some(name), None) => format!("group:{name}"),
+        (None, Some(scope)) => scope.clone(),
+        (None, None) => "upstream".into(),
+    };
+    PullRequestContext {
+        repository: pr.repository.clone(),
+        group,
+        scope: pr.group.clone(),
+        upgrades,
+        deadlines,
+        breaking,
+        security: pr.findings.iter().find_map(|f| f.security.clone()),
+        codes: pr.codes(),
+        priority,
+    }
+}
+
+/// One upstream's part of a pull request: its bumps and the releases
+/// between the oldest deployed one and the target, newest first.
+fn upgrade(pr: &PlannedPr, upstream: &str, version: &str, releases: &ReleaseMap) -> Upgrade {
     let mut bumps: BTreeMap<(String, String, String), render::Bump> = BTreeMap::new();
-    for e in &pr.edits {
+    for e in pr
+        .edits
+        .iter()
+        .filter(|e| e.upstream == upstream && e.to_version == version)
+    {
         let b = bumps
             .entry((e.image.clone(), e.from.clone(), e.to.clone()))
             .or_insert_with(|| render::Bump {
@@ -147,70 +196,37 @@ pub fn context(pr: &PlannedPr, releases: &ReleaseMap) -> PullRequestContext {
             b.environments.push(env.clone());
         }
     }
-    // Releases after the oldest deployed one, up to the target, newest first.
+    let list = match releases.get(upstream) {
+        Some(Ok(list)) => list.as_slice(),
+        _ => &[],
+    };
+    let upto = list.iter().position(|r| r.tag_name == version).unwrap_or(0);
+    // The oldest deployed release is the one furthest down the list.
     let oldest = pr
         .findings
         .iter()
-        .map(|f| f.current_release.clone())
-        .min_by(|a, b| a.cmp(b))
-        .flatten();
-    let in_between: Vec<crate::release::Release> = match releases.get(&pr.upstream) {
-        Some(Ok(list)) => {
-            let upto = list
-                .iter()
-                .position(|r| r.tag_name == pr.version)
-                .unwrap_or(0);
-            let from = oldest
-                .as_ref()
-                .and_then(|o| list.iter().position(|r| &r.tag_name == o))
-                .unwrap_or(list.len().min(upto + 10));
-            list.get(upto..from)
-                .unwrap_or_default()
-                .iter()
-                .filter(|r| !r.draft)
-                .cloned()
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    let mut deadlines: Vec<check::Deadline> = pr
-        .findings
-        .iter()
-        .filter_map(|f| f.deadline.clone())
-        .collect();
-    deadlines.sort_by(|a, b| (&a.network, a.at).cmp(&(&b.network, b.at)));
-    deadlines.dedup();
-    let priority = pr
-        .findings
-        .iter()
-        .filter_map(|f| f.priority.clone())
-        .max_by_key(|p| priority_rank(p));
-    PullRequestContext {
-        repository: pr.repository.clone(),
-        group: pr.group.clone().unwrap_or_else(|| "upstream".into()),
-        scope: pr.group.clone(),
-        upgrades: vec![Upgrade {
-            upstream: pr.upstream.clone(),
-            name: pr.upstream_name().to_string(),
-            from: oldest,
-            version: pr.version.clone(),
-            bumps: bumps.into_values().collect(),
-            releases: in_between,
-        }],
-        deadlines,
-        breaking: pr
-            .findings
+        .filter(|f| f.upstream == upstream)
+        .filter_map(|f| f.current_release.as_ref())
+        .filter_map(|tag| {
+            list.iter()
+                .position(|r| &r.tag_name == tag)
+                .map(|i| (i, tag))
+        })
+        .max();
+    let from = oldest.map_or(list.len().min(upto + 10), |(i, _)| i);
+    Upgrade {
+        upstream: upstream.to_string(),
+        name: plan::short_name(upstream).to_string(),
+        from: oldest.map(|(_, tag)| tag.clone()),
+        version: version.to_string(),
+        bumps: bumps.into_values().collect(),
+        releases: list
+            .get(upto..from)
+            .unwrap_or_default()
             .iter()
-            .flat_map(|f| f.breaking.iter().cloned())
-            .fold(Vec::new(), |mut v, b| {
-                if !v.contains(&b) {
-                    v.push(b);
-                }
-                v
-            }),
-        security: pr.findings.iter().find_map(|f| f.security.clone()),
-        codes: pr.codes(),
-        priority,
+            .filter(|r| !r.draft)
+            .cloned()
+            .collect(),
     }
 }
 
@@ -246,7 +262,7 @@ async fn publish_repository(
         match templates.render(&context(pr, releases), now) {
             Ok(words) => rendered.push((pr, words)),
             Err(e) => report.failures.push(check::Failure {
-                subject: format!("{} {} {}", pr.repository, pr.upstream, pr.version),
+                subject: format!("{} {}", pr.repository, pr.describe()),
                 error: e.to_string(),
             }),
         }
@@ -355,11 +371,29 @@ fn lineage_of(f: &render::Fingerprint) -> String {
     format!("{}|{}|{}", f.repo, f.upstream, f.group)
 }
 
+/// The upstreams of a PR, comma-separated (one, unless grouped).
+fn upstreams(pr: &PlannedPr) -> String {
+    pr.upgrades
+        .iter()
+        .map(|(u, _)| u.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Their target release tags, in the same order.
+fn versions(pr: &PlannedPr) -> String {
+    pr.upgrades
+        .iter()
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn view(pr: &PlannedPr, words: &Rendered, diff: String) -> PlannedView {
     PlannedView {
         repository: pr.repository.clone(),
-        upstream: pr.upstream.clone(),
-        version: pr.version.clone(),
+        upstream: upstreams(pr),
+        version: versions(pr),
         branch: words.branch.clone(),
         title: words.title.clone(),
         labels: pr.labels.clone(),
@@ -372,8 +406,8 @@ fn view(pr: &PlannedPr, words: &Rendered, diff: String) -> PlannedView {
 fn outcome(pr: &PlannedPr, words: &Rendered, action: Action) -> Outcome {
     Outcome {
         repository: pr.repository.clone(),
-        upstream: pr.upstream.clone(),
-        version: pr.version.clone(),
+        upstream: upstreams(pr),
+        version: versions(pr),
         branch: words.branch.clone(),
         title: words.title.clone(),
         action,

@@ -16,6 +16,9 @@ use crate::settings::{Group, PullRequests};
 /// One tag to change in one file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PlannedEdit {
+    /// The upstream whose release this edit moves to, and that release.
+    pub upstream: String,
+    pub to_version: String,
     pub file: String,
     pub line: usize,
     pub image: String,
@@ -31,9 +34,10 @@ pub struct PlannedEdit {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PlannedPr {
     pub repository: String,
-    pub upstream: String,
-    /// The release tag every edit moves to.
-    pub version: String,
+    /// The upstream group (`pull_requests.groups`) bumped together, if any.
+    pub name: Option<String>,
+    /// (upstream, release tag) of every upstream this PR moves, in order.
+    pub upgrades: Vec<(String, String)>,
     /// The environment or wave this PR is for, when grouping by them.
     pub group: Option<String>,
     pub edits: Vec<PlannedEdit>,
@@ -43,9 +47,13 @@ pub struct PlannedPr {
 }
 
 impl PlannedPr {
-    /// `lighthouse` for `sigp/lighthouse`.
-    pub fn upstream_name(&self) -> &str {
-        self.upstream.rsplit('/').next().unwrap_or(&self.upstream)
+    /// `lighthouse v7.0.0`, or `go-ethereum v1.15.0, lighthouse v7.0.0`.
+    pub fn describe(&self) -> String {
+        self.upgrades
+            .iter()
+            .map(|(u, v)| format!("{} {v}", short_name(u)))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Every finding code, once, in a stable order.
@@ -57,6 +65,11 @@ impl PlannedPr {
             .into_iter()
             .collect()
     }
+}
+
+/// `lighthouse` for `sigp/lighthouse`.
+pub fn short_name(upstream: &str) -> &str {
+    upstream.rsplit('/').next().unwrap_or(upstream)
 }
 
 /// A finding with no pull request (yet), and why.
@@ -144,22 +157,48 @@ pub fn plan(
             Group::Environment => Some(f.environment.clone().unwrap_or_else(|| "default".into())),
             Group::Wave => Some(format!("wave-{}", f.wave.unwrap_or(1))),
         };
-        let key = (
-            f.repository.clone(),
-            f.upstream.clone(),
-            f.latest.clone(),
-            group.clone(),
-        );
+        // Upstreams of a named group share one PR whatever their versions;
+        // others get one PR per release.
+        let named = settings
+            .groups
+            .iter()
+            .find(|g| {
+                g.upstreams
+                    .iter()
+                    .any(|u| u.eq_ignore_ascii_case(&f.upstream))
+            })
+            .map(|g| g.name.clone());
+        let key = match &named {
+            Some(name) => (
+                f.repository.clone(),
+                format!("group:{name}"),
+                String::new(),
+                group.clone(),
+            ),
+            None => (
+                f.repository.clone(),
+                f.upstream.clone(),
+                f.latest.clone(),
+                group.clone(),
+            ),
+        };
         let pr = groups.entry(key).or_insert_with(|| PlannedPr {
             repository: f.repository.clone(),
-            upstream: f.upstream.clone(),
-            version: f.latest.clone(),
+            name: named,
+            upgrades: Vec::new(),
             group,
             edits: Vec::new(),
             findings: Vec::new(),
             labels: Vec::new(),
         });
+        let upgrade = (f.upstream.clone(), f.latest.clone());
+        if !pr.upgrades.contains(&upgrade) {
+            pr.upgrades.push(upgrade);
+            pr.upgrades.sort();
+        }
         pr.edits.push(PlannedEdit {
+            upstream: f.upstream.clone(),
+            to_version: f.latest.clone(),
             file: f.file.clone(),
             line: f.line,
             image: f.image.clone(),
@@ -327,7 +366,7 @@ mod tests {
         let lh = plan
             .pulls
             .iter()
-            .find(|p| p.upstream == "sigp/lighthouse")
+            .find(|p| p.upgrades[0].0 == "sigp/lighthouse")
             .unwrap();
         assert_eq!(lh.edits.len(), 2);
         assert_eq!(lh.labels, ["upkeep", "hoodi", "mainnet"]);
@@ -395,6 +434,50 @@ mod tests {
         let plan2 = plan(&f, &settings(Group::Upstream, 0), false, &skipped, now());
         assert!(plan2.pulls.is_empty());
         assert!(plan2.held[0].reason.contains("closed without merging"));
+    }
+
+    #[test]
+    fn named_groups_bump_their_upstreams_together() {
+        let f = [
+            finding(
+                "mainnet/cl.yaml",
+                "mainnet",
+                "sigp/lighthouse",
+                "v7.0.0",
+                10,
+            ),
+            finding(
+                "mainnet/el.yaml",
+                "mainnet",
+                "ethereum/go-ethereum",
+                "v1.15.0",
+                10,
+            ),
+            finding(
+                "mainnet/mev.yaml",
+                "mainnet",
+                "flashbots/mev-boost",
+                "v1.9",
+                10,
+            ),
+        ];
+        let mut s = settings(Group::Upstream, 0);
+        s.groups = vec![crate::settings::UpstreamGroup {
+            name: "pectra-pair".into(),
+            upstreams: vec!["ethereum/go-ethereum".into(), "sigp/lighthouse".into()],
+        }];
+        let p = plan(&f, &s, false, &BTreeSet::new(), now());
+        assert_eq!(p.pulls.len(), 2);
+        let pair = p.pulls.iter().find(|p| p.name.is_some()).unwrap();
+        assert_eq!(
+            pair.upgrades,
+            [
+                ("ethereum/go-ethereum".to_string(), "v1.15.0".to_string()),
+                ("sigp/lighthouse".to_string(), "v7.0.0".to_string())
+            ]
+        );
+        assert_eq!(pair.edits.len(), 2);
+        assert_eq!(pair.describe(), "go-ethereum v1.15.0, lighthouse v7.0.0");
     }
 
     #[test]

@@ -188,7 +188,8 @@ impl Target<'_> {
             return Ok(Action::Skipped {
                 reason: format!(
                     "#{} was closed without merging: {} is skipped",
-                    closed.number, pr.version
+                    closed.number,
+                    pr.describe()
                 ),
             });
         }

@@ -167,6 +167,9 @@ pub struct RawPullRequests {
     /// Upgrades never proposed: an upstream (`owner/name`) or an image, and
     /// optionally only some versions (tag globs such as `v8.*`).
     pub ignore: Option<Vec<RawIgnore>>,
+    /// Upstreams bumped together in one pull request (an execution and a
+    /// consensus client for one fork): a name and the upstreams.
+    pub groups: Option<Vec<RawUpstreamGroup>>,
     /// How commits are made: `git` (default: git2, pushed) or `api`
     /// (GitHub's Git Data API, so commits by an App show as verified).
     pub commit_mode: Option<CommitMode>,
@@ -187,6 +190,16 @@ impl CommitMode {
     pub fn is_api(self) -> bool {
         self == CommitMode::Api
     }
+}
+
+/// Upstreams bumped together.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawUpstreamGroup {
+    /// A name for the group, shown in fingerprints (`pectra-pair`).
+    pub name: String,
+    /// GitHub upstreams (`owner/name`), at least two.
+    pub upstreams: Vec<String>,
 }
 
 /// The author of upkeep's commits.

@@ -199,6 +199,16 @@ pub struct PullRequests {
     pub ignore: Vec<Ignore>,
     /// git2 and a push (default), or GitHub's Git Data API.
     pub commit_mode: super::raw::CommitMode,
+    /// Upstreams bumped together in one pull request.
+    pub groups: Vec<UpstreamGroup>,
+}
+
+/// Upstreams bumped together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamGroup {
+    pub name: String,
+    /// `owner/name` of each member.
+    pub upstreams: Vec<String>,
 }
 
 /// Upgrades never proposed.
@@ -243,6 +253,7 @@ impl Default for PullRequests {
             assignees: Vec::new(),
             author: None,
             ignore: Vec::new(),
+            groups: Vec::new(),
             commit_mode: super::raw::CommitMode::Git,
         }
     }

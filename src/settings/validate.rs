@@ -83,6 +83,10 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                         .enumerate()
                         .filter_map(|(i, rule)| v.ignore(rule, &at.key("ignore").index(i)))
                         .collect(),
+                    groups: v.upstream_groups(
+                        pr.groups.as_deref().unwrap_or_default(),
+                        &at.key("groups"),
+                    ),
                     commit_mode: pr.commit_mode.unwrap_or(d.commit_mode),
                 }
             }
@@ -427,6 +431,46 @@ impl Validator {
                     ),
                 );
             }
+        }
+        out
+    }
+
+    fn upstream_groups(
+        &mut self,
+        raw: &[super::raw::RawUpstreamGroup],
+        at: &At,
+    ) -> Vec<super::types::UpstreamGroup> {
+        let mut out: Vec<super::types::UpstreamGroup> = Vec::new();
+        for (i, g) in raw.iter().enumerate() {
+            let at = at.index(i);
+            if g.name.trim().is_empty() {
+                self.error(&at.key("name"), "the group's name is empty");
+            }
+            if g.upstreams.len() < 2 {
+                self.error(
+                    &at.key("upstreams"),
+                    "a group bumps at least two upstreams together",
+                );
+            }
+            for (j, u) in g.upstreams.iter().enumerate() {
+                if self
+                    .check(&at.key("upstreams").index(j), parse_github(u))
+                    .is_some()
+                    && (out
+                        .iter()
+                        .any(|o| o.upstreams.iter().any(|x| x.eq_ignore_ascii_case(u)))
+                        || g.upstreams[..j].iter().any(|x| x.eq_ignore_ascii_case(u)))
+                {
+                    self.error(
+                        &at.key("upstreams").index(j),
+                        format!("`{u}` is already in a group"),
+                    );
+                }
+            }
+            out.push(super::types::UpstreamGroup {
+                name: g.name.trim().to_string(),
+                upstreams: g.upstreams.clone(),
+            });
         }
         out
     }

@@ -246,7 +246,7 @@ fn a_pull_request_closed_without_merging_is_not_reopened() {
     let (out, err, code) = w.run();
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("was closed without merging: v7.0.0 is skipped"),
+        out.contains("was closed without merging: lighthouse v7.0.0 is skipped"),
         "{out}"
     );
     assert_eq!(w.gh.pulls(REPO).len(), 2, "no new PR");
@@ -875,5 +875,44 @@ fn twelve_upstreams_one_repository_requests_and_time() {
         cold,
         second.total,
         warm
+    );
+}
+
+/// `pull_requests.groups`: an execution and a consensus client in one pull
+/// request; a newer release of either supersedes it.
+#[test]
+fn grouped_upstreams_share_one_pull_request() {
+    let w = World::new();
+    w.settings(
+        "  groups:\n    - name: el-cl\n      upstreams: [ethereum/go-ethereum, sigp/lighthouse]\n",
+    );
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let pulls = w.gh.pulls(REPO);
+    assert_eq!(pulls.len(), 1, "{out}");
+    let pr = &pulls[0];
+    assert_eq!(
+        pr.title,
+        "Bump go-ethereum to v1.15.0 and lighthouse to v7.0.0"
+    );
+    assert_eq!(pr.head, "upkeep/go-ethereum-v1.15.0-lighthouse-v7.0.0");
+    assert_eq!(
+        w.show(&pr.head, "envs/hoodi/docker-compose.yml"),
+        HOODI
+            .replace("lighthouse:v6.0.0", "lighthouse:v7.0.0")
+            .replace("client-go:v1.14.12", "client-go:v1.15.0")
+    );
+    w.gh.add_release("sigp/lighthouse", "v7.0.1");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}{err}");
+    let pulls = w.gh.pulls(REPO);
+    let new = pulls
+        .iter()
+        .find(|p| p.head == "upkeep/go-ethereum-v1.15.0-lighthouse-v7.0.1")
+        .unwrap();
+    assert_eq!(w.gh.pull(REPO, pr.number).state, "closed", "{out}");
+    assert_eq!(
+        w.gh.pull(REPO, pr.number).comments,
+        [format!("Superseded by #{}.", new.number)]
     );
 }

@@ -480,7 +480,7 @@ fn unknown_environment_override_names_the_variable() {
     assert_eq!(
         errors("", &[("UPKEEP_PULL_REQUESTS__COLOUR", "x")]),
         [
-            "UPKEEP_PULL_REQUESTS__COLOUR: unknown field `colour`, expected one of `labels`, `reviewers`, `group`, `minimum_release_age`, `assignees`, `author`, `ignore`, `commit_mode`"
+            "UPKEEP_PULL_REQUESTS__COLOUR: unknown field `colour`, expected one of `labels`, `reviewers`, `group`, `minimum_release_age`, `assignees`, `author`, `ignore`, `groups`, `commit_mode`"
         ]
     );
     assert_eq!(
