@@ -580,11 +580,10 @@ impl Catalog {
         Ok(())
     }
 
-    /// Merges the settings' `upstreams:`. An entry for a known repository (or
-    /// former name) sets its pre-release offer and, when it names `calver` or
-    /// a `regex:`, its versioning (settings cannot tell an explicit `semver`
-    /// from the default, so `semver` never replaces a catalogued scheme); its
-    /// images replace the tag template of a known image or are added. Other
+    /// Merges the settings' `upstreams:`. For a known repository (or former
+    /// name) the versioning and pre-release policy an entry writes replace
+    /// the catalogued ones (what it leaves out stays); its images replace
+    /// the tag template of a known image or are added. Other
     /// entries are new upstreams. An image mapped here leaves any other
     /// upstream that claimed it.
     pub fn merge_settings(&mut self, upstreams: &[settings::Upstream]) {
@@ -593,10 +592,12 @@ impl Catalog {
             let at = match self.upstreams.iter().position(|x| x.is_repo(&repo)) {
                 Some(i) => {
                     let up = &mut self.upstreams[i];
-                    if u.versioning != Scheme::Semver || up.origin == Origin::Settings {
-                        up.versioning = u.versioning.clone();
+                    if let Some(versioning) = &u.versioning {
+                        up.versioning = versioning.clone();
                     }
-                    up.prereleases.offer = u.prereleases;
+                    if let Some(offer) = u.prereleases {
+                        up.prereleases.offer = offer;
+                    }
                     up.origin = Origin::Settings;
                     i
                 }
@@ -610,10 +611,10 @@ impl Catalog {
                         owner: u.owner.clone(),
                         name: u.name.clone(),
                         moved_from: Vec::new(),
-                        versioning: u.versioning.clone(),
+                        versioning: u.versioning.clone().unwrap_or_default(),
                         release_tag: None,
                         prereleases: PrereleasePolicy {
-                            offer: u.prereleases,
+                            offer: u.prereleases.unwrap_or(false),
                             github_flag: true,
                         },
                         ignore_tags: Vec::new(),
@@ -1002,8 +1003,8 @@ mod tests {
             settings::Upstream {
                 owner: "acme".into(),
                 name: "custom-node".into(),
-                versioning: Scheme::Semver,
-                prereleases: false,
+                versioning: None,
+                prereleases: None,
                 images: vec![settings::ImageMapping {
                     name: "ghcr.io/acme/custom-node".into(),
                     tag: tmpl("v{version}"),
@@ -1012,8 +1013,8 @@ mod tests {
             settings::Upstream {
                 owner: "consensys".into(),
                 name: "teku".into(),
-                versioning: Scheme::Semver,
-                prereleases: true,
+                versioning: None,
+                prereleases: Some(true),
                 images: vec![settings::ImageMapping {
                     name: "registry.acme.internal/mirror/teku".into(),
                     tag: tmpl("{version}"),
@@ -1027,15 +1028,26 @@ mod tests {
             .lookup("registry.acme.internal/mirror/teku")
             .expect("added");
         assert_eq!(teku.upstream.id, "teku");
-        // The catalogued scheme survives the settings' default `semver`.
+        // The catalogued scheme survives an entry that names none.
         assert_eq!(teku.upstream.versioning, Scheme::Calver);
         assert!(teku.upstream.prereleases.offer);
         assert!(c.lookup("consensys/teku").is_some());
+        // An explicit `versioning: semver` does replace it.
+        c.merge_settings(&[settings::Upstream {
+            owner: "consensys".into(),
+            name: "teku".into(),
+            versioning: Some(Scheme::Semver),
+            prereleases: None,
+            images: Vec::new(),
+        }]);
+        let teku = c.lookup("consensys/teku").expect("known");
+        assert_eq!(teku.upstream.versioning, Scheme::Semver);
+        assert!(teku.upstream.prereleases.offer, "left out, so kept");
         c.merge_settings(&[settings::Upstream {
             owner: "acme".into(),
             name: "reth".into(),
-            versioning: Scheme::Semver,
-            prereleases: false,
+            versioning: Some(Scheme::Semver),
+            prereleases: Some(false),
             images: Vec::new(),
         }]);
         assert_eq!(

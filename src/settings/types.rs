@@ -165,9 +165,12 @@ impl fmt::Display for Network {
 pub struct Upstream {
     pub owner: String,
     pub name: String,
-    /// How its tags parse and order (`semver` by default).
-    pub versioning: Scheme,
-    pub prereleases: bool,
+    /// How its tags parse and order, when written (for a new upstream the
+    /// default is `semver`; a catalogued upstream keeps its own scheme).
+    pub versioning: Option<Scheme>,
+    /// Whether pre-releases are offered, when written (default: no, or the
+    /// catalog's policy for a catalogued upstream).
+    pub prereleases: Option<bool>,
     pub images: Vec<ImageMapping>,
 }
 

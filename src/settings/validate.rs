@@ -355,8 +355,10 @@ impl Validator {
                 }
             }
             let versioning = match &up.versioning {
-                None => Some(Scheme::default()),
-                Some(text) => self.check(&at.key("versioning"), parse_versioning(text)),
+                None => Some(None),
+                Some(text) => self
+                    .check(&at.key("versioning"), parse_versioning(text))
+                    .map(Some),
             };
             let images: Vec<Option<ImageMapping>> = up
                 .images
@@ -375,7 +377,7 @@ impl Validator {
                     owner,
                     name,
                     versioning,
-                    prereleases: up.prereleases.unwrap_or(false),
+                    prereleases: up.prereleases,
                     images,
                 });
             }

@@ -82,10 +82,10 @@ fn the_example_file_loads() {
     );
     assert_eq!(s.upstreams.len(), 2);
     assert_eq!(s.upstreams[0].repo(), "acme/custom-node");
-    assert_eq!(s.upstreams[0].versioning, Scheme::Semver);
+    assert_eq!(s.upstreams[0].versioning, Some(Scheme::Semver));
     assert_eq!(s.upstreams[0].images[0].name, "ghcr.io/acme/custom-node");
     assert_eq!(s.upstreams[0].images[0].tag.to_string(), "v{version}");
-    assert!(matches!(s.upstreams[1].versioning, Scheme::Regex(_)));
+    assert!(matches!(s.upstreams[1].versioning, Some(Scheme::Regex(_))));
     assert_eq!(
         s.upstreams[1].images[0].tag.to_string(),
         "release-{version}-alpine"
