@@ -734,6 +734,11 @@ impl<'u> Writer<'u> {
             self.out.push_str(&p);
             self.line_open = true;
         }
+        // Two code spans side by side would merge their backtick runs into
+        // one and end the first span somewhere else: keep them apart.
+        if s.starts_with('`') && self.out.ends_with('`') {
+            self.out.push(' ');
+        }
         self.out.push_str(s);
     }
 
