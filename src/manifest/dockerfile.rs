@@ -557,6 +557,7 @@ fn shell_words(line: &Logical, from: usize, escape: char) -> Vec<Traced> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::test_support::{self, Row, row};
     use proptest::prelude::*;
 
     const SHAPE: &str = "\u{feff}?(# escape=[`\\\\]\r?\n)?(((from|FROM|ARG|RUN) [-a-z0-9:./@${}=_\"' <`\\\\]{0,30}|  [A-Za-z${}:.]{0,10}|#[^\n]{0,5}|[^\n]{0,8})\r?\n){0,10}";
@@ -565,28 +566,8 @@ mod tests {
         scan(&Source::new("Dockerfile", text))
     }
 
-    /// `(image, tag, line, column)` of each reference, checking that the tag
-    /// span holds exactly the tag.
-    fn summary(text: &str) -> Vec<(String, Option<String>, usize, usize)> {
-        scan_text(text)
-            .into_iter()
-            .map(|r| {
-                assert_eq!(r.kind, Kind::Dockerfile);
-                if let (Some(tag), Some(span)) = (&r.tag, r.tag_span) {
-                    assert_eq!(&text[span.start..span.end], tag);
-                }
-                (r.image, r.tag, r.line, r.column)
-            })
-            .collect()
-    }
-
-    fn row(
-        image: &str,
-        tag: &str,
-        line: usize,
-        column: usize,
-    ) -> (String, Option<String>, usize, usize) {
-        (image.to_string(), Some(tag.to_string()), line, column)
+    fn summary(text: &str) -> Vec<Row> {
+        test_support::summary(text, Kind::Dockerfile, scan_text(text))
     }
 
     #[test]

@@ -415,6 +415,7 @@ fn strip_prefix_ci<'s>(s: &'s str, prefix: &str) -> Option<&'s str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::test_support::{self, Row, row};
     use proptest::prelude::*;
 
     const SHAPE: &str = "\u{feff}?((export )?[A-Z]{1,3}(_IMAGE|_DOCKER)?(_TAG|_REPO|_IMAGE|_VERSION|_IMAGE_NAME) ?= ?[\"']?[a-z0-9:./@${}_# -]{0,24}[\"']?\r?\n|# upkeep: image=[a-z/]{0,8}\r?\n|[^\n]{0,8}\r?\n){0,10}";
@@ -423,29 +424,10 @@ mod tests {
         scan(&Source::new("default.env", text))
     }
 
-    /// `(image, tag, line, column)` of each reference, checking that the tag
-    /// span holds exactly the tag.
-    fn summary(text: &str) -> Vec<(String, Option<String>, usize, usize)> {
-        scan_text(text)
-            .into_iter()
-            .map(|r| {
-                assert_eq!(r.kind, Kind::Dotenv);
-                assert_eq!(r.tag_site, Site::Text);
-                if let (Some(tag), Some(span)) = (&r.tag, r.tag_span) {
-                    assert_eq!(&text[span.start..span.end], tag);
-                }
-                (r.image, r.tag, r.line, r.column)
-            })
-            .collect()
-    }
-
-    fn row(
-        image: &str,
-        tag: &str,
-        line: usize,
-        column: usize,
-    ) -> (String, Option<String>, usize, usize) {
-        (image.to_string(), Some(tag.to_string()), line, column)
+    fn summary(text: &str) -> Vec<Row> {
+        let refs = scan_text(text);
+        assert!(refs.iter().all(|r| r.tag_site == Site::Text));
+        test_support::summary(text, Kind::Dotenv, refs)
     }
 
     #[test]

@@ -145,3 +145,30 @@ impl<'a> Source<'a> {
         Some(reference)
     }
 }
+
+/// Helpers for the scanners' unit tests.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use super::{Kind, Reference};
+
+    /// A reference as the unit tests compare it.
+    pub type Row = (String, Option<String>, usize, usize);
+
+    /// `(image, tag, line, column)` of each reference, checking that each is
+    /// of `kind` and that its tag span holds exactly its tag.
+    pub fn summary(text: &str, kind: Kind, refs: Vec<Reference>) -> Vec<Row> {
+        refs.into_iter()
+            .map(|r| {
+                assert_eq!(r.kind, kind);
+                if let (Some(tag), Some(span)) = (&r.tag, r.tag_span) {
+                    assert_eq!(&text[span.start..span.end], tag);
+                }
+                (r.image, r.tag, r.line, r.column)
+            })
+            .collect()
+    }
+
+    pub fn row(image: &str, tag: &str, line: usize, column: usize) -> Row {
+        (image.to_string(), Some(tag.to_string()), line, column)
+    }
+}
