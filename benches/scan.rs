@@ -116,7 +116,7 @@ fn scan_tree(bencher: divan::Bencher) {
         .counter(ItemsCount::new(t.files))
         .counter(BytesCount::new(t.bytes))
         .bench(|| {
-            let report = upkeep::manifest::scan(divan::black_box(&t.root));
+            let report = upkeep::domain::manifest::scan(divan::black_box(&t.root));
             assert!(report.references.len() >= t.files);
             report
         });

@@ -1,29 +1,21 @@
 //! upkeep keeps infrastructure repositories up to date.
 //!
-//! The library holds every pipeline stage; the `upkeep` binary is a thin
-//! shell around [`cli::main`]. Pure stages (`version`, `manifest`) take data and
-//! return data: no network, no clock, no database.
+//! The library is three layers, and the folders say which is which:
+//!
+//! - [`domain`]: the pure core. Data in, data out: version schemes,
+//!   manifests, catalog, rules, evaluation, planning, rendering, rollout
+//!   decisions, notification composition. It imports no tokio, octocrab,
+//!   git2, rusqlite, hyper or axum and never reads the clock (`now` is a
+//!   parameter); `tests/it/architecture.rs` fails when it does.
+//! - [`io`]: the adapters to the outside world: one HTTP layer and the
+//!   clients on it (GitHub, OCI registries, Slack), git, the state store.
+//! - [`app`]: the application that wires them: the context built once for
+//!   CLI, job and App, and the orchestration of check, run, serve, notify
+//!   and inventory.
+//!
+//! The `upkeep` binary is a thin shell around [`app::cli::main`].
 
-pub mod catalog;
-pub mod check;
-pub mod cli;
+pub mod app;
+pub mod domain;
 pub mod env;
-pub mod forge;
-pub mod git;
-pub mod inventory;
-pub mod located;
-pub mod manifest;
-pub mod notify;
-pub mod pipeline;
-pub mod plan;
-pub mod poll;
-pub mod publish;
-pub mod registry;
-pub mod release;
-pub mod render;
-pub mod rules;
-pub mod serve;
-pub mod settings;
-pub mod store;
-pub mod version;
-pub mod yaml;
+pub mod io;

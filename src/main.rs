@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    upkeep::cli::main()
+    upkeep::app::cli::main()
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::support::{fixture, stderr, stdout, temp_fixture, upkeep};
-use upkeep::manifest::{self, BumpRequest, DigestAction};
+use upkeep::domain::manifest::{self, BumpRequest, DigestAction};
 
 const D_A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const D_B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";

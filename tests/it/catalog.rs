@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use upkeep::catalog::{Catalog, Origin};
-use upkeep::settings;
+use upkeep::domain::catalog::{Catalog, Origin};
+use upkeep::domain::settings;
 
 fn builtin() -> Catalog {
     Catalog::builtin().unwrap_or_else(|e| panic!("the built-in catalog must load:\n{e}"))

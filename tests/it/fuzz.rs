@@ -3,7 +3,7 @@
 //! the spans of the references it moves.
 
 use proptest::prelude::*;
-use upkeep::manifest::{self, BumpRequest, DigestAction};
+use upkeep::domain::manifest::{self, BumpRequest, DigestAction};
 
 const NAMES: [&str; 7] = [
     "values.yaml",

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::support::git_http::GitServer;
-use upkeep::git::{Author, GitError, Session};
+use upkeep::io::git::{Author, GitError, Session};
 
 const TOKEN: &str = "s3cr3t-git-token";
 

@@ -10,8 +10,8 @@ use std::process::{Command, Stdio};
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-use upkeep::check::Deadline;
-use upkeep::inventory::{self, Entry, Inventory, Status};
+use upkeep::domain::evaluate::Deadline;
+use upkeep::domain::inventory::{self, Entry, Inventory, Status};
 
 use crate::support::git_http::GitServer;
 use crate::support::github::{Caller, GitHubDouble, NewRelease, Repo};

@@ -1,6 +1,7 @@
 //! The one integration-test binary. Each module covers one command or stage;
 //! `support` holds shared helpers.
 
+mod architecture;
 mod bump;
 mod catalog;
 mod check;

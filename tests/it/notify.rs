@@ -11,15 +11,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-use upkeep::check::{CheckReport, Deadline, Failure, Finding, Unchecked};
-use upkeep::notify::{
-    self, Channel, DeliveryError, Inputs, Kind, Message, OpenPull, SendOptions, Sender,
-    SlackTemplates, What,
+use upkeep::domain::evaluate::{CheckReport, Deadline, Failure, Finding, Unchecked};
+use upkeep::domain::notify::{
+    self, Channel, DeliveryError, Inputs, Kind, Message, OpenPull, SlackTemplates, What,
 };
-use upkeep::release::Release;
-use upkeep::render::Fingerprint;
-use upkeep::settings::{self, Slack, SlackRoute};
-use upkeep::store::Store;
+use upkeep::domain::rules::Code;
+use upkeep::io::slack::{SendOptions, Sender};
+use upkeep::domain::release::Release;
+use upkeep::domain::render::Fingerprint;
+use upkeep::domain::settings::{self, Slack, SlackRoute};
+use upkeep::io::store::Store;
 
 use crate::support::slack::{Answer, SlackDouble, blockkit};
 
@@ -70,7 +71,7 @@ fn finding(
 }
 
 fn codes(mut f: Finding, codes: &[&str]) -> Finding {
-    f.codes = codes.iter().map(|c| c.to_string()).collect();
+    f.codes = codes.iter().map(|c| Code::parse(c).unwrap()).collect();
     f
 }
 
@@ -508,7 +509,7 @@ async fn two_hundred_pending_upgrades_stay_within_slack_limits() {
     let messages = notify::compose(&inputs, &channels, &templates, digest, &never_sent).unwrap();
     assert_eq!(messages.len(), 1);
     let sender = Sender::new(fast()).unwrap();
-    let (deliveries, warnings) = notify::deliver(&messages, &channels, &sender, None, now()).await;
+    let (deliveries, warnings) = upkeep::app::notify::deliver(&messages, &channels, &sender, None, now()).await;
     assert!(
         warnings.is_empty() && deliveries[0].error.is_none(),
         "{deliveries:?}"
@@ -540,7 +541,7 @@ async fn two_hundred_pending_upgrades_stay_within_slack_limits() {
         }
     }
     slack.clear();
-    let (deliveries, _) = notify::deliver(&messages, &channels, &sender, None, now()).await;
+    let (deliveries, _) = upkeep::app::notify::deliver(&messages, &channels, &sender, None, now()).await;
     assert!(
         deliveries.iter().all(|d| d.error.is_none()),
         "{deliveries:?}"
@@ -573,7 +574,7 @@ async fn pass(
     let messages = notify::compose(&inputs, channels, &templates, What::default(), &sent).unwrap();
     let sender = Sender::new(fast()).unwrap();
     let (deliveries, warnings) =
-        notify::deliver(&messages, channels, &sender, Some(&store), now).await;
+        upkeep::app::notify::deliver(&messages, channels, &sender, Some(&store), now).await;
     assert!(warnings.is_empty(), "{warnings:?}");
     deliveries
         .into_iter()
@@ -800,7 +801,7 @@ fn load(text: &str, vars: &[(&str, &str)]) -> Result<settings::Settings, String>
 #[test]
 fn slack_settings_routes_alerts_and_reminders() {
     let s = load("", &[]).unwrap();
-    assert_eq!(s.slack.alerts, ["hard-fork", "security-fix", "mandatory"]);
+    assert_eq!(s.slack.alerts, [Code::HardFork, Code::SecurityFix, Code::Mandatory]);
     assert_eq!(
         s.slack.reminders,
         [Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)]
@@ -824,7 +825,7 @@ slack:
       repositories: [\"acme/*\"]
 ";
     let s = load(text, &[]).unwrap();
-    assert_eq!(s.slack.alerts, ["hard-fork"]);
+    assert_eq!(s.slack.alerts, [Code::HardFork]);
     assert_eq!(
         s.slack.reminders,
         [Duration::from_secs(3 * 86_400), Duration::from_secs(86_400)]
@@ -841,7 +842,7 @@ slack:
         ],
     )
     .unwrap();
-    assert_eq!(s.slack.alerts, ["security-fix", "mandatory"]);
+    assert_eq!(s.slack.alerts, [Code::SecurityFix, Code::Mandatory]);
     assert_eq!(
         s.slack.reminders,
         [

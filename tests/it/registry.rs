@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use upkeep::registry::{CredentialSet, Credentials, Registry, RegistryError, RegistryOptions};
-use upkeep::settings::Registries;
-use upkeep::store::Store;
+use upkeep::domain::settings::Registries;
+use upkeep::io::registry::{CredentialSet, Credentials, Registry, RegistryError, RegistryOptions};
+use upkeep::io::store::Store;
 
 use crate::support::github::{GitHubDouble, NewRelease};
 use crate::support::registry::{RegistryServer, closed_port};

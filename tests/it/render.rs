@@ -6,9 +6,10 @@
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
-use upkeep::check::Deadline;
-use upkeep::release::Release;
-use upkeep::render::{
+use upkeep::domain::evaluate::Deadline;
+use upkeep::domain::rules::{Code, Priority};
+use upkeep::domain::release::Release;
+use upkeep::domain::render::{
     BODY_LIMIT, Bump, FINGERPRINT_MARKER, Override, PullRequestContext, RenderError, Rendered,
     Templates, Upgrade, parse_fingerprint, utf16_len,
 };
@@ -175,11 +176,11 @@ fn hard_fork_with_deadlines_on_two_networks() {
         },
     ];
     ctx.codes = vec![
-        "hard-fork".into(),
-        "mandatory".into(),
-        "breaking-change".into(),
+        Code::HardFork,
+        Code::Mandatory,
+        Code::BreakingChange,
     ];
-    ctx.priority = Some("high".into());
+    ctx.priority = Some(Priority::High);
     ctx.breaking = vec!["The `--http-allow-sync-stalled` flag has been removed (#7012).".into()];
     let r = render(&ctx);
     assert_eq!(
@@ -241,8 +242,8 @@ fn security_and_breaking_with_hostile_notes() {
         "`--slasher` is on by default; see #77 and @alice".into(),
         "<b>HTML</b> item".into(),
     ];
-    ctx.codes = vec!["security-fix".into(), "breaking-change".into()];
-    ctx.priority = Some("high".into());
+    ctx.codes = vec![Code::SecurityFix, Code::BreakingChange];
+    ctx.priority = Some(Priority::High);
     let r = render(&ctx);
     assert_eq!(r.title, "Bump lighthouse to v7.0.1 (security)");
     assert_eq!(parse_fingerprint(&r.body), Some(ctx.fingerprint()));
@@ -317,7 +318,7 @@ fn multi_upstream_group_in_one_environment() {
 #[test]
 fn title_qualifiers() {
     let mut ctx = context(vec![lighthouse("v7.0.0", "v7.0.1", vec![], vec![])]);
-    ctx.codes = vec!["hard-fork".into()];
+    ctx.codes = vec![Code::HardFork];
     assert_eq!(render(&ctx).title, "Bump lighthouse to v7.0.1 (hard fork)");
     ctx.security = Some("Fixes CVE-2025-1234".into());
     ctx.deadlines = vec![

@@ -9,9 +9,9 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
-use upkeep::release::Release;
-use upkeep::rules::{BUILTIN, BUILTIN_TESTS, Code, Engine, Priority};
-use upkeep::version::{Scheme, Tag};
+use upkeep::domain::release::Release;
+use upkeep::domain::rules::{BUILTIN, BUILTIN_TESTS, Code, Engine, Priority};
+use upkeep::domain::version::{Scheme, Tag};
 
 use crate::support::{fixture, stderr, stdout, upkeep};
 

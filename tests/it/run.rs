@@ -692,7 +692,8 @@ fn commit_mode_api_leaves_foreign_branches_alone() {
 /// The forge's Git Data API methods against the double's real repository.
 #[tokio::test]
 async fn forge_commits_through_the_git_data_api() {
-    use upkeep::forge::{Forge, RepoName, RetryPolicy};
+    use upkeep::domain::repo::RepoName;
+    use upkeep::io::forge::{Forge, RetryPolicy};
     let w = World::new();
     let forge = Forge::new(w.gh.url(), Some(TOKEN), RetryPolicy::default()).unwrap();
     let repo = RepoName::new("acme", "deploy");

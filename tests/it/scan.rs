@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::support::{fixture, listing, stderr, stdout, upkeep};
-use upkeep::manifest;
+use upkeep::domain::manifest;
 
 fn scan_listing(rel: &str) -> String {
     let report = manifest::scan(&fixture(rel));

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use upkeep::forge::{AppCredentials, Forge, ForgeError, RepoName, RetryPolicy};
-use upkeep::pipeline::in_shard;
-use upkeep::serve::webhook;
+use upkeep::app::pipeline::in_shard;
+use upkeep::app::serve::webhook;
+use upkeep::domain::repo::RepoName;
+use upkeep::io::forge::{AppCredentials, Forge, ForgeError, RetryPolicy};
 
 use crate::support::fixture;
 use crate::support::git_http::GitServer;
@@ -695,5 +696,8 @@ fn serve_sends_scheduled_digests_and_alerts_once_and_exposes_the_inventory() {
         !log.contains("secret-default"),
         "webhook URL logged:\n{log}"
     );
-    assert!(!log.contains(crate::inventory::TOKEN), "token logged");
+    assert!(
+        !log.contains(crate::inventory::TOKEN),
+        "token logged"
+    );
 }

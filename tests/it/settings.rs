@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use upkeep::settings::{self, Group, Network, RepoSource, Scheme, Settings, SettingsError};
+use upkeep::domain::settings::{self, Group, Network, RepoSource, Scheme, Settings, SettingsError};
 
 fn env(vars: &[(&str, &str)]) -> HashMap<String, String> {
     vars.iter()

@@ -10,9 +10,9 @@ use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tower::ServiceExt as _;
-use upkeep::forge::RepoName;
-use upkeep::serve::{self, AppState, Job, Metrics, Secrets, webhook};
-use upkeep::store::Store;
+use upkeep::app::serve::{self, AppState, Job, Metrics, Secrets, webhook};
+use upkeep::domain::repo::RepoName;
+use upkeep::io::store::Store;
 
 use crate::support::fixture;
 
@@ -21,7 +21,7 @@ const OLD_SECRET: &str = "previous-secret";
 
 /// A body as upkeep's pull requests have: text, then the fingerprint.
 fn upkeep_body() -> String {
-    let fp = upkeep::render::Fingerprint {
+    let fp = upkeep::domain::render::Fingerprint {
         v: 1,
         repo: "Codertocat/Hello-World".into(),
         upstream: "sigp/lighthouse".into(),

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use upkeep::manifest::Reference;
+use upkeep::domain::manifest::Reference;
 
 pub mod git_http;
 pub mod github;

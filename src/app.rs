@@ -1,0 +1,12 @@
+//! The application: turns settings and the environment into a
+//! [`context::Context`] (one place, for CLI, job and App mode) and
+//! orchestrates the pipeline stages over the I/O adapters.
+
+pub mod check;
+pub mod cli;
+pub mod context;
+pub mod inventory;
+pub mod notify;
+pub mod pipeline;
+pub mod publish;
+pub mod serve;

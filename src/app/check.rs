@@ -1,0 +1,378 @@
+//! `check`, the pipeline's first half as I/O: open or fetch each
+//! deployment repository, scan it, poll the upstreams its images come
+//! from, ask the images' registries which targets are published, and hand
+//! it all to the pure evaluator ([`crate::domain::evaluate`]). One failing
+//! repository or upstream becomes an entry in the report and the others go
+//! on. Nothing here writes to a deployment repository.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::app::context::Context;
+use crate::domain::evaluate::{
+    CheckReport, Existence, Failure, Placement, ReleaseMap, RepoFileProblem, ScannedRepo, annotate,
+    evaluate_gated, upstreams_of,
+};
+use crate::domain::manifest;
+use crate::domain::repo::RepoName;
+use crate::domain::settings::{RepoSource, Repository, Settings};
+use crate::io::poll;
+
+/// Progress events for a terminal indicator.
+pub enum Progress {
+    Repository(String),
+    Polled { done: usize, total: usize },
+}
+
+/// One check: repositories → references → releases → registries →
+/// findings. Without a registry client every target is offered on GitHub's
+/// word.
+pub async fn run(
+    ctx: &Context,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> CheckReport {
+    run_with_registry(ctx, ctx.registry.clone(), now, progress).await
+}
+
+async fn run_with_registry(
+    ctx: &Context,
+    registry: Option<Arc<crate::io::registry::Registry>>,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> CheckReport {
+    let mut repos = Vec::new();
+    let mut failures = Vec::new();
+    let mut problems = Vec::new();
+    let mut opened = Vec::new();
+    let mut repo_files = Vec::new();
+    for configured in &configured_repositories(&ctx.settings) {
+        let name = configured.source.to_string();
+        progress(Progress::Repository(name.clone()));
+        match open_repository(ctx, configured).await {
+            Ok((root, repo)) => {
+                opened.push(repo.clone());
+                let repo = &repo;
+                let scan = tokio::task::spawn_blocking(move || manifest::scan(&root)).await;
+                let Ok(scan) = scan else {
+                    failures.push(Failure {
+                        subject: name,
+                        error: "scan failed".into(),
+                    });
+                    continue;
+                };
+                problems.extend(scan.problems.iter().map(|p| format!("{name}: {p}")));
+                let references = scan
+                    .references
+                    .into_iter()
+                    .map(|r| {
+                        let env = repo.environment_for(&r.file).map(|e| Placement {
+                            environment: e.name.clone(),
+                            network: e.network.as_ref().map(|n| n.as_str().to_string()),
+                            wave: e.wave,
+                        });
+                        (r, env)
+                    })
+                    .collect();
+                repos.push(ScannedRepo { name, references });
+            }
+            Err(Skipped::Failed(error)) => failures.push(Failure {
+                subject: name,
+                error,
+            }),
+            Err(Skipped::RepoFile(problem)) => {
+                failures.push(Failure {
+                    subject: name,
+                    error: problem.errors.join("\n"),
+                });
+                repo_files.push(problem);
+            }
+        }
+    }
+    let upstreams: Vec<RepoName> = upstreams_of(&repos, &ctx.catalog)
+        .iter()
+        .filter_map(|u| u.parse().ok())
+        .collect();
+    let polled = poll::poll(
+        ctx.forge.clone(),
+        ctx.store.clone(),
+        &upstreams,
+        ctx.concurrency,
+        now,
+        &|done, total| progress(Progress::Polled { done, total }),
+    )
+    .await;
+    let mut releases = ReleaseMap::new();
+    for (repo, result) in polled {
+        let entry = match result {
+            Ok(p) => Ok(p.releases),
+            Err(e) => {
+                failures.push(Failure {
+                    subject: repo.to_string(),
+                    error: e.to_string(),
+                });
+                Err(e.to_string())
+            }
+        };
+        releases.insert(repo.to_string(), entry);
+    }
+    let mut report = gate(ctx, registry.as_ref(), &repos, &releases).await;
+    report.failures.extend(failures);
+    report.problems = problems;
+    report.releases = releases;
+    report.repositories = opened;
+    report.repo_files = repo_files;
+    report.scanned = repos;
+    if let Some(engine) = &ctx.engine {
+        annotate(&mut report, &ctx.catalog, engine, now);
+    }
+    report
+}
+
+/// The repositories of the settings; none configured means the current
+/// directory.
+pub fn configured_repositories(settings: &Settings) -> Vec<Repository> {
+    if settings.repositories.is_empty() {
+        vec![Repository {
+            source: RepoSource::Path(PathBuf::from(".")),
+            branch: None,
+            environments: Vec::new(),
+        }]
+    } else {
+        settings.repositories.clone()
+    }
+}
+
+/// How many missing targets one reference walks back past.
+const MAX_FALLBACK: usize = 5;
+
+/// The existence step between polling and evaluation: asks the registry
+/// about each reference's newest target, then, where that image is missing,
+/// about the next newest (up to [`MAX_FALLBACK`] rounds), and evaluates with
+/// the answers. Registry errors become warnings; `require_published` decides
+/// whether their targets are held or offered on GitHub's word.
+async fn gate(
+    ctx: &Context,
+    registry: Option<&Arc<crate::io::registry::Registry>>,
+    repos: &[ScannedRepo],
+    releases: &ReleaseMap,
+) -> CheckReport {
+    let require = ctx.settings.registries.require_published;
+    let on_error = if require {
+        Existence::Unknown
+    } else {
+        Existence::Trusted
+    };
+    let mut known: std::collections::HashMap<(String, String), Existence> =
+        std::collections::HashMap::new();
+    let mut warnings: Vec<String> = Vec::new();
+    for _ in 0..MAX_FALLBACK {
+        let asked = std::cell::RefCell::new(BTreeSet::new());
+        evaluate_gated(repos, &ctx.catalog, releases, &|image, tag| {
+            let key = (image.to_string(), tag.to_string());
+            known.get(&key).cloned().unwrap_or_else(|| {
+                asked.borrow_mut().insert(key);
+                Existence::Unknown
+            })
+        });
+        let asked: Vec<(String, String)> = asked.into_inner().into_iter().collect();
+        if asked.is_empty() {
+            break;
+        }
+        let Some(registry) = registry else {
+            known.extend(asked.into_iter().map(|k| (k, on_error.clone())));
+            continue;
+        };
+        for (key, answer) in registry.manifests(asked, ctx.concurrency).await {
+            let existence = match answer {
+                Ok(Some(m)) => Existence::Published { digest: m.digest },
+                Ok(None) => Existence::Missing,
+                Err(e) => {
+                    let warning = format!(
+                        "{e}; {}",
+                        if require {
+                            "its targets wait for the image (registries.require_published)"
+                        } else {
+                            "its targets are offered on GitHub's word (registries.require_published: false)"
+                        }
+                    );
+                    if !warnings.contains(&warning) {
+                        warnings.push(warning);
+                    }
+                    on_error.clone()
+                }
+            };
+            known.insert(key, existence);
+        }
+    }
+    let mut report = evaluate_gated(repos, &ctx.catalog, releases, &|image, tag| {
+        known
+            .get(&(image.to_string(), tag.to_string()))
+            .cloned()
+            .unwrap_or(Existence::Unknown)
+    });
+    report.warnings = warnings;
+    report
+}
+
+/// Why a repository was not scanned.
+enum Skipped {
+    Failed(String),
+    /// Its `.github/upkeep.yml` is invalid.
+    RepoFile(RepoFileProblem),
+}
+
+impl From<String> for Skipped {
+    fn from(e: String) -> Self {
+        Skipped::Failed(e)
+    }
+}
+
+/// The local tree of a repository (its path, or a fresh shallow fetch of
+/// its base branch) and the repository as configured: for GitHub, the
+/// settings entry with the `.github/upkeep.yml` of the fetched commit
+/// merged in; when that file sets another `branch`, that branch is fetched
+/// and scanned instead.
+async fn open_repository(
+    ctx: &Context,
+    repo: &Repository,
+) -> Result<(PathBuf, Repository), Skipped> {
+    match &repo.source {
+        RepoSource::Path(p) => {
+            if p.is_dir() {
+                Ok((p.clone(), repo.clone()))
+            } else {
+                Err(Skipped::Failed(format!("{}: not a directory", p.display())))
+            }
+        }
+        RepoSource::GitHub { owner, name } => {
+            let remote = ctx.remote(owner, name, repo.branch.as_deref()).await?;
+            let (remote, commit, file) = tokio::task::spawn_blocking(move || {
+                let commit = remote
+                    .session
+                    .fetch(&remote.base_branch, 1)?
+                    .ok_or_else(|| crate::io::git::GitError::NoBranch {
+                        url: remote.name.to_string(),
+                        branch: remote.base_branch.clone(),
+                    })?;
+                let file = remote
+                    .session
+                    .read(&commit, crate::domain::settings::REPO_FILE)?;
+                Ok::<_, crate::io::git::GitError>((remote, commit, file))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            let merged = match file {
+                None => repo.clone(),
+                Some(bytes) => {
+                    let label = crate::domain::settings::REPO_FILE;
+                    let loaded = match String::from_utf8(bytes) {
+                        Ok(text) => {
+                            crate::domain::settings::load_repo_file(&text, label, owner, name, repo)
+                                .map_err(|e| e.iter().map(ToString::to_string).collect())
+                        }
+                        Err(_) => Err(vec![format!(
+                            "{label}: not UTF-8 text: expected a YAML file"
+                        )]),
+                    };
+                    match loaded {
+                        Ok(merged) => merged,
+                        Err(errors) => {
+                            return Err(Skipped::RepoFile(RepoFileProblem {
+                                repository: remote.name.clone(),
+                                commit,
+                                errors,
+                            }));
+                        }
+                    }
+                }
+            };
+            let other_branch = merged.branch.clone().filter(|b| *b != remote.base_branch);
+            let path = tokio::task::spawn_blocking(move || {
+                let commit = match &other_branch {
+                    None => commit,
+                    Some(branch) => remote.session.fetch(branch, 1)?.ok_or_else(|| {
+                        crate::io::git::GitError::NoBranch {
+                            url: remote.name.to_string(),
+                            branch: branch.clone(),
+                        }
+                    })?,
+                };
+                remote.session.checkout(&commit)?;
+                Ok::<_, crate::io::git::GitError>(remote.session.workdir())
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+            Ok((path, merged))
+        }
+    }
+}
+
+/// Where an invalid `.github/upkeep.yml` is reported: a comment on the
+/// commit it was read from (the base branch's head, which for a `push`
+/// event is the push's head), once per repository and commit. What was
+/// posted is remembered in the state store (in the `slack_sent` table under
+/// the channel [`REPO_FILE_NOTICES`], which de-duplicates any keyed notice),
+/// so runs and restarts do not repeat it. Failures to post are returned.
+pub async fn report_repo_files(
+    ctx: &Context,
+    problems: &[RepoFileProblem],
+    now: DateTime<Utc>,
+) -> Vec<Failure> {
+    let mut failures = Vec::new();
+    for p in problems {
+        let key = format!("{}@{}", p.repository, p.commit);
+        let keys = [key];
+        match ctx.store.slack_sent(REPO_FILE_NOTICES, &keys) {
+            Ok(sent) if !sent.is_empty() => continue,
+            Ok(_) => {}
+            Err(e) => {
+                failures.push(Failure {
+                    subject: p.repository.to_string(),
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        }
+        let body = repo_file_comment(p);
+        let posted = ctx
+            .forge
+            .comment_on_commit(&p.repository, &p.commit, &body)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                ctx.store
+                    .record_slack_sent(REPO_FILE_NOTICES, &keys, now)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(error) = posted {
+            failures.push(Failure {
+                subject: p.repository.to_string(),
+                error,
+            });
+        }
+    }
+    failures
+}
+
+/// The store's channel for "invalid `.github/upkeep.yml` reported" notices.
+pub const REPO_FILE_NOTICES: &str = "github:repo-file-comment";
+
+/// The comment on a commit whose `.github/upkeep.yml` is invalid.
+pub fn repo_file_comment(p: &RepoFileProblem) -> String {
+    let mut out = format!(
+        "**upkeep**: `{}` is invalid, so upkeep skips this repository until it is fixed:\n\n```\n",
+        crate::domain::settings::REPO_FILE
+    );
+    for e in &p.errors {
+        out.push_str(e);
+        out.push('\n');
+    }
+    out.push_str("```\n");
+    out
+}

@@ -1,0 +1,400 @@
+//! `upkeep check`: what is outdated, as a table, JSON or markdown, with an
+//! exit code for CI gates.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use clap::{Args, ValueEnum};
+
+use super::{Exit, table};
+use crate::app::check::{self, Progress};
+use crate::app::context::Context;
+use crate::domain::catalog::Catalog;
+use crate::domain::evaluate::{CheckReport, Finding};
+use crate::domain::rules::Code;
+use crate::domain::settings;
+use crate::env;
+use crate::io::forge::Forge;
+use crate::io::git;
+use crate::io::registry::Registry;
+use crate::io::store::Store;
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  upkeep check --settings deploy/examples/upkeep.yml
+  upkeep check --format json | jq '.findings[] | select(.behind > 2)'
+  upkeep check --fail-on outdated          # CI gate: exit 1 when anything is behind
+
+Without repositories in the settings, the current directory is checked.
+GitHub is read anonymously (60 requests/hour) unless UPKEEP_GITHUB_TOKEN (or
+GITHUB_TOKEN) is set; unchanged upstreams cost no rate limit on later runs
+thanks to the state store (UPKEEP_STATE).
+
+A target is offered only once its image is in the registry; until then the
+finding says \"waiting for image\". Registry credentials: UPKEEP_REGISTRY_AUTH
+(Docker config.json format); mirrors: `registries.mirrors` in the settings.";
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Exit 1 when a finding is at or above LEVEL.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    fail_on: Option<FailOn>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Markdown,
+}
+
+/// What makes `--fail-on` fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Any reference behind its newest release.
+    Outdated,
+    /// A release in between carries a breaking change.
+    Breaking,
+    /// A fork deadline applies (or has passed).
+    Deadline,
+    /// A release in between fixes a security issue.
+    Security,
+}
+
+impl FailOn {
+    fn matches(self, f: &Finding) -> bool {
+        let has = |code: Code| f.codes.contains(&code);
+        match self {
+            FailOn::Outdated => f.behind > 0,
+            FailOn::Breaking => has(Code::BreakingChange),
+            FailOn::Deadline => f.deadline.is_some() || has(Code::HardFork) || has(Code::Overdue),
+            FailOn::Security => has(Code::SecurityFix),
+        }
+    }
+}
+
+/// Everything a pass over the repositories needs, built from the settings
+/// file and the environment: the async runtime, the pipeline context and the
+/// terminal progress indicator.
+pub struct Session {
+    pub runtime: tokio::runtime::Runtime,
+    pub ctx: Context,
+    pub forge: Arc<Forge>,
+}
+
+/// Builds a [`Session`]; `Err(exit)` after printing what is wrong with the
+/// settings.
+pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let settings = match settings::load(settings_file, &env) {
+        Ok(s) => s,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(Err(Exit::Usage));
+        }
+    };
+    let catalog = match Catalog::with_settings(&settings) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(Err(Exit::Usage));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let forge = {
+        // octocrab's client spawns onto the runtime it is built in.
+        let _entered = runtime.enter();
+        Arc::new(Forge::from_env(&env)?)
+    };
+    let store = Arc::new(Store::open_from(env.get(env::STATE).map(String::as_str))?);
+    let git_token = env
+        .get(env::GITHUB_TOKEN)
+        .or_else(|| env.get(env::GITHUB_TOKEN_FALLBACK))
+        .cloned();
+    let registry = {
+        let _entered = runtime.enter();
+        match Registry::from_env(&settings.registries, &env, Some(store.clone())) {
+            Ok(r) => Arc::new(r),
+            Err(e) => {
+                eprintln!("{e}");
+                return Ok(Err(Exit::Usage));
+            }
+        }
+    };
+    let engine = match crate::domain::rules::Engine::load(&settings.rule_directories) {
+        Ok(engine) => Arc::new(engine),
+        Err(errors) => {
+            eprintln!("{errors}");
+            return Ok(Err(Exit::Usage));
+        }
+    };
+    let ctx = Context {
+        settings,
+        catalog,
+        forge: forge.clone(),
+        store,
+        git_token,
+        cache_dir: env
+            .get(env::CACHE_DIR)
+            .map_or_else(git::default_cache_dir, Into::into),
+        concurrency: 8,
+        registry: Some(registry),
+        engine: Some(engine),
+    };
+    Ok(Ok(Session {
+        runtime,
+        ctx,
+        forge,
+    }))
+}
+
+/// A one-line progress indicator on stderr, when stderr is a terminal.
+pub fn progress() -> impl Fn(Progress) + Send + Sync {
+    let interactive = std::io::stderr().is_terminal();
+    move |p: Progress| {
+        if !interactive {
+            return;
+        }
+        let line = match p {
+            Progress::Repository(name) => format!("scanning {name}"),
+            Progress::Polled { done, total } => format!("polling upstreams {done}/{total}"),
+        };
+        eprint!("\r\x1b[2K{line}");
+    }
+}
+
+/// Clears the progress line.
+pub fn progress_done() {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
+}
+
+pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
+    let Session {
+        runtime,
+        ctx,
+        forge,
+    } = match session(settings_file)? {
+        Ok(s) => s,
+        Err(exit) => return Ok(exit),
+    };
+    let progress = progress();
+    let now = chrono::Utc::now();
+    let report = runtime.block_on(check::run(&ctx, now, &progress));
+    progress_done();
+    tracing::info!(
+        requests = forge
+            .stats
+            .requests
+            .load(std::sync::atomic::Ordering::Relaxed),
+        not_modified = forge
+            .stats
+            .not_modified
+            .load(std::sync::atomic::Ordering::Relaxed),
+        "GitHub requests"
+    );
+    if let Some(registry) = &ctx.registry {
+        tracing::info!(
+            requests = registry
+                .stats
+                .requests
+                .load(std::sync::atomic::Ordering::Relaxed),
+            cached = registry
+                .stats
+                .cache_hits
+                .load(std::sync::atomic::Ordering::Relaxed),
+            "registry requests"
+        );
+    }
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Table => render_table(&report, std::io::stdout().is_terminal(), now),
+        Format::Markdown => render_markdown(&report, now),
+    };
+    std::io::stdout().write_all(out.as_bytes())?;
+    for f in &report.failures {
+        eprintln!("error: {}: {}", f.subject, f.error);
+    }
+    for p in report.problems.iter().chain(&report.warnings) {
+        eprintln!("warning: {p}");
+    }
+    if !report.failures.is_empty() {
+        return Ok(Exit::Partial);
+    }
+    let failed = args
+        .fail_on
+        .is_some_and(|level| report.findings.iter().any(|f| level.matches(f)));
+    Ok(if failed {
+        Exit::Findings
+    } else {
+        Exit::Success
+    })
+}
+
+fn location(f: &Finding, many_repos: bool) -> String {
+    if many_repos {
+        format!("{}:{}:{}", f.repository, f.file, f.line)
+    } else {
+        format!("{}:{}", f.file, f.line)
+    }
+}
+
+fn render_table(report: &CheckReport, colour: bool, now: chrono::DateTime<chrono::Utc>) -> String {
+    let many = report
+        .findings
+        .iter()
+        .map(|f| &f.repository)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
+    let paint = |text: String, code: &str| {
+        if colour && std::env::var_os("NO_COLOR").is_none() {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text
+        }
+    };
+    let rows: Vec<[String; 7]> = report
+        .findings
+        .iter()
+        .map(|f| {
+            [
+                location(f, many),
+                f.environment.clone().unwrap_or_else(|| "-".into()),
+                f.image.clone(),
+                f.current.clone(),
+                f.target_tag.clone(),
+                f.behind.to_string(),
+                notes(f, now),
+            ]
+        })
+        .collect();
+    let mut out = if rows.is_empty() && report.up_to_date > 0 {
+        String::from("Everything checked is up to date.\n")
+    } else if rows.is_empty() {
+        String::from("No reference could be checked.\n")
+    } else {
+        let text = table(
+            &[
+                "LOCATION", "ENV", "IMAGE", "CURRENT", "TARGET", "BEHIND", "NOTES",
+            ],
+            &rows,
+        );
+        // Colour after aligning, so escape codes do not skew the columns.
+        let mut lines = text.lines();
+        let mut coloured = lines
+            .next()
+            .map(|h| paint(h.to_string(), "1"))
+            .unwrap_or_default()
+            + "\n";
+        for (line, f) in lines.zip(&report.findings) {
+            let code = if f.deadline.is_some() || f.behind >= 5 {
+                "31"
+            } else {
+                "33"
+            };
+            coloured.push_str(&paint(line.to_string(), code));
+            coloured.push('\n');
+        }
+        coloured
+    };
+    let _ = writeln!(out, "\n{}", summary(report));
+    out
+}
+
+fn notes(f: &Finding, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if f.waiting_for_image {
+        parts.push(match f.since {
+            Some(t) => format!("waiting for image (published {})", ago(now, t)),
+            None => "waiting for image".into(),
+        });
+    }
+    parts.extend(f.codes.iter().map(|c| c.as_str().to_string()));
+    if let Some(d) = &f.deadline {
+        parts.push(format!(
+            "{} on {} at {}",
+            d.fork,
+            d.network,
+            d.at.format("%Y-%m-%d %H:%M UTC")
+        ));
+    }
+    parts.join(", ")
+}
+
+/// `45m ago`, `3h ago`, `2d ago`.
+fn ago(now: chrono::DateTime<chrono::Utc>, then: chrono::DateTime<chrono::Utc>) -> String {
+    let minutes = (now - then).num_minutes().max(0);
+    match minutes {
+        0 => "just now".into(),
+        m if m < 60 => format!("{m}m ago"),
+        m if m < 48 * 60 => format!("{}h ago", m / 60),
+        m => format!("{}d ago", m / (24 * 60)),
+    }
+}
+
+fn summary(report: &CheckReport) -> String {
+    let mut reasons: BTreeMap<&str, usize> = BTreeMap::new();
+    for u in &report.unchecked {
+        *reasons.entry(&u.reason).or_default() += 1;
+    }
+    let mut s = format!(
+        "{} outdated, {} up to date",
+        report.findings.len(),
+        report.up_to_date
+    );
+    if !report.unchecked.is_empty() {
+        let detail: Vec<String> = reasons.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        let _ = write!(
+            s,
+            ", {} not checked ({})",
+            report.unchecked.len(),
+            detail.join(", ")
+        );
+    }
+    if !report.failures.is_empty() {
+        let _ = write!(s, ", {} failed", report.failures.len());
+    }
+    s
+}
+
+fn render_markdown(report: &CheckReport, now: chrono::DateTime<chrono::Utc>) -> String {
+    let mut out =
+        String::from("| Location | Environment | Image | Current | Target | Behind | Notes |\n");
+    out.push_str("| --- | --- | --- | --- | --- | ---: | --- |\n");
+    let many = report
+        .findings
+        .iter()
+        .map(|f| &f.repository)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        > 1;
+    let cell = |s: &str| s.replace('|', "\\|");
+    for f in &report.findings {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | `{}` | `{}` | `{}` | {} | {} |",
+            cell(&location(f, many)),
+            cell(f.environment.as_deref().unwrap_or("-")),
+            cell(&f.image),
+            cell(&f.current),
+            cell(&f.target_tag),
+            f.behind,
+            cell(&notes(f, now)),
+        );
+    }
+    let _ = writeln!(out, "\n{}", summary(report));
+    out
+}

@@ -1,0 +1,113 @@
+//! `upkeep inventory`: every reference across the configured repositories
+//! and environments, as a table, JSON, markdown or Prometheus text.
+
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use super::check::{Session, progress, progress_done, session};
+use super::{Exit, table};
+use crate::domain::inventory::{self, Inventory};
+
+pub const AFTER_HELP: &str = "\
+Examples:
+  upkeep inventory                          # a table of every reference
+  upkeep inventory --format json | jq '.references[] | select(.behind > 0)'
+  upkeep inventory --format prometheus > /var/lib/node_exporter/upkeep.prom
+
+Days behind count from the publication of the first release after the
+deployed one. The Prometheus gauges (upkeep_reference_info,
+upkeep_releases_behind, upkeep_deadline_timestamp_seconds) are the ones
+`upkeep serve` exposes on /metrics.";
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Markdown,
+    Prometheus,
+}
+
+pub fn inventory(args: &InventoryArgs, settings_file: Option<&Path>) -> Result<Exit> {
+    let Session { runtime, ctx, .. } = match session(settings_file)? {
+        Ok(s) => s,
+        Err(exit) => return Ok(exit),
+    };
+    let progress = progress();
+    let now = chrono::Utc::now();
+    let (inv, report) = runtime.block_on(crate::app::inventory::collect(&ctx, now, &progress));
+    progress_done();
+    let out = match args.format {
+        Format::Table => render_table(&inv),
+        Format::Json => inventory::to_json(&inv),
+        Format::Markdown => inventory::to_markdown(&inv),
+        Format::Prometheus => inventory::to_prometheus(&inv),
+    };
+    std::io::stdout().write_all(out.as_bytes())?;
+    for f in &report.failures {
+        eprintln!("error: {}: {}", f.subject, f.error);
+    }
+    for w in report.problems.iter().chain(&report.warnings) {
+        eprintln!("warning: {w}");
+    }
+    Ok(if report.failures.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
+}
+
+fn render_table(inv: &Inventory) -> String {
+    if inv.references.is_empty() {
+        return format!("No reference found.\n\n{}\n", inventory::summary(inv));
+    }
+    let dash = |s: Option<&str>| s.unwrap_or("-").to_string();
+    let rows: Vec<[String; 10]> = inv
+        .references
+        .iter()
+        .map(|e| {
+            [
+                e.repository.clone(),
+                format!("{}:{}", e.file, e.line),
+                dash(e.environment.as_deref()),
+                e.image.clone(),
+                dash(e.current.as_deref()),
+                dash(e.latest.as_deref()),
+                e.behind.map_or_else(|| "-".into(), |b| b.to_string()),
+                e.days_behind.map_or_else(|| "-".into(), |d| d.to_string()),
+                inventory::status_text(e),
+                inventory::deadline_text(e.deadline.as_ref()),
+            ]
+        })
+        .collect();
+    let mut out = table(
+        &[
+            "REPOSITORY",
+            "FILE",
+            "ENV",
+            "IMAGE",
+            "CURRENT",
+            "LATEST",
+            "BEHIND",
+            "DAYS",
+            "STATUS",
+            "DEADLINE",
+        ],
+        &rows,
+    );
+    // No control characters from file contents reach the terminal.
+    out.retain(|c| c == '\n' || !c.is_control());
+    out.push('\n');
+    out.push_str(&inventory::summary(inv));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,233 @@
+//! `upkeep scan` and `upkeep bump`: the manifest stage on the command line.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use super::{Exit, table};
+use crate::domain::manifest::{self, BumpRequest, DigestAction, Reference};
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Directory (or single file) to scan.
+    path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ScanFormat::Table)]
+    format: ScanFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ScanFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct BumpArgs {
+    /// Directory (or single file) to rewrite.
+    path: PathBuf,
+    /// Image repository to bump, as Docker names it (`sigp/lighthouse`,
+    /// `ghcr.io/org/app`).
+    #[arg(long, value_name = "IMAGE")]
+    image: String,
+    /// New tag.
+    #[arg(long, value_name = "TAG")]
+    to: String,
+    /// Only move references whose current tag is exactly TAG.
+    #[arg(long, value_name = "TAG")]
+    from: Option<String>,
+    /// New digest for references pinned as `tag@sha256:...` (or with a
+    /// `digest:` key).
+    #[arg(long, value_name = "DIGEST", conflicts_with = "drop_digest")]
+    digest: Option<String>,
+    /// Remove the digest of pinned references.
+    #[arg(long)]
+    drop_digest: bool,
+    /// Print a unified diff instead of writing files.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn check_path(path: &Path) -> Result<()> {
+    std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(())
+}
+
+/// The JSON shape of a reference in the contract.
+#[derive(Serialize)]
+struct ReferenceJson<'a> {
+    file: &'a str,
+    line: usize,
+    column: usize,
+    kind: manifest::Kind,
+    image: &'a str,
+    tag: Option<&'a str>,
+    digest: Option<&'a str>,
+    skip: Option<manifest::Skip>,
+}
+
+impl<'a> From<&'a Reference> for ReferenceJson<'a> {
+    fn from(r: &'a Reference) -> Self {
+        ReferenceJson {
+            file: &r.file,
+            line: r.line,
+            column: r.column,
+            kind: r.kind,
+            image: &r.image,
+            tag: r.tag.as_deref(),
+            digest: r.digest.as_deref(),
+            skip: r.skip,
+        }
+    }
+}
+
+pub fn scan(args: &ScanArgs) -> Result<Exit> {
+    check_path(&args.path)?;
+    let report = manifest::scan(&args.path);
+    tracing::info!(
+        files = report.files_scanned,
+        references = report.references.len(),
+        "scanned"
+    );
+    let mut out = String::new();
+    match args.format {
+        ScanFormat::Json => {
+            #[derive(Serialize)]
+            struct Json<'a> {
+                references: Vec<ReferenceJson<'a>>,
+                problems: &'a [manifest::Problem],
+            }
+            let json = Json {
+                references: report.references.iter().map(ReferenceJson::from).collect(),
+                problems: &report.problems,
+            };
+            out = serde_json::to_string_pretty(&json)?;
+            out.push('\n');
+        }
+        ScanFormat::Table => {
+            let rows: Vec<[String; 5]> = report
+                .references
+                .iter()
+                .map(|r| {
+                    [
+                        format!("{}:{}:{}", r.file, r.line, r.column),
+                        r.kind.to_string(),
+                        r.image.clone(),
+                        match (&r.tag, &r.digest) {
+                            (Some(t), Some(d)) => format!("{t}@{}", short_digest(d)),
+                            (Some(t), None) => t.clone(),
+                            (None, Some(d)) => format!("@{}", short_digest(d)),
+                            (None, None) => "-".into(),
+                        },
+                        r.skip.map_or(String::new(), |s| format!("skip: {s}")),
+                    ]
+                })
+                .collect();
+            out.push_str(&table(&["LOCATION", "KIND", "IMAGE", "TAG", ""], &rows));
+            let _ = writeln!(
+                out,
+                "\n{} references in {} files",
+                report.references.len(),
+                report.files_scanned
+            );
+        }
+    }
+    std::io::stdout().write_all(out.as_bytes())?;
+    for p in &report.problems {
+        eprintln!("warning: {p}");
+    }
+    Ok(if report.problems.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
+}
+
+fn short_digest(d: &str) -> String {
+    match d.split_once(':') {
+        Some((algo, hex)) if hex.len() > 12 => format!("{algo}:{}…", &hex[..12]),
+        _ => d.to_string(),
+    }
+}
+
+pub fn bump(args: &BumpArgs) -> Result<Exit> {
+    check_path(&args.path)?;
+    let req = BumpRequest {
+        image: args.image.clone(),
+        to: args.to.clone(),
+        from: args.from.clone(),
+        digest: match (&args.digest, args.drop_digest) {
+            (Some(d), _) => DigestAction::Set(d.clone()),
+            (None, true) => DigestAction::Drop,
+            (None, false) => DigestAction::Keep,
+        },
+    };
+    let plan = match manifest::plan_bump(&args.path, &req) {
+        Ok(plan) => plan,
+        Err(e @ manifest::BumpError::Verification { .. }) => {
+            eprintln!("error: {e}");
+            return Ok(Exit::Partial);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for p in &plan.problems {
+        eprintln!("warning: {p}");
+    }
+    if args.dry_run {
+        let mut out = String::new();
+        for f in &plan.files {
+            let diff = similar::TextDiff::from_lines(&f.before, &f.after);
+            let _ = write!(
+                out,
+                "{}",
+                diff.unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{}", f.file), &format!("b/{}", f.file))
+            );
+        }
+        std::io::stdout().write_all(out.as_bytes())?;
+    } else {
+        manifest::write_bump(&plan)?;
+    }
+    let mut changed = 0;
+    for o in &plan.outcomes {
+        let r = &o.reference;
+        let at = format!("{}:{}:{}", r.file, r.line, r.column);
+        let current = r.tag.as_deref().unwrap_or("-");
+        match &o.result {
+            Ok((tag, _)) => {
+                changed += 1;
+                eprintln!("{at}  {}  {current} -> {tag}", r.image);
+            }
+            Err(why) => eprintln!(
+                "{at}  {}  {current}  left alone: {}",
+                r.image,
+                why.describe()
+            ),
+        }
+    }
+    let verb = if args.dry_run { "would bump" } else { "bumped" };
+    eprintln!(
+        "{verb} {changed} of {} references to {} in {} files",
+        plan.outcomes.len(),
+        args.image,
+        plan.files.len()
+    );
+    if plan.outcomes.is_empty() {
+        eprintln!(
+            "no reference to image `{}` under {}",
+            args.image,
+            args.path.display()
+        );
+        return Ok(Exit::Findings);
+    }
+    Ok(if plan.problems.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
+}

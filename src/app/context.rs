@@ -1,0 +1,73 @@
+//! What every mode of upkeep runs with: settings, catalog, rule engine and
+//! the I/O clients, built once (by the CLI, the job or the App) and passed
+//! to every stage.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::domain::catalog::Catalog;
+use crate::domain::repo::RepoName;
+use crate::domain::settings::Settings;
+use crate::io::forge::Forge;
+use crate::io::store::Store;
+
+/// What the pipeline runs with.
+pub struct Context {
+    pub settings: Settings,
+    pub catalog: Catalog,
+    pub forge: Arc<Forge>,
+    pub store: Arc<Store>,
+    /// Token for git fetches of GitHub repositories (never logged).
+    pub git_token: Option<String>,
+    pub cache_dir: PathBuf,
+    /// Upstreams polled at once.
+    pub concurrency: usize,
+    /// Asks registries whether target images are published.
+    pub registry: Option<Arc<crate::io::registry::Registry>>,
+    /// Classifies releases and knows the fork schedule.
+    pub engine: Option<Arc<crate::domain::rules::Engine>>,
+}
+
+/// A deployment repository on GitHub, opened in the cache directory.
+pub struct Remote {
+    pub name: RepoName,
+    /// The branch pull requests target.
+    pub base_branch: String,
+    pub session: crate::io::git::Session,
+}
+
+impl Context {
+    /// Opens `owner/name` for git work: its default branch (unless `branch`
+    /// says otherwise), clone URL and token, in its cache directory.
+    pub async fn remote(
+        &self,
+        owner: &str,
+        name: &str,
+        branch: Option<&str>,
+    ) -> Result<Remote, String> {
+        let repo = RepoName::new(owner, name);
+        let info = self
+            .forge
+            .repository(&repo)
+            .await
+            .map_err(|e| e.to_string())?;
+        let token = self.git_token_for(&repo).await?;
+        let dir = self.cache_dir.join("repos").join(owner).join(name);
+        let session = crate::io::git::Session::open(&dir, &info.clone_url, token.as_deref())
+            .map_err(|e| e.to_string())?;
+        Ok(Remote {
+            name: repo,
+            base_branch: branch.map_or(info.default_branch, str::to_string),
+            session,
+        })
+    }
+
+    /// The token git uses for `repo`: the App's installation token in App
+    /// mode, else the configured token.
+    pub async fn git_token_for(&self, repo: &RepoName) -> Result<Option<String>, String> {
+        if self.forge.is_app() {
+            return self.forge.git_token(repo).await.map_err(|e| e.to_string());
+        }
+        Ok(self.git_token.clone())
+    }
+}

@@ -1,0 +1,463 @@
+//! `upkeep serve`: the GitHub App server.
+//!
+//! ```text
+//!  POST /webhook ──verify──> Event ──de-dup──> Job ─┐
+//!  cron (schedule.poll) ─────────────────────> Poll ─┼─> queue ─> one Worker ─> pipeline::run
+//!  cron (slack.digest) ─────────────────────> Digest ─┤                    └──> notify::run
+//!  start ───────────────────────────────> Discover ─┘
+//! ```
+//!
+//! - `POST /webhook` checks `X-Hub-Signature-256` against every configured
+//!   secret (401 and no work otherwise), refuses bodies over the limit
+//!   (413), drops deliveries already seen (`X-GitHub-Delivery`, kept in the
+//!   state store for [`ServeOptions::delivery_ttl`]), and answers at once:
+//!   202 when work was queued, 204 when the event is of no interest.
+//! - One worker takes jobs in order, so passes never race on a branch or a
+//!   pull request ([`worker`]). After a poll it sends the Slack alerts and
+//!   reminders due; a digest job sends what `upkeep notify` sends. Slack
+//!   failures are logged and counted, and never stop pull-request work.
+//! - `GET /healthz` (the process serves), `GET /readyz` (installations
+//!   known, not shutting down), `GET /metrics` ([`metrics`]).
+//! - On SIGTERM or ctrl-c: stop accepting, finish the current job, drop the
+//!   rest (the next poll redoes it; GitHub is the source of truth).
+
+pub mod metrics;
+pub mod webhook;
+pub mod worker;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+
+pub use metrics::Metrics;
+pub use webhook::{Command, Event, Secrets, SignatureError};
+pub use worker::{Job, Worker};
+
+use crate::app::context::Context;
+use crate::domain::render::Templates;
+use crate::domain::settings::Cron;
+use crate::io::forge::Forge;
+use crate::io::store::Store;
+
+/// Largest webhook body accepted by default (GitHub caps payloads at 25 MB;
+/// the events upkeep reads are far smaller).
+pub const DEFAULT_MAX_BODY: usize = 5 << 20;
+
+/// How `upkeep serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub secrets: Secrets,
+    /// Larger webhook bodies get 413.
+    pub max_body: usize,
+    /// How long a delivery id is remembered for de-duplication.
+    pub delivery_ttl: Duration,
+    /// Jobs waiting at most; more get 503.
+    pub queue: usize,
+}
+
+impl ServeOptions {
+    pub fn new(listen: SocketAddr, secrets: Secrets) -> ServeOptions {
+        ServeOptions {
+            listen,
+            secrets,
+            max_body: DEFAULT_MAX_BODY,
+            delivery_ttl: Duration::from_secs(7 * 24 * 3600),
+            queue: 1000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTP server failed: {0}")]
+    Http(std::io::Error),
+}
+
+/// What the HTTP handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    secrets: Arc<Secrets>,
+    store: Arc<Store>,
+    queue: mpsc::Sender<Job>,
+    metrics: Arc<Metrics>,
+    forge: Option<Arc<Forge>>,
+    ready: Arc<AtomicBool>,
+    delivery_ttl: Duration,
+}
+
+impl AppState {
+    pub fn new(
+        secrets: Secrets,
+        store: Arc<Store>,
+        queue: mpsc::Sender<Job>,
+        metrics: Arc<Metrics>,
+    ) -> AppState {
+        AppState {
+            secrets: Arc::new(secrets),
+            store,
+            queue,
+            metrics,
+            forge: None,
+            ready: Arc::new(AtomicBool::new(true)),
+            delivery_ttl: ServeOptions::new(
+                SocketAddr::from(([127, 0, 0, 1], 0)),
+                Secrets::default(),
+            )
+            .delivery_ttl,
+        }
+    }
+
+    /// The forge whose counters `/metrics` shows and which learns
+    /// installations from webhooks.
+    pub fn with_forge(mut self, forge: Arc<Forge>) -> AppState {
+        self.forge = Some(forge);
+        self
+    }
+
+    /// The flag `/readyz` reports.
+    pub fn with_ready(mut self, ready: Arc<AtomicBool>) -> AppState {
+        self.ready = ready;
+        self
+    }
+}
+
+/// The HTTP routes.
+pub fn router(state: AppState, max_body: usize) -> Router {
+    Router::new()
+        .route("/webhook", post(webhook))
+        .layer(DefaultBodyLimit::max(max_body))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    if let Some(forge) = &state.forge {
+        state.metrics.sync_forge(forge);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}
+
+fn text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let event = text(&headers, "x-github-event").unwrap_or_default();
+    if let Err(e) = state
+        .secrets
+        .verify(text(&headers, "x-hub-signature-256").as_deref(), &body)
+    {
+        state.metrics.webhook(&event, "rejected");
+        tracing::warn!(%event, reason = %e, "webhook refused");
+        return (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response();
+    }
+    let parsed = match webhook::parse(&event, &body) {
+        Ok(p) => p,
+        Err(e) => {
+            state.metrics.webhook(&event, "invalid");
+            return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
+        }
+    };
+    let Some(parsed) = parsed else {
+        state.metrics.webhook(&event, "ignored");
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    if let Some(delivery) = text(&headers, "x-github-delivery") {
+        match state
+            .store
+            .first_delivery(&delivery, Utc::now(), state.delivery_ttl)
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                state.metrics.webhook(&event, "duplicate");
+                return (StatusCode::OK, "duplicate delivery ignored\n").into_response();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record a webhook delivery; handling it anyway")
+            }
+        }
+    }
+    let job = to_job(&state, parsed);
+    let Some(job) = job else {
+        state.metrics.webhook(&event, "ignored");
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    match state.queue.try_send(job) {
+        Ok(()) => {
+            state.metrics.webhook(&event, "accepted");
+            (StatusCode::ACCEPTED, "queued\n").into_response()
+        }
+        Err(_) => {
+            state.metrics.webhook(&event, "dropped");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "queue full or shutting down\n",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The worker's job for an event; `None` when nothing needs doing.
+fn to_job(state: &AppState, event: Event) -> Option<Job> {
+    if let (Some(forge), Some(id)) = (&state.forge, event.installation()) {
+        let owner = match &event {
+            Event::Installed { account, .. } => account.clone(),
+            Event::Push { repo, .. }
+            | Event::PullClosed { repo, .. }
+            | Event::Command { repo, .. } => repo.owner.clone(),
+        };
+        forge.remember_installation(&owner, id);
+    }
+    match event {
+        Event::Installed { repositories, .. } => Some(Job::Repos {
+            repos: repositories,
+            reason: "installation".into(),
+        }),
+        Event::Push { repo, .. } => Some(Job::Repos {
+            repos: vec![repo],
+            reason: "push".into(),
+        }),
+        Event::PullClosed {
+            repo,
+            number,
+            branch,
+            merged: true,
+            ..
+        } => Some(Job::Merged {
+            repo,
+            number,
+            branch,
+        }),
+        // Closed unmerged: the publisher finds it closed and skips that
+        // version on the next pass.
+        Event::PullClosed { merged: false, .. } => {
+            state.metrics.pull("closed_unmerged");
+            None
+        }
+        Event::Command {
+            repo,
+            command: Command::Recheck,
+            ..
+        } => Some(Job::Repos {
+            repos: vec![repo],
+            reason: "recheck".into(),
+        }),
+        Event::Command {
+            repo,
+            number,
+            command: Command::Ignore,
+            user,
+            ..
+        } => Some(Job::Ignore { repo, number, user }),
+    }
+}
+
+/// Runs the server until `shutdown` completes, then finishes the current
+/// job and returns. `on_listen` is told the bound address (useful with port 0).
+pub async fn run(
+    ctx: Context,
+    templates: Templates,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    on_listen: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: options.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServeError::Http)?;
+    let poll = ctx.settings.schedule.poll.clone();
+    let metrics = Arc::new(Metrics::new());
+    let forge = ctx.forge.clone();
+    let store = ctx.store.clone();
+    let mut worker = Worker::new(ctx, templates, metrics.clone());
+    let ready = worker.ready.clone();
+    let poll_queued = worker.poll_queued.clone();
+    let digest = worker.settings.slack.digest.clone();
+    let digest_queued = worker.digest_queued.clone();
+
+    let (tx, mut rx) = mpsc::channel::<Job>(options.queue.max(1));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let serving = Arc::new(AtomicBool::new(true));
+    let state = AppState {
+        delivery_ttl: options.delivery_ttl,
+        ..AppState::new(options.secrets.clone(), store, tx.clone(), metrics.clone())
+    }
+    .with_forge(forge)
+    .with_ready(Arc::new(AtomicBool::new(false)));
+    let ready_view = state.ready.clone();
+    // /readyz: installations known and not shutting down.
+    {
+        let (ready, serving, view) = (ready.clone(), serving.clone(), ready_view.clone());
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                view.store(
+                    ready.load(Ordering::SeqCst) && serving.load(Ordering::SeqCst),
+                    Ordering::SeqCst,
+                );
+                tokio::select! {
+                    _ = stop.changed() => {
+                        serving.store(false, Ordering::SeqCst);
+                        view.store(false, Ordering::SeqCst);
+                        return;
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                }
+            }
+        });
+    }
+
+    let _ = tx.try_send(Job::Discover);
+    let scheduler = tokio::spawn(schedule(
+        poll,
+        Job::Poll,
+        tx.clone(),
+        poll_queued,
+        stop_rx.clone(),
+    ));
+    let digests = digest.map(|cron| {
+        tokio::spawn(schedule(
+            cron,
+            Job::Digest,
+            tx.clone(),
+            digest_queued,
+            stop_rx.clone(),
+        ))
+    });
+    drop(tx);
+
+    let app = router(state, options.max_body);
+    let mut http_stop = stop_rx.clone();
+    let http = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    on_listen(addr);
+
+    let mut stop = stop_rx.clone();
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.wait_for(|s| *s) => break,
+            job = rx.recv() => match job {
+                Some(job) => worker.handle(job, Utc::now()).await,
+                None => break,
+            },
+        }
+    }
+    rx.close();
+    let mut dropped = 0;
+    while rx.try_recv().is_ok() {
+        dropped += 1;
+    }
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            "shutting down: queued jobs dropped (the next poll redoes them)"
+        );
+    }
+    scheduler.abort();
+    if let Some(digests) = digests {
+        digests.abort();
+    }
+    match http.await {
+        Ok(result) => result.map_err(ServeError::Http),
+        Err(_) => Ok(()),
+    }
+}
+
+/// Queues `job` ([`Job::Poll`], [`Job::Digest`]) at each time of `cron`,
+/// unless one is waiting (`queued`).
+async fn schedule(
+    cron: Cron,
+    job: Job,
+    queue: mpsc::Sender<Job>,
+    queued: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let Some(next) = cron.schedule().upcoming(Utc).next() else {
+            return;
+        };
+        let wait = (next - Utc::now()).to_std().unwrap_or_default();
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if !queued.swap(true, Ordering::SeqCst) && queue.try_send(job.clone()).is_err() {
+            queued.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+/// SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing the current job");
+}

@@ -1,0 +1,328 @@
+//! `GET /metrics`: Prometheus text format, through `prometheus-client`.
+//!
+//! Counters: polls, webhooks by event and outcome, GitHub requests by
+//! status, installation tokens, pull requests by action, errors. Gauges:
+//! the GitHub rate-limit budget left, and per repository the pending
+//! upgrades and the seconds to its nearest deadline (negative once passed).
+//! Slack deliveries by outcome (`sent`, `failed`). After them, the
+//! inventory gauges ([`crate::domain::inventory::to_prometheus`]) of the latest
+//! pass over each repository.
+
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+
+use chrono::{DateTime, Utc};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::app::pipeline::RunReport;
+use crate::app::publish::Action;
+use crate::io::forge::Forge;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Status {
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Webhook {
+    event: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PullAction {
+    action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Outcome {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Repository {
+    repository: String,
+}
+
+/// The server's metrics.
+pub struct Metrics {
+    registry: Registry,
+    polls: Counter,
+    webhooks: Family<Webhook, Counter>,
+    github_requests: Family<Status, Counter>,
+    rate_remaining: Gauge,
+    tokens: Counter,
+    pulls: Family<PullAction, Counter>,
+    errors: Counter,
+    pending: Family<Repository, Gauge>,
+    deadline: Family<Repository, Gauge>,
+    slack: Family<Outcome, Counter>,
+    /// Prometheus text of the inventory families, appended to the registry's.
+    inventory: Mutex<String>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("upkeep");
+        let m = Metrics {
+            polls: Counter::default(),
+            webhooks: Family::default(),
+            github_requests: Family::default(),
+            rate_remaining: Gauge::default(),
+            tokens: Counter::default(),
+            pulls: Family::default(),
+            errors: Counter::default(),
+            pending: Family::default(),
+            deadline: Family::default(),
+            slack: Family::default(),
+            inventory: Mutex::new(String::new()),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "polls",
+            "Pipeline passes over the repositories",
+            m.polls.clone(),
+        );
+        registry.register(
+            "webhooks",
+            "Webhook deliveries by event and outcome (accepted, ignored, duplicate, rejected, invalid)",
+            m.webhooks.clone(),
+        );
+        registry.register(
+            "github_requests",
+            "GitHub API answers by HTTP status",
+            m.github_requests.clone(),
+        );
+        registry.register(
+            "github_rate_limit_remaining",
+            "GitHub API requests left in the current rate-limit window",
+            m.rate_remaining.clone(),
+        );
+        registry.register(
+            "github_installation_tokens",
+            "GitHub App installation tokens fetched",
+            m.tokens.clone(),
+        );
+        registry.register(
+            "pull_requests",
+            "Pull requests by action (created, updated, closed, merged, ignored)",
+            m.pulls.clone(),
+        );
+        registry.register(
+            "errors",
+            "Failed repositories, upstreams, pull requests and jobs",
+            m.errors.clone(),
+        );
+        registry.register(
+            "pending_upgrades",
+            "Outdated image references per repository",
+            m.pending.clone(),
+        );
+        registry.register(
+            "deadline_seconds",
+            "Seconds to the nearest fork deadline per repository (negative once passed)",
+            m.deadline.clone(),
+        );
+        registry.register(
+            "slack_deliveries",
+            "Slack messages (digests, alerts, reminders) by outcome (sent, failed)",
+            m.slack.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    pub fn webhook(&self, event: &str, outcome: &str) {
+        self.webhooks
+            .get_or_create(&Webhook {
+                event: event.to_string(),
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn pull(&self, action: &str) {
+        self.pulls
+            .get_or_create(&PullAction {
+                action: action.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn error(&self) {
+        self.errors.inc();
+    }
+
+    /// One Slack message `sent` or `failed`.
+    pub fn slack_delivery(&self, outcome: &str) {
+        self.slack
+            .get_or_create(&Outcome {
+                outcome: outcome.to_string(),
+            })
+            .inc();
+    }
+
+    /// Replaces the inventory families (Prometheus text with its own HELP
+    /// and TYPE lines, from [`crate::domain::inventory::to_prometheus`]).
+    pub fn set_inventory(&self, text: String) {
+        *self.inventory.lock().unwrap_or_else(|e| e.into_inner()) = text;
+    }
+
+    /// After one pipeline pass: PR actions, errors, and the per-repository
+    /// gauges of the repositories it looked at.
+    pub fn record_run(&self, report: &RunReport, repositories: &[String], now: DateTime<Utc>) {
+        self.polls.inc();
+        for o in &report.outcomes {
+            match &o.action {
+                Action::Created { .. } => self.pull("created"),
+                Action::Updated { .. } => self.pull("updated"),
+                Action::Failed { .. } => self.error(),
+                _ => {}
+            }
+        }
+        for _ in &report.closed {
+            self.pull("closed");
+        }
+        for _ in report.check.failures.iter().chain(&report.failures) {
+            self.error();
+        }
+        for repo in repositories {
+            let findings = report
+                .check
+                .findings
+                .iter()
+                .filter(|f| &f.repository == repo);
+            let label = Repository {
+                repository: repo.clone(),
+            };
+            self.pending
+                .get_or_create(&label)
+                .set(i64::try_from(findings.clone().count()).unwrap_or(i64::MAX));
+            match findings
+                .filter_map(|f| f.deadline.as_ref())
+                .map(|d| d.at)
+                .min()
+            {
+                Some(at) => {
+                    self.deadline
+                        .get_or_create(&label)
+                        .set((at - now).num_seconds());
+                }
+                None => {
+                    self.deadline.remove(&label);
+                }
+            }
+        }
+    }
+
+    /// Copies the forge's counters (requests by status, tokens, rate limit).
+    pub fn sync_forge(&self, forge: &Forge) {
+        let by_status = forge
+            .stats
+            .by_status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for (status, n) in by_status {
+            self.github_requests
+                .get_or_create(&Status {
+                    status: status.to_string(),
+                })
+                .inner()
+                .store(n, Ordering::Relaxed);
+        }
+        self.tokens.inner().store(
+            forge.stats.tokens_issued.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        if let Some(remaining) = forge.rate_limit().remaining {
+            self.rate_remaining
+                .set(i64::try_from(remaining).unwrap_or(i64::MAX));
+        }
+    }
+
+    /// The Prometheus text exposition (format 0.0.4, what `/metrics`
+    /// announces): the registry's families, then the inventory's.
+    pub fn encode(&self) -> String {
+        let mut open_metrics = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut open_metrics, &self.registry);
+        let mut out = to_text_format(&open_metrics);
+        out.push_str(&self.inventory.lock().unwrap_or_else(|e| e.into_inner()));
+        out
+    }
+}
+
+/// OpenMetrics text (what `prometheus-client` writes) as the Prometheus
+/// text format: a counter's HELP and TYPE lines name its `_total` series,
+/// and there is no `# EOF`.
+fn to_text_format(open_metrics: &str) -> String {
+    let counters: Vec<&str> = open_metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(open_metrics.len() + 16 * counters.len());
+    for line in open_metrics.lines() {
+        if line == "# EOF" {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| Some((p, line.strip_prefix(p)?)));
+        match meta {
+            Some((prefix, rest))
+                if rest
+                    .split_once(' ')
+                    .is_some_and(|(name, _)| counters.contains(&name)) =>
+            {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                out.push_str(&format!("{prefix}{name}_total {tail}\n"));
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counters_are_named_by_their_series_and_the_inventory_follows() {
+        let m = Metrics::new();
+        m.error();
+        m.slack_delivery("sent");
+        m.set_inventory("# HELP upkeep_x X.\n# TYPE upkeep_x gauge\nupkeep_x 1\n".into());
+        let text = m.encode();
+        assert!(
+            text.contains("# TYPE upkeep_errors_total counter\nupkeep_errors_total 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("upkeep_slack_deliveries_total{outcome=\"sent\"} 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("# HELP upkeep_errors_total Failed"), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(text.ends_with("upkeep_x 1\n"), "{text}");
+    }
+}

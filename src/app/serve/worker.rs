@@ -1,0 +1,540 @@
+//! The one serial worker of `upkeep serve`: it takes [`Job`]s from the
+//! queue one at a time (so no two passes race on a branch or a pull
+//! request) and feeds them to [`pipeline::run`], the function `upkeep run`
+//! calls.
+//!
+//! In App mode the repositories are those of the settings plus every
+//! repository of every installation (discovered at start and learnt from
+//! `installation` webhooks); each pass runs per owner, with that owner's
+//! installation token as the git password.
+//!
+//! Slack: after each scheduled poll the worker sends the alerts and
+//! reminders due (what `upkeep notify --only alerts` sends, de-duplicated
+//! through the state store); a [`Job::Digest`] (on `slack.digest`) sends
+//! what `upkeep notify` sends, from the latest poll's check (or a fresh
+//! check when that one is older than [`Worker::digest_max_age`]). A Slack
+//! failure is logged and counted, never more. After each pass the
+//! inventory gauges of `/metrics` are refreshed from its check.
+
+use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use super::metrics::Metrics;
+use crate::app::context::Context;
+use crate::app::notify;
+use crate::app::pipeline::{self, Mode};
+use crate::domain::catalog::Catalog;
+use crate::domain::evaluate::CheckReport;
+use crate::domain::inventory::{self, Entry, Inventory};
+use crate::domain::notify::{Channel, SlackTemplates, What};
+use crate::domain::render::Templates;
+use crate::domain::repo::RepoName;
+use crate::domain::settings::{RepoSource, Repository, Settings};
+use crate::io::forge::Forge;
+use crate::io::slack::{SendOptions, Sender};
+use crate::io::store::Store;
+
+/// Work for the worker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// Learn the app's installations and their repositories (App mode).
+    Discover,
+    /// A scheduled pass over every known repository.
+    Poll,
+    /// The scheduled Slack digest (with alerts and reminders due).
+    Digest,
+    /// Plan and publish these repositories now (`installation`, `push`,
+    /// `@upkeep recheck`).
+    Repos {
+        repos: Vec<RepoName>,
+        reason: String,
+    },
+    /// One of upkeep's pull requests was merged.
+    Merged {
+        repo: RepoName,
+        number: u64,
+        branch: String,
+    },
+    /// `@upkeep ignore`: close the pull request, so its version is skipped.
+    Ignore {
+        repo: RepoName,
+        number: u64,
+        user: String,
+    },
+}
+
+/// The worker's world: the pipeline context's parts, and what it learnt.
+pub struct Worker {
+    pub settings: Settings,
+    pub catalog: Catalog,
+    pub forge: Arc<Forge>,
+    pub store: Arc<Store>,
+    pub git_token: Option<String>,
+    pub cache_dir: PathBuf,
+    pub registry: Option<Arc<crate::io::registry::Registry>>,
+    pub engine: Option<Arc<crate::domain::rules::Engine>>,
+    pub templates: Templates,
+    pub metrics: Arc<Metrics>,
+    /// Set once the app's installations are known (at once in token mode).
+    pub ready: Arc<AtomicBool>,
+    /// Cleared when a scheduled poll starts, so that ticks do not pile up.
+    pub poll_queued: Arc<AtomicBool>,
+    /// Cleared when a scheduled digest starts.
+    pub digest_queued: Arc<AtomicBool>,
+    /// A digest older than this runs a check of its own.
+    pub digest_max_age: Duration,
+    /// Repositories of the app's installations.
+    known: BTreeSet<RepoName>,
+    /// Where messages go; `None` when no channel has a usable webhook.
+    slack: Option<Slack>,
+    /// The check of the latest pass over every repository, and when.
+    latest: Option<(DateTime<Utc>, CheckReport)>,
+    /// The inventory per repository, from its latest pass.
+    inventory: BTreeMap<String, Vec<Entry>>,
+}
+
+struct Slack {
+    channels: Vec<Channel>,
+    templates: SlackTemplates,
+    sender: Sender,
+}
+
+impl Slack {
+    /// The channels of the settings and environment, when one is usable.
+    fn from_env(settings: &Settings) -> Option<Slack> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        let channels = crate::domain::notify::channels(&settings.slack, &env);
+        let usable = channels.iter().any(|c| c.webhook.is_ok());
+        if !usable {
+            if settings.slack.digest.is_some() {
+                tracing::warn!(
+                    "slack.digest is set but no Slack webhook is usable (set {}): no digest will be sent",
+                    crate::domain::notify::WEBHOOK_VAR
+                );
+            }
+            return None;
+        }
+        for c in channels.iter().filter(|c| c.webhook.is_err()) {
+            if let Err(e) = &c.webhook {
+                tracing::warn!(channel = %c.name, error = %e, "slack channel unusable");
+            }
+        }
+        let templates = match SlackTemplates::builtin() {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, "slack templates unusable: no Slack messages");
+                return None;
+            }
+        };
+        let sender = match Sender::new(SendOptions::default()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "no Slack client: no Slack messages");
+                return None;
+            }
+        };
+        Some(Slack {
+            channels,
+            templates,
+            sender,
+        })
+    }
+}
+
+/// Reports of disjoint sets of repositories as one.
+fn merge(into: &mut CheckReport, other: CheckReport) {
+    into.findings.extend(other.findings);
+    into.up_to_date += other.up_to_date;
+    into.unchecked.extend(other.unchecked);
+    for f in other.failures {
+        if !into.failures.contains(&f) {
+            into.failures.push(f);
+        }
+    }
+    into.problems.extend(other.problems);
+    for w in other.warnings {
+        if !into.warnings.contains(&w) {
+            into.warnings.push(w);
+        }
+    }
+    into.releases.extend(other.releases);
+}
+
+impl Worker {
+    pub fn new(ctx: Context, templates: Templates, metrics: Arc<Metrics>) -> Worker {
+        let ready = Arc::new(AtomicBool::new(!ctx.forge.is_app()));
+        let slack = Slack::from_env(&ctx.settings);
+        Worker {
+            settings: ctx.settings,
+            catalog: ctx.catalog,
+            forge: ctx.forge,
+            store: ctx.store,
+            git_token: ctx.git_token,
+            cache_dir: ctx.cache_dir,
+            registry: ctx.registry,
+            engine: ctx.engine,
+            templates,
+            metrics,
+            ready,
+            poll_queued: Arc::new(AtomicBool::new(false)),
+            digest_queued: Arc::new(AtomicBool::new(false)),
+            digest_max_age: Duration::from_secs(15 * 60),
+            known: BTreeSet::new(),
+            slack,
+            latest: None,
+            inventory: BTreeMap::new(),
+        }
+    }
+
+    /// Does one job to the end. Failures are logged and counted; the worker
+    /// goes on with the next job.
+    pub async fn handle(&mut self, job: Job, now: DateTime<Utc>) {
+        tracing::info!(?job, "job started");
+        match job {
+            Job::Discover => self.discover().await,
+            Job::Poll => {
+                self.poll_queued.store(false, Ordering::SeqCst);
+                let all = self.all_repositories();
+                let report = self.run_repositories(all, Pass::Publish, now).await;
+                if let Some(report) = report {
+                    let what = What {
+                        digest: false,
+                        alerts: true,
+                    };
+                    self.notify(&report, what, now).await;
+                    self.latest = Some((now, report));
+                }
+            }
+            Job::Digest => {
+                self.digest_queued.store(false, Ordering::SeqCst);
+                self.digest(now).await;
+            }
+            Job::Repos { repos, reason } => {
+                tracing::info!(%reason, count = repos.len(), "planning repositories");
+                let mut chosen = Vec::new();
+                for repo in repos {
+                    if self.forge.is_app() {
+                        self.known.insert(repo.clone());
+                    }
+                    if let Some(r) = self.repository(&repo) {
+                        chosen.push(r);
+                    } else {
+                        tracing::info!(%repo, "not a configured repository; ignored");
+                    }
+                }
+                self.run_repositories(chosen, Pass::Publish, now).await;
+            }
+            Job::Merged {
+                repo,
+                number,
+                branch,
+            } => {
+                match self
+                    .store
+                    .record_merged(&repo.to_string(), number, &branch, now)
+                {
+                    Ok(()) => self.metrics.pull("merged"),
+                    Err(e) => {
+                        self.metrics.error();
+                        tracing::warn!(%repo, number, error = %e, "cannot record a merged pull request");
+                    }
+                }
+            }
+            Job::Ignore { repo, number, user } => {
+                let text = format!(
+                    "Closed at @{user}'s request (`@upkeep ignore`): upkeep will not propose this version again."
+                );
+                let closed = async {
+                    self.forge.comment(&repo, number, &text).await?;
+                    self.forge
+                        .update_pull(&repo, number, None, None, Some("closed"))
+                        .await
+                }
+                .await;
+                match closed {
+                    Ok(_) => self.metrics.pull("ignored"),
+                    Err(e) => {
+                        self.metrics.error();
+                        tracing::warn!(%repo, number, error = %e, "cannot close an ignored pull request");
+                    }
+                }
+            }
+        }
+        self.metrics.sync_forge(&self.forge);
+    }
+
+    /// The digest, alerts and reminders due, from the latest poll's check
+    /// when it is recent enough, else from a check made now.
+    async fn digest(&mut self, now: DateTime<Utc>) {
+        if self.slack.is_none() {
+            tracing::info!("no usable Slack webhook: digest skipped");
+            return;
+        }
+        let max_age = self.digest_max_age;
+        let recent = self.latest.take().filter(|(at, _)| {
+            now.signed_duration_since(*at)
+                .to_std()
+                .map_or(true, |age| age <= max_age)
+        });
+        let report = match recent {
+            Some(latest) => Some(latest),
+            None => {
+                let all = self.all_repositories();
+                self.run_repositories(all, Pass::Check, now)
+                    .await
+                    .map(|r| (now, r))
+            }
+        };
+        if let Some((at, report)) = report {
+            self.notify(&report, What::default(), now).await;
+            self.latest = Some((at, report));
+        }
+    }
+
+    /// App mode: every installation and its repositories.
+    async fn discover(&mut self) {
+        if !self.forge.is_app() {
+            self.ready.store(true, Ordering::SeqCst);
+            return;
+        }
+        let installations = match self.forge.installations().await {
+            Ok(i) => i,
+            Err(e) => {
+                self.metrics.error();
+                tracing::warn!(error = %e, "cannot list the app's installations");
+                return;
+            }
+        };
+        let mut known = BTreeSet::new();
+        for installation in &installations {
+            match self.forge.installation_repositories(installation.id).await {
+                Ok(repos) => known.extend(repos),
+                Err(e) => {
+                    self.metrics.error();
+                    tracing::warn!(installation = installation.id, error = %e, "cannot list an installation's repositories");
+                }
+            }
+        }
+        tracing::info!(
+            installations = installations.len(),
+            repositories = known.len(),
+            "installations discovered"
+        );
+        self.known.extend(known);
+        self.ready.store(true, Ordering::SeqCst);
+    }
+
+    /// The settings' repositories, then the installations' others.
+    fn all_repositories(&self) -> Vec<Repository> {
+        let mut out = self.settings.repositories.clone();
+        for repo in &self.known {
+            if self.configured(repo).is_none() {
+                out.push(default_repository(repo));
+            }
+        }
+        out
+    }
+
+    fn configured(&self, repo: &RepoName) -> Option<&Repository> {
+        self.settings.repositories.iter().find(|r| match &r.source {
+            RepoSource::GitHub { owner, name } => {
+                owner.eq_ignore_ascii_case(&repo.owner) && name.eq_ignore_ascii_case(&repo.name)
+            }
+            RepoSource::Path(_) => false,
+        })
+    }
+
+    /// The repository as configured, or with defaults when the app is
+    /// installed on it; `None` for a repository upkeep does not manage.
+    fn repository(&self, repo: &RepoName) -> Option<Repository> {
+        self.configured(repo)
+            .cloned()
+            .or_else(|| self.known.contains(repo).then(|| default_repository(repo)))
+    }
+
+    /// One pass per owner (one installation token each): the pipeline
+    /// (plan and publish) or only a check. Refreshes the inventory of the
+    /// repositories looked at; returns the check of them all (`None` when
+    /// there was nothing to look at).
+    async fn run_repositories(
+        &mut self,
+        repos: Vec<Repository>,
+        pass: Pass,
+        now: DateTime<Utc>,
+    ) -> Option<CheckReport> {
+        if repos.is_empty() {
+            return None;
+        }
+        let mut groups: BTreeMap<String, Vec<Repository>> = BTreeMap::new();
+        for r in repos {
+            let owner = match &r.source {
+                RepoSource::GitHub { owner, .. } if self.forge.is_app() => {
+                    owner.to_ascii_lowercase()
+                }
+                _ => String::new(),
+            };
+            groups.entry(owner).or_default().push(r);
+        }
+        let mut all: Option<CheckReport> = None;
+        for (_, group) in groups {
+            let git_token = match (&group[0].source, self.forge.is_app()) {
+                (RepoSource::GitHub { owner, name }, true) => {
+                    match self.forge.git_token(&RepoName::new(owner, name)).await {
+                        Ok(t) => t,
+                        Err(e) => {
+                            self.metrics.error();
+                            tracing::warn!(repository = %group[0].source, error = %e, "no installation token");
+                            continue;
+                        }
+                    }
+                }
+                _ => self.git_token.clone(),
+            };
+            let names: Vec<String> = group.iter().map(|r| r.source.to_string()).collect();
+            let ctx = self.context(group, git_token);
+            let check = match pass {
+                Pass::Publish => {
+                    let report =
+                        pipeline::run(&ctx, &self.templates, Mode::Publish, now, &|_| {}).await;
+                    for f in report.check.failures.iter().chain(&report.failures) {
+                        tracing::warn!(subject = %f.subject, error = %f.error, "failed");
+                    }
+                    tracing::info!(
+                        repositories = ?names,
+                        outcomes = report.outcomes.len(),
+                        closed = report.closed.len(),
+                        "pass done"
+                    );
+                    self.metrics.record_run(&report, &names, now);
+                    report.check
+                }
+                Pass::Check => {
+                    let report = crate::app::check::run(&ctx, now, &|_| {}).await;
+                    for f in &report.failures {
+                        tracing::warn!(subject = %f.subject, error = %f.error, "failed");
+                    }
+                    tracing::info!(repositories = ?names, findings = report.findings.len(), "check done");
+                    report
+                }
+            };
+            self.refresh_inventory(&ctx, &check, &names, now).await;
+            match &mut all {
+                Some(all) => merge(all, check),
+                None => all = Some(check),
+            }
+        }
+        all
+    }
+
+    /// The pipeline context for `repositories`.
+    fn context(&self, repositories: Vec<Repository>, git_token: Option<String>) -> Context {
+        let mut settings = self.settings.clone();
+        settings.repositories = repositories;
+        Context {
+            settings,
+            catalog: self.catalog.clone(),
+            forge: self.forge.clone(),
+            store: self.store.clone(),
+            git_token,
+            cache_dir: self.cache_dir.clone(),
+            concurrency: 8,
+            registry: self.registry.clone(),
+            engine: self.engine.clone(),
+        }
+    }
+
+    /// Replaces the inventory of `names` with what `check` found in their
+    /// trees, and hands the whole inventory to `/metrics`.
+    async fn refresh_inventory(
+        &mut self,
+        ctx: &Context,
+        check: &CheckReport,
+        names: &[String],
+        now: DateTime<Utc>,
+    ) {
+        let built = inventory::build(&check.scanned, check, &ctx.catalog, now);
+        for name in names {
+            self.inventory.remove(name);
+        }
+        for e in built.references {
+            self.inventory
+                .entry(e.repository.clone())
+                .or_default()
+                .push(e);
+        }
+        let all = Inventory {
+            references: self.inventory.values().flatten().cloned().collect(),
+            failures: Vec::new(),
+        };
+        self.metrics.set_inventory(inventory::to_prometheus(&all));
+    }
+
+    /// Sends `what` from `report` to the Slack channels, as `upkeep notify`
+    /// does; failures are logged and counted, never returned.
+    async fn notify(&self, report: &CheckReport, what: What, now: DateTime<Utc>) {
+        let Some(slack) = &self.slack else {
+            return;
+        };
+        let ctx = self.context(self.all_repositories(), self.git_token.clone());
+        let result = notify::run(
+            &ctx,
+            report,
+            &slack.channels,
+            &slack.templates,
+            Some(&slack.sender),
+            what,
+            now,
+        )
+        .await;
+        let notified = match result {
+            Ok(n) => n,
+            Err(e) => {
+                self.metrics.error();
+                tracing::warn!(error = %e, "cannot compose the Slack messages");
+                return;
+            }
+        };
+        for w in &notified.warnings {
+            tracing::warn!("slack: {w}");
+        }
+        for d in &notified.deliveries {
+            let host = d.host.as_deref().unwrap_or("-");
+            match &d.error {
+                None => {
+                    self.metrics.slack_delivery("sent");
+                    tracing::info!(channel = %d.channel, %host, kind = d.kind.as_str(), subject = %d.subject, "slack message sent");
+                }
+                Some(e) => {
+                    self.metrics.slack_delivery("failed");
+                    tracing::warn!(channel = %d.channel, %host, kind = d.kind.as_str(), subject = %d.subject, error = %e, "slack message not delivered");
+                }
+            }
+        }
+    }
+}
+
+/// What [`Worker::run_repositories`] does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pass {
+    /// The pipeline: check, plan, publish.
+    Publish,
+    /// Only a check (for a digest).
+    Check,
+}
+
+fn default_repository(repo: &RepoName) -> Repository {
+    Repository {
+        source: RepoSource::GitHub {
+            owner: repo.owner.clone(),
+            name: repo.name.clone(),
+        },
+        branch: None,
+        environments: Vec::new(),
+    }
+}

@@ -1,0 +1,369 @@
+//! References in YAML and JSON files: Helm values, Kubernetes manifests,
+//! Kustomize `images:`, docker-compose services and Argo CD Applications.
+//!
+//! Each document is classified on its own (a multi-document file may mix
+//! kinds), then walked on the positioned tree of [`crate::domain::yaml`]. Values in
+//! block scalars and comments are text and never become references. Pure: no
+//! I/O.
+
+use crate::domain::yaml::{self, Node, Style, Value};
+
+use super::{Kind, Reference, Site, Skip, Source, Span, image};
+
+/// What the file's name says about its content.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Hints {
+    pub kustomization: bool,
+    pub compose: bool,
+}
+
+impl Hints {
+    pub fn from_name(name: &str) -> Self {
+        let lower = name.to_ascii_lowercase();
+        Hints {
+            kustomization: matches!(
+                lower.as_str(),
+                "kustomization.yaml" | "kustomization.yml" | "kustomization"
+            ),
+            compose: lower.starts_with("docker-compose") || lower.starts_with("compose."),
+        }
+    }
+}
+
+pub(super) fn scan(src: &Source<'_>, hints: Hints) -> Result<Vec<Reference>, yaml::YamlError> {
+    let docs = yaml::parse(src.body(), src.bom)?;
+    let mut out = Vec::new();
+    for doc in &docs {
+        scan_document(src, hints, doc, &mut out);
+    }
+    Ok(out)
+}
+
+fn scan_document(src: &Source<'_>, hints: Hints, doc: &Node, out: &mut Vec<Reference>) {
+    let kind = doc.get("kind").and_then(Node::str);
+    let api = doc.get("apiVersion").and_then(Node::str);
+    if hints.kustomization
+        || kind == Some("Kustomization") && api.is_some_and(|a| a.starts_with("kustomize"))
+    {
+        kustomize(src, doc, out);
+    } else if let (Some(kind), Some(api)) = (kind, api) {
+        if api.starts_with("argoproj.io") && matches!(kind, "Application" | "ApplicationSet") {
+            argocd(src, doc, out);
+        } else {
+            kubernetes(src, doc, out);
+        }
+    } else if hints.compose || is_compose(doc) {
+        compose(src, doc, out);
+    } else {
+        helm(src, Kind::HelmValues, doc, out);
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// The content span of a scalar, with the site kind for bumping.
+fn scalar_site(node: &Node) -> Option<(&str, Span, Site)> {
+    let s = node.scalar()?;
+    let site = match s.style {
+        Style::Plain if !s.tagged => Site::YamlPlain,
+        Style::Block => return None,
+        _ => Site::Text,
+    };
+    Some((s.value.as_str(), s.content?, site))
+}
+
+/// A non-empty, non-null string value.
+fn present(node: Option<&Node>) -> Option<&Node> {
+    node.filter(|n| {
+        let Some(v) = n.str() else { return false };
+        let plain = n.scalar().is_some_and(|s| s.style == Style::Plain);
+        let null = plain && matches!(v, "~" | "null" | "Null" | "NULL");
+        !v.is_empty() && !null
+    })
+}
+
+/// A reference from a single image string held by a scalar node.
+fn image_scalar(src: &Source<'_>, kind: Kind, node: &Node, out: &mut Vec<Reference>) {
+    let Some(value) = node.str() else { return };
+    let content = node.scalar().and_then(|s| s.content).map(|c| c.start);
+    if let Some(r) = src.image_string(kind, value, content, node.offset) {
+        out.push(r);
+    }
+}
+
+// ---------------------------------------------------------------- Helm values
+
+fn is_image_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    lower == "image"
+        || (lower.ends_with("image") && key.len() > 5 && !lower.ends_with("pullsecretsimage"))
+}
+
+/// Walks any YAML tree for `image: repo:tag` strings and Helm-style
+/// `image: {registry, repository, tag, digest}` mappings.
+fn helm(src: &Source<'_>, kind: Kind, node: &Node, out: &mut Vec<Reference>) {
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                if !image_entry(src, kind, k, v, out) {
+                    helm(src, kind, v, out);
+                }
+            }
+        }
+        Value::Seq(items) => items.iter().for_each(|i| helm(src, kind, i, out)),
+        Value::Scalar(_) => {}
+    }
+}
+
+/// Handles `key: value` if the key names an image; false when the caller
+/// should walk the value instead.
+fn image_entry(
+    src: &Source<'_>,
+    kind: Kind,
+    key: &Node,
+    value: &Node,
+    out: &mut Vec<Reference>,
+) -> bool {
+    let key = key.str().unwrap_or_default();
+    if !is_image_key(key) {
+        return false;
+    }
+    match &value.value {
+        // `vmImage: ubuntu-latest` is no container image: other keys than
+        // `image` need a tag or a path.
+        Value::Scalar(_)
+            if key == "image" || value.str().is_some_and(|s| s.contains([':', '/'])) =>
+        {
+            image_scalar(src, kind, value, out);
+            true
+        }
+        Value::Scalar(_) => true,
+        Value::Map(_) if value.get("repository").is_some() => {
+            helm_split(src, kind, value, out);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// `image: {registry: ghcr.io, repository: x/y, tag: v1, digest: sha256:...}`.
+fn helm_split(src: &Source<'_>, kind: Kind, map: &Node, out: &mut Vec<Reference>) {
+    let Some(repo_node) = present(map.get("repository")) else {
+        return;
+    };
+    let repo = repo_node.str().unwrap_or_default();
+    let registry = present(map.get("registry")).and_then(Node::str);
+    let tag_node = present(map.get("tag"));
+    let digest_node = present(map.get("digest"));
+    let pos = repo_node.offset;
+    let templated = [Some(repo_node), map.get("registry"), tag_node, digest_node]
+        .into_iter()
+        .flatten()
+        .any(|n| n.str().is_some_and(image::is_templated));
+    let image = match registry {
+        Some(r) => format!("{}/{}", r.trim_end_matches('/'), repo),
+        None => repo.to_string(),
+    };
+    if templated {
+        out.push(src.reference(kind, pos, &image, None, None, Some(Skip::Templated)));
+        return;
+    }
+    // `repository: nginx:1.27` with no tag key: a whole image string.
+    if tag_node.is_none() && digest_node.is_none() && repo.contains([':', '@']) {
+        image_scalar(src, kind, repo_node, out);
+        return;
+    }
+    if image::split(&image).is_none_or(|p| p.tag.is_some() || p.digest.is_some()) {
+        return;
+    }
+    let digest_key = digest_node
+        .and_then(scalar_site)
+        .filter(|(d, _, _)| image::is_valid_digest(d))
+        .map(|(d, span, _)| (d, span, false));
+    let (tag, digest) = match tag_node.and_then(scalar_site) {
+        // Renovate's style: `tag: 1.2.3@sha256:...`.
+        Some((t, span, _)) if t.contains('@') => match t.split_once('@') {
+            Some((tg, dg)) if image::is_valid_tag(tg) && image::is_valid_digest(dg) => {
+                let at = span.start + tg.len();
+                (
+                    Some((tg, Span::new(span.start, at), Site::Text)),
+                    Some((dg, Span::new(at + 1, span.end), true)),
+                )
+            }
+            _ => (None, digest_key),
+        },
+        t => (t.filter(|(t, _, _)| image::is_valid_tag(t)), digest_key),
+    };
+    let skip = match tag_node.and_then(Node::str) {
+        Some(t) if t.contains('$') => Some(Skip::Variable),
+        _ => None,
+    };
+    out.push(src.reference(kind, pos, &image, tag, digest, skip));
+}
+
+// ---------------------------------------------------------------- Kubernetes
+
+const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
+
+/// Every container of every pod template (Deployments, StatefulSets,
+/// DaemonSets, Jobs, CronJobs, Pods, and custom resources shaped alike), and
+/// other image fields of custom resources (a Prometheus' `spec.image`); a
+/// HelmRelease's `values` are Helm values. ConfigMap and Secret data is text.
+fn kubernetes(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
+    if !matches!(
+        doc.get("kind").and_then(Node::str),
+        Some("ConfigMap" | "Secret")
+    ) {
+        kubernetes_node(src, doc, out);
+    }
+}
+
+fn kubernetes_node(src: &Source<'_>, node: &Node, out: &mut Vec<Reference>) {
+    match &node.value {
+        Value::Map(entries) => {
+            for (k, v) in entries {
+                let key = k.str().unwrap_or_default();
+                if CONTAINER_LISTS.contains(&key)
+                    && let Some(items) = v.seq()
+                {
+                    for c in items {
+                        if let Some(img) = c.get("image") {
+                            image_scalar(src, Kind::Kubernetes, img, out);
+                        }
+                    }
+                } else if key == "values" || key == "valuesObject" {
+                    helm(src, Kind::HelmValues, v, out);
+                } else if !image_entry(src, Kind::Kubernetes, k, v, out) {
+                    kubernetes_node(src, v, out);
+                }
+            }
+        }
+        Value::Seq(items) => items.iter().for_each(|i| kubernetes_node(src, i, out)),
+        Value::Scalar(_) => {}
+    }
+}
+
+// ---------------------------------------------------------------- Kustomize
+
+/// `images: [{name, newName, newTag, digest}]`.
+fn kustomize(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
+    for entry in doc.get("images").and_then(Node::seq).unwrap_or_default() {
+        let Some(name) = present(entry.get("name")) else {
+            continue;
+        };
+        let new_name = present(entry.get("newName"));
+        let image_node = new_name.unwrap_or(name);
+        let image = image_node.str().unwrap_or_default();
+        let tag_node = present(entry.get("newTag"));
+        let digest_node = present(entry.get("digest"));
+        if [Some(image_node), tag_node, digest_node]
+            .into_iter()
+            .flatten()
+            .any(|n| n.str().is_some_and(image::is_templated))
+        {
+            out.push(src.reference(
+                Kind::Kustomize,
+                image_node.offset,
+                image,
+                None,
+                None,
+                Some(Skip::Templated),
+            ));
+            continue;
+        }
+        let tag = tag_node
+            .and_then(scalar_site)
+            .filter(|(t, _, _)| image::is_valid_tag(t));
+        let digest = digest_node
+            .and_then(scalar_site)
+            .filter(|(d, _, _)| image::is_valid_digest(d))
+            .map(|(d, span, _)| (d, span, false));
+        out.push(src.reference(Kind::Kustomize, image_node.offset, image, tag, digest, None));
+    }
+    // A kustomization may also patch containers inline.
+    for key in ["patches", "patchesStrategicMerge"] {
+        if let Some(v) = doc.get(key) {
+            kubernetes_node(src, v, out);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- compose
+
+fn is_compose(doc: &Node) -> bool {
+    doc.get("services")
+        .and_then(Node::map)
+        .is_some_and(|services| {
+            !services.is_empty() && services.iter().all(|(_, s)| s.map().is_some())
+        })
+}
+
+/// `services.<name>.image`, with `${VAR:-default}` interpolation.
+fn compose(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
+    for (_, service) in doc.get("services").and_then(Node::map).unwrap_or_default() {
+        if let Some(img) = service.get("image") {
+            image_scalar(src, Kind::Compose, img, out);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Argo CD
+
+/// `spec.source(s).helm.parameters` (`image.repository` + `image.tag`) and
+/// `helm.valuesObject`, also inside an ApplicationSet's template.
+fn argocd(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
+    let Some(mut spec) = doc.get("spec") else {
+        return;
+    };
+    if let Some(template_spec) = spec.get("template").and_then(|t| t.get("spec")) {
+        spec = template_spec;
+    }
+    let mut sources: Vec<&Node> = spec.get("source").into_iter().collect();
+    sources.extend(spec.get("sources").and_then(Node::seq).unwrap_or_default());
+    for source in sources {
+        let Some(helm_node) = source.get("helm") else {
+            continue;
+        };
+        if let Some(values) = helm_node.get("valuesObject") {
+            helm(src, Kind::Argocd, values, out);
+        }
+        let params = helm_node
+            .get("parameters")
+            .and_then(Node::seq)
+            .unwrap_or_default();
+        let param = |name: &str| {
+            params
+                .iter()
+                .find(|p| p.get("name").and_then(Node::str) == Some(name))
+                .and_then(|p| present(p.get("value")))
+        };
+        for p in params {
+            let Some(name) = p.get("name").and_then(Node::str) else {
+                continue;
+            };
+            let Some(prefix) = name.strip_suffix("tag") else {
+                continue;
+            };
+            if !(prefix.is_empty() || prefix.ends_with('.')) {
+                continue;
+            }
+            let Some(repo) = param(&format!("{prefix}repository")).and_then(Node::str) else {
+                continue;
+            };
+            let image = match param(&format!("{prefix}registry")).and_then(Node::str) {
+                Some(r) => format!("{r}/{repo}"),
+                None => repo.to_string(),
+            };
+            let value = present(p.get("value"));
+            let tag = value
+                .and_then(scalar_site)
+                .filter(|(t, _, _)| image::is_valid_tag(t));
+            let skip = value
+                .and_then(Node::str)
+                .filter(|v| image::is_templated(v))
+                .map(|_| Skip::Templated);
+            let pos = value.unwrap_or(p).offset;
+            out.push(src.reference(Kind::Argocd, pos, &image, tag, None, skip));
+        }
+    }
+}

@@ -1,0 +1,863 @@
+//! Raw settings -> validated [`Settings`], collecting every problem.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::duration::parse_duration;
+use super::issue::{At, Issue};
+use super::raw::{
+    RawEnvironment, RawImage, RawRepository, RawSettings, RawSlackRoute, RawUpstream,
+};
+use super::types::{
+    Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, PullRequests, Registries,
+    RepoSource, Repository, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream,
+    glob, route_glob,
+};
+use crate::domain::version::VersionError;
+
+/// GitHub's limit on label names.
+const LABEL_MAX: usize = 50;
+
+/// Variables holding other secrets: a route must not send messages there.
+const NOT_WEBHOOKS: &[&str] = &[
+    "UPKEEP_GITHUB_TOKEN",
+    "GITHUB_TOKEN",
+    "UPKEEP_GITHUB_APP_PRIVATE_KEY",
+    "UPKEEP_GITHUB_WEBHOOK_SECRET",
+    "UPKEEP_REGISTRY_AUTH",
+];
+
+/// Validates `raw`. `base` is the settings file's directory, against which
+/// relative repository paths are resolved. The settings are only meaningful
+/// when the returned issues are empty.
+pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec<Issue>) {
+    let mut v = Validator { issues: Vec::new() };
+    let defaults = Settings::default();
+    let settings = Settings {
+        repositories: v.repositories(raw.repositories.as_deref().unwrap_or_default(), base),
+        upstreams: v.upstreams(raw.upstreams.as_deref().unwrap_or_default()),
+        pull_requests: match &raw.pull_requests {
+            None => defaults.pull_requests,
+            Some(pr) => {
+                let at = At::root("pull_requests");
+                let d = PullRequests::default();
+                PullRequests {
+                    labels: match &pr.labels {
+                        None => d.labels,
+                        Some(labels) => v.labels(labels, &at.key("labels")),
+                    },
+                    reviewers: match &pr.reviewers {
+                        None => d.reviewers,
+                        Some(reviewers) => v.reviewers(reviewers, &at.key("reviewers")),
+                    },
+                    group: pr.group.unwrap_or(d.group),
+                    minimum_release_age: match &pr.minimum_release_age {
+                        None => d.minimum_release_age,
+                        Some(text) => v
+                            .check(&at.key("minimum_release_age"), parse_duration(text))
+                            .unwrap_or_default(),
+                    },
+                    assignees: match &pr.assignees {
+                        None => d.assignees,
+                        Some(users) => v.reviewers(users, &at.key("assignees")),
+                    },
+                    author: pr.author.as_ref().map(|a| {
+                        let at = at.key("author");
+                        if a.name.trim().is_empty() {
+                            v.error(&at.key("name"), "the author's name is empty");
+                        }
+                        if !a.email.contains('@') || a.email.contains(char::is_whitespace) {
+                            v.error(
+                                &at.key("email"),
+                                format!("`{}` is not an e-mail address", a.email),
+                            );
+                        }
+                        (a.name.trim().to_string(), a.email.trim().to_string())
+                    }),
+                    ignore: pr
+                        .ignore
+                        .as_deref()
+                        .unwrap_or_default()
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, rule)| v.ignore(rule, &at.key("ignore").index(i)))
+                        .collect(),
+                    groups: v.upstream_groups(
+                        pr.groups.as_deref().unwrap_or_default(),
+                        &at.key("groups"),
+                    ),
+                    commit_mode: pr.commit_mode.unwrap_or(d.commit_mode),
+                }
+            }
+        },
+        registries: match &raw.registries {
+            None => defaults.registries,
+            Some(r) => Registries {
+                mirrors: v.mirrors(r.mirrors.as_ref().unwrap_or(&BTreeMap::new())),
+                require_published: r
+                    .require_published
+                    .unwrap_or(Registries::default().require_published),
+                pin_digests: r.pin_digests.unwrap_or_default(),
+            },
+        },
+        slack: Slack {
+            digest: raw
+                .slack
+                .as_ref()
+                .and_then(|s| s.digest.as_deref())
+                .and_then(|d| v.check(&At::root("slack").key("digest"), Cron::parse(d))),
+            alerts: match raw.slack.as_ref().and_then(|s| s.alerts.as_deref()) {
+                None => defaults.slack.alerts,
+                Some(codes) => v.alert_codes(codes, &At::root("slack").key("alerts")),
+            },
+            reminders: match raw.slack.as_ref().and_then(|s| s.reminders.as_deref()) {
+                None => defaults.slack.reminders,
+                Some(list) => v.reminders(list, &At::root("slack").key("reminders")),
+            },
+            routes: v.slack_routes(
+                raw.slack
+                    .as_ref()
+                    .and_then(|s| s.routes.as_deref())
+                    .unwrap_or_default(),
+                raw.repositories.as_deref().unwrap_or_default(),
+            ),
+        },
+        schedule: match raw.schedule.as_ref().and_then(|s| s.poll.as_deref()) {
+            None => defaults.schedule,
+            Some(poll) => Schedule {
+                poll: v
+                    .check(&At::root("schedule").key("poll"), Cron::parse(poll))
+                    .unwrap_or_else(|| Schedule::default().poll),
+            },
+        },
+        rule_directories: raw
+            .rules
+            .as_ref()
+            .and_then(|r| r.directories.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(|d| match base {
+                Some(base) if Path::new(d).is_relative() => base.join(d),
+                _ => PathBuf::from(d),
+            })
+            .collect(),
+    };
+    (settings, v.issues)
+}
+
+struct Validator {
+    issues: Vec<Issue>,
+}
+
+impl Validator {
+    fn check<T>(&mut self, at: &At, result: Result<T, String>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.issues.push(Issue::value(at.path(), message));
+                None
+            }
+        }
+    }
+
+    fn error(&mut self, at: &At, message: impl Into<String>) {
+        self.issues.push(Issue::value(at.path(), message));
+    }
+
+    fn repositories(&mut self, raw: &[RawRepository], base: Option<&Path>) -> Vec<Repository> {
+        let mut seen: HashMap<String, At> = HashMap::new();
+        let mut out = Vec::new();
+        for (i, repo) in raw.iter().enumerate() {
+            let at = At::root("repositories").index(i);
+            let source = match (&repo.github, &repo.path) {
+                (Some(_), Some(_)) => {
+                    self.issues.push(Issue::key(
+                        at.key("path").path(),
+                        "a repository has either `github` or `path`, not both",
+                    ));
+                    None
+                }
+                (None, None) => {
+                    self.error(
+                        &at,
+                        "a repository needs `github: OWNER/NAME` or `path: DIR`",
+                    );
+                    None
+                }
+                (Some(github), None) => self
+                    .check(&at.key("github"), parse_github(github))
+                    .map(|(owner, name)| (RepoSource::GitHub { owner, name }, at.key("github"))),
+                (None, Some(path)) => {
+                    if path.trim().is_empty() {
+                        self.error(
+                            &at.key("path"),
+                            "empty `path`: expected the directory of a local checkout",
+                        );
+                        None
+                    } else {
+                        let p = Path::new(path);
+                        let resolved = match base {
+                            Some(base) if p.is_relative() => base.join(p),
+                            _ => p.to_path_buf(),
+                        };
+                        Some((RepoSource::Path(resolved), at.key("path")))
+                    }
+                }
+            };
+            if let Some(branch) = &repo.branch
+                && (branch.is_empty()
+                    || branch.chars().any(|c| c.is_whitespace() || c.is_control()))
+            {
+                self.error(
+                    &at.key("branch"),
+                    format!("invalid branch `{branch}`: expected a branch name"),
+                );
+            }
+            let environments =
+                self.environments(repo.environments.as_deref().unwrap_or_default(), &at);
+            if let Some((source, source_at)) = source {
+                let id = source.to_string().to_ascii_lowercase();
+                if let Some(first) = seen.get(&id) {
+                    self.issues.push(
+                        Issue::value(source_at.path(), format!("duplicate repository `{source}`"))
+                            .with_first(first.path()),
+                    );
+                } else {
+                    seen.insert(id, source_at);
+                }
+                out.push(Repository {
+                    source,
+                    branch: repo.branch.clone(),
+                    environments,
+                });
+            }
+        }
+        out
+    }
+
+    fn environments(&mut self, raw: &[RawEnvironment], repo: &At) -> Vec<Environment> {
+        let mut seen: HashMap<&str, At> = HashMap::new();
+        let mut out = Vec::new();
+        for (j, env) in raw.iter().enumerate() {
+            let at = repo.key("environments").index(j);
+            let mut ok = true;
+            let name = env.name.as_str();
+            if name.trim().is_empty() {
+                self.error(
+                    &at.key("name"),
+                    "empty environment `name`: expected a name unique in this repository",
+                );
+                ok = false;
+            } else if let Some(first) = seen.get(name) {
+                self.issues.push(
+                    Issue::value(
+                        at.key("name").path(),
+                        format!("duplicate environment name `{name}`: names must be unique within a repository"),
+                    )
+                    .with_first(first.key("name").path()),
+                );
+                ok = false;
+            } else {
+                seen.insert(name, at.clone());
+            }
+            if env.paths.is_empty() {
+                self.error(
+                    &at.key("paths"),
+                    "empty `paths`: expected at least one glob such as `envs/hoodi/**`",
+                );
+                ok = false;
+            }
+            let mut builder = globset::GlobSetBuilder::new();
+            for (k, pattern) in env.paths.iter().enumerate() {
+                if pattern.trim().is_empty() {
+                    self.error(
+                        &at.key("paths").index(k),
+                        "empty glob: expected a pattern such as `envs/hoodi/**`",
+                    );
+                    ok = false;
+                    continue;
+                }
+                match glob(pattern) {
+                    Ok(g) => {
+                        builder.add(g);
+                    }
+                    Err(e) => {
+                        self.error(
+                            &at.key("paths").index(k),
+                            format!("invalid glob `{pattern}`: {}", e.kind()),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+            let network = env.network.as_deref().and_then(|n| {
+                let valid = n.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+                    && n
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
+                if valid {
+                    Some(Network::from_name(n))
+                } else {
+                    self.error(
+                        &at.key("network"),
+                        format!(
+                            "invalid network `{n}`: expected a lowercase name (`mainnet`, `sepolia`, `holesky`, `hoodi`, or a devnet's name of letters, digits, `-`, `_`, `.`)"
+                        ),
+                    );
+                    ok = false;
+                    None
+                }
+            });
+            let wave = env.wave.unwrap_or(1);
+            if wave == 0 {
+                self.error(
+                    &at.key("wave"),
+                    "invalid wave 0: expected an integer >= 1 (1 rolls out first)",
+                );
+                ok = false;
+            }
+            if !ok {
+                continue;
+            }
+            match builder.build() {
+                Ok(matcher) => out.push(Environment {
+                    name: name.to_string(),
+                    paths: env.paths.clone(),
+                    network,
+                    wave,
+                    matcher,
+                }),
+                Err(e) => self.error(&at.key("paths"), format!("invalid globs: {e}")),
+            }
+        }
+        out
+    }
+
+    fn upstreams(&mut self, raw: &[RawUpstream]) -> Vec<Upstream> {
+        let mut seen: HashMap<String, At> = HashMap::new();
+        let mut out = Vec::new();
+        for (i, up) in raw.iter().enumerate() {
+            let at = At::root("upstreams").index(i);
+            let repo = self.check(&at.key("github"), parse_github(&up.github));
+            if let Some((owner, name)) = &repo {
+                let id = format!("{owner}/{name}").to_ascii_lowercase();
+                if let Some(first) = seen.get(&id) {
+                    self.issues.push(
+                        Issue::value(
+                            at.key("github").path(),
+                            format!("duplicate upstream `{owner}/{name}`"),
+                        )
+                        .with_first(first.key("github").path()),
+                    );
+                } else {
+                    seen.insert(id, at.clone());
+                }
+            }
+            let versioning = match &up.versioning {
+                None => Some(None),
+                Some(text) => self
+                    .check(&at.key("versioning"), parse_versioning(text))
+                    .map(Some),
+            };
+            let images: Vec<Option<ImageMapping>> = up
+                .images
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(k, image)| self.image(image, &at.key("images").index(k)))
+                .collect();
+            if let (Some((owner, name)), Some(versioning), Some(images)) = (
+                repo,
+                versioning,
+                images.into_iter().collect::<Option<Vec<_>>>(),
+            ) {
+                out.push(Upstream {
+                    owner,
+                    name,
+                    versioning,
+                    prereleases: up.prereleases,
+                    images,
+                });
+            }
+        }
+        out
+    }
+
+    fn image(&mut self, raw: &RawImage, at: &At) -> Option<ImageMapping> {
+        let name = self.check(&at.key("name"), parse_image_name(&raw.name));
+        let tag = match &raw.tag {
+            None => Some(TagTemplate::default()),
+            Some(t) => self.check(&at.key("tag"), parse_tag_template(t)),
+        };
+        Some(ImageMapping {
+            name: name?,
+            tag: tag?,
+        })
+    }
+
+    fn labels(&mut self, raw: &[String], at: &At) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, label) in raw.iter().enumerate() {
+            let l = label.trim();
+            if l.is_empty() || l.chars().count() > LABEL_MAX {
+                self.error(
+                    &at.index(i),
+                    format!("invalid label `{label}`: expected a non-empty label of at most {LABEL_MAX} characters"),
+                );
+            } else if !out.iter().any(|o| o == l) {
+                out.push(l.to_string());
+            }
+        }
+        out
+    }
+
+    fn reviewers(&mut self, raw: &[String], at: &At) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, reviewer) in raw.iter().enumerate() {
+            let r = reviewer.trim().trim_start_matches('@');
+            let valid = match r.split_once('/') {
+                Some((org, team)) => is_github_owner(org) && is_team_slug(team),
+                None => is_github_owner(r),
+            };
+            if valid {
+                if !out.iter().any(|o| o == r) {
+                    out.push(r.to_string());
+                }
+            } else {
+                self.error(
+                    &at.index(i),
+                    format!(
+                        "invalid reviewer `{reviewer}`: expected a GitHub user name or `org/team`"
+                    ),
+                );
+            }
+        }
+        out
+    }
+
+    fn upstream_groups(
+        &mut self,
+        raw: &[super::raw::RawUpstreamGroup],
+        at: &At,
+    ) -> Vec<super::types::UpstreamGroup> {
+        let mut out: Vec<super::types::UpstreamGroup> = Vec::new();
+        for (i, g) in raw.iter().enumerate() {
+            let at = at.index(i);
+            if g.name.trim().is_empty() {
+                self.error(&at.key("name"), "the group's name is empty");
+            }
+            if g.upstreams.len() < 2 {
+                self.error(
+                    &at.key("upstreams"),
+                    "a group bumps at least two upstreams together",
+                );
+            }
+            for (j, u) in g.upstreams.iter().enumerate() {
+                if self
+                    .check(&at.key("upstreams").index(j), parse_github(u))
+                    .is_some()
+                    && (out
+                        .iter()
+                        .any(|o| o.upstreams.iter().any(|x| x.eq_ignore_ascii_case(u)))
+                        || g.upstreams[..j].iter().any(|x| x.eq_ignore_ascii_case(u)))
+                {
+                    self.error(
+                        &at.key("upstreams").index(j),
+                        format!("`{u}` is already in a group"),
+                    );
+                }
+            }
+            out.push(super::types::UpstreamGroup {
+                name: g.name.trim().to_string(),
+                upstreams: g.upstreams.clone(),
+            });
+        }
+        out
+    }
+
+    fn ignore(&mut self, raw: &super::raw::RawIgnore, at: &At) -> Option<super::types::Ignore> {
+        if raw.upstream.is_some() == raw.image.is_some() {
+            self.error(
+                at,
+                "an ignore rule names exactly one of `upstream` and `image`",
+            );
+            return None;
+        }
+        if let Some(u) = &raw.upstream {
+            self.check(&at.key("upstream"), parse_github(u))?;
+        }
+        let versions = raw.versions.clone().unwrap_or_default();
+        let mut builder = globset::GlobSetBuilder::new();
+        for (i, pattern) in versions.iter().enumerate() {
+            match globset::Glob::new(pattern) {
+                Ok(glob) => {
+                    builder.add(glob);
+                }
+                Err(e) => self.error(
+                    &at.key("versions").index(i),
+                    format!("invalid version glob `{pattern}`: {e}"),
+                ),
+            }
+        }
+        let matcher = builder.build().ok()?;
+        Some(super::types::Ignore {
+            upstream: raw.upstream.clone(),
+            image: raw.image.clone(),
+            versions,
+            matcher,
+        })
+    }
+
+    fn alert_codes(&mut self, raw: &[String], at: &At) -> Vec<crate::domain::rules::Code> {
+        let mut out = Vec::new();
+        for (i, code) in raw.iter().enumerate() {
+            let Some(c) = crate::domain::rules::Code::parse(code.trim()) else {
+                let known: Vec<String> = crate::domain::rules::Code::ALL
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect();
+                self.error(
+                    &at.index(i),
+                    format!(
+                        "unknown finding code `{code}`: expected one of {}",
+                        known.join(", ")
+                    ),
+                );
+                continue;
+            };
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn reminders(&mut self, raw: &[String], at: &At) -> Vec<Duration> {
+        let mut out: Vec<Duration> = Vec::new();
+        for (i, text) in raw.iter().enumerate() {
+            match parse_duration(text) {
+                Ok(d) if d.is_zero() => self.error(
+                    &at.index(i),
+                    format!("invalid reminder `{text}`: expected a time before the deadline such as `7d` or `12h`, not 0"),
+                ),
+                Ok(d) => {
+                    if !out.contains(&d) {
+                        out.push(d);
+                    }
+                }
+                Err(message) => self.error(&at.index(i), message),
+            }
+        }
+        out.sort_unstable_by(|a, b| b.cmp(a));
+        out
+    }
+
+    fn slack_routes(
+        &mut self,
+        raw: &[RawSlackRoute],
+        repositories: &[RawRepository],
+    ) -> Vec<SlackRoute> {
+        let known_envs: Vec<&str> = repositories
+            .iter()
+            .flat_map(|r| r.environments.as_deref().unwrap_or_default())
+            .map(|e| e.name.as_str())
+            .collect();
+        let mut seen: HashMap<&str, At> = HashMap::new();
+        let mut out = Vec::new();
+        for (i, route) in raw.iter().enumerate() {
+            let at = At::root("slack").key("routes").index(i);
+            let mut ok = true;
+            let name = route.name.as_str();
+            let name_ok = name.len() <= 80
+                && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '#' | '-'));
+            if !name_ok {
+                self.error(
+                    &at.key("name"),
+                    format!("invalid route name `{name}`: expected letters, digits, `.`, `_`, `#`, `-` (at most 80), e.g. `eth-mainnet-ops`"),
+                );
+                ok = false;
+            } else if name == DEFAULT_CHANNEL {
+                self.error(
+                    &at.key("name"),
+                    format!("the route name `{DEFAULT_CHANNEL}` is taken by the channel of UPKEEP_SLACK_WEBHOOK_URL: choose another"),
+                );
+                ok = false;
+            } else if let Some(first) = seen.get(name) {
+                self.issues.push(
+                    Issue::value(
+                        at.key("name").path(),
+                        format!("duplicate route name `{name}`: names must be unique"),
+                    )
+                    .with_first(first.key("name").path()),
+                );
+                ok = false;
+            } else {
+                seen.insert(name, at.clone());
+            }
+            let var = route.webhook_env.as_str();
+            let var_ok = !var.is_empty()
+                && var.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+                && var
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            if !var_ok {
+                let hint = if var.contains("://") {
+                    "; the URL is a secret: put it in an environment variable and name the variable here"
+                } else {
+                    ""
+                };
+                self.error(
+                    &at.key("webhook_env"),
+                    format!("invalid `webhook_env`: expected the name of an environment variable such as `UPKEEP_SLACK_WEBHOOK_MAINNET` (capital letters, digits, `_`){hint}"),
+                );
+                ok = false;
+            } else if NOT_WEBHOOKS.contains(&var) {
+                self.error(
+                    &at.key("webhook_env"),
+                    format!("`{var}` holds another secret, not a Slack webhook URL"),
+                );
+                ok = false;
+            }
+            let repos = route.repositories.as_deref().unwrap_or_default();
+            for (k, pattern) in repos.iter().enumerate() {
+                if pattern.trim().is_empty() {
+                    self.error(
+                        &at.key("repositories").index(k),
+                        "empty repository: expected `owner/name`, a path as written in `repositories`, or a glob such as `acme/*`",
+                    );
+                    ok = false;
+                } else if let Err(e) = route_glob(pattern) {
+                    self.error(
+                        &at.key("repositories").index(k),
+                        format!("invalid repository glob `{pattern}`: {}", e.kind()),
+                    );
+                    ok = false;
+                }
+            }
+            let envs = route.environments.as_deref().unwrap_or_default();
+            for (k, env) in envs.iter().enumerate() {
+                if !known_envs.contains(&env.as_str()) {
+                    let defined = if known_envs.is_empty() {
+                        "none is defined".to_string()
+                    } else {
+                        let mut names: Vec<&str> = known_envs.clone();
+                        names.sort_unstable();
+                        names.dedup();
+                        format!("defined: {}", names.join(", "))
+                    };
+                    self.error(
+                        &at.key("environments").index(k),
+                        format!("unknown environment `{env}`: no repository has it ({defined})"),
+                    );
+                    ok = false;
+                }
+            }
+            if !ok {
+                continue;
+            }
+            let repos: Vec<&str> = repos.iter().map(String::as_str).collect();
+            let envs: Vec<&str> = envs.iter().map(String::as_str).collect();
+            match SlackRoute::new(name, var, &repos, &envs) {
+                Ok(r) => out.push(r),
+                Err(e) => self.error(&at.key("repositories"), format!("invalid globs: {e}")),
+            }
+        }
+        out
+    }
+
+    fn mirrors(&mut self, raw: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let at = At::root("registries").key("mirrors");
+        let mut out = BTreeMap::new();
+        for (host, url) in raw {
+            let host_ok = !host.is_empty()
+                && !host.contains("://")
+                && host
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+            if !host_ok {
+                self.issues.push(Issue::key(
+                    at.key(host).path(),
+                    format!("invalid registry host `{host}`: expected a host name such as `docker.io` or `ghcr.io`"),
+                ));
+                continue;
+            }
+            if let Some(url) = self.check(&at.key(host), parse_endpoint(url)) {
+                out.insert(host.to_ascii_lowercase(), url);
+            }
+        }
+        out
+    }
+}
+
+/// `owner/name` of a GitHub repository.
+pub(crate) fn parse_github(text: &str) -> Result<(String, String), String> {
+    let err = || {
+        format!("invalid GitHub repository `{text}`: expected `owner/name`, e.g. `acme/eth-infra`")
+    };
+    let (owner, name) = text.split_once('/').ok_or_else(err)?;
+    let name_ok = !name.is_empty()
+        && name.len() <= 100
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if is_github_owner(owner) && name_ok {
+        Ok((owner.to_string(), name.to_string()))
+    } else {
+        Err(err())
+    }
+}
+
+/// A GitHub user or organisation name: alphanumerics and inner hyphens.
+fn is_github_owner(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 39
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+fn is_team_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+}
+
+/// `semver`, `calver` or `regex:<pattern>`, read by [`Scheme`]'s `FromStr`
+/// (so settings and the version stage agree), with one-line messages.
+pub(crate) fn parse_versioning(text: &str) -> Result<Scheme, String> {
+    text.trim().parse::<Scheme>().map_err(|e| match e {
+        VersionError::UnknownScheme(_) => {
+            format!("unknown versioning `{text}`, expected `semver`, `calver` or `regex:<pattern>`")
+        }
+        VersionError::InvalidRegex { pattern, message } => format!(
+            "invalid `regex:` versioning pattern `{pattern}`: {}",
+            regex_reason(&message)
+        ),
+        VersionError::RegexGroups { pattern, reason } => {
+            format!("invalid `regex:` versioning pattern `{pattern}`: {reason}")
+        }
+        other => other.to_string(),
+    })
+}
+
+/// A tag template, read by the version stage's [`TagTemplate`].
+fn parse_tag_template(text: &str) -> Result<TagTemplate, String> {
+    TagTemplate::parse(text).map_err(|e| match e {
+        VersionError::InvalidTemplate { template, reason } => format!(
+            "invalid tag template `{template}`: {reason}; expected exactly one `{{version}}`, e.g. `v{{version}}`"
+        ),
+        other => other.to_string(),
+    })
+}
+
+/// The one-line reason of a regex error (its syntax errors draw a caret
+/// diagram over several lines).
+fn regex_reason(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("error: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| text.lines().last().unwrap_or_default().trim().to_string())
+}
+
+/// An image repository without a tag or digest.
+fn parse_image_name(name: &str) -> Result<String, String> {
+    let n = name.trim();
+    if n.is_empty() || n.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "invalid image name `{name}`: expected an image repository such as `ghcr.io/acme/custom-node`"
+        ));
+    }
+    let last = n.rsplit('/').next().unwrap_or(n);
+    if n.contains('@') || last.contains(':') {
+        return Err(format!(
+            "invalid image name `{name}`: expected the repository without a tag or digest; the tag comes from `tag`"
+        ));
+    }
+    Ok(n.to_string())
+}
+
+/// An `http://` or `https://` endpoint with a host.
+fn parse_endpoint(url: &str) -> Result<String, String> {
+    let u = url.trim();
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    match host {
+        Some(h) if !h.is_empty() && !u.chars().any(|c| c.is_whitespace() || c.is_control()) => {
+            Ok(u.trim_end_matches('/').to_string())
+        }
+        _ => Err(format!(
+            "invalid mirror URL `{url}`: expected an `http://` or `https://` URL such as `https://mirror.example.internal`"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_names() {
+        assert_eq!(
+            parse_github("acme/eth-infra"),
+            Ok(("acme".into(), "eth-infra".into()))
+        );
+        assert!(parse_github("sigp/lighthouse").is_ok());
+        for bad in ["acme", "/x", "acme/", "a/b/c", "-a/b", "acme/..", "ac me/x"] {
+            assert!(parse_github(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn versioning() {
+        assert_eq!(parse_versioning("semver"), Ok(Scheme::Semver));
+        assert_eq!(parse_versioning("calver"), Ok(Scheme::Calver));
+        assert!(matches!(
+            parse_versioning(r"regex:^v(?<major>\d+)\.(?<minor>\d+)$"),
+            Ok(Scheme::Regex(_))
+        ));
+        let e = parse_versioning("regex:(?<major>\\d+").unwrap_err();
+        assert!(e.starts_with("invalid `regex:` versioning pattern"), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        assert!(
+            parse_versioning(r"regex:(?<maj>\d+)")
+                .unwrap_err()
+                .contains("unknown named group `maj`")
+        );
+        assert!(
+            parse_versioning(r"regex:\d+")
+                .unwrap_err()
+                .contains("no named group `major`")
+        );
+        assert!(
+            parse_versioning("sem-ver")
+                .unwrap_err()
+                .starts_with("unknown versioning")
+        );
+        // a pattern too big to compile is refused, not built
+        assert!(parse_versioning(r"regex:(?<major>\d{1000}){1000}").is_err());
+    }
+
+    #[test]
+    fn image_names_and_endpoints() {
+        assert!(parse_image_name("ghcr.io/acme/node").is_ok());
+        assert!(parse_image_name("localhost:5000/acme/node").is_ok());
+        assert!(parse_image_name("acme/node:v1").is_err());
+        assert!(parse_image_name("acme/node@sha256:abc").is_err());
+        assert_eq!(
+            parse_endpoint("https://m.example/"),
+            Ok("https://m.example".into())
+        );
+        assert!(parse_endpoint("ftp://m.example").is_err());
+        assert!(parse_endpoint("https://").is_err());
+        assert!(parse_endpoint("mirror.example").is_err());
+    }
+}

@@ -1,0 +1,504 @@
+//! A YAML document tree that remembers where every scalar is written.
+//!
+//! Built on `yaml-rust2`'s event parser. Every scalar keeps the exact byte span
+//! of its token in the source and, when the bytes between the quotes are the
+//! value itself (no escapes, no line folding), the span of its content: that is
+//! what lets the manifest stage replace a tag without re-serialising the file.
+//! Anchors are resolved (an alias is a copy of the anchored node, spans
+//! included), merge keys (`<<`) are honoured by [`Node::get`].
+//!
+//! Pure: takes text, returns a tree. Knows nothing about images or settings.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::domain::manifest::Span;
+
+/// How a scalar is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    Plain,
+    SingleQuoted,
+    DoubleQuoted,
+    /// `|` or `>` block scalar: text, never a reference.
+    Block,
+}
+
+/// A scalar with its position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scalar {
+    pub value: String,
+    pub style: Style,
+    /// Bytes of the value exactly as written between its quotes (or of the
+    /// whole plain token); `None` when the written form differs from the
+    /// value (escapes, folding, block scalars).
+    pub content: Option<Span>,
+    /// An explicit tag such as `!!str` was written.
+    pub tagged: bool,
+}
+
+/// A node and where it starts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub value: Value,
+    /// Byte offset of the node's first byte.
+    pub offset: usize,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column in characters.
+    pub column: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Scalar(Scalar),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+/// A syntax error, with a 1-based position.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}, column {column}: {message}")]
+pub struct YamlError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl Node {
+    /// The scalar, if this node is one.
+    pub fn scalar(&self) -> Option<&Scalar> {
+        match &self.value {
+            Value::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The scalar's value, unless it is a block scalar.
+    pub fn str(&self) -> Option<&str> {
+        self.scalar()
+            .filter(|s| s.style != Style::Block)
+            .map(|s| s.value.as_str())
+    }
+
+    pub fn seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(entries) => Some(entries),
+            _ => None,
+        }
+    }
+
+    /// Looks a key up in a mapping, honouring merge keys (`<<: *base`): an
+    /// explicit key wins over a merged one.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        let entries = self.map()?;
+        if let Some((_, v)) = entries.iter().find(|(k, _)| k.str() == Some(key)) {
+            return Some(v);
+        }
+        entries
+            .iter()
+            .filter(|(k, _)| {
+                k.str() == Some("<<") && k.scalar().is_some_and(|s| s.style == Style::Plain)
+            })
+            .find_map(|(_, v)| match &v.value {
+                Value::Map(_) => v.get(key),
+                Value::Seq(items) => items.iter().find_map(|m| m.get(key)),
+                Value::Scalar(_) => None,
+            })
+    }
+
+    /// The entry (key node, value node) for `key`, without merge keys.
+    pub fn entry(&self, key: &str) -> Option<&(Node, Node)> {
+        self.map()?.iter().find(|(k, _)| k.str() == Some(key))
+    }
+}
+
+/// Parses every document of a YAML stream. `text` must not start with a BOM;
+/// `base` is added to every byte offset (3 when the caller stripped one).
+pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
+    let mut builder = Builder {
+        text,
+        base,
+        offsets: CharOffsets::new(text),
+        docs: Vec::new(),
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        error: None,
+    };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let m = e.marker();
+        return Err(YamlError {
+            line: m.line(),
+            column: builder.offsets.column(m.index()),
+            message: e.info().to_string(),
+        });
+    }
+    match builder.error {
+        Some(e) => Err(e),
+        None => Ok(builder.docs),
+    }
+}
+
+/// True when a plain scalar with this text would be read as something other
+/// than a string (null, boolean, number, timestamp) by YAML 1.1 or 1.2
+/// loaders, so it must be quoted to stay a string.
+pub fn plain_is_not_string(value: &str) -> bool {
+    let v = value;
+    if v.is_empty() {
+        return true;
+    }
+    let lower = v.to_ascii_lowercase();
+    if matches!(
+        lower.as_str(),
+        "~" | "null"
+            | "true"
+            | "false"
+            | "yes"
+            | "no"
+            | "on"
+            | "off"
+            | "y"
+            | "n"
+            | ".inf"
+            | "-.inf"
+            | "+.inf"
+            | ".nan"
+    ) {
+        return true;
+    }
+    let body = v.strip_prefix(['+', '-']).unwrap_or(v);
+    let digits_or = |s: &str, extra: &[char]| {
+        !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || extra.contains(&c))
+    };
+    // integers (with 1.1 underscores and sexagesimal), octal, hex, binary
+    if digits_or(body, &['_', ':']) && body.starts_with(|c: char| c.is_ascii_digit()) {
+        return true;
+    }
+    if let Some(hex) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X"))
+        && !hex.is_empty()
+        && hex.chars().all(|c| c.is_ascii_hexdigit() || c == '_')
+    {
+        return true;
+    }
+    if let Some(rest) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0b"))
+        && digits_or(rest, &['_'])
+    {
+        return true;
+    }
+    // floats: digits with one dot and an optional exponent, e.g. 25.10, 1e3, .5
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let mantissa_ok = mantissa.chars().filter(|&c| c == '.').count() <= 1
+        && mantissa.chars().any(|c| c.is_ascii_digit())
+        && mantissa
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == '_');
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        !e.is_empty() && e.chars().all(|c| c.is_ascii_digit())
+    });
+    if mantissa_ok && exponent_ok {
+        return true;
+    }
+    // timestamps: 2025-01-07 and friends
+    let b = v.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+}
+
+/// Maps the parser's character indices to byte offsets and columns.
+struct CharOffsets<'a> {
+    text: &'a str,
+    /// Byte offset of every char, only built for non-ASCII text.
+    bytes: Option<Vec<usize>>,
+}
+
+impl<'a> CharOffsets<'a> {
+    fn new(text: &'a str) -> Self {
+        let bytes = (!text.is_ascii()).then(|| {
+            let mut v: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+            v.push(text.len());
+            v
+        });
+        CharOffsets { text, bytes }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        match &self.bytes {
+            None => char_index.min(self.text.len()),
+            Some(v) => v.get(char_index).copied().unwrap_or(self.text.len()),
+        }
+    }
+
+    /// 1-based character column of a char index.
+    fn column(&self, char_index: usize) -> usize {
+        let byte = self.byte(char_index);
+        let line_start = self.text[..byte].rfind('\n').map_or(0, |i| i + 1);
+        self.text[line_start..byte].chars().count() + 1
+    }
+}
+
+enum Frame {
+    Seq(Node, Vec<Node>, usize),
+    Map(Node, Vec<(Node, Node)>, Option<Node>, usize),
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    base: usize,
+    offsets: CharOffsets<'a>,
+    docs: Vec<Node>,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    error: Option<YamlError>,
+}
+
+impl Builder<'_> {
+    fn node_at(&self, mark: &Marker, value: Value) -> Node {
+        Node {
+            value,
+            offset: self.base + self.offsets.byte(mark.index()),
+            line: mark.line(),
+            column: self.offsets.column(mark.index()),
+        }
+    }
+
+    fn scalar(&self, value: String, style: TScalarStyle, tagged: bool, mark: &Marker) -> Node {
+        let start = self.offsets.byte(mark.index());
+        let rest = &self.text[start..];
+        let (style, content) = match style {
+            TScalarStyle::Plain => (
+                Style::Plain,
+                rest.starts_with(value.as_str()).then_some((0, value.len())),
+            ),
+            TScalarStyle::SingleQuoted => (Style::SingleQuoted, quoted_content(rest, '\'', &value)),
+            TScalarStyle::DoubleQuoted => (Style::DoubleQuoted, quoted_content(rest, '"', &value)),
+            TScalarStyle::Literal | TScalarStyle::Folded => (Style::Block, None),
+        };
+        let content = content.map(|(from, len)| {
+            let s = self.base + start + from;
+            Span::new(s, s + len)
+        });
+        self.node_at(
+            mark,
+            Value::Scalar(Scalar {
+                value,
+                style,
+                content,
+                tagged,
+            }),
+        )
+    }
+
+    fn push_node(&mut self, node: Node) {
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq(_, items, _)) => items.push(node),
+            Some(Frame::Map(_, entries, key, _)) => match key.take() {
+                None => *key = Some(node),
+                Some(k) => entries.push((k, node)),
+            },
+        }
+    }
+
+    fn finish(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        self.push_node(node);
+    }
+}
+
+/// Finds the content of a quoted scalar starting at `rest[0] == quote`.
+/// Returns (offset, len) of the bytes between the quotes when they equal the
+/// parsed value, i.e. the scalar uses no escapes and no line folding.
+fn quoted_content(rest: &str, quote: char, value: &str) -> Option<(usize, usize)> {
+    let inner = rest.strip_prefix(quote)?;
+    if inner.starts_with(value) && inner[value.len()..].starts_with(quote) {
+        let raw = &inner[..value.len()];
+        let clean = match quote {
+            '"' => !raw.contains(['\\', '\n', '\r']),
+            _ => !raw.contains(['\'', '\n', '\r']),
+        };
+        if clean {
+            return Some((1, value.len()));
+        }
+    }
+    None
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        if self.error.is_some() {
+            return;
+        }
+        match ev {
+            Event::Scalar(value, style, anchor, tag) => {
+                let node = self.scalar(value, style, tag.is_some(), &mark);
+                self.finish(node, anchor);
+            }
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some(node) => {
+                    let node = node.clone();
+                    self.push_node(node);
+                }
+                None => {
+                    self.error = Some(YamlError {
+                        line: mark.line(),
+                        column: self.offsets.column(mark.index()),
+                        message: "alias to an unknown anchor".into(),
+                    })
+                }
+            },
+            Event::SequenceStart(anchor, _) => {
+                let node = self.node_at(&mark, Value::Seq(Vec::new()));
+                self.stack.push(Frame::Seq(node, Vec::new(), anchor));
+            }
+            Event::MappingStart(anchor, _) => {
+                let node = self.node_at(&mark, Value::Map(Vec::new()));
+                self.stack.push(Frame::Map(node, Vec::new(), None, anchor));
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq(mut node, items, anchor)) = self.stack.pop() {
+                    node.value = Value::Seq(items);
+                    self.finish(node, anchor);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map(mut node, entries, _, anchor)) = self.stack.pop() {
+                    // A block mapping's start mark is at its first key.
+                    if let Some((k, _)) = entries.first()
+                        && k.offset < node.offset
+                    {
+                        node.offset = k.offset;
+                        node.line = k.line;
+                        node.column = k.column;
+                    }
+                    node.value = Value::Map(entries);
+                    self.finish(node, anchor);
+                }
+            }
+            Event::StreamStart
+            | Event::StreamEnd
+            | Event::DocumentStart
+            | Event::DocumentEnd
+            | Event::Nothing => {}
+        }
+    }
+}
+
+impl fmt::Display for Style {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Style::Plain => "plain",
+            Style::SingleQuoted => "single-quoted",
+            Style::DoubleQuoted => "double-quoted",
+            Style::Block => "block",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn content(text: &str, node: &Node) -> String {
+        let span = node.scalar().unwrap().content.unwrap();
+        text[span.start..span.end].to_string()
+    }
+
+    #[test]
+    fn spans_of_plain_quoted_and_anchored_scalars() {
+        let text = "a: &x \"q1\"\r\nb: !!str v1\r\nc: [x, 'y', z]\r\n# é\r\nd: é1\r\ne: *x\r\nf: |\n  text\n";
+        let docs = parse(text, 0).unwrap();
+        let doc = &docs[0];
+        assert_eq!(content(text, doc.get("a").unwrap()), "q1");
+        assert_eq!(content(text, doc.get("b").unwrap()), "v1");
+        assert!(doc.get("b").unwrap().scalar().unwrap().tagged);
+        let c = doc.get("c").unwrap().seq().unwrap();
+        assert_eq!(content(text, &c[1]), "y");
+        assert_eq!(content(text, &c[2]), "z");
+        let d = doc.get("d").unwrap();
+        assert_eq!(content(text, d), "é1");
+        assert_eq!((d.line, d.column), (5, 4));
+        // the alias shares the anchored scalar's span
+        assert_eq!(
+            doc.get("e").unwrap().scalar().unwrap().content,
+            doc.get("a").unwrap().scalar().unwrap().content
+        );
+        assert_eq!(doc.get("f").unwrap().str(), None);
+    }
+
+    #[test]
+    fn escapes_have_no_content_span() {
+        let text = "a: \"v\\x31\"\nb: 'it''s'\n";
+        let doc = &parse(text, 0).unwrap()[0];
+        assert_eq!(doc.get("a").unwrap().str(), Some("v1"));
+        assert_eq!(doc.get("a").unwrap().scalar().unwrap().content, None);
+        assert_eq!(doc.get("b").unwrap().scalar().unwrap().content, None);
+    }
+
+    #[test]
+    fn merge_keys_and_multiple_documents() {
+        let text = "base: &b {tag: v1}\nimg:\n  <<: *b\n  repository: r\n---\nx: 1\n";
+        let docs = parse(text, 0).unwrap();
+        assert_eq!(docs.len(), 2);
+        let img = docs[0].get("img").unwrap();
+        assert_eq!(img.get("tag").unwrap().str(), Some("v1"));
+        assert_eq!(content(text, img.get("tag").unwrap()), "v1");
+    }
+
+    #[test]
+    fn syntax_errors_have_positions() {
+        let err = parse("a: b\n  c: d\n", 0).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(err.column >= 1);
+    }
+
+    #[test]
+    fn plain_scalar_types() {
+        for s in [
+            "25.10",
+            "1",
+            "1.0",
+            "true",
+            "No",
+            "null",
+            "~",
+            "0x1F",
+            "1e3",
+            "2025-01-07",
+            "",
+        ] {
+            assert!(plain_is_not_string(s), "{s}");
+        }
+        for s in [
+            "v25.10",
+            "1.2.3",
+            "25.10.1",
+            "latest",
+            "1.27-alpine",
+            "stable",
+            "v1",
+        ] {
+            assert!(!plain_is_not_string(s), "{s}");
+        }
+    }
+}

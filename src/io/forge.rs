@@ -1,0 +1,1268 @@
+//! The forge: every GitHub HTTP request upkeep makes goes through here, on
+//! octocrab, with one retry helper for rate limits, secondary limits, 5xx
+//! answers and timeouts.
+//!
+//! Domain types leave this module (`Release`, `RepoName`, `RepoInfo`,
+//! `RateLimit`); octocrab and http types do not. The token never appears in
+//! a log line, an error or a URL. Knows nothing of the state store: callers
+//! pass ETags in and get them back.
+//!
+//! Two ways to authenticate: a token (`UPKEEP_GITHUB_TOKEN`, job and CLI
+//! mode) or a GitHub App (`UPKEEP_GITHUB_APP_ID` and
+//! `UPKEEP_GITHUB_APP_PRIVATE_KEY`; see [`app`]), where each request carries
+//! the installation token of the repository's owner.
+
+mod app;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use octocrab::Octocrab;
+
+use crate::domain::release::Release;
+use crate::domain::repo::RepoName;
+
+pub use app::{AppCredentials, Installation, REFRESH_MARGIN};
+
+/// Where GitHub's REST API lives unless `UPKEEP_GITHUB_API_URL` says otherwise.
+pub const DEFAULT_API_URL: &str = "https://api.github.com";
+
+/// What `GET /repos/{owner}/{repo}` tells us.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RepoInfo {
+    pub default_branch: String,
+    pub clone_url: String,
+}
+
+/// A pull request, as upkeep needs it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// `open` or `closed`.
+    pub state: String,
+    #[serde(default)]
+    pub merged_at: Option<DateTime<Utc>>,
+    pub html_url: String,
+    pub head: PullRef,
+    pub base: PullRef,
+    #[serde(default)]
+    pub labels: Vec<PullLabel>,
+}
+
+impl PullRequest {
+    pub fn is_open(&self) -> bool {
+        self.state == "open"
+    }
+    pub fn is_merged(&self) -> bool {
+        self.merged_at.is_some()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct PullRef {
+    #[serde(rename = "ref")]
+    pub branch: String,
+    pub sha: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct PullLabel {
+    pub name: String,
+}
+
+/// What a new pull request says.
+#[derive(Clone, Copy, Debug)]
+pub struct NewPull<'a> {
+    pub title: &'a str,
+    pub head: &'a str,
+    pub base: &'a str,
+    pub body: &'a str,
+}
+
+/// The last rate-limit budget GitHub reported.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimit {
+    pub limit: Option<u64>,
+    pub remaining: Option<u64>,
+    pub reset: Option<DateTime<Utc>>,
+}
+
+/// Releases of one upstream, or "unchanged since that ETag".
+#[derive(Clone, Debug)]
+pub enum Releases {
+    NotModified,
+    Fresh {
+        etag: Option<String>,
+        releases: Vec<Release>,
+    },
+}
+
+/// How the forge retries.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Attempts for one request, the first included.
+    pub attempts: u32,
+    /// First backoff after a 5xx or a network error; doubles each time.
+    pub base_delay: Duration,
+    /// The longest upkeep waits for a secondary limit or a budget reset
+    /// before giving up on that request with a clear error.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(250),
+            max_wait: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("invalid GitHub API URL `{0}`")]
+    InvalidUrl(String),
+    #[error("{0}: not found on GitHub (or not visible to this token)")]
+    NotFound(String),
+    #[error("GitHub rejected the credentials (401): check UPKEEP_GITHUB_TOKEN")]
+    Unauthorized,
+    #[error(
+        "GitHub API rate limit exhausted ({limit} requests/hour{anon}); it resets at {reset}{hint}",
+        anon = if *.anonymous { " for anonymous requests" } else { "" },
+        hint = if *.anonymous { "; set UPKEEP_GITHUB_TOKEN for 5,000/hour" } else { "" }
+    )]
+    RateLimited {
+        limit: u64,
+        reset: String,
+        anonymous: bool,
+    },
+    #[error("GitHub App authentication: {0}")]
+    AppAuth(String),
+    #[error("GitHub secondary rate limit: asked to wait {0} s, longer than upkeep waits")]
+    SecondaryLimit(u64),
+    #[error("GitHub answered {status} for {what}: {message}")]
+    Status {
+        status: u16,
+        what: String,
+        message: String,
+    },
+    #[error("cannot reach GitHub for {what}: {message}")]
+    Network { what: String, message: String },
+    #[error("unexpected answer from GitHub for {what}: {message}")]
+    Decode { what: String, message: String },
+}
+
+/// A commit made through the Git Data API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiCommit {
+    pub sha: String,
+    /// Its tree: git's tree id for the same content.
+    pub tree: String,
+    /// GitHub shows it as verified (signed by GitHub).
+    pub verified: bool,
+}
+
+/// Counters for the run report and metrics.
+#[derive(Debug, Default)]
+pub struct ForgeStats {
+    pub requests: AtomicU64,
+    /// Content-creating requests (POST, PATCH, PUT, DELETE).
+    pub writes: AtomicU64,
+    pub not_modified: AtomicU64,
+    pub retries: AtomicU64,
+    /// Answers by HTTP status (network errors are not counted).
+    pub by_status: Mutex<BTreeMap<u16, u64>>,
+    /// Installation access tokens fetched (App mode).
+    pub tokens_issued: AtomicU64,
+}
+
+/// The GitHub client.
+pub struct Forge {
+    client: Octocrab,
+    anonymous: bool,
+    retry: RetryPolicy,
+    rate: Mutex<RateLimit>,
+    pacer: Pacer,
+    pub stats: ForgeStats,
+    /// App mode: credentials and token caches.
+    app: Option<app::AppAuth>,
+}
+
+/// Paces content-creating requests: GitHub allows about 80 a minute. A
+/// token bucket: bursts of up to 20, then one every 750 ms.
+struct Pacer {
+    state: tokio::sync::Mutex<(f64, tokio::time::Instant)>,
+}
+
+impl Pacer {
+    const BURST: f64 = 20.0;
+    const PER_SECOND: f64 = 80.0 / 60.0;
+
+    fn new() -> Self {
+        Pacer {
+            state: tokio::sync::Mutex::new((Self::BURST, tokio::time::Instant::now())),
+        }
+    }
+
+    async fn wait(&self) {
+        let mut state = self.state.lock().await;
+        let (tokens, last) = &mut *state;
+        let now = tokio::time::Instant::now();
+        *tokens =
+            (*tokens + now.duration_since(*last).as_secs_f64() * Self::PER_SECOND).min(Self::BURST);
+        *last = now;
+        if *tokens < 1.0 {
+            let wait = Duration::from_secs_f64((1.0 - *tokens) / Self::PER_SECOND);
+            tokio::time::sleep(wait).await;
+            *tokens = 1.0;
+            *last = tokio::time::Instant::now();
+        }
+        *tokens -= 1.0;
+    }
+}
+
+impl fmt::Debug for Forge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Forge")
+            .field("anonymous", &self.anonymous)
+            .field("app", &self.app.as_ref().map(|a| a.credentials.app_id()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response with its body read.
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Forge {
+    /// A client for `api_url`, authenticated with `token` when given.
+    pub fn new(
+        api_url: &str,
+        token: Option<&str>,
+        retry: RetryPolicy,
+    ) -> Result<Forge, ForgeError> {
+        let api_url = api_url.trim_end_matches('/');
+        let mut builder = Octocrab::builder()
+            .base_uri(api_url)
+            .map_err(|_| ForgeError::InvalidUrl(api_url.to_string()))?
+            .set_connect_timeout(Some(Duration::from_secs(10)))
+            .set_read_timeout(Some(Duration::from_secs(30)));
+        if let Some(t) = token.filter(|t| !t.is_empty()) {
+            builder = builder.personal_token(t.to_string());
+        }
+        let client = builder
+            .build()
+            .map_err(|_| ForgeError::InvalidUrl(api_url.to_string()))?;
+        Ok(Forge {
+            client,
+            anonymous: token.is_none_or(str::is_empty),
+            retry,
+            rate: Mutex::new(RateLimit::default()),
+            pacer: Pacer::new(),
+            stats: ForgeStats::default(),
+            app: None,
+        })
+    }
+
+    /// A client for `api_url` authenticated as a GitHub App: `/app/…`
+    /// requests carry the app's JWT, every other request the installation
+    /// token of the repository's owner.
+    pub fn with_app(
+        api_url: &str,
+        credentials: AppCredentials,
+        retry: RetryPolicy,
+    ) -> Result<Forge, ForgeError> {
+        let mut forge = Forge::new(api_url, None, retry)?;
+        forge.anonymous = false;
+        forge.app = Some(app::AppAuth::new(credentials));
+        Ok(forge)
+    }
+
+    /// A client configured from `UPKEEP_GITHUB_API_URL` and either
+    /// `UPKEEP_GITHUB_APP_ID` + `UPKEEP_GITHUB_APP_PRIVATE_KEY` (App mode,
+    /// when both are set) or `UPKEEP_GITHUB_TOKEN` (or `GITHUB_TOKEN`).
+    pub fn from_env(env: &HashMap<String, String>) -> Result<Forge, ForgeError> {
+        let url = env
+            .get(crate::env::GITHUB_API_URL)
+            .map_or(DEFAULT_API_URL, String::as_str);
+        let non_empty = |k: &str| env.get(k).filter(|v| !v.trim().is_empty());
+        if let (Some(id), Some(key)) = (
+            non_empty(crate::env::GITHUB_APP_ID),
+            non_empty(crate::env::GITHUB_APP_PRIVATE_KEY),
+        ) {
+            return Forge::with_app(url, AppCredentials::new(id, key)?, RetryPolicy::default());
+        }
+        let token = env
+            .get(crate::env::GITHUB_TOKEN)
+            .or_else(|| env.get(crate::env::GITHUB_TOKEN_FALLBACK))
+            .map(String::as_str);
+        Forge::new(url, token, RetryPolicy::default())
+    }
+
+    pub fn is_anonymous(&self) -> bool {
+        self.anonymous
+    }
+
+    /// Authenticated as a GitHub App.
+    pub fn is_app(&self) -> bool {
+        self.app.is_some()
+    }
+
+    /// App mode: every installation of the app (`GET /app/installations`,
+    /// with the app's JWT). Also remembers which installation serves which
+    /// owner.
+    pub async fn installations(&self) -> Result<Vec<Installation>, ForgeError> {
+        #[derive(serde::Deserialize)]
+        struct Account {
+            login: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            id: u64,
+            account: Option<Account>,
+        }
+        let app = self.app_auth()?;
+        let what = "installations of the app";
+        let mut url = "/app/installations?per_page=100".to_string();
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            let jwt = app.jwt_header()?;
+            let reply = self
+                .send_with(Method::GET, &url, None, None, what, Some(&jwt))
+                .await?;
+            for raw in decode::<Vec<Raw>>(&reply.body, what)? {
+                let account = raw.account.map(|a| a.login).unwrap_or_default();
+                app.remember(&account, Some(raw.id));
+                out.push(Installation {
+                    id: raw.id,
+                    account,
+                });
+            }
+            match next_link(&reply.headers) {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// App mode: the repositories installation `id` may access
+    /// (`GET /installation/repositories`, with its token).
+    pub async fn installation_repositories(&self, id: u64) -> Result<Vec<RepoName>, ForgeError> {
+        #[derive(serde::Deserialize)]
+        struct Repo {
+            full_name: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Page {
+            repositories: Vec<Repo>,
+        }
+        let what = format!("repositories of installation {id}");
+        let mut url = "/installation/repositories?per_page=100".to_string();
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            let auth = format!("Bearer {}", self.installation_token(id).await?);
+            let reply = self
+                .send_with(Method::GET, &url, None, None, &what, Some(&auth))
+                .await?;
+            let page: Page = decode(&reply.body, &what)?;
+            out.extend(
+                page.repositories
+                    .iter()
+                    .filter_map(|r| r.full_name.parse().ok()),
+            );
+            match next_link(&reply.headers) {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// App mode: remembers that installation `id` serves `owner` (from a
+    /// webhook), sparing a lookup.
+    pub fn remember_installation(&self, owner: &str, id: u64) {
+        if let Some(app) = &self.app {
+            app.remember(owner, Some(id));
+        }
+    }
+
+    /// App mode: a valid access token of installation `id`, from the cache
+    /// while it has more than [`REFRESH_MARGIN`] left, else a new one
+    /// (`POST /app/installations/{id}/access_tokens`). A secret: the caller
+    /// must not log it.
+    pub async fn installation_token(&self, id: u64) -> Result<String, ForgeError> {
+        #[derive(serde::Deserialize)]
+        struct Token {
+            token: String,
+            expires_at: DateTime<Utc>,
+        }
+        let app = self.app_auth()?;
+        let mut tokens = app.tokens.lock().await;
+        if let Some(t) = tokens.get(&id)
+            && app::fresh(t, Utc::now())
+        {
+            return Ok(t.token.clone());
+        }
+        let what = format!("an access token of installation {id}");
+        let jwt = app.jwt_header()?;
+        let reply = self
+            .send_with(
+                Method::POST,
+                &format!("/app/installations/{id}/access_tokens"),
+                None,
+                None,
+                &what,
+                Some(&jwt),
+            )
+            .await?;
+        let t: Token = decode(&reply.body, &what)?;
+        self.stats.tokens_issued.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(installation = id, expires_at = %t.expires_at, "installation token issued");
+        tokens.insert(
+            id,
+            app::CachedToken {
+                token: t.token.clone(),
+                expires_at: t.expires_at,
+            },
+        );
+        Ok(t.token)
+    }
+
+    /// The git password for pushing to `repo`: in App mode the installation
+    /// token of its owner; `None` in token mode (the caller has its token).
+    pub async fn git_token(&self, repo: &RepoName) -> Result<Option<String>, ForgeError> {
+        if self.app.is_none() {
+            return Ok(None);
+        }
+        match self.installation_for(&repo.owner, &repo.name).await? {
+            Some(id) => self.installation_token(id).await.map(Some),
+            None => Err(ForgeError::AppAuth(format!(
+                "the app is not installed on {repo}"
+            ))),
+        }
+    }
+
+    fn app_auth(&self) -> Result<&app::AppAuth, ForgeError> {
+        self.app
+            .as_ref()
+            .ok_or_else(|| ForgeError::AppAuth("not configured (token mode)".into()))
+    }
+
+    /// App mode: the installation serving `owner`, asked once per owner
+    /// (`GET /repos/{owner}/{repo}/installation`).
+    async fn installation_for(&self, owner: &str, repo: &str) -> Result<Option<u64>, ForgeError> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            id: u64,
+        }
+        let app = self.app_auth()?;
+        if let Some(known) = app.owner(owner) {
+            return Ok(known);
+        }
+        let what = format!("the app's installation on {owner}/{repo}");
+        let jwt = app.jwt_header()?;
+        let found = match self
+            .send_with(
+                Method::GET,
+                &format!("/repos/{owner}/{repo}/installation"),
+                None,
+                None,
+                &what,
+                Some(&jwt),
+            )
+            .await
+        {
+            Ok(reply) => Some(decode::<Raw>(&reply.body, &what)?.id),
+            Err(ForgeError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        app.remember(owner, found);
+        Ok(found)
+    }
+
+    /// The `Authorization` header a request to `url` needs: `None` in token
+    /// mode (octocrab adds the token) and anonymously; in App mode the
+    /// installation token of the URL's owner, or of any installation for a
+    /// repository the app is not installed on.
+    async fn authorization(&self, url: &str) -> Result<Option<String>, ForgeError> {
+        let Some(app) = &self.app else {
+            return Ok(None);
+        };
+        let installation = match app::owner_of(url) {
+            Some((owner, repo)) => self.installation_for(owner, repo).await?,
+            None => None,
+        };
+        let installation = match installation.or_else(|| app.any()) {
+            Some(id) => Some(id),
+            None => self.installations().await?.iter().map(|i| i.id).min(),
+        };
+        match installation {
+            Some(id) => Ok(Some(format!(
+                "Bearer {}",
+                self.installation_token(id).await?
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// The budget GitHub reported last.
+    pub fn rate_limit(&self) -> RateLimit {
+        *self.rate.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `GET /repos/{owner}/{repo}`.
+    pub async fn repository(&self, repo: &RepoName) -> Result<RepoInfo, ForgeError> {
+        #[derive(serde::Deserialize)]
+        struct Repo {
+            default_branch: String,
+            clone_url: String,
+        }
+        let what = repo.to_string();
+        let reply = self.get(&format!("/repos/{repo}"), None, &what).await?;
+        let r: Repo = decode(&reply.body, &what)?;
+        Ok(RepoInfo {
+            default_branch: r.default_branch,
+            clone_url: r.clone_url,
+        })
+    }
+
+    /// The newest releases of `repo` (drafts included when the token sees
+    /// them), up to `max_pages` pages of 100. With `etag` from the last call,
+    /// an unchanged first page answers [`Releases::NotModified`], which costs
+    /// no rate limit.
+    pub async fn releases(
+        &self,
+        repo: &RepoName,
+        etag: Option<&str>,
+        max_pages: usize,
+    ) -> Result<Releases, ForgeError> {
+        let what = format!("releases of {repo}");
+        let mut url = format!("/repos/{repo}/releases?per_page=100");
+        let mut releases = Vec::new();
+        let mut first_etag = None;
+        let auth = self.authorization(&url).await?;
+        for page in 0..max_pages.max(1) {
+            let conditional = if page == 0 { etag } else { None };
+            let reply = self
+                .send_with(Method::GET, &url, conditional, None, &what, auth.as_deref())
+                .await?;
+            if reply.status == StatusCode::NOT_MODIFIED {
+                return Ok(Releases::NotModified);
+            }
+            if page == 0 {
+                first_etag = reply
+                    .headers
+                    .get(header::ETAG)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+            }
+            let batch: Vec<Release> = decode(&reply.body, &what)?;
+            releases.extend(batch);
+            match next_link(&reply.headers) {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        Ok(Releases::Fresh {
+            etag: first_etag,
+            releases,
+        })
+    }
+
+    /// Every pull request whose head is `branch` of `repo` itself, in any
+    /// state, newest first.
+    pub async fn pulls_by_head(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+    ) -> Result<Vec<PullRequest>, ForgeError> {
+        let what = format!("pull requests of {repo} from {branch}");
+        let head = format!("{}:{branch}", repo.owner);
+        let url = format!(
+            "/repos/{repo}/pulls?state=all&per_page=100&head={}",
+            encode(&head)
+        );
+        self.collect(&url, &what).await
+    }
+
+    /// The open pull requests of `repo`.
+    pub async fn open_pulls(&self, repo: &RepoName) -> Result<Vec<PullRequest>, ForgeError> {
+        let what = format!("open pull requests of {repo}");
+        self.collect(
+            &format!("/repos/{repo}/pulls?state=open&per_page=100"),
+            &what,
+        )
+        .await
+    }
+
+    /// All pages of a list.
+    async fn collect<T: serde::de::DeserializeOwned>(
+        &self,
+        first: &str,
+        what: &str,
+    ) -> Result<Vec<T>, ForgeError> {
+        let mut url = first.to_string();
+        let mut out = Vec::new();
+        let auth = self.authorization(first).await?;
+        for _ in 0..50 {
+            let reply = self
+                .send_with(Method::GET, &url, None, None, what, auth.as_deref())
+                .await?;
+            out.extend(decode::<Vec<T>>(&reply.body, what)?);
+            match next_link(&reply.headers) {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Opens a pull request.
+    pub async fn create_pull(
+        &self,
+        repo: &RepoName,
+        new: &NewPull<'_>,
+    ) -> Result<PullRequest, ForgeError> {
+        let what = format!("new pull request on {repo}");
+        let body = serde_json::json!({
+            "title": new.title, "head": new.head, "base": new.base, "body": new.body,
+            "maintainer_can_modify": true,
+        });
+        let reply = self
+            .write(
+                Method::POST,
+                &format!("/repos/{repo}/pulls"),
+                Some(&body),
+                &what,
+            )
+            .await?;
+        decode(&reply.body, &what)
+    }
+
+    /// Changes a pull request's title, body or state (`open`, `closed`).
+    pub async fn update_pull(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        title: Option<&str>,
+        body: Option<&str>,
+        state: Option<&str>,
+    ) -> Result<PullRequest, ForgeError> {
+        let what = format!("pull request {repo}#{number}");
+        let mut patch = serde_json::Map::new();
+        for (k, v) in [("title", title), ("body", body), ("state", state)] {
+            if let Some(v) = v {
+                patch.insert(k.into(), v.into());
+            }
+        }
+        let reply = self
+            .write(
+                Method::PATCH,
+                &format!("/repos/{repo}/pulls/{number}"),
+                Some(&patch.into()),
+                &what,
+            )
+            .await?;
+        decode(&reply.body, &what)
+    }
+
+    /// The names of the labels defined on `repo`.
+    pub async fn label_names(&self, repo: &RepoName) -> Result<Vec<String>, ForgeError> {
+        #[derive(serde::Deserialize)]
+        struct Label {
+            name: String,
+        }
+        let what = format!("labels of {repo}");
+        let labels: Vec<Label> = self
+            .collect(&format!("/repos/{repo}/labels?per_page=100"), &what)
+            .await?;
+        Ok(labels.into_iter().map(|l| l.name).collect())
+    }
+
+    /// Defines a label; one that already exists is fine.
+    pub async fn create_label(
+        &self,
+        repo: &RepoName,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<(), ForgeError> {
+        let what = format!("label `{name}` on {repo}");
+        let body = serde_json::json!({"name": name, "color": color, "description": description});
+        match self
+            .write(
+                Method::POST,
+                &format!("/repos/{repo}/labels"),
+                Some(&body),
+                &what,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(ForgeError::Status {
+                status: 422,
+                message,
+                ..
+            }) if message.contains("already_exists") || message.contains("already exists") => {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Adds labels to an issue or pull request.
+    pub async fn add_labels(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        labels: &[String],
+    ) -> Result<(), ForgeError> {
+        self.post(
+            &format!("/repos/{repo}/issues/{number}/labels"),
+            serde_json::json!({ "labels": labels }),
+            format!("labels of {repo}#{number}"),
+        )
+        .await
+    }
+
+    /// Asks users for a review.
+    pub async fn request_reviewers(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        reviewers: &[String],
+    ) -> Result<(), ForgeError> {
+        self.post(
+            &format!("/repos/{repo}/pulls/{number}/requested_reviewers"),
+            serde_json::json!({ "reviewers": reviewers }),
+            format!("reviewers of {repo}#{number}"),
+        )
+        .await
+    }
+
+    /// Assigns users.
+    pub async fn add_assignees(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        assignees: &[String],
+    ) -> Result<(), ForgeError> {
+        self.post(
+            &format!("/repos/{repo}/issues/{number}/assignees"),
+            serde_json::json!({ "assignees": assignees }),
+            format!("assignees of {repo}#{number}"),
+        )
+        .await
+    }
+
+    /// Comments on an issue or pull request.
+    pub async fn comment(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        text: &str,
+    ) -> Result<(), ForgeError> {
+        self.post(
+            &format!("/repos/{repo}/issues/{number}/comments"),
+            serde_json::json!({ "body": text }),
+            format!("comment on {repo}#{number}"),
+        )
+        .await
+    }
+
+    /// A POST whose answer is not needed.
+    async fn post(
+        &self,
+        url: &str,
+        body: serde_json::Value,
+        what: String,
+    ) -> Result<(), ForgeError> {
+        self.write(Method::POST, url, Some(&body), &what)
+            .await
+            .map(|_| ())
+    }
+
+    /// One GET with retries. Returns 2xx and 304 replies; everything else is
+    /// an error after the retry policy is spent.
+    async fn get(&self, url: &str, etag: Option<&str>, what: &str) -> Result<Reply, ForgeError> {
+        self.send(Method::GET, url, etag, None, what).await
+    }
+
+    /// A content-creating request (POST, PATCH, PUT, DELETE): paced, then
+    /// sent like any other.
+    async fn write(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Reply, ForgeError> {
+        self.pacer.wait().await;
+        self.stats.writes.fetch_add(1, Ordering::Relaxed);
+        self.send(method, url, None, body, what).await
+    }
+
+    /// One request with the credentials `url` needs, and retries.
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        etag: Option<&str>,
+        body: Option<&serde_json::Value>,
+        what: &str,
+    ) -> Result<Reply, ForgeError> {
+        let auth = self.authorization(url).await?;
+        self.send_with(method, url, etag, body, what, auth.as_deref())
+            .await
+    }
+
+    /// One request with retries: rate limits, secondary limits, 5xx and
+    /// network errors. Returns 2xx and 304 replies; everything else is an
+    /// error once the retry policy is spent. `auth` is the `Authorization`
+    /// header to send (App mode); `None` leaves it to octocrab.
+    async fn send_with(
+        &self,
+        method: Method,
+        url: &str,
+        etag: Option<&str>,
+        body: Option<&serde_json::Value>,
+        what: &str,
+        auth: Option<&str>,
+    ) -> Result<Reply, ForgeError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut builder = http::Request::builder()
+                .method(method.clone())
+                .uri(url)
+                .header(header::ACCEPT, "application/vnd.github+json")
+                .header("x-github-api-version", "2022-11-28");
+            if let Some(tag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+                builder = builder.header(header::IF_NONE_MATCH, tag);
+            }
+            if let Some(mut value) = auth.and_then(|a| HeaderValue::from_str(a).ok()) {
+                value.set_sensitive(true);
+                builder = builder.header(header::AUTHORIZATION, value);
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = match self.client.build_request(builder, body) {
+                Ok(request) => match self.client.execute(request).await {
+                    Ok(response) => {
+                        let status = response.status();
+                        *self
+                            .stats
+                            .by_status
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .entry(status.as_u16())
+                            .or_default() += 1;
+                        let headers = response.headers().clone();
+                        self.record_rate(&headers);
+                        match self.client.body_to_string(response).await {
+                            Ok(body) => Ok(Reply {
+                                status,
+                                headers,
+                                body,
+                            }),
+                            Err(e) => Err(network_message(&e)),
+                        }
+                    }
+                    Err(e) => Err(network_message(&e)),
+                },
+                Err(e) => Err(network_message(&e)),
+            };
+            let wait = match outcome {
+                Ok(reply) if reply.status.is_success() => return Ok(reply),
+                Ok(reply) if reply.status == StatusCode::NOT_MODIFIED => {
+                    self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
+                    return Ok(reply);
+                }
+                Ok(reply) => self.after_failure(reply, attempt, what)?,
+                Err(message) if attempt < self.retry.attempts => {
+                    tracing::info!(%what, attempt, %message, "GitHub request failed; retrying");
+                    self.backoff(attempt)
+                }
+                Err(message) => {
+                    return Err(ForgeError::Network {
+                        what: what.to_string(),
+                        message,
+                    });
+                }
+            };
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Decides what a non-2xx reply means: how long to wait before the next
+    /// attempt, or the error to return.
+    fn after_failure(
+        &self,
+        reply: Reply,
+        attempt: u32,
+        what: &str,
+    ) -> Result<Duration, ForgeError> {
+        let status = reply.status;
+        let header_u64 = |name: &str| {
+            reply
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let limited = status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS;
+        if limited && let Some(secs) = header_u64("retry-after") {
+            let wait = Duration::from_secs(secs);
+            if wait > self.retry.max_wait || attempt >= self.retry.attempts {
+                return Err(ForgeError::SecondaryLimit(secs));
+            }
+            tracing::warn!(%what, secs, "GitHub secondary rate limit; waiting as told");
+            return Ok(wait);
+        }
+        if limited && header_u64("x-ratelimit-remaining") == Some(0) {
+            let reset = header_u64("x-ratelimit-reset")
+                .and_then(|s| Utc.timestamp_opt(s as i64, 0).single());
+            let wait = reset
+                .map(|r| (r - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1))
+                .unwrap_or(Duration::MAX);
+            if wait > self.retry.max_wait || attempt >= self.retry.attempts {
+                return Err(ForgeError::RateLimited {
+                    limit: header_u64("x-ratelimit-limit").unwrap_or(if self.anonymous {
+                        60
+                    } else {
+                        5000
+                    }),
+                    reset: reset.map_or_else(
+                        || "an unknown time".into(),
+                        |r| r.format("%H:%M:%S UTC").to_string(),
+                    ),
+                    anonymous: self.anonymous,
+                });
+            }
+            tracing::warn!(%what, secs = wait.as_secs(), "GitHub rate limit exhausted; waiting for the reset");
+            return Ok(wait);
+        }
+        if status.is_server_error() && attempt < self.retry.attempts {
+            tracing::info!(%what, %status, attempt, "GitHub server error; retrying");
+            return Ok(self.backoff(attempt));
+        }
+        Err(match status {
+            StatusCode::NOT_FOUND => ForgeError::NotFound(what.to_string()),
+            StatusCode::UNAUTHORIZED => ForgeError::Unauthorized,
+            _ => ForgeError::Status {
+                status: status.as_u16(),
+                what: what.to_string(),
+                message: github_message(&reply.body),
+            },
+        })
+    }
+
+    /// Exponential backoff with jitter: base × 2^(attempt-1), ±25 %.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .retry
+            .base_delay
+            .saturating_mul(1 << (attempt - 1).min(10));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let jitter = f64::from(nanos % 1000) / 1000.0 * 0.5 + 0.75;
+        base.mul_f64(jitter)
+    }
+
+    fn record_rate(&self, headers: &HeaderMap) {
+        let get = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        if let Some(remaining) = get("x-ratelimit-remaining") {
+            let mut rate = self.rate.lock().unwrap_or_else(|e| e.into_inner());
+            rate.remaining = Some(remaining);
+            rate.limit = get("x-ratelimit-limit");
+            rate.reset =
+                get("x-ratelimit-reset").and_then(|s| Utc.timestamp_opt(s as i64, 0).single());
+        }
+    }
+
+    // ---- Git Data API: commits GitHub makes (and signs) itself ----
+
+    /// Makes a commit through the Git Data API: one blob per file (base64),
+    /// a tree on `base_tree` (regular files, mode `100644`), then a commit
+    /// with `base_commit` as its parent. Moves no branch (see
+    /// [`Forge::create_branch`], [`Forge::update_branch`]). GitHub signs it
+    /// (verified) when an App makes it without a committer.
+    pub async fn commit_via_api(
+        &self,
+        repo: &RepoName,
+        base_commit: &str,
+        base_tree: &str,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+        author: Option<(&str, &str)>,
+    ) -> Result<ApiCommit, ForgeError> {
+        use base64::Engine as _;
+        #[derive(serde::Deserialize)]
+        struct Sha {
+            sha: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Verification {
+            verified: bool,
+        }
+        #[derive(serde::Deserialize)]
+        struct Commit {
+            sha: String,
+            tree: Sha,
+            verification: Option<Verification>,
+        }
+        let mut entries = Vec::new();
+        for (path, bytes) in files {
+            let what = format!("blob of {path} on {repo}");
+            let body = serde_json::json!({
+                "content": base64::engine::general_purpose::STANDARD.encode(bytes),
+                "encoding": "base64",
+            });
+            let reply = self
+                .write(
+                    Method::POST,
+                    &format!("/repos/{repo}/git/blobs"),
+                    Some(&body),
+                    &what,
+                )
+                .await?;
+            let blob: Sha = decode(&reply.body, &what)?;
+            entries.push(serde_json::json!({
+                "path": path, "mode": "100644", "type": "blob", "sha": blob.sha,
+            }));
+        }
+        let what = format!("tree on {repo}");
+        let body = serde_json::json!({ "base_tree": base_tree, "tree": entries });
+        let reply = self
+            .write(
+                Method::POST,
+                &format!("/repos/{repo}/git/trees"),
+                Some(&body),
+                &what,
+            )
+            .await?;
+        let tree: Sha = decode(&reply.body, &what)?;
+        let what = format!("commit on {repo}");
+        let mut body = serde_json::json!({
+            "message": message, "tree": tree.sha, "parents": [base_commit],
+        });
+        if let Some((name, email)) = author {
+            body["author"] = serde_json::json!({ "name": name, "email": email });
+        }
+        let reply = self
+            .write(
+                Method::POST,
+                &format!("/repos/{repo}/git/commits"),
+                Some(&body),
+                &what,
+            )
+            .await?;
+        let commit: Commit = decode(&reply.body, &what)?;
+        Ok(ApiCommit {
+            sha: commit.sha,
+            tree: commit.tree.sha,
+            verified: commit.verification.is_some_and(|v| v.verified),
+        })
+    }
+
+    /// Creates `branch` at `sha` (Git Data API: create a reference).
+    pub async fn create_branch(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        sha: &str,
+    ) -> Result<(), ForgeError> {
+        self.post(
+            &format!("/repos/{repo}/git/refs"),
+            serde_json::json!({ "ref": format!("refs/heads/{branch}"), "sha": sha }),
+            format!("branch {branch} of {repo}"),
+        )
+        .await
+    }
+
+    /// Moves `branch` to `sha`; `force` also when that is not a fast
+    /// forward (only for branches upkeep owns).
+    pub async fn update_branch(
+        &self,
+        repo: &RepoName,
+        branch: &str,
+        sha: &str,
+        force: bool,
+    ) -> Result<(), ForgeError> {
+        let what = format!("branch {branch} of {repo}");
+        let body = serde_json::json!({ "sha": sha, "force": force });
+        self.write(
+            Method::PATCH,
+            &format!(
+                "/repos/{repo}/git/refs/heads/{}",
+                branch.split('/').map(encode).collect::<Vec<_>>().join("/")
+            ),
+            Some(&body),
+            &what,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Comments on a commit (`POST /repos/{o}/{r}/commits/{sha}/comments`),
+    /// as upkeep reports an invalid `.github/upkeep.yml` where it was pushed.
+    pub async fn comment_on_commit(
+        &self,
+        repo: &RepoName,
+        sha: &str,
+        text: &str,
+    ) -> Result<(), ForgeError> {
+        self.post(
+            &format!("/repos/{repo}/commits/{sha}/comments"),
+            serde_json::json!({ "body": text }),
+            format!("comment on commit {sha} of {repo}"),
+        )
+        .await
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T, ForgeError> {
+    serde_json::from_str(body).map_err(|e| ForgeError::Decode {
+        what: what.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// GitHub's `message` field of an error body, or the start of the body.
+fn github_message(body: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        message: String,
+        #[serde(default)]
+        errors: Vec<serde_json::Value>,
+    }
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(e) => {
+            let details: Vec<&str> = e
+                .errors
+                .iter()
+                .filter_map(|d| d.get("message")?.as_str())
+                .collect();
+            if details.is_empty() {
+                e.message
+            } else {
+                format!("{} ({})", e.message, details.join("; "))
+            }
+        }
+        Err(_) => body.chars().take(200).collect(),
+    }
+}
+
+/// A transport error's message, without anything from the request (no
+/// headers, so no token).
+fn network_message(e: &octocrab::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+        source = s.source();
+    }
+    message
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The `rel="next"` URL of a `Link` header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get(header::LINK)?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (url, params) = part.split_once(';')?;
+        params
+            .split(';')
+            .any(|p| p.trim() == "rel=\"next\"")
+            .then(|| {
+                url.trim()
+                    .trim_start_matches('<')
+                    .trim_end_matches('>')
+                    .to_string()
+            })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_next_links() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::LINK,
+            HeaderValue::from_static(
+                "<https://api.github.com/repositories/1/releases?per_page=100&page=2>; rel=\"next\", \
+                 <https://api.github.com/repositories/1/releases?per_page=100&page=3>; rel=\"last\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&h).as_deref(),
+            Some("https://api.github.com/repositories/1/releases?per_page=100&page=2")
+        );
+        h.insert(
+            header::LINK,
+            HeaderValue::from_static("<https://x/y?page=1>; rel=\"prev\""),
+        );
+        assert_eq!(next_link(&h), None);
+    }
+
+    #[test]
+    fn repo_names() {
+        assert_eq!(
+            "sigp/lighthouse".parse::<RepoName>().unwrap(),
+            RepoName::new("sigp", "lighthouse")
+        );
+        assert!("sigp".parse::<RepoName>().is_err());
+        assert!("a/b/c".parse::<RepoName>().is_err());
+    }
+
+    #[test]
+    fn rate_limit_error_tells_anonymous_users_what_to_do() {
+        let e = ForgeError::RateLimited {
+            limit: 60,
+            reset: "12:00:00 UTC".into(),
+            anonymous: true,
+        };
+        assert_eq!(
+            e.to_string(),
+            "GitHub API rate limit exhausted (60 requests/hour for anonymous requests); it resets at 12:00:00 UTC; \
+             set UPKEEP_GITHUB_TOKEN for 5,000/hour"
+        );
+    }
+}
