@@ -1,8 +1,8 @@
 //! upkeep keeps infrastructure repositories up to date.
 //!
 //! The library holds every pipeline stage; the `upkeep` binary is a thin
-//! shell around [`cli::main`]. Pure stages (`version`, `manifest`) take data and
-//! return data: no network, no clock, no database.
+//! shell around [`cli::main`]. Pure stages (`version`, `manifest`, `rollout`)
+//! take data and return data: no network, no clock, no database.
 
 pub mod catalog;
 pub mod check;
@@ -21,6 +21,7 @@ pub mod publish;
 pub mod registry;
 pub mod release;
 pub mod render;
+pub mod rollout;
 pub mod rules;
 pub mod serve;
 pub mod settings;
