@@ -30,12 +30,12 @@ pub use error::{SettingsError, SettingsErrors};
 pub use load::{DEFAULT_FILE, ENV_PREFIX, ENV_SEPARATOR, load, load_str};
 pub use raw::{
     RawEnvironment, RawImage, RawPullRequests, RawRegistries, RawRepository, RawSchedule,
-    RawSettings, RawSlack, RawSlackRoute, RawUpstream, schema,
+    RawRollout, RawSettings, RawSlack, RawSlackRoute, RawUpstream, schema,
 };
 pub use repo_file::{REPO_FILE, load_repo_file};
 pub use types::{
     Cron, DEFAULT_ALERTS, DEFAULT_CHANNEL, DEFAULT_LABEL, DEFAULT_POLL, DEFAULT_REMINDERS,
     Environment, Group, Ignore, ImageMapping, Network, PullRequests, Registries, RepoSource,
-    Repository, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream,
+    Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream,
     UpstreamGroup,
 };

@@ -38,6 +38,35 @@ pub struct RawSettings {
     pub schedule: Option<RawSchedule>,
     /// More rule files, in addition to the shipped ones.
     pub rules: Option<RawRules>,
+    /// How a release travels through the waves of a repository: soak times,
+    /// deadline compression, expedited codes.
+    pub rollout: Option<RawRollout>,
+}
+
+/// Progressive rollout through waves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawRollout {
+    /// How long a wave runs a version before the next wave gets it
+    /// (default `24h`). An environment's own `soak` overrides it for the
+    /// wave after that environment's.
+    #[schemars(schema_with = "duration_schema")]
+    pub soak: Option<String>,
+    /// The floor when a fork deadline or an expedited code shortens soaks
+    /// (default `1h`).
+    #[schemars(schema_with = "duration_schema")]
+    pub minimum_soak: Option<String>,
+    /// Every wave should run a fork release this long before the fork
+    /// (default `48h`).
+    #[schemars(schema_with = "duration_schema")]
+    pub deadline_margin: Option<String>,
+    /// Finding codes that cut soaks to `minimum_soak` (default
+    /// `[security-fix]`). From the environment: comma-separated.
+    pub expedite: Option<Vec<String>>,
+    /// How long after a merge the running versions may take to match
+    /// (default `1h`).
+    #[schemars(schema_with = "duration_schema")]
+    pub converge: Option<String>,
 }
 
 /// Rule packs beyond the shipped ones.
@@ -58,6 +87,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "slack",
     "schedule",
     "rules",
+    "rollout",
 ];
 
 /// Keys whose environment override is a comma-separated list.
@@ -66,6 +96,7 @@ pub(crate) const ENV_LIST_KEYS: &[&[&str]] = &[
     &["pull_requests", "reviewers"],
     &["slack", "alerts"],
     &["slack", "reminders"],
+    &["rollout", "expedite"],
 ];
 
 /// A deployment repository: exactly one of `github` or `path`.
@@ -106,6 +137,20 @@ pub struct RawEnvironment {
     /// after wave N has it.
     #[schemars(range(min = 1))]
     pub wave: Option<u32>,
+    /// How long this environment runs a version before the next wave gets
+    /// it (default `rollout.soak`).
+    #[schemars(schema_with = "duration_schema")]
+    pub soak: Option<String>,
+    /// Maintenance windows: this environment's pull requests open (and are
+    /// merged) only inside one, e.g. `Tue-Thu 09:00-17:00`, `Sat
+    /// 02:00-04:00`, `daily 22:00-02:00` (default: any time). A fork
+    /// deadline that would otherwise be missed overrides them.
+    pub windows: Option<Vec<String>>,
+    /// The IANA time zone of `windows` (default `UTC`), e.g. `Europe/Berlin`.
+    pub timezone: Option<String>,
+    /// Merge upkeep's pull request for this environment once every check on
+    /// its head is green and GitHub says it is mergeable (default false).
+    pub automerge: Option<bool>,
 }
 
 /// An upstream project whose releases are tracked.
@@ -173,6 +218,14 @@ pub struct RawPullRequests {
     /// How commits are made: `git` (default: git2, pushed) or `api`
     /// (GitHub's Git Data API, so commits by an App show as verified).
     pub commit_mode: Option<CommitMode>,
+    /// At most this many of upkeep's pull requests open at once in a
+    /// repository (default 10); the most urgent are opened first.
+    #[schemars(range(min = 1))]
+    pub max_open: Option<u32>,
+    /// At most this many new pull requests per repository and hour
+    /// (default 5).
+    #[schemars(range(min = 1))]
+    pub max_per_hour: Option<u32>,
 }
 
 /// How upkeep's commits are made.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use globset::GlobSet;
 
+use crate::domain::rollout::window::Windows;
 use crate::domain::rules::Code;
 
 pub use super::raw::Group;
@@ -28,6 +29,34 @@ pub struct Settings {
     pub schedule: Schedule,
     /// Directories of extra rule files, resolved against the settings file.
     pub rule_directories: Vec<PathBuf>,
+    pub rollout: Rollout,
+}
+
+/// How a release travels through a repository's waves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rollout {
+    /// How long a wave runs a version before the next wave gets it.
+    pub soak: Duration,
+    /// The floor when a deadline or an expedited code shortens soaks.
+    pub minimum_soak: Duration,
+    /// Every wave should run a fork release this long before the fork.
+    pub deadline_margin: Duration,
+    /// Codes that cut soaks to `minimum_soak`.
+    pub expedite: Vec<Code>,
+    /// Time after a merge for running versions to match.
+    pub converge: Duration,
+}
+
+impl Default for Rollout {
+    fn default() -> Self {
+        Rollout {
+            soak: Duration::from_secs(24 * 3600),
+            minimum_soak: Duration::from_secs(3600),
+            deadline_margin: Duration::from_secs(48 * 3600),
+            expedite: vec![Code::SecurityFix],
+            converge: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// A deployment repository.
@@ -76,6 +105,12 @@ pub struct Environment {
     pub network: Option<Network>,
     /// Rollout wave, 1 first.
     pub wave: u32,
+    /// Soak before the next wave; `None`: `rollout.soak`.
+    pub soak: Option<Duration>,
+    /// When its pull requests may open and merge.
+    pub windows: Windows,
+    /// Merge upkeep's pull requests once their checks are green.
+    pub automerge: bool,
     pub(crate) matcher: GlobSet,
 }
 
@@ -97,6 +132,9 @@ impl Environment {
             paths: paths.iter().map(|p| p.to_string()).collect(),
             network,
             wave,
+            soak: None,
+            windows: Windows::always(),
+            automerge: false,
             matcher: builder.build()?,
         })
     }
@@ -206,6 +244,10 @@ pub struct PullRequests {
     pub commit_mode: super::raw::CommitMode,
     /// Upstreams bumped together in one pull request.
     pub groups: Vec<UpstreamGroup>,
+    /// Upkeep's open pull requests per repository, at most.
+    pub max_open: u32,
+    /// New pull requests per repository and hour, at most.
+    pub max_per_hour: u32,
 }
 
 /// Upstreams bumped together.
@@ -260,6 +302,8 @@ impl Default for PullRequests {
             ignore: Vec::new(),
             groups: Vec::new(),
             commit_mode: super::raw::CommitMode::Git,
+            max_open: 10,
+            max_per_hour: 5,
         }
     }
 }

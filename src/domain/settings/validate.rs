@@ -7,13 +7,14 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::issue::{At, Issue};
 use super::raw::{
-    RawEnvironment, RawImage, RawRepository, RawSettings, RawSlackRoute, RawUpstream,
+    RawEnvironment, RawImage, RawRepository, RawRollout, RawSettings, RawSlackRoute, RawUpstream,
 };
 use super::types::{
     Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, PullRequests, Registries,
-    RepoSource, Repository, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream,
+    RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream,
     glob, route_glob,
 };
+use crate::domain::rollout::window::{WindowError, Windows};
 use crate::domain::version::VersionError;
 
 /// GitHub's limit on label names.
@@ -88,6 +89,12 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                         &at.key("groups"),
                     ),
                     commit_mode: pr.commit_mode.unwrap_or(d.commit_mode),
+                    max_open: v.positive(pr.max_open, d.max_open, &at.key("max_open")),
+                    max_per_hour: v.positive(
+                        pr.max_per_hour,
+                        d.max_per_hour,
+                        &at.key("max_per_hour"),
+                    ),
                 }
             }
         },
@@ -142,6 +149,10 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                 _ => PathBuf::from(d),
             })
             .collect(),
+        rollout: match &raw.rollout {
+            None => defaults.rollout,
+            Some(r) => v.rollout(r),
+        },
     };
     (settings, v.issues)
 }
@@ -163,6 +174,58 @@ impl Validator {
 
     fn error(&mut self, at: &At, message: impl Into<String>) {
         self.issues.push(Issue::value(at.path(), message));
+    }
+
+    /// A count that must be at least 1, or its default.
+    fn positive(&mut self, raw: Option<u32>, default: u32, at: &At) -> u32 {
+        match raw {
+            None => default,
+            Some(0) => {
+                self.error(at, "invalid 0: expected an integer >= 1");
+                default
+            }
+            Some(n) => n,
+        }
+    }
+
+    /// A duration setting, or its default when absent or invalid.
+    fn duration(&mut self, raw: Option<&str>, default: Duration, at: &At) -> Duration {
+        raw.and_then(|text| self.check(at, parse_duration(text)))
+            .unwrap_or(default)
+    }
+
+    fn rollout(&mut self, raw: &RawRollout) -> Rollout {
+        let at = At::root("rollout");
+        let d = Rollout::default();
+        let rollout = Rollout {
+            soak: self.duration(raw.soak.as_deref(), d.soak, &at.key("soak")),
+            minimum_soak: self.duration(
+                raw.minimum_soak.as_deref(),
+                d.minimum_soak,
+                &at.key("minimum_soak"),
+            ),
+            deadline_margin: self.duration(
+                raw.deadline_margin.as_deref(),
+                d.deadline_margin,
+                &at.key("deadline_margin"),
+            ),
+            expedite: match raw.expedite.as_deref() {
+                None => d.expedite,
+                Some(codes) => self.alert_codes(codes, &at.key("expedite")),
+            },
+            converge: self.duration(raw.converge.as_deref(), d.converge, &at.key("converge")),
+        };
+        if rollout.minimum_soak > rollout.soak {
+            self.error(
+                &at.key("minimum_soak"),
+                format!(
+                    "minimum_soak ({}) is longer than soak ({}): expected at most the soak",
+                    crate::domain::plan::human(rollout.minimum_soak),
+                    crate::domain::plan::human(rollout.soak)
+                ),
+            );
+        }
+        rollout
     }
 
     fn repositories(&mut self, raw: &[RawRepository], base: Option<&Path>) -> Vec<Repository> {
@@ -317,6 +380,25 @@ impl Validator {
                 );
                 ok = false;
             }
+            let soak = env
+                .soak
+                .as_deref()
+                .and_then(|text| self.check(&at.key("soak"), parse_duration(text)));
+            let windows = match Windows::new(
+                env.windows.as_deref().unwrap_or_default(),
+                env.timezone.as_deref(),
+            ) {
+                Ok(w) => w,
+                Err(e) => {
+                    let key = match e {
+                        WindowError::Timezone { .. } => at.key("timezone"),
+                        _ => at.key("windows"),
+                    };
+                    self.error(&key, e.to_string());
+                    ok = false;
+                    Windows::always()
+                }
+            };
             if !ok {
                 continue;
             }
@@ -326,6 +408,9 @@ impl Validator {
                     paths: env.paths.clone(),
                     network,
                     wave,
+                    soak,
+                    windows,
+                    automerge: env.automerge.unwrap_or(false),
                     matcher,
                 }),
                 Err(e) => self.error(&at.key("paths"), format!("invalid globs: {e}")),
