@@ -13,6 +13,7 @@
 //! the installation token of the repository's owner.
 
 mod app;
+pub mod checks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

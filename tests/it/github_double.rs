@@ -2,7 +2,9 @@
 //! client the way upkeep's forge module drives GitHub: shapes, pagination,
 //! conditional requests, rate limits, faults, Enterprise paths, strictness,
 //! and the pull-request lifecycle (pulls, labels, assignees, reviewers,
-//! comments, branches and the Git Data API over a real bare repository).
+//! comments, branches and the Git Data API over a real bare repository),
+//! check runs, commit statuses and merging (with branch protection), and
+//! upkeep's forge reading checks and merging against it.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -10,8 +12,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderMap, Method, StatusCode};
-use octocrab::models::IssueState;
 use octocrab::models::pulls::MergeableState;
+use octocrab::models::{IssueState, StatusState};
+use octocrab::params::repos::{Commitish, Reference};
 use octocrab::params::{self, pulls::State as PullState};
 use octocrab::{GitHubError, Octocrab};
 use serde_json::{Value, json};
@@ -1858,4 +1861,649 @@ async fn seeded_pull_requests_can_be_merged_or_closed_without_git() {
     let open_now = pulls.list().send().await.unwrap();
     assert!(open_now.items.is_empty());
     assert_eq!(gh.stats().writes, 1, "the refused reopening");
+}
+
+#[tokio::test]
+async fn check_runs_and_combined_status_of_a_sha_or_a_branch() {
+    let gh = GitHubDouble::start();
+    plain_repo(&gh);
+    let branch = "upkeep/lighthouse-v7.0.0";
+    let tip = gh.branch_sha("acme/deploy", branch).unwrap();
+    let octo = gh.client(TOKEN);
+
+    // Nothing reported yet: no runs; combined `pending` with no statuses.
+    let none = octo
+        .checks("acme", "deploy")
+        .list_check_runs_for_git_ref(Commitish(tip.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!((none.total_count, none.check_runs.len()), (0, 0));
+    let combined = octo
+        .repos("acme", "deploy")
+        .combined_status_for_ref(&Reference::Branch(branch.into()))
+        .await
+        .unwrap();
+    assert_eq!(combined.state, StatusState::Pending);
+    assert_eq!(
+        (combined.total_count, combined.sha.as_str()),
+        (0, tip.as_str())
+    );
+
+    let ci = gh.add_check_run("acme/deploy", branch, "ci", "in_progress", None);
+    gh.add_check_run("acme/deploy", &tip, "lint", "completed", Some("failure"));
+    gh.add_check_run("acme/deploy", &tip, "lint", "completed", Some("success")); // re-run
+    gh.add_check_run("acme/deploy", &tip, "e2e", "queued", None);
+    gh.add_check_run("acme/deploy", "main", "ci", "completed", Some("success")); // another commit
+    let runs = octo
+        .checks("acme", "deploy")
+        .list_check_runs_for_git_ref(Commitish(branch.into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(runs.total_count, 3, "latest per name");
+    let seen: Vec<(String, String)> = runs
+        .check_runs
+        .iter()
+        .map(|r| (r.name.clone(), format!("{:?}", r.conclusion)))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ci".into(), "None".into()),
+            ("lint".into(), "Some(\"success\")".into()),
+            ("e2e".into(), "None".into())
+        ]
+    );
+    assert!(runs.check_runs.iter().all(|r| r.head_sha == tip));
+
+    // Raw: filters, `heads/`, %2F, pagination over `/repositories/{id}/…`.
+    let path = |query: &str| format!("/repos/acme/deploy/commits/{tip}/check-runs?{query}");
+    let (_, _, all) = raw(&octo, &gh, Method::GET, &path("filter=all"), None).await;
+    assert_eq!(all["total_count"], 4);
+    let (_, _, done) = raw(&octo, &gh, Method::GET, &path("status=completed"), None).await;
+    assert_eq!(done["total_count"], 1);
+    let (_, _, named) = raw(&octo, &gh, Method::GET, &path("check_name=e2e"), None).await;
+    assert_eq!(named["check_runs"][0]["status"], "queued");
+    let (status, headers, first) = raw(&octo, &gh, Method::GET, &path("per_page=2"), None).await;
+    assert_eq!(
+        (status.as_u16(), first["total_count"].as_u64()),
+        (200, Some(3))
+    );
+    assert_eq!(first["check_runs"].as_array().unwrap().len(), 2);
+    let link = header(&headers, "link").to_owned();
+    let next = link.split(';').next().unwrap().trim_matches(['<', '>']);
+    assert!(
+        next.contains("/repositories/") && next.ends_with("per_page=2&page=2"),
+        "{link}"
+    );
+    let response = octo._get(next).await.unwrap();
+    let second: Value =
+        serde_json::from_str(&octo.body_to_string(response).await.unwrap()).unwrap();
+    assert_eq!(second["check_runs"][0]["name"], "e2e");
+    for reference in [
+        format!("heads/{branch}"),
+        branch.replace('/', "%2F"),
+        branch.to_owned(),
+    ] {
+        let (status, _, body) = raw(
+            &octo,
+            &gh,
+            Method::GET,
+            &format!("/repos/acme/deploy/commits/{reference}/check-runs"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), body["total_count"].as_u64()),
+            (200, Some(3))
+        );
+    }
+    let (status, _, body) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/commits/no-such-branch/status",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), body["message"].as_str()),
+        (422, Some("No commit found for SHA: no-such-branch"))
+    );
+
+    // Finishing a run; open pull requests for the head are listed on it.
+    let pr = gh.add_pull("acme/deploy", NewPull::new("Bump", branch, "main"));
+    gh.set_check_run("acme/deploy", ci, "completed", Some("success"));
+    let (_, _, named) = raw(&octo, &gh, Method::GET, &path("check_name=ci"), None).await;
+    let run = &named["check_runs"][0];
+    assert_eq!(
+        (run["status"].as_str(), run["conclusion"].as_str()),
+        (Some("completed"), Some("success"))
+    );
+    assert!(run["completed_at"].is_string());
+    assert_eq!(run["pull_requests"][0]["number"], pr);
+
+    // Statuses: the latest per context counts.
+    gh.add_status("acme/deploy", branch, "deploy/preview", "pending");
+    let combined = octo
+        .repos("acme", "deploy")
+        .combined_status_for_ref(&Reference::Branch(branch.into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (combined.state, combined.total_count),
+        (StatusState::Pending, 1)
+    );
+    gh.add_status("acme/deploy", branch, "deploy/preview", "success");
+    gh.add_status("acme/deploy", &tip, "license/cla", "success");
+    let (_, _, body) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        &format!("/repos/acme/deploy/commits/{tip}/status"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (body["state"].as_str(), body["total_count"].as_u64()),
+        (Some("success"), Some(2))
+    );
+    assert_eq!(body["statuses"][0]["state"], "success");
+    gh.add_status("acme/deploy", &tip, "license/cla", "error");
+    let (_, _, body) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        &format!("/repos/acme/deploy/commits/{tip}/status?per_page=1"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (body["state"].as_str(), body["total_count"].as_u64()),
+        (Some("failure"), Some(2))
+    );
+    assert_eq!(body["statuses"].as_array().unwrap().len(), 1);
+    assert_eq!(gh.stats().writes, 0);
+}
+
+#[tokio::test]
+async fn merging_through_the_api_answers_like_github() {
+    let gh = GitHubDouble::start();
+    plain_repo(&gh);
+    gh.set_login(WRITER, "upkeep[bot]");
+    let octo = gh.client(WRITER);
+    let pulls = octo.pulls("acme", "deploy");
+    let branch = "upkeep/lighthouse-v7.0.0";
+    let n = gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Bump lighthouse", branch, "main").author("upkeep[bot]"),
+    );
+    let head = gh.pull("acme/deploy", n).head_sha;
+    let merge_path = format!("/repos/acme/deploy/pulls/{n}/merge");
+
+    assert_eq!(github_error(pulls.merge(99).send().await).status_code, 404);
+
+    // Conflicts.
+    gh.set_mergeable("acme/deploy", n, false);
+    let got = pulls.get(n).await.unwrap();
+    assert_eq!(
+        (got.mergeable, got.mergeable_state),
+        (Some(false), Some(MergeableState::Dirty))
+    );
+    let refused = github_error(pulls.merge(n).sha(head.clone()).send().await);
+    assert_eq!(
+        (refused.status_code.as_u16(), refused.message.as_str()),
+        (405, "Pull Request is not mergeable")
+    );
+    gh.set_mergeable("acme/deploy", n, true);
+
+    // Still computing: `null` for the next reads only.
+    gh.mergeable_unknown_for("acme/deploy", n, 1);
+    let got = pulls.get(n).await.unwrap();
+    assert_eq!(
+        (got.mergeable, got.mergeable_state),
+        (None, Some(MergeableState::Unknown))
+    );
+    assert_eq!(pulls.get(n).await.unwrap().mergeable, Some(true));
+
+    // Protection: required contexts, then approvals.
+    gh.protect_branch("acme/deploy", "main", &["ci"], 1);
+    let blocked = pulls.get(n).await.unwrap();
+    assert_eq!(
+        (blocked.mergeable, blocked.mergeable_state),
+        (Some(true), Some(MergeableState::Blocked))
+    );
+    let (status, _, body) = raw(
+        &octo,
+        &gh,
+        Method::PUT,
+        &merge_path,
+        Some(json!({"sha": head})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), body["message"].as_str()),
+        (405, Some("Required status check \"ci\" is expected."))
+    );
+    assert_eq!(
+        body["documentation_url"],
+        "https://docs.github.com/articles/about-protected-branches"
+    );
+    let ci = gh.add_check_run("acme/deploy", &head, "ci", "in_progress", None);
+    let (_, _, body) = raw(
+        &octo,
+        &gh,
+        Method::PUT,
+        &merge_path,
+        Some(json!({"sha": head})),
+    )
+    .await;
+    assert_eq!(
+        body["message"],
+        "Required status check \"ci\" is in progress."
+    );
+    gh.set_check_run("acme/deploy", ci, "completed", Some("failure"));
+    let (_, _, body) = raw(
+        &octo,
+        &gh,
+        Method::PUT,
+        &merge_path,
+        Some(json!({"sha": head})),
+    )
+    .await;
+    assert_eq!(body["message"], "Required status check \"ci\" is failing.");
+    gh.add_status("acme/deploy", &head, "ci", "success"); // a status of that context passes too
+    let (status, _, body) = raw(
+        &octo,
+        &gh,
+        Method::PUT,
+        &merge_path,
+        Some(json!({"sha": head})),
+    )
+    .await;
+    assert_eq!(
+        (status.as_u16(), body["message"].as_str()),
+        (
+            405,
+            Some("At least 1 approving review is required by reviewers with write access.")
+        )
+    );
+    gh.approve("acme/deploy", n, "alice");
+    // A failing check that is not required: unstable, still mergeable.
+    gh.add_status("acme/deploy", &head, "coverage", "failure");
+    assert_eq!(
+        pulls.get(n).await.unwrap().mergeable_state,
+        Some(MergeableState::Unstable)
+    );
+
+    // The head moved since it was checked.
+    let moved = github_error(pulls.merge(n).sha("0".repeat(40)).send().await);
+    assert_eq!(
+        (moved.status_code.as_u16(), moved.message.as_str()),
+        (
+            409,
+            "Head branch was modified. Review and try the merge again."
+        )
+    );
+
+    // Merged: the base branch moves; the pull request is merged by the caller.
+    let main_before = gh.branch_sha("acme/deploy", "main").unwrap();
+    let merged = pulls
+        .merge(n)
+        .sha(head.clone())
+        .method(params::pulls::MergeMethod::Squash)
+        .send()
+        .await
+        .unwrap();
+    assert!(merged.merged);
+    assert_eq!(
+        merged.message.as_deref(),
+        Some("Pull Request successfully merged")
+    );
+    let sha = merged.sha.unwrap();
+    assert_eq!(gh.branch_sha("acme/deploy", "main"), Some(sha.clone()));
+    assert_ne!(sha, main_before);
+    let after = pulls.get(n).await.unwrap();
+    assert_eq!(
+        (after.state, after.merged),
+        (Some(IssueState::Closed), Some(true))
+    );
+    assert!(after.merged_at.is_some());
+    assert_eq!(after.merge_commit_sha, Some(sha));
+    assert_eq!(after.merged_by.unwrap().login, "upkeep[bot]");
+    let again = github_error(pulls.merge(n).send().await);
+    assert_eq!(
+        (again.status_code.as_u16(), again.message.as_str()),
+        (405, "Pull Request is not mergeable")
+    );
+
+    // Closed, draft.
+    let closed = gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Bump geth", "upkeep/geth-v1.15.0", "main").closed(),
+    );
+    assert_eq!(
+        github_error(pulls.merge(closed).send().await).message,
+        "Pull Request is not mergeable"
+    );
+    let draft = gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Bump geth", "upkeep/geth-v1.15.0", "main").draft(),
+    );
+    assert_eq!(
+        github_error(pulls.merge(draft).send().await).message,
+        "Pull Request is still a draft"
+    );
+
+    // Every merge attempt was a recorded write, with its body.
+    let merges = gh.requests_for("pulls/merge");
+    assert_eq!(merges.len(), 11);
+    assert!(merges.iter().all(|r| r.is_write()));
+    let statuses: Vec<u16> = merges.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [404, 405, 405, 405, 405, 405, 409, 200, 405, 405, 405]
+    );
+    assert_eq!(merges[7].body.as_ref().unwrap()["merge_method"], "squash");
+    assert_eq!(gh.stats().writes_by_operation["pulls/merge"], 11);
+    assert_eq!(gh.pull("acme/deploy", n).state, "closed");
+}
+
+#[tokio::test]
+async fn merges_are_writes_limited_like_any_other() {
+    let gh = GitHubDouble::start();
+    plain_repo(&gh);
+    let octo = gh.client(WRITER);
+    let n = gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Bump", "upkeep/geth-v1.15.0", "main"),
+    );
+    let anon = gh.client(Caller::Anonymous);
+    assert_eq!(
+        github_error(anon.pulls("acme", "deploy").merge(n).send().await).status_code,
+        401
+    );
+    gh.secondary_limit_writes(1, 30);
+    let limited = github_error(octo.pulls("acme", "deploy").merge(n).send().await);
+    assert_eq!(limited.status_code, 403);
+    assert!(
+        !gh.pull("acme/deploy", n).merged,
+        "the limited attempt merged nothing"
+    );
+    gh.fail_next_method(
+        "PUT",
+        &format!("/repos/acme/deploy/pulls/{n}/merge"),
+        1,
+        502,
+    );
+    assert_eq!(
+        github_error(octo.pulls("acme", "deploy").merge(n).send().await).status_code,
+        502
+    );
+    assert!(
+        octo.pulls("acme", "deploy")
+            .merge(n)
+            .send()
+            .await
+            .unwrap()
+            .merged
+    );
+}
+
+#[tokio::test]
+async fn merging_into_a_real_bare_repository_makes_a_merge_commit() {
+    let git = GitServer::start("x-access-token", "tok123");
+    git.create_repo("deploy", &[("values.yaml", "image: lighthouse:v6.0.0\n")]);
+    let gh = GitHubDouble::start();
+    gh.add_repo(
+        Repo::new("acme/deploy")
+            .clone_url(&git.url("deploy"))
+            .git_dir(git.bare_path("deploy")),
+    );
+    let head = git.commit_on(
+        "deploy",
+        "upkeep/lighthouse-v7.0.0",
+        &[("values.yaml", "image: lighthouse:v7.0.0\n")],
+        "Bump lighthouse",
+    );
+    let n = gh.add_pull(
+        "acme/deploy",
+        NewPull::new("Bump lighthouse", "upkeep/lighthouse-v7.0.0", "main"),
+    );
+    let base = gh.branch_sha("acme/deploy", "main").unwrap();
+    gh.add_check_run(
+        "acme/deploy",
+        "upkeep/lighthouse-v7.0.0",
+        "ci",
+        "completed",
+        Some("success"),
+    );
+    let octo = gh.client(WRITER);
+    let (_, _, runs) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/commits/upkeep/lighthouse-v7.0.0/check-runs",
+        None,
+    )
+    .await;
+    assert_eq!(runs["check_runs"][0]["head_sha"], head.as_str());
+    let (_, _, bad) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        &format!("/repos/acme/deploy/commits/{}/status", "ab".repeat(20)),
+        None,
+    )
+    .await;
+    assert_eq!(
+        bad["message"],
+        format!("No commit found for SHA: {}", "ab".repeat(20))
+    );
+
+    let merged = octo
+        .pulls("acme", "deploy")
+        .merge(n)
+        .sha(head.clone())
+        .send()
+        .await
+        .unwrap();
+    let sha = merged.sha.unwrap();
+    assert_eq!(gh.branch_sha("acme/deploy", "main"), Some(sha.clone()));
+    assert_ne!(sha, head, "a merge commit, not a fast forward");
+    let (_, _, commit) = raw(
+        &octo,
+        &gh,
+        Method::GET,
+        "/repos/acme/deploy/branches/main",
+        None,
+    )
+    .await;
+    let parents: Vec<&str> = commit["commit"]["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sha"].as_str().unwrap())
+        .collect();
+    assert_eq!(parents, [base.as_str(), head.as_str()]);
+    assert!(
+        commit["commit"]["commit"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!(
+                "Merge pull request #{n} from acme/upkeep/lighthouse-v7.0.0"
+            ))
+    );
+}
+
+/// upkeep's forge against the double: what automerge reads and does.
+mod forge_automerge {
+    use super::*;
+    use upkeep::io::forge::checks::{ChecksState, HeadChecks, MergeMethod, MergeOutcome};
+    use upkeep::domain::repo::RepoName;
+    use upkeep::io::forge::{Forge, ForgeError, RetryPolicy};
+
+    fn forge(gh: &GitHubDouble) -> Forge {
+        let retry = RetryPolicy {
+            attempts: 2,
+            base_delay: Duration::from_millis(1),
+            max_wait: Duration::from_secs(1),
+        };
+        Forge::new(gh.url(), Some("ghs_app_installation_token"), retry).unwrap()
+    }
+
+    #[tokio::test]
+    async fn head_checks_fold_every_page_of_runs_and_statuses() {
+        let gh = GitHubDouble::start();
+        plain_repo(&gh);
+        let forge = forge(&gh);
+        let repo = RepoName::new("acme", "deploy");
+        let sha = gh
+            .branch_sha("acme/deploy", "upkeep/lighthouse-v7.0.0")
+            .unwrap();
+
+        let none = forge.head_checks(&repo, &sha).await.unwrap();
+        assert_eq!(
+            none,
+            HeadChecks {
+                state: ChecksState::Success,
+                failing: vec![],
+                pending: vec![]
+            },
+            "no runs and no statuses (combined `pending`, total_count 0) do not block"
+        );
+
+        let ci = gh.add_check_run("acme/deploy", &sha, "ci", "in_progress", None);
+        gh.add_status("acme/deploy", &sha, "deploy/preview", "pending");
+        let waiting = forge.head_checks(&repo, &sha).await.unwrap();
+        assert_eq!(waiting.state, ChecksState::Pending);
+        assert_eq!(waiting.pending, ["ci", "deploy/preview"]);
+
+        gh.set_check_run("acme/deploy", ci, "completed", Some("success"));
+        gh.add_status("acme/deploy", &sha, "deploy/preview", "success");
+        for i in 0..120 {
+            let conclusion = if i % 2 == 0 { "neutral" } else { "skipped" };
+            gh.add_check_run(
+                "acme/deploy",
+                &sha,
+                &format!("matrix-{i}"),
+                "completed",
+                Some(conclusion),
+            );
+        }
+        let green = forge.head_checks(&repo, &sha).await.unwrap();
+        assert_eq!(green.state, ChecksState::Success);
+
+        // The failure is on the second page of check runs.
+        gh.add_check_run("acme/deploy", &sha, "lint", "completed", Some("timed_out"));
+        gh.add_status("acme/deploy", &sha, "license/cla", "error");
+        gh.clear_requests();
+        let red = forge.head_checks(&repo, &sha).await.unwrap();
+        assert_eq!(red.state, ChecksState::Failure);
+        assert_eq!(red.failing, ["lint", "license/cla"]);
+        assert!(red.pending.is_empty());
+        let stats = gh.stats();
+        assert_eq!(stats.by_operation["checks/list-for-ref"], 2, "two pages");
+        assert_eq!(stats.by_operation["repos/get-combined-status-for-ref"], 1);
+        assert_eq!(stats.writes, 0);
+    }
+
+    #[tokio::test]
+    async fn mergeability_is_none_while_github_computes_it() {
+        let gh = GitHubDouble::start();
+        plain_repo(&gh);
+        let forge = forge(&gh);
+        let repo = RepoName::new("acme", "deploy");
+        let n = gh.add_pull(
+            "acme/deploy",
+            NewPull::new("Bump", "upkeep/geth-v1.15.0", "main"),
+        );
+        gh.mergeable_unknown_for("acme/deploy", n, 1);
+        assert_eq!(forge.mergeability(&repo, n).await.unwrap(), None);
+        assert_eq!(forge.mergeability(&repo, n).await.unwrap(), Some(true));
+        gh.set_mergeable("acme/deploy", n, false);
+        assert_eq!(forge.mergeability(&repo, n).await.unwrap(), Some(false));
+        assert!(matches!(
+            forge.mergeability(&repo, 99).await,
+            Err(ForgeError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn merge_pull_maps_githubs_answers() {
+        let gh = GitHubDouble::start();
+        plain_repo(&gh);
+        let forge = forge(&gh);
+        let repo = RepoName::new("acme", "deploy");
+        let branch = "upkeep/lighthouse-v7.0.0";
+        let n = gh.add_pull("acme/deploy", NewPull::new("Bump", branch, "main"));
+        let head = gh.pull("acme/deploy", n).head_sha;
+
+        gh.protect_branch("acme/deploy", "main", &["ci"], 0);
+        assert_eq!(
+            forge
+                .merge_pull(&repo, n, &head, MergeMethod::Squash)
+                .await
+                .unwrap(),
+            MergeOutcome::Refused {
+                reason: "Required status check \"ci\" is expected.".into()
+            }
+        );
+        gh.add_check_run("acme/deploy", &head, "ci", "completed", Some("success"));
+        gh.set_mergeable("acme/deploy", n, false);
+        assert_eq!(
+            forge
+                .merge_pull(&repo, n, &head, MergeMethod::Squash)
+                .await
+                .unwrap(),
+            MergeOutcome::Refused {
+                reason: "Pull Request is not mergeable".into()
+            }
+        );
+        gh.set_mergeable("acme/deploy", n, true);
+
+        // Pushed to after the checks were read: never merged.
+        let moved = gh.push_branch("acme/deploy", branch);
+        assert_eq!(
+            forge
+                .merge_pull(&repo, n, &head, MergeMethod::Squash)
+                .await
+                .unwrap(),
+            MergeOutcome::HeadMoved
+        );
+        assert!(!gh.pull("acme/deploy", n).merged);
+
+        gh.add_check_run("acme/deploy", &moved, "ci", "completed", Some("success"));
+        let outcome = forge
+            .merge_pull(&repo, n, &moved, MergeMethod::Rebase)
+            .await
+            .unwrap();
+        let sha = gh.branch_sha("acme/deploy", "main").unwrap();
+        assert_eq!(outcome, MergeOutcome::Merged { sha });
+        assert!(gh.pull("acme/deploy", n).merged);
+
+        assert!(matches!(
+            forge
+                .merge_pull(&repo, 99, &moved, MergeMethod::Merge)
+                .await,
+            Err(ForgeError::NotFound(_))
+        ));
+        let merges = gh.requests_for("pulls/merge");
+        assert_eq!(
+            merges.iter().map(|r| r.status).collect::<Vec<_>>(),
+            [405, 405, 409, 200, 404]
+        );
+        assert_eq!(
+            merges[3].body.clone().unwrap(),
+            json!({ "sha": moved, "merge_method": "rebase" })
+        );
+        assert_eq!(
+            forge
+                .stats
+                .writes
+                .load(std::sync::atomic::Ordering::Relaxed),
+            5
+        );
+    }
 }

@@ -29,6 +29,7 @@ OPERATIONS=(
   apps/list-installations
   apps/list-repos-accessible-to-installation
   checks/create
+  checks/list-for-ref
   checks/update
   git/create-blob
   git/create-commit
@@ -57,6 +58,7 @@ OPERATIONS=(
   pulls/get
   pulls/list
   pulls/list-files
+  pulls/merge
   pulls/request-reviewers
   pulls/update
   rate-limit/get
@@ -64,6 +66,7 @@ OPERATIONS=(
   repos/create-commit-comment
   repos/get
   repos/get-branch
+  repos/get-combined-status-for-ref
   repos/get-content
   repos/get-latest-release
   repos/get-release-by-tag

@@ -54,6 +54,23 @@
 //! // head, base, SHAs, state, merged, labels, assignees, reviewers, comments
 //! let labels: Vec<Label> = gh.labels("acme/deploy");
 //! ```
+//!
+//! # Checks, statuses and merging through the API
+//! ```ignore
+//! let ci = gh.add_check_run("acme/deploy", "upkeep/x-1.1", "ci", "in_progress", None);
+//! gh.set_check_run("acme/deploy", ci, "completed", Some("success"));
+//! gh.add_status("acme/deploy", &sha, "deploy/preview", "pending"); // latest per context counts
+//! gh.protect_branch("acme/deploy", "main", &["ci"], 1);  // required contexts, approvals
+//! gh.approve("acme/deploy", n, "alice");
+//! gh.set_mergeable("acme/deploy", n, false);     // conflicts: 405 "Pull Request is not mergeable"
+//! gh.mergeable_unknown_for("acme/deploy", n, 2); // next 2 reads: `mergeable: null`
+//! let merges = gh.requests_for("pulls/merge");   // what PUT …/merge asked and got
+//! ```
+//! `GET …/commits/{ref}/check-runs` and `…/status` take a SHA or a branch;
+//! `PUT …/pulls/{n}/merge` answers 200, 405 (conflicts, draft, closed or
+//! merged, protection not met, with GitHub's messages), 409 (`sha` is not
+//! the head) and moves the base branch (a merge commit, or one squashed
+//! commit for `squash` and `rebase`). See `github/checks.rs`.
 //! What the API does with them: `pulls.rs` (model) and `routes/pulls.rs`,
 //! `routes/issues.rs`, `routes/labels.rs`, `routes/gitdata.rs` (behaviour,
 //! GitHub's 422s). Writes need a token (else 401); a pull request's
@@ -110,12 +127,16 @@
 //! "No commits between base and head", bodies over 65,536 characters;
 //! adding an unknown label creates it grey (`ededed`); reviewers cannot
 //! include the author. Not modelled: forks, plain issues, collaborator
-//! checks, asynchronous mergeability (`mergeable` is computed at once),
+//! checks, asynchronous mergeability (`mergeable` is computed at once unless
+//! a test asks for `null` with `mergeable_unknown_for`), tags and
+//! abbreviated SHAs as `{ref}`, rulesets (only classic protection's required
+//! contexts and approval count),
 //! closing a pull request when its head branch is deleted.
 //!
 //! Adding endpoints: see `github/routes.rs`; state: `github/state.rs`.
 
 mod apps;
+mod checks;
 mod git;
 mod pulls;
 mod render;
@@ -129,6 +150,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use apps::{AppModel, AppStats, generate_keys, test_keys};
+pub use checks::Protection;
 pub use pulls::{Comment, DEFAULT_LOGIN, Label, NewPull, PullRequest, PullView};
 pub use state::{Bucket, Caller, NewRelease, Problem, Recorded, Release, Repo, State, Stats};
 
@@ -368,6 +390,87 @@ impl GitHubDouble {
     /// Closes pull request `number` without merging it.
     pub fn close_pr(&self, repo: &str, number: u64) {
         self.with_state(|s| s.close_pull(repo, number));
+    }
+
+    /// Reports a check run on a commit (`sha_or_branch`: a full SHA or a
+    /// branch, meaning its tip now), as GitHub Actions would: `status` one of
+    /// `queued`, `in_progress`, `completed` (or `waiting`, `requested`,
+    /// `pending`); `conclusion` (`success`, `failure`, `neutral`,
+    /// `cancelled`, `skipped`, `timed_out`, `action_required`) exactly when
+    /// completed. Returns its id.
+    pub fn add_check_run(
+        &self,
+        repo: &str,
+        sha_or_branch: &str,
+        name: &str,
+        status: &str,
+        conclusion: Option<&str>,
+    ) -> u64 {
+        self.with_state(|s| s.add_check_run(repo, sha_or_branch, name, status, conclusion))
+    }
+
+    /// Moves check run `id` on (e.g. `in_progress` -> `completed`, `Some("success")`).
+    pub fn set_check_run(&self, repo: &str, id: u64, status: &str, conclusion: Option<&str>) {
+        self.with_state(|s| s.set_check_run(repo, id, status, conclusion));
+    }
+
+    /// Adds a commit status (`state`: `error`, `failure`, `pending`,
+    /// `success`) for `context`; the latest per context counts. Returns its id.
+    pub fn add_status(&self, repo: &str, sha_or_branch: &str, context: &str, state: &str) -> u64 {
+        self.with_state(|s| s.add_status(repo, sha_or_branch, context, state))
+    }
+
+    /// Says whether pull request `number` merges without conflicts,
+    /// overriding the computed answer (`false`: `mergeable: false`,
+    /// `mergeable_state: dirty`, merging answers 405).
+    pub fn set_mergeable(&self, repo: &str, number: u64, mergeable: bool) {
+        self.with_state(|s| s.pull_for_test(repo, number).mergeable_override = Some(mergeable));
+    }
+
+    /// The next `reads` GETs of pull request `number` answer `mergeable:
+    /// null`, `mergeable_state: unknown`, as GitHub does while it computes
+    /// mergeability in the background (a merge attempt still computes it).
+    pub fn mergeable_unknown_for(&self, repo: &str, number: u64, reads: usize) {
+        self.with_state(|s| s.pull_for_test(repo, number).mergeable_unknown_reads = reads);
+    }
+
+    /// Protects `branch`: merging into it needs every context in
+    /// `required_contexts` passed (a `success` status or a check run of that
+    /// name concluding `success`, `neutral` or `skipped`) and
+    /// `required_approvals` approvals (`approve`). Replaces an earlier rule.
+    pub fn protect_branch(
+        &self,
+        repo: &str,
+        branch: &str,
+        required_contexts: &[&str],
+        required_approvals: u32,
+    ) {
+        let rule = Protection {
+            required_contexts: required_contexts.iter().map(|c| (*c).to_owned()).collect(),
+            required_approvals,
+        };
+        self.with_state(|s| {
+            s.expect_repo(repo)
+                .protections
+                .insert(branch.to_owned(), rule)
+        });
+    }
+
+    /// `login` approves pull request `number` (not its author; once per login).
+    pub fn approve(&self, repo: &str, number: u64, login: &str) {
+        self.with_state(|s| s.approve(repo, number, login));
+    }
+
+    /// The recorded requests routed to `operation` (e.g. `"pulls/merge"`),
+    /// in order: what was asked (`body`) and answered (`status`).
+    pub fn requests_for(&self, operation: &str) -> Vec<Recorded> {
+        self.with_state(|s| {
+            s.requests
+                .iter()
+                .filter(|r| r.operation == Some(operation))
+                .cloned()
+                .collect()
+        })
     }
 
     /// The tip of `branch` (from the git dir when linked).

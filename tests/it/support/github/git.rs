@@ -198,6 +198,47 @@ impl Git {
         merged
     }
 
+    /// Merges `head` into `refs/heads/<base>` as the merge button does:
+    /// always a new commit by `who` on the base tip (never a fast forward),
+    /// with the merged tree; parents base and head, or base alone when
+    /// `squash` (squash and rebase merges). `None` on conflicts.
+    pub fn merge_button(
+        &self,
+        base: &str,
+        head: &str,
+        message: &str,
+        who: &str,
+        squash: bool,
+    ) -> Option<String> {
+        let base_sha = self.branch(base)?;
+        let b = self.0.find_commit(oid(&base_sha).ok()?).ok()?;
+        let h = self.0.find_commit(oid(head).ok()?).ok()?;
+        let tree = if self.is_ancestor(&base_sha, head) {
+            h.tree().ok()?
+        } else {
+            let mut index = self.0.merge_commits(&b, &h, None).ok()?;
+            if index.has_conflicts() {
+                return None;
+            }
+            self.0.find_tree(index.write_tree_to(&self.0).ok()?).ok()?
+        };
+        let sig = Signature::now(who, &format!("{who}@users.noreply.github.com")).ok()?;
+        let parents: Vec<&git2::Commit<'_>> = if squash { vec![&b] } else { vec![&b, &h] };
+        let merged = self
+            .0
+            .commit(None, &sig, &sig, message, &tree, &parents)
+            .ok()?;
+        self.0
+            .reference(
+                &format!("refs/heads/{base}"),
+                merged,
+                true,
+                "merged through the GitHub double's API",
+            )
+            .ok()?;
+        Some(merged.to_string())
+    }
+
     pub fn write_blob(&self, content: &[u8]) -> String {
         self.0.blob(content).expect("write blob").to_string()
     }

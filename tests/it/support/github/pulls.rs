@@ -110,6 +110,14 @@ pub struct PullRequest {
     pub merged_at: Option<DateTime<Utc>>,
     pub merged_by: Option<String>,
     pub merge_commit_sha: Option<String>,
+    /// Logins that approved it (`GitHubDouble::approve`).
+    pub approvals: Vec<String>,
+    /// The test's word on conflicts (`GitHubDouble::set_mergeable`);
+    /// `None`: computed (a real merge attempt in the git dir, else clean).
+    pub mergeable_override: Option<bool>,
+    /// The next this many reads of it answer `mergeable: null`, as GitHub
+    /// does while it computes mergeability in the background.
+    pub mergeable_unknown_reads: usize,
 }
 
 impl PullRequest {
@@ -486,6 +494,9 @@ impl State {
             merged_at: None,
             merged_by: None,
             merge_commit_sha: None,
+            approvals: Vec::new(),
+            mergeable_override: None,
+            mergeable_unknown_reads: 0,
         });
         number
     }

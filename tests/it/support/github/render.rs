@@ -6,6 +6,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 
+use super::checks::{CheckRun, CommitStatus, Gate};
 use super::git::{CommitInfo, DiffStats, Person, TreeEntry};
 use super::pulls::{Comment, Label, PullRequest};
 use super::state::{Bucket, Release, Repo, User};
@@ -310,8 +311,10 @@ pub(super) struct PullContext {
     pub labels: Vec<Label>,
     pub merged_by: Option<User>,
     pub comments: usize,
-    /// `None`: not known (closed pull requests).
+    /// `None`: not known (closed pull requests, or still being computed).
     pub mergeable: Option<bool>,
+    /// Checks and protection, for `mergeable_state`.
+    pub gate: Gate,
     pub stats: DiffStats,
     pub authorized: bool,
 }
@@ -401,7 +404,11 @@ pub(super) fn pull(
     if full {
         let (mergeable, state) = match ctx.mergeable {
             Some(true) if pull.draft => (json!(true), "draft"),
-            Some(true) => (json!(true), "clean"),
+            Some(true) => match ctx.gate {
+                Gate::Blocked => (json!(true), "blocked"),
+                Gate::Unstable => (json!(true), "unstable"),
+                Gate::Clean => (json!(true), "clean"),
+            },
             Some(false) => (json!(false), "dirty"),
             None => (Value::Null, "unknown"),
         };
@@ -621,5 +628,127 @@ pub(super) fn git_ref(repo: &Repo, name: &str, sha: &str, urls: &Urls) -> Value 
         "node_id": format!("REF_kwDO{}", &sha[..12]),
         "url": format!("{api}/git/{name}"),
         "object": { "type": "commit", "sha": sha, "url": format!("{api}/git/commits/{sha}") },
+    })
+}
+
+/// The GitHub Actions app, as check runs name it (`integration`).
+fn actions_app(urls: &Urls) -> Value {
+    let github = User {
+        id: 9919,
+        login: "github".to_owned(),
+        kind: "Organization",
+    };
+    json!({
+        "id": 15368,
+        "slug": "github-actions",
+        "node_id": "MDM6QXBwMTUzNjg=",
+        "owner": user(&github, urls),
+        "name": "GitHub Actions",
+        "description": "Automate your workflow from idea to production",
+        "external_url": "https://help.github.com/en/actions",
+        "html_url": format!("{}/apps/github-actions", urls.web),
+        "created_at": "2018-07-30T09:30:17Z",
+        "updated_at": "2024-04-10T20:33:16Z",
+        "permissions": {
+            "actions": "write", "checks": "write", "contents": "write",
+            "metadata": "read", "pull_requests": "write", "statuses": "write",
+        },
+        "events": ["check_run", "check_suite", "pull_request", "push", "workflow_dispatch"],
+    })
+}
+
+/// `pull-request-minimal`, as check runs list the open pull requests whose
+/// head is the checked commit.
+fn pull_minimal(repo: &Repo, pull: &PullRequest, urls: &Urls) -> Value {
+    let (api, _) = repo_urls(repo, urls);
+    let side = |branch: &str, sha: &str| {
+        json!({
+            "ref": branch,
+            "sha": sha,
+            "repo": { "id": repo.id, "url": api, "name": repo.name },
+        })
+    };
+    json!({
+        "id": pull.id,
+        "number": pull.number,
+        "url": format!("{api}/pulls/{}", pull.number),
+        "head": side(&pull.head, &pull.head_sha),
+        "base": side(&pull.base, &pull.base_sha),
+    })
+}
+
+/// `check-run`.
+pub(super) fn check_run(repo: &Repo, run: &CheckRun, urls: &Urls) -> Value {
+    let (api, html) = repo_urls(repo, urls);
+    let url = format!("{api}/check-runs/{}", run.id);
+    let pulls: Vec<Value> = repo
+        .pulls
+        .iter()
+        .filter(|p| p.open && p.head_sha == run.head_sha)
+        .map(|p| pull_minimal(repo, p, urls))
+        .collect();
+    json!({
+        "id": run.id,
+        "node_id": format!("CR_kwDO{:08}", run.id),
+        "head_sha": run.head_sha,
+        "external_id": "",
+        "url": url,
+        "html_url": format!("{html}/runs/{}", run.id),
+        "details_url": format!("{html}/actions/runs/{}/job/{}", run.check_suite_id, run.id),
+        "status": run.status,
+        "conclusion": run.conclusion,
+        "started_at": time(run.started_at),
+        "completed_at": run.completed_at.map(time),
+        "output": {
+            "title": null,
+            "summary": null,
+            "text": null,
+            "annotations_count": 0,
+            "annotations_url": format!("{url}/annotations"),
+        },
+        "name": run.name,
+        "check_suite": { "id": run.check_suite_id },
+        "app": actions_app(urls),
+        "pull_requests": pulls,
+    })
+}
+
+/// `simple-commit-status`.
+pub(super) fn commit_status(repo: &Repo, status: &CommitStatus, urls: &Urls) -> Value {
+    let (api, _) = repo_urls(repo, urls);
+    json!({
+        "id": status.id,
+        "node_id": format!("SC_kwDO{:08}", status.id),
+        "state": status.state,
+        "description": null,
+        "target_url": null,
+        "context": status.context,
+        "avatar_url": format!("{}/avatars/u/{}", urls.web, repo.id),
+        "url": format!("{api}/statuses/{}", status.sha),
+        "created_at": time(status.created_at),
+        "updated_at": time(status.created_at),
+    })
+}
+
+/// `combined-commit-status`: `statuses` is this page's, `total_count`
+/// counts every context; `repository` is the repository's JSON.
+pub(super) fn combined_status(
+    repo: &Repo,
+    sha: &str,
+    state: &str,
+    statuses: Vec<Value>,
+    total: usize,
+    repository: Value,
+    urls: &Urls,
+) -> Value {
+    let (api, _) = repo_urls(repo, urls);
+    json!({
+        "state": state,
+        "statuses": statuses,
+        "sha": sha,
+        "total_count": total,
+        "repository": repository,
+        "commit_url": format!("{api}/commits/{sha}"),
+        "url": format!("{api}/commits/{sha}/status"),
     })
 }

@@ -9,6 +9,7 @@
 //! `start` checks. List endpoints paginate with `page.rs`.
 
 mod branches;
+mod checks;
 mod commits;
 mod gitdata;
 mod issues;
@@ -29,8 +30,8 @@ pub(super) type Handler = fn(&mut State, &Call) -> Reply;
 
 pub(super) struct Route {
     pub method: Method,
-    /// `{name}` matches one path segment, a final `{*name}` the rest of the
-    /// path (one segment or more); both percent-decoded.
+    /// `{name}` matches one path segment, one `{*name}` one segment or
+    /// more (at the end, or before fixed segments); both percent-decoded.
     pub pattern: &'static str,
     /// OpenAPI `operationId`: picks the schema the answer is checked against.
     pub operation: &'static str,
@@ -152,6 +153,11 @@ pub(super) const ROUTES: &[Route] = &[
         "pulls/update",
         pulls::update,
     ),
+    put(
+        "/repos/{owner}/{repo}/pulls/{pull_number}/merge",
+        "pulls/merge",
+        pulls::merge,
+    ),
     post(
         "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
         "pulls/request-reviewers",
@@ -207,6 +213,27 @@ pub(super) const ROUTES: &[Route] = &[
         "/repos/{owner}/{repo}/issues/{issue_number}/comments",
         "issues/create-comment",
         issues::create_comment,
+    ),
+    // CI results on a commit (`{ref}`: a SHA or a branch, `heads/` optional).
+    get(
+        "/repos/{owner}/{repo}/commits/{*ref}/check-runs",
+        "checks/list-for-ref",
+        checks::list_for_ref,
+    ),
+    get(
+        "/repositories/{repository_id}/commits/{*ref}/check-runs",
+        "checks/list-for-ref",
+        checks::list_for_ref,
+    ),
+    get(
+        "/repos/{owner}/{repo}/commits/{*ref}/status",
+        "repos/get-combined-status-for-ref",
+        checks::combined_status,
+    ),
+    get(
+        "/repositories/{repository_id}/commits/{*ref}/status",
+        "repos/get-combined-status-for-ref",
+        checks::combined_status,
     ),
     // Comments on commits.
     post(
@@ -272,36 +299,57 @@ pub(super) fn find(method: &Method, path: &str) -> Option<(&'static Route, Param
         .filter(|r| r.method == *method)
         .find_map(|route| {
             let pattern: Vec<&str> = route.pattern.trim_start_matches('/').split('/').collect();
-            let rest = pattern
-                .last()
-                .and_then(|p| p.strip_prefix("{*"))
-                .and_then(|p| p.strip_suffix('}'));
-            let fixed = pattern.len() - usize::from(rest.is_some());
-            let fits = match rest {
-                Some(_) => segments.len() > fixed,
-                None => segments.len() == fixed,
-            };
-            if !fits {
-                return None;
-            }
-            let mut params = Params(Vec::new());
-            for (p, s) in pattern[..fixed].iter().zip(&segments) {
-                match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                    Some(name) if !s.is_empty() => params.0.push((name, percent_decode(s))),
-                    Some(_) => return None,
-                    None if p == s => {}
-                    None => return None,
-                }
-            }
-            if let Some(name) = rest {
-                let tail = segments[fixed..].join("/");
-                if segments[fixed..].iter().any(|s| s.is_empty()) {
-                    return None;
-                }
-                params.0.push((name, percent_decode(&tail)));
-            }
+            let params = match_pattern(&pattern, &segments)?;
             Some((route, params))
         })
+}
+
+/// `{name}` takes one segment; one `{*name}` (anywhere: last, or followed
+/// by fixed segments as in `commits/{*ref}/status`) takes one or more.
+fn match_pattern(pattern: &[&'static str], segments: &[&str]) -> Option<Params> {
+    let rest_at = pattern.iter().position(|p| p.starts_with("{*"));
+    let (head, rest, tail) = match rest_at {
+        Some(i) if segments.len() >= pattern.len() => {
+            let tail_len = pattern.len() - i - 1;
+            let rest_end = segments.len() - tail_len;
+            (
+                pattern[..i].iter().zip(&segments[..i]),
+                Some((pattern[i], &segments[i..rest_end])),
+                pattern[i + 1..].iter().zip(&segments[rest_end..]),
+            )
+        }
+        Some(_) => return None,
+        None if segments.len() == pattern.len() => (
+            pattern.iter().zip(segments),
+            None,
+            pattern[..0].iter().zip(&segments[..0]),
+        ),
+        None => return None,
+    };
+    fn one(p: &'static str, s: &str, params: &mut Params) -> Option<()> {
+        match p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !s.is_empty() => params.0.push((name, percent_decode(s))),
+            Some(_) => return None,
+            None if p == s => {}
+            None => return None,
+        }
+        Some(())
+    }
+    let mut params = Params(Vec::new());
+    for (p, s) in head {
+        one(p, s, &mut params)?;
+    }
+    if let Some((p, parts)) = rest {
+        if parts.iter().any(|s| s.is_empty()) {
+            return None;
+        }
+        let name = p.strip_prefix("{*")?.strip_suffix('}')?;
+        params.0.push((name, percent_decode(&parts.join("/"))));
+    }
+    for (p, s) in tail {
+        one(p, s, &mut params)?;
+    }
+    Some(params)
 }
 
 /// Path parameters captured by a route pattern.

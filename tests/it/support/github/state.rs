@@ -1,6 +1,6 @@
 //! What the GitHub double knows: repositories with their releases, branches,
 //! labels, pull requests and comments (the pull-request side is in
-//! `pulls.rs`), users, the rate-limit buckets, armed faults and the request
+//! `pulls.rs`; check runs, statuses and branch protection in `checks.rs`), users, the rate-limit buckets, armed faults and the request
 //! log, all in one [`State`] behind the double's mutex.
 //!
 //! Test authors mostly seed through `GitHubDouble::add_repo` /
@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::Value;
 
+use super::checks::{CheckRun, CommitStatus, Protection};
 use super::pulls::{Comment, DEFAULT_LABELS, Label, PullRequest};
 
 /// Who calls: GitHub keeps one primary rate-limit bucket per token (5000
@@ -94,6 +95,12 @@ pub struct Repo {
     pub api_commits: BTreeSet<String>,
     /// Comments on commits (`repos/create-commit-comment`), oldest first.
     pub commit_comments: Vec<CommitComment>,
+    /// Check runs on commits, oldest first (`checks.rs`).
+    pub check_runs: Vec<CheckRun>,
+    /// Commit statuses, oldest first.
+    pub statuses: Vec<CommitStatus>,
+    /// Branch protection by branch name.
+    pub protections: BTreeMap<String, Protection>,
     pub(super) seed_default_labels: bool,
 }
 
@@ -129,6 +136,9 @@ impl Repo {
             next_number: 1,
             api_commits: BTreeSet::new(),
             commit_comments: Vec::new(),
+            check_runs: Vec::new(),
+            statuses: Vec::new(),
+            protections: BTreeMap::new(),
             seed_default_labels: false,
         }
     }
@@ -528,6 +538,9 @@ impl State {
                 repo.next_number = old.next_number;
                 repo.api_commits = std::mem::take(&mut old.api_commits);
                 repo.commit_comments = std::mem::take(&mut old.commit_comments);
+                repo.check_runs = std::mem::take(&mut old.check_runs);
+                repo.statuses = std::mem::take(&mut old.statuses);
+                repo.protections = std::mem::take(&mut old.protections);
                 let mut branches = std::mem::take(&mut old.branches);
                 branches.append(&mut repo.branches);
                 repo.branches = branches;

@@ -43,7 +43,19 @@ impl Page {
         total: usize,
         items: Vec<Value>,
     ) -> Reply {
-        let reply = Reply::ok(Value::Array(items));
+        self.reply_with(call, repo, suffix, total, Value::Array(items))
+    }
+
+    /// Like [`Page::reply`], for lists GitHub wraps in an object (`{"total_count", "check_runs"}`).
+    pub fn reply_with(
+        &self,
+        call: &Call,
+        repo: &Repo,
+        suffix: &str,
+        total: usize,
+        body: Value,
+    ) -> Reply {
+        let reply = Reply::ok(body);
         match link_header(
             call,
             repo,

@@ -2,10 +2,11 @@
 //! `sort`/`direction`; paginated), create (GitHub's 422s for a missing head
 //! or base, an already open pull request for the head, no commits between
 //! them, a body over 65,536 characters), get, update (title, body, state,
-//! base, maintainer_can_modify) and request reviewers.
+//! base, maintainer_can_modify), request reviewers and merge.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::super::checks::PROTECTION_DOCS;
 use super::super::pulls::now;
 use super::super::render::{self, PullContext};
 use super::super::state::State;
@@ -38,17 +39,19 @@ pub(super) fn context(
     let (mergeable, stats) = match (full && pull.open, repo.git()) {
         (false, _) => (None, Default::default()),
         (true, Some(git)) => (
-            Some(git.mergeable(&pull.base_sha, &pull.head_sha)),
+            Some(repo.mergeable_now(pull)),
             git.diff_stats(&pull.base_sha, &pull.head_sha),
         ),
         (true, None) => (
-            Some(true),
+            Some(repo.mergeable_now(pull)),
             super::super::git::DiffStats {
                 commits: 1,
                 ..Default::default()
             },
         ),
     };
+    let mergeable = mergeable.filter(|_| pull.mergeable_unknown_reads == 0);
+    let gate = repo.gate(pull);
     PullContext {
         owner: state.user(&owner),
         author: state.user(&author),
@@ -62,6 +65,7 @@ pub(super) fn context(
         merged_by: merged_by.map(|l| state.user(&l)),
         comments,
         mergeable,
+        gate,
         stats,
         authorized: call.caller.authorized(),
     }
@@ -239,7 +243,12 @@ pub(in super::super) fn get(state: &mut State, call: &Call) -> Reply {
         Err(reply) => return reply,
     };
     match pull_number(state, &key, call, "pull_number") {
-        Ok(n) => Reply::ok(render_pull(state, &key, n, call, true)),
+        Ok(n) => {
+            let body = render_pull(state, &key, n, call, true);
+            let pull = state.repos.get_mut(&key).unwrap().pull_mut(n).unwrap();
+            pull.mergeable_unknown_reads = pull.mergeable_unknown_reads.saturating_sub(1);
+            Reply::ok(body)
+        }
         Err(reply) => reply,
     }
 }
@@ -405,4 +414,94 @@ pub(in super::super) fn request_reviewers(state: &mut State, call: &Call) -> Rep
         body,
         headers: Vec::new(),
     }
+}
+
+/// `PUT …/pulls/{n}/merge`: GitHub's 405s (closed or merged, draft,
+/// conflicts, branch protection not met), 409 when `sha` is not the head,
+/// else the base branch moves (a merge commit; one commit for `squash` and
+/// `rebase`) and the pull request is merged by the caller.
+pub(in super::super) fn merge(state: &mut State, call: &Call) -> Reply {
+    let key = match call.repo_key_checked(state) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
+    let number = match pull_number(state, &key, call, "pull_number") {
+        Ok(n) => n,
+        Err(reply) => return reply,
+    };
+    let repo = &state.repos[&key];
+    let pull = repo.pull(number).expect("pull request").clone();
+    let not_mergeable = || Reply::error(405, "Pull Request is not mergeable");
+    if !pull.open {
+        return not_mergeable();
+    }
+    if let Some(sha) = call.text("sha")
+        && !sha.eq_ignore_ascii_case(&pull.head_sha)
+    {
+        return Reply::error(
+            409,
+            "Head branch was modified. Review and try the merge again.",
+        );
+    }
+    if pull.draft {
+        return Reply::error(405, "Pull Request is still a draft");
+    }
+    if !repo.mergeable_now(&pull) {
+        return not_mergeable();
+    }
+    if let Some(message) = repo.protection_unmet(&pull) {
+        let mut reply = Reply::error(405, &message);
+        reply.body["documentation_url"] = json!(PROTECTION_DOCS);
+        return reply;
+    }
+    let method = call.text("merge_method").unwrap_or("merge");
+    let (title, detail) = match method {
+        "merge" => (
+            format!(
+                "Merge pull request #{number} from {}/{}",
+                repo.owner, pull.head
+            ),
+            pull.title.clone(),
+        ),
+        _ => (format!("{} (#{number})", pull.title), String::new()),
+    };
+    let title = call.text("commit_title").map_or(title, str::to_owned);
+    let detail = call.text("commit_message").map_or(detail, str::to_owned);
+    let message = if detail.is_empty() {
+        title
+    } else {
+        format!("{title}\n\n{detail}")
+    };
+    let login = state.login_of(call.caller);
+    let salt = state.next_id();
+    let repo = state.repos.get_mut(&key).expect("repository");
+    let sha = match repo.git() {
+        Some(git) => {
+            match git.merge_button(
+                &pull.base,
+                &pull.head_sha,
+                &message,
+                &login,
+                method != "merge",
+            ) {
+                Some(sha) => sha,
+                None => return not_mergeable(),
+            }
+        }
+        None => {
+            let sha = repo.fake_merge_sha(number, salt);
+            repo.branches.insert(pull.base.clone(), sha.clone());
+            sha
+        }
+    };
+    state.mark_merged(&key, number, Some(sha.clone()));
+    state.user(&login);
+    let repo = state.repos.get_mut(&key).expect("repository");
+    repo.pull_mut(number).expect("pull request").merged_by = Some(login);
+    repo.sync_pulls();
+    Reply::ok(json!({
+        "sha": sha,
+        "merged": true,
+        "message": "Pull Request successfully merged",
+    }))
 }
