@@ -15,6 +15,7 @@ use crate::domain::catalog::Catalog;
 use crate::domain::manifest::Reference;
 use crate::domain::release::Release;
 use crate::domain::repo::RepoName;
+use crate::domain::rollout::decide::FindingRollout;
 use crate::domain::rules::{Code, Priority};
 use crate::domain::settings::Repository;
 
@@ -66,6 +67,10 @@ pub struct Finding {
     /// A security note for the releases between current and target.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub security: Option<String>,
+    /// Where this finding's release stands in the repository's waves
+    /// (references in an environment only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<FindingRollout>,
 }
 
 /// A fork deadline that applies to a reference.
@@ -298,6 +303,7 @@ pub fn evaluate_gated(
                 digest: r.digest.clone(),
                 breaking: Vec::new(),
                 security: None,
+                rollout: None,
             });
         }
     }

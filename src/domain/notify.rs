@@ -932,6 +932,7 @@ mod tests {
             digest: None,
             breaking: Vec::new(),
             security: None,
+            rollout: None,
         }
     }
 
@@ -946,6 +947,7 @@ mod tests {
                 version: format!("v1.16.7 {version}"),
                 group: group.into(),
                 key: String::new(),
+                environments: Vec::new(),
             },
         }
     }

@@ -320,6 +320,7 @@ mod tests {
             digest: None,
             breaking: Vec::new(),
             security: None,
+            rollout: None,
         }
     }
 

@@ -132,6 +132,14 @@ impl PullRequestContext {
             version: join(|u| &u.version),
             group: self.group.clone(),
             key: edits_key(self.edits()),
+            environments: self
+                .upgrades
+                .iter()
+                .flat_map(|u| &u.bumps)
+                .flat_map(|b| b.environments.iter().cloned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect(),
         }
     }
 }

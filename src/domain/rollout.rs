@@ -8,4 +8,5 @@
 //!   activation.
 
 pub mod compress;
+pub mod decide;
 pub mod window;

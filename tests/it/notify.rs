@@ -67,6 +67,7 @@ fn finding(
         digest: None,
         breaking: Vec::new(),
         security: None,
+        rollout: None,
     }
 }
 
@@ -235,6 +236,7 @@ fn fleet() -> Fleet {
         version: version.into(),
         group: group.into(),
         key: "0000000000000000".into(),
+        environments: Vec::new(),
     };
     let pulls = vec![
         OpenPull {

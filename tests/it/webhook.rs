@@ -28,6 +28,7 @@ fn upkeep_body() -> String {
         version: "v7.0.0".into(),
         group: "upstream".into(),
         key: "0123456789abcdef".into(),
+        environments: Vec::new(),
     };
     format!("Bumps lighthouse.\n\n{}", fp.to_comment())
 }

@@ -33,6 +33,11 @@ pub struct Fingerprint {
     pub group: String,
     /// [`edits_key`] of the planned edits.
     pub key: String,
+    /// The environments the edits are in (sorted): what the rollout reads
+    /// back from merged pull requests to know when each environment got a
+    /// version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<String>,
 }
 
 impl Fingerprint {
@@ -125,6 +130,7 @@ mod tests {
             version: "v7.0.0".into(),
             group: "upstream".into(),
             key: "0123456789abcdef".into(),
+            environments: Vec::new(),
         }
     }
 

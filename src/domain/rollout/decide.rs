@@ -1,0 +1,729 @@
+//! Where each release stands in a repository's waves, and which findings
+//! may become pull requests now.
+//!
+//! Decide, then act: [`decide`] takes what the world holds as data (the
+//! findings of one repository, i.e. what its base branch runs; upkeep's
+//! pull requests read back from GitHub; the releases of each upstream; the
+//! settings) and `now`, and returns per upstream the state of every wave,
+//! plus for every finding whether it may be planned now and why not. The
+//! state is derived from that data alone on every run: nothing here
+//! remembers, so a lost state file or a crash loses nothing.
+//!
+//! Rules (see the README's "Rollouts"):
+//! - An environment is *at* the target release when none of its references
+//!   to the upstream is behind (it has no finding). It got there at the
+//!   earliest merge of an upkeep pull request for that upstream, at that
+//!   release or a newer one, that touched the environment; an environment
+//!   updated outside upkeep has no known merge time and counts as soaked.
+//! - A wave is `done` when every environment of it that references the
+//!   upstream is at the target and its soak has passed since the last of
+//!   those merges; `soaking` before that. Wave N+1 may get the target only
+//!   once every earlier wave is `done`: a later wave never receives a
+//!   version no earlier wave has run for its soak.
+//! - A pull request closed without merging blocks its wave and every later
+//!   one for that release (a newer release starts again).
+//! - A fork deadline on a later wave's network shrinks the remaining soaks
+//!   ([`super::compress`]); when even the minimum soak cannot fit, every
+//!   remaining wave opens at once, marked at risk. Codes in
+//!   `rollout.expedite` cut soaks to the minimum.
+//! - An environment's pull requests open only inside its maintenance
+//!   windows ([`super::window`]), unless waiting for the next window would
+//!   miss the deadline.
+//! - References outside any environment are not part of a rollout.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::compress::{self, Policy};
+use crate::domain::evaluate::{Deadline, Finding, ReleaseMap};
+use crate::domain::plan::human;
+use crate::domain::settings::{Environment, Rollout as RolloutSettings};
+
+/// One of upkeep's pull requests as GitHub reports it, read back through
+/// its fingerprint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PullRecord {
+    pub number: u64,
+    pub url: String,
+    /// Head branch.
+    pub branch: String,
+    /// The head commit.
+    pub head_sha: String,
+    pub state: PullState,
+    pub created_at: Option<DateTime<Utc>>,
+    /// (upstream, release tag) pairs the pull request moves.
+    pub upgrades: Vec<(String, String)>,
+    /// The environments its edits are in.
+    pub environments: Vec<String>,
+    /// Its lineage (repository, upstreams, group): a newer pull request of
+    /// the same lineage supersedes it.
+    pub group: String,
+}
+
+/// What became of a pull request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PullState {
+    Open,
+    Merged { at: DateTime<Utc> },
+    /// Closed without merging: that version is skipped there.
+    Closed,
+}
+
+impl PullRecord {
+    fn moves(&self, upstream: &str) -> Option<&str> {
+        self.upgrades
+            .iter()
+            .find(|(u, _)| u.eq_ignore_ascii_case(upstream))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn touches(&self, envs: &[String]) -> bool {
+        self.environments.iter().any(|e| envs.contains(e))
+    }
+}
+
+/// A wave's state for one release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WaveState {
+    /// Waiting: for an earlier wave, its soak, a window or a limit.
+    Pending,
+    /// Its pull request is open.
+    Open,
+    /// Merged; running the release until its soak has passed.
+    Soaking,
+    /// Ran the release for its soak (or got it outside upkeep).
+    Done,
+    /// Stopped: its pull request was closed without merging, or an earlier
+    /// wave's was.
+    Blocked,
+}
+
+impl WaveState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaveState::Pending => "pending",
+            WaveState::Open => "open",
+            WaveState::Soaking => "soaking",
+            WaveState::Done => "done",
+            WaveState::Blocked => "blocked",
+        }
+    }
+}
+
+/// One wave of one rollout.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct WaveStatus {
+    pub wave: u32,
+    /// Its environments that reference the upstream.
+    pub environments: Vec<String>,
+    pub state: WaveState,
+    /// When its last environment got the release (merge of upkeep's PR).
+    pub merged_at: Option<DateTime<Utc>>,
+    /// Its soak before the next wave (after compression), in seconds.
+    #[serde(serialize_with = "as_secs")]
+    pub soak: Duration,
+    /// Pending: when it may open (`None`: after an earlier wave merges).
+    /// Soaking: when the soak ends and the next wave may open.
+    pub opens_at: Option<DateTime<Utc>>,
+    /// Its open (or closing) pull request.
+    pub pull: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_url: Option<String>,
+    /// Why it is in this state, in words.
+    pub reason: String,
+}
+
+fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_secs())
+}
+
+/// One upstream release travelling through a repository's waves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UpstreamRollout {
+    pub repository: String,
+    pub upstream: String,
+    /// The release being rolled out (the newest offered).
+    pub version: String,
+    /// The nearest fork deadline of its later waves.
+    pub deadline: Option<Deadline>,
+    /// Soaks were shortened (deadline or expedited code).
+    pub compressed: bool,
+    /// The deadline cannot be met with the minimum soak: every remaining
+    /// wave opens at once.
+    pub at_risk: bool,
+    /// A code in `rollout.expedite` cut soaks to the minimum.
+    pub expedited: bool,
+    pub waves: Vec<WaveStatus>,
+}
+
+impl UpstreamRollout {
+    /// Still travelling: some wave is not done.
+    pub fn in_flight(&self) -> bool {
+        self.waves.iter().any(|w| w.state != WaveState::Done)
+    }
+
+    /// The wave that moves next and what it waits for, in one line.
+    pub fn next_step(&self) -> String {
+        match self.waves.iter().find(|w| w.state != WaveState::Done) {
+            None => "done".into(),
+            Some(w) => format!("wave {}: {}", w.wave, w.reason),
+        }
+    }
+}
+
+/// Where one finding stands in its rollout (in `check --format json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FindingRollout {
+    pub wave: u32,
+    pub state: WaveState,
+    pub opens_at: Option<DateTime<Utc>>,
+    pub reason: String,
+    /// May be planned (opened or updated) now.
+    #[serde(skip)]
+    pub go: bool,
+    /// Opened ahead of its soak because a deadline leaves no time.
+    #[serde(skip)]
+    pub at_risk: bool,
+}
+
+/// Something a person should hear about.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RolloutAlert {
+    pub repository: String,
+    pub upstream: String,
+    pub version: String,
+    #[serde(rename = "kind")]
+    pub kind: AlertKind,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertKind {
+    /// The minimum soak does not fit before the deadline: the remaining
+    /// waves open at once.
+    DeadlineAtRisk,
+    /// A deadline overrode a maintenance window.
+    WindowOverridden,
+}
+
+/// The rollouts of one repository.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Decision {
+    pub rollouts: Vec<UpstreamRollout>,
+    pub alerts: Vec<RolloutAlert>,
+}
+
+/// What [`decide`] reads.
+pub struct Inputs<'a> {
+    pub repository: &'a str,
+    pub environments: &'a [Environment],
+    /// For each upstream, the environments whose files reference it
+    /// (outdated or not).
+    pub referenced: &'a BTreeMap<String, BTreeSet<String>>,
+    pub releases: &'a ReleaseMap,
+    /// upkeep's pull requests in this repository, any state.
+    pub pulls: &'a [PullRecord],
+    pub settings: &'a RolloutSettings,
+    pub now: DateTime<Utc>,
+}
+
+/// Decides the rollouts of one repository and annotates its findings
+/// (`finding.rollout`) with their wave's state and whether they may be
+/// planned now. Findings outside environments are left alone (`None`).
+pub fn decide(inputs: &Inputs<'_>, findings: &mut [Finding]) -> Decision {
+    let mut decision = Decision::default();
+    let upstreams: BTreeSet<String> = findings
+        .iter()
+        .filter(|f| f.environment.is_some())
+        .map(|f| f.upstream.clone())
+        .collect();
+    for upstream in upstreams {
+        let (rollout, alerts) = one(inputs, &upstream, findings);
+        if let Some(rollout) = rollout {
+            decision.rollouts.push(rollout);
+        }
+        decision.alerts.extend(alerts);
+    }
+    // Rollouts that have reached every wave but whose last merges are
+    // still soaking are in flight too (a person asks "is it done yet?").
+    for (upstream, envs) in inputs.referenced {
+        if decision.rollouts.iter().any(|r| &r.upstream == upstream) {
+            continue;
+        }
+        if let Some(r) = settled(inputs, upstream, envs) {
+            decision.rollouts.push(r);
+        }
+    }
+    decision.rollouts.sort_by(|a, b| a.upstream.cmp(&b.upstream));
+    decision
+}
+
+/// Position of a release tag in its upstream's list (0 is the newest).
+fn position(releases: &ReleaseMap, upstream: &str, tag: &str) -> Option<usize> {
+    releases
+        .get(upstream)
+        .and_then(|r| r.as_ref().ok())
+        .and_then(|list| list.iter().position(|r| r.tag_name == tag))
+}
+
+/// The environments of `names` grouped by wave, in wave order.
+fn waves_of<'e>(
+    environments: &'e [Environment],
+    names: &BTreeSet<String>,
+) -> BTreeMap<u32, Vec<&'e Environment>> {
+    let mut waves: BTreeMap<u32, Vec<&Environment>> = BTreeMap::new();
+    for e in environments.iter().filter(|e| names.contains(&e.name)) {
+        waves.entry(e.wave).or_default().push(e);
+    }
+    waves
+}
+
+/// The soak after a wave: the longest of its environments'.
+fn configured_soak(envs: &[&Environment], settings: &RolloutSettings) -> Duration {
+    envs.iter()
+        .map(|e| e.soak.unwrap_or(settings.soak))
+        .max()
+        .unwrap_or(settings.soak)
+}
+
+/// When `env` first ran `upstream` at `target` or newer, through upkeep.
+fn merged_at(
+    inputs: &Inputs<'_>,
+    upstream: &str,
+    target: usize,
+    env: &str,
+) -> Option<DateTime<Utc>> {
+    inputs
+        .pulls
+        .iter()
+        .filter(|p| p.environments.iter().any(|e| e == env))
+        .filter_map(|p| match p.state {
+            PullState::Merged { at } => Some((p, at)),
+            _ => None,
+        })
+        .filter(|(p, _)| {
+            p.moves(upstream)
+                .and_then(|tag| position(inputs.releases, upstream, tag))
+                .is_some_and(|pos| pos <= target)
+        })
+        .map(|(_, at)| at)
+        .min()
+}
+
+/// A rollout with nothing left to offer: shown while its last merges soak.
+fn settled(
+    inputs: &Inputs<'_>,
+    upstream: &str,
+    envs: &BTreeSet<String>,
+) -> Option<UpstreamRollout> {
+    let waves = waves_of(inputs.environments, envs);
+    if waves.len() < 2 {
+        return None;
+    }
+    // The newest release any upkeep PR brought here.
+    let (version, target) = inputs
+        .pulls
+        .iter()
+        .filter(|p| matches!(p.state, PullState::Merged { .. }))
+        .filter_map(|p| p.moves(upstream))
+        .filter_map(|tag| position(inputs.releases, upstream, tag).map(|pos| (tag, pos)))
+        .min_by_key(|(_, pos)| *pos)?;
+    let mut statuses = Vec::new();
+    let last = *waves.keys().last()?;
+    for (wave, envs) in &waves {
+        let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+        let merged = names
+            .iter()
+            .filter_map(|e| merged_at(inputs, upstream, target, e))
+            .max();
+        let soak = if *wave == last {
+            Duration::ZERO
+        } else {
+            configured_soak(envs, inputs.settings)
+        };
+        let until = merged.map(|m| m + chrono::Duration::from_std(soak).unwrap_or_default());
+        let soaking = until.is_some_and(|u| u > inputs.now);
+        statuses.push(WaveStatus {
+            wave: *wave,
+            environments: names,
+            state: if soaking {
+                WaveState::Soaking
+            } else {
+                WaveState::Done
+            },
+            merged_at: merged,
+            soak,
+            opens_at: if soaking { until } else { None },
+            pull: None,
+            pull_url: None,
+            reason: if soaking {
+                format!("soaking until {}", at(until))
+            } else {
+                "done".into()
+            },
+        });
+    }
+    let rollout = UpstreamRollout {
+        repository: inputs.repository.to_string(),
+        upstream: upstream.to_string(),
+        version: version.to_string(),
+        deadline: None,
+        compressed: false,
+        at_risk: false,
+        expedited: false,
+        waves: statuses,
+    };
+    rollout.in_flight().then_some(rollout)
+}
+
+fn at(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(
+        || "unknown".into(),
+        |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+    )
+}
+
+/// One upstream's rollout in this repository.
+fn one(
+    inputs: &Inputs<'_>,
+    upstream: &str,
+    findings: &mut [Finding],
+) -> (Option<UpstreamRollout>, Vec<RolloutAlert>) {
+    let now = inputs.now;
+    let mine = |f: &Finding| f.upstream == upstream && f.environment.is_some();
+    // The release rolled out: the newest offered to any environment.
+    let Some((version, target)) = findings
+        .iter()
+        .filter(|f| mine(f))
+        .filter_map(|f| position(inputs.releases, upstream, &f.latest).map(|p| (f.latest.clone(), p)))
+        .min_by_key(|(_, p)| *p)
+    else {
+        return (None, Vec::new());
+    };
+    let mut envs: BTreeSet<String> = inputs.referenced.get(upstream).cloned().unwrap_or_default();
+    envs.extend(findings.iter().filter(|f| mine(f)).filter_map(|f| f.environment.clone()));
+    let waves = waves_of(inputs.environments, &envs);
+    if waves.is_empty() {
+        return (None, Vec::new());
+    }
+    let behind: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| mine(f))
+        .filter_map(|f| f.environment.as_deref())
+        .collect();
+    let expedited = findings
+        .iter()
+        .filter(|f| mine(f))
+        .any(|f| f.codes.iter().any(|c| inputs.settings.expedite.contains(c)));
+
+    // First pass: what GitHub and the files say of each wave.
+    struct Raw<'e> {
+        wave: u32,
+        envs: Vec<&'e Environment>,
+        names: Vec<String>,
+        /// Every environment runs the target: when the last one got it
+        /// (`Some(None)`: outside upkeep).
+        merged: Option<Option<DateTime<Utc>>>,
+        open: Option<&'e PullRecord>,
+        closed: Option<&'e PullRecord>,
+    }
+    let mut raw: Vec<Raw<'_>> = Vec::new();
+    for (wave, list) in &waves {
+        let names: Vec<String> = list.iter().map(|e| e.name.clone()).collect();
+        let all_there = names.iter().all(|n| !behind.contains(n.as_str()));
+        let merged = all_there.then(|| {
+            let times: Vec<Option<DateTime<Utc>>> = names
+                .iter()
+                .map(|n| merged_at(inputs, upstream, target, n))
+                .collect();
+            times.iter().flatten().max().copied()
+        });
+        let open = inputs
+            .pulls
+            .iter()
+            .filter(|p| p.state == PullState::Open && p.moves(upstream).is_some())
+            .find(|p| p.touches(&names));
+        let closed = inputs
+            .pulls
+            .iter()
+            .filter(|p| p.state == PullState::Closed && p.moves(upstream) == Some(version.as_str()))
+            .find(|p| p.touches(&names));
+        raw.push(Raw {
+            wave: *wave,
+            envs: list.clone(),
+            names,
+            merged,
+            open,
+            closed,
+        });
+    }
+
+    // The first wave not done decides how much soak is left to compress.
+    let soaked = |r: &Raw<'_>, soak: Duration| match r.merged {
+        Some(Some(t)) => t + chrono::Duration::from_std(soak).unwrap_or_default() <= now,
+        Some(None) => true,
+        None => false,
+    };
+    let configured: Vec<Duration> = raw
+        .iter()
+        .map(|r| configured_soak(&r.envs, inputs.settings))
+        .collect();
+    let first_open = raw
+        .iter()
+        .zip(&configured)
+        .position(|(r, soak)| !soaked(r, *soak))
+        .unwrap_or(raw.len());
+    let deadline = findings
+        .iter()
+        .filter(|f| mine(f))
+        .filter(|f| {
+            waves
+                .iter()
+                .position(|(_, list)| list.iter().any(|e| Some(&e.name) == f.environment.as_ref()))
+                .is_some_and(|i| i > first_open)
+        })
+        .filter_map(|f| f.deadline.clone())
+        .min_by_key(|d| d.at);
+    // Gaps still to pass: after each wave from the first not done up to
+    // the one before the last.
+    let gaps = raw.len().saturating_sub(1).saturating_sub(first_open);
+    let anchor = raw
+        .get(first_open)
+        .and_then(|r| r.merged.flatten())
+        .unwrap_or(now);
+    let plan = compress::compress(
+        &configured[first_open.min(configured.len())..first_open + gaps],
+        anchor,
+        deadline.as_ref().map(|d| d.at),
+        &Policy {
+            minimum: inputs.settings.minimum_soak,
+            margin: inputs.settings.deadline_margin,
+            expedite: expedited,
+        },
+    );
+    let mut soaks = configured.clone();
+    for (i, s) in plan.soaks.iter().enumerate() {
+        soaks[first_open + i] = *s;
+    }
+    if let Some(last) = soaks.last_mut() {
+        *last = Duration::ZERO;
+    }
+
+    // Second pass: states, in wave order.
+    let mut alerts = Vec::new();
+    let mut statuses: Vec<WaveStatus> = Vec::new();
+    let mut gate: Result<(), String> = Ok(()); // why later waves wait
+    let mut blocked: Option<String> = None;
+    for (i, r) in raw.iter().enumerate() {
+        let soak = soaks[i];
+        let until = r
+            .merged
+            .flatten()
+            .map(|m| m + chrono::Duration::from_std(soak).unwrap_or_default());
+        let mut status = WaveStatus {
+            wave: r.wave,
+            environments: r.names.clone(),
+            state: WaveState::Pending,
+            merged_at: r.merged.flatten(),
+            soak,
+            opens_at: None,
+            pull: None,
+            pull_url: None,
+            reason: String::new(),
+        };
+        let may_open = plan.at_risk || gate.is_ok();
+        if let Some(why) = &blocked {
+            status.state = WaveState::Blocked;
+            status.reason = why.clone();
+        } else if r.merged.is_some() {
+            if until.is_some_and(|u| u > now) {
+                status.state = WaveState::Soaking;
+                status.opens_at = until;
+                status.reason = format!("soaking until {}", at(until));
+                if gate.is_ok() {
+                    gate = Err(format!(
+                        "waits for wave {} ({}) to soak until {}",
+                        r.wave,
+                        r.names.join(", "),
+                        at(until)
+                    ));
+                }
+            } else {
+                status.state = WaveState::Done;
+                status.reason = match r.merged {
+                    Some(None) => "runs it (updated outside upkeep: soak not tracked)".into(),
+                    _ => "done".into(),
+                };
+            }
+        } else if let Some(p) = r.closed.filter(|_| r.open.is_none()) {
+            let why = format!(
+                "#{} for {version} was closed without merging: {version} is skipped in wave {}",
+                p.number, r.wave
+            );
+            status.state = WaveState::Blocked;
+            status.pull = Some(p.number);
+            status.pull_url = Some(p.url.clone());
+            status.reason = why.clone();
+            blocked = Some(format!("wave {} is blocked: {why}", r.wave));
+        } else {
+            let own_deadline = findings
+                .iter()
+                .filter(|f| mine(f) && f.environment.as_ref().is_some_and(|e| r.names.contains(e)))
+                .filter_map(|f| f.deadline.clone())
+                .min_by_key(|d| d.at);
+            let window = window_gate(&r.envs, own_deadline.as_ref(), inputs.settings, now);
+            if let Some(p) = r.open {
+                status.state = WaveState::Open;
+                status.pull = Some(p.number);
+                status.pull_url = Some(p.url.clone());
+                status.reason = match (&gate, p.moves(upstream)) {
+                    (Err(why), Some(v)) if v != version && !plan.at_risk => {
+                        format!("#{} is open for {v}; {version} {why}", p.number)
+                    }
+                    _ => format!("#{} is open", p.number),
+                };
+            } else if !may_open {
+                status.reason = gate.clone().err().unwrap_or_default();
+                status.opens_at = statuses.last().and_then(|s| {
+                    (s.state == WaveState::Soaking).then_some(s.opens_at).flatten()
+                });
+            } else {
+                match &window {
+                    Window::Open => status.reason = "opens now".into(),
+                    Window::Overridden(why) => {
+                        status.reason = format!("opens now: {why}");
+                        alerts.push(RolloutAlert {
+                            repository: inputs.repository.to_string(),
+                            upstream: upstream.to_string(),
+                            version: version.clone(),
+                            kind: AlertKind::WindowOverridden,
+                            message: format!(
+                                "{upstream} {version} opens in wave {} ({}) outside its maintenance window: {why}",
+                                r.wave,
+                                r.names.join(", ")
+                            ),
+                        });
+                    }
+                    Window::Closed(next) => {
+                        status.opens_at = Some(*next);
+                        status.reason = format!("opens in the next maintenance window, {}", at(Some(*next)));
+                    }
+                }
+                if plan.at_risk {
+                    status.reason.push_str(" (deadline at risk: every remaining wave opens at once)");
+                }
+            }
+            if gate.is_ok() {
+                gate = Err(match status.state {
+                    WaveState::Open => format!("waits for wave {} (#{}) to merge", r.wave, status.pull.unwrap_or_default()),
+                    _ => format!("waits for wave {} ({}) to get {version} first", r.wave, r.names.join(", ")),
+                });
+            }
+            // Findings of this wave: may they be planned now?
+            let go = may_open && !matches!(window, Window::Closed(_));
+            for f in findings.iter_mut().filter(|f| mine(f)) {
+                if f.environment.as_ref().is_some_and(|e| r.names.contains(e)) {
+                    f.rollout = Some(FindingRollout {
+                        wave: r.wave,
+                        state: status.state,
+                        opens_at: status.opens_at,
+                        reason: status.reason.clone(),
+                        go,
+                        at_risk: plan.at_risk && i > first_open,
+                    });
+                }
+            }
+        }
+        statuses.push(status);
+    }
+    // Findings of waves that are blocked or already there keep their
+    // state too (never planned).
+    for f in findings.iter_mut().filter(|f| mine(f) && f.rollout.is_none()) {
+        if let Some(s) = statuses
+            .iter()
+            .find(|s| f.environment.as_ref().is_some_and(|e| s.environments.contains(e)))
+        {
+            f.rollout = Some(FindingRollout {
+                wave: s.wave,
+                state: s.state,
+                opens_at: s.opens_at,
+                reason: s.reason.clone(),
+                go: false,
+                at_risk: false,
+            });
+        }
+    }
+    if plan.at_risk && gaps > 0 {
+        alerts.push(RolloutAlert {
+            repository: inputs.repository.to_string(),
+            upstream: upstream.to_string(),
+            version: version.clone(),
+            kind: AlertKind::DeadlineAtRisk,
+            message: format!(
+                "{upstream} {version} cannot soak in every wave before {}: the remaining waves open at once",
+                deadline
+                    .as_ref()
+                    .map_or_else(String::new, |d| format!("{} on {} ({})", d.fork, d.network, at(Some(d.at))))
+            ),
+        });
+    }
+    let rollout = UpstreamRollout {
+        repository: inputs.repository.to_string(),
+        upstream: upstream.to_string(),
+        version,
+        deadline,
+        compressed: plan.compressed,
+        at_risk: plan.at_risk && gaps > 0,
+        expedited,
+        waves: statuses,
+    };
+    (Some(rollout), alerts)
+}
+
+/// Whether a wave's maintenance windows let it open now.
+enum Window {
+    Open,
+    /// Closed, but the deadline cannot wait for the next window.
+    Overridden(String),
+    /// Closed until then.
+    Closed(DateTime<Utc>),
+}
+
+fn window_gate(
+    envs: &[&Environment],
+    deadline: Option<&Deadline>,
+    settings: &RolloutSettings,
+    now: DateTime<Utc>,
+) -> Window {
+    // The wave opens when every environment's window is open: the latest
+    // of their next openings.
+    let next = envs
+        .iter()
+        .filter_map(|e| e.windows.next_open(now))
+        .max()
+        .unwrap_or(now);
+    if next <= now {
+        return Window::Open;
+    }
+    let latest = deadline.map(|d| d.at - chrono::Duration::from_std(settings.deadline_margin).unwrap_or_default());
+    match (deadline, latest) {
+        (Some(d), Some(latest)) if next > latest => Window::Overridden(format!(
+            "the next window ({}) is too late for {} on {} at {}",
+            at(Some(next)),
+            d.fork,
+            d.network,
+            at(Some(d.at))
+        )),
+        _ => Window::Closed(next),
+    }
+}
+
+/// `24h`, `1d 2h`: for reasons.
+pub fn soak_text(d: Duration) -> String {
+    human(d)
+}
