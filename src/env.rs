@@ -2,6 +2,10 @@
 //! Settings overrides (`UPKEEP_<SECTION>__<KEY>`) are handled by the
 //! settings module and are not listed here.
 
+/// The time every command takes as now (RFC 3339, e.g.
+/// `2026-12-08T09:00:00Z`): soaks, windows, deadlines and release ages are
+/// all measured from it. For simulating a schedule and for tests.
+pub const NOW: &str = "UPKEEP_NOW";
 /// GitHub REST base URL (default `https://api.github.com`; GitHub Enterprise
 /// Server's `https://HOST/api/v3`, or a local test double).
 pub const GITHUB_API_URL: &str = "UPKEEP_GITHUB_API_URL";

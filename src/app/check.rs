@@ -5,7 +5,7 @@
 //! repository or upstream becomes an entry in the report and the others go
 //! on. Nothing here writes to a deployment repository.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,7 +16,11 @@ use crate::domain::evaluate::{
     CheckReport, Existence, Failure, Placement, ReleaseMap, RepoFileProblem, ScannedRepo, annotate,
     evaluate_gated, upstreams_of,
 };
+use crate::domain::evaluate::Finding;
 use crate::domain::manifest;
+use crate::domain::render::parse_fingerprint;
+use crate::domain::rollout::decide::{self as rollout, FindingRollout, PullRecord, PullState, WaveState};
+use crate::io::forge::PullRequest;
 use crate::domain::repo::RepoName;
 use crate::domain::settings::{RepoSource, Repository, Settings};
 use crate::io::poll;
@@ -129,7 +133,137 @@ async fn run_with_registry(
     if let Some(engine) = &ctx.engine {
         annotate(&mut report, &ctx.catalog, engine, now);
     }
+    roll_out(ctx, &mut report, now).await;
     report
+}
+
+/// Pages of recent pull requests read per repository for the rollout.
+const PULL_PAGES: usize = 3;
+
+/// Reads upkeep's pull requests of every GitHub repository checked and
+/// decides where each release stands in its waves
+/// ([`crate::domain::rollout::decide`]), annotating the findings. A
+/// repository whose pull requests cannot be read has its environments'
+/// findings held (their merge times are unknown).
+async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
+    for repo in report.repositories.clone() {
+        let name = repo.source.to_string();
+        let pulls = match &repo.source {
+            RepoSource::Path(_) => Ok(Vec::new()),
+            RepoSource::GitHub { owner, name: n } => ctx
+                .forge
+                .recent_pulls(&RepoName::new(owner, n), PULL_PAGES)
+                .await
+                .map(|list| pull_records(&name, list)),
+        };
+        let pulls = match pulls {
+            Ok(p) => p,
+            Err(e) => {
+                let why = format!("its pull requests could not be read: {e}");
+                for f in report.findings.iter_mut().filter(|f| f.repository == name) {
+                    if let Some(wave) = f.wave {
+                        f.rollout = Some(FindingRollout {
+                            wave,
+                            state: WaveState::Pending,
+                            opens_at: None,
+                            reason: why.clone(),
+                            go: false,
+                            at_risk: false,
+                            waves: 0,
+                        });
+                    }
+                }
+                report.failures.push(Failure {
+                    subject: name,
+                    error: why,
+                });
+                continue;
+            }
+        };
+        let referenced = referenced(report, &name, &ctx.catalog);
+        let inputs = rollout::Inputs {
+            repository: &name,
+            environments: &repo.environments,
+            referenced: &referenced,
+            releases: &report.releases,
+            pulls: &pulls,
+            settings: &ctx.settings.rollout,
+            now,
+        };
+        let mut findings: Vec<Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.repository == name)
+            .cloned()
+            .collect();
+        let decision = rollout::decide(&inputs, &mut findings);
+        let mut decided = findings.into_iter();
+        for f in report.findings.iter_mut().filter(|f| f.repository == name) {
+            if let Some(d) = decided.next() {
+                *f = d;
+            }
+        }
+        report.rollouts.extend(decision.rollouts);
+        report.rollout_alerts.extend(decision.alerts);
+        report.pulls.insert(name, pulls);
+    }
+}
+
+/// For each upstream, the environments of `repository` whose files
+/// reference it.
+fn referenced(
+    report: &CheckReport,
+    repository: &str,
+    catalog: &crate::domain::catalog::Catalog,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for repo in report.scanned.iter().filter(|r| r.name == repository) {
+        for (r, place) in &repo.references {
+            let (Some(place), None) = (place, r.skip) else {
+                continue;
+            };
+            if let Some(m) = catalog.lookup(&r.image) {
+                out.entry(m.upstream.repo())
+                    .or_default()
+                    .insert(place.environment.clone());
+            }
+        }
+    }
+    out
+}
+
+/// upkeep's own pull requests of `repository` (those carrying its
+/// fingerprint for this repository), as the rollout reads them.
+pub fn pull_records(repository: &str, pulls: Vec<PullRequest>) -> Vec<PullRecord> {
+    pulls
+        .into_iter()
+        .filter_map(|p| {
+            let fp = p.body.as_deref().and_then(parse_fingerprint)?;
+            if fp.repo != repository {
+                return None;
+            }
+            let state = match (p.merged_at, p.is_open()) {
+                (Some(at), _) => PullState::Merged { at },
+                (None, true) => PullState::Open,
+                (None, false) => PullState::Closed,
+            };
+            Some(PullRecord {
+                number: p.number,
+                url: p.html_url,
+                branch: p.head.branch,
+                head_sha: p.head.sha,
+                state,
+                created_at: p.created_at,
+                upgrades: fp
+                    .targets()
+                    .into_iter()
+                    .map(|(u, v)| (u.to_string(), v.to_string()))
+                    .collect(),
+                environments: fp.environments.clone(),
+                group: format!("{}|{}|{}", fp.repo, fp.upstream, fp.group),
+            })
+        })
+        .collect()
 }
 
 /// The repositories of the settings; none configured means the current

@@ -3,6 +3,8 @@
 //! to every stage.
 
 use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use crate::domain::catalog::Catalog;
@@ -10,6 +12,32 @@ use crate::domain::repo::RepoName;
 use crate::domain::settings::Settings;
 use crate::io::forge::Forge;
 use crate::io::store::Store;
+
+/// The time every command takes as now: `UPKEEP_NOW` (RFC 3339) when it
+/// is set, so an operator can ask "what happens on Tuesday?" and tests can
+/// move through weeks; else the system clock. The one place upkeep reads
+/// the clock for decisions.
+pub fn now(env: &std::collections::HashMap<String, String>) -> Result<DateTime<Utc>, String> {
+    match env.get(crate::env::NOW).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(Utc::now()),
+        Some(text) => DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|e| {
+                format!(
+                    "{}: `{text}` is not an RFC 3339 time ({e}): expected e.g. 2026-12-08T09:00:00Z",
+                    crate::env::NOW
+                )
+            }),
+    }
+}
+
+/// [`now`] from the process environment; the system clock when
+/// `UPKEEP_NOW` is unusable (commands refuse to start then, so this is for
+/// long-running `serve`, which checked it at start).
+pub fn clock() -> DateTime<Utc> {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    now(&env).unwrap_or_else(|_| Utc::now())
+}
 
 /// What the pipeline runs with.
 pub struct Context {

@@ -18,7 +18,11 @@ use crate::app::publish::{self, Action, Outcome, Target};
 use crate::domain::evaluate::{CheckReport, Failure, Finding, ReleaseMap};
 use crate::domain::plan::{self, PlannedPr};
 use crate::domain::render::{self, Rendered, Templates};
+use crate::domain::repo::RepoName;
+use crate::domain::rollout::decide::{PullRecord, PullState};
+use crate::domain::rollout::traffic;
 use crate::domain::settings::{RepoSource, Repository};
+use crate::io::forge::checks::{ChecksState, MergeMethod, MergeOutcome};
 use crate::io::git::{Author, Session};
 
 /// What [`run`] does.
@@ -54,7 +58,167 @@ pub struct RunReport {
     pub held: Vec<plan::Held>,
     pub outcomes: Vec<Outcome>,
     pub closed: Vec<publish::Closed>,
+    /// Pull requests upkeep merged (automerge), or tried to.
+    pub merges: Vec<Merge>,
     pub failures: Vec<Failure>,
+}
+
+/// Applies `pull_requests.max_open` and `max_per_hour` to the rendered
+/// pull requests: new ones beyond the limits are held (most urgent first
+/// keep their place); updates of open ones always go ahead.
+fn limit<'p>(
+    ctx: &Context,
+    rendered: Vec<(&'p PlannedPr, Rendered)>,
+    history: &[PullRecord],
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> Vec<(&'p PlannedPr, Rendered)> {
+    let open: Vec<&PullRecord> = history
+        .iter()
+        .filter(|p| p.state == PullState::Open)
+        .collect();
+    let hour_ago = now - chrono::Duration::hours(1);
+    let opened_last_hour = history
+        .iter()
+        .filter(|p| p.created_at.is_some_and(|t| t > hour_ago && t <= now))
+        .count();
+    let candidates: Vec<traffic::Candidate<'_>> = rendered
+        .iter()
+        .map(|(pr, words)| traffic::Candidate {
+            pr,
+            new: !open.iter().any(|p| p.branch == words.branch),
+        })
+        .collect();
+    let settings = &ctx.settings.pull_requests;
+    let verdicts = traffic::admit(
+        &candidates,
+        open.len(),
+        opened_last_hour,
+        settings.max_open,
+        settings.max_per_hour,
+        now,
+    );
+    let mut out = Vec::new();
+    for ((pr, words), verdict) in rendered.into_iter().zip(verdicts) {
+        match verdict {
+            None => out.push((pr, words)),
+            Some(reason) => report.held.extend(pr.findings.iter().map(|f| plan::Held {
+                finding: f.clone(),
+                reason: reason.clone(),
+            })),
+        }
+    }
+    out
+}
+
+/// An automerge attempt on one of upkeep's pull requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Merge {
+    pub repository: String,
+    pub number: u64,
+    pub url: String,
+    /// `merged`, or `waiting` / `refused` with the reason.
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Merges upkeep's open pull requests whose environments all have
+/// `automerge: true`, whose wave may move now (earlier waves done, inside
+/// the windows) and whose head GitHub reports green (every check run and
+/// commit status) and mergeable. Branch protection has the last word: a
+/// refusal is reported, never forced. Merged at most once per pass, in
+/// pull request order; the next pass reads the merge back from GitHub.
+async fn automerge(
+    ctx: &Context,
+    repo: &RepoName,
+    settings: &Repository,
+    pulls: &[PullRecord],
+    findings: &[Finding],
+) -> Vec<Merge> {
+    let mut out = Vec::new();
+    let auto = |env: &String| {
+        settings
+            .environments
+            .iter()
+            .any(|e| &e.name == env && e.automerge)
+    };
+    for p in pulls.iter().filter(|p| p.state == PullState::Open) {
+        if p.environments.is_empty() || !p.environments.iter().all(auto) {
+            continue;
+        }
+        // Its findings must be free to move now (wave gate and windows).
+        let mine: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.repository == settings.source.to_string())
+            .filter(|f| p.upgrades.iter().any(|(u, _)| u == &f.upstream))
+            .filter(|f| f.environment.as_ref().is_some_and(|e| p.environments.contains(e)))
+            .collect();
+        if mine.is_empty() || !mine.iter().all(|f| f.rollout.as_ref().is_none_or(|r| r.go)) {
+            continue;
+        }
+        let merge = |result: &str, reason: Option<String>| Merge {
+            repository: repo.to_string(),
+            number: p.number,
+            url: p.url.clone(),
+            result: result.into(),
+            reason,
+        };
+        let checks = match ctx.forge.head_checks(repo, &p.head_sha).await {
+            Ok(c) => c,
+            Err(e) => {
+                out.push(merge("failed", Some(e.to_string())));
+                continue;
+            }
+        };
+        match checks.state {
+            ChecksState::Success => {}
+            ChecksState::Pending => {
+                out.push(merge(
+                    "waiting",
+                    Some(format!("checks pending: {}", checks.pending.join(", "))),
+                ));
+                continue;
+            }
+            ChecksState::Failure => {
+                out.push(merge(
+                    "waiting",
+                    Some(format!("checks failing: {}", checks.failing.join(", "))),
+                ));
+                continue;
+            }
+        }
+        match ctx.forge.mergeability(repo, p.number).await {
+            Ok(Some(true)) => {}
+            Ok(Some(false)) => {
+                out.push(merge("waiting", Some("GitHub reports it not mergeable (a conflict?)".into())));
+                continue;
+            }
+            Ok(None) => {
+                out.push(merge("waiting", Some("GitHub is still computing mergeability".into())));
+                continue;
+            }
+            Err(e) => {
+                out.push(merge("failed", Some(e.to_string())));
+                continue;
+            }
+        }
+        out.push(
+            match ctx
+                .forge
+                .merge_pull(repo, p.number, &p.head_sha, MergeMethod::Merge)
+                .await
+            {
+                Ok(MergeOutcome::Merged { .. }) => merge("merged", None),
+                Ok(MergeOutcome::Refused { reason }) => merge("refused", Some(reason)),
+                Ok(MergeOutcome::HeadMoved) => {
+                    merge("waiting", Some("its head moved; checked again on the next run".into()))
+                }
+                Err(e) => merge("failed", Some(e.to_string())),
+            },
+        );
+    }
+    out
 }
 
 /// Only the repositories whose stable hash falls in shard `index` of
@@ -87,12 +251,27 @@ pub async fn run(
     // As checked: with each repository's `.github/upkeep.yml` merged in.
     for repo in check.repositories.clone() {
         let name = repo.source.to_string();
-        let findings: Vec<Finding> = check
+        let mut findings: Vec<Finding> = Vec::new();
+        for f in check
             .findings
             .iter()
             .filter(|f| f.repository == name && !f.waiting_for_image)
-            .cloned()
-            .collect();
+        {
+            match &f.rollout {
+                Some(r) if !r.go => report.held.push(plan::Held {
+                    finding: f.clone(),
+                    reason: format!("rollout wave {}: {}", r.wave, r.reason),
+                }),
+                _ => findings.push(f.clone()),
+            }
+        }
+        if mode == Mode::Publish
+            && let RepoSource::GitHub { owner, name: n } = &repo.source
+        {
+            let pulls = check.pulls.get(&name).map(Vec::as_slice).unwrap_or_default();
+            let merged = automerge(ctx, &RepoName::new(owner, n), &repo, pulls, &check.findings).await;
+            report.merges.extend(merged);
+        }
         if findings.is_empty() {
             continue;
         }
@@ -110,6 +289,7 @@ pub async fn run(
             &repo,
             &planned.pulls,
             &check.releases,
+            check.pulls.get(&name).map(Vec::as_slice).unwrap_or_default(),
             mode,
             now,
             &mut report,
@@ -133,6 +313,7 @@ async fn publish_repository(
     repo: &Repository,
     pulls: &[PlannedPr],
     releases: &ReleaseMap,
+    history: &[PullRecord],
     mode: Mode,
     now: DateTime<Utc>,
     report: &mut RunReport,
@@ -154,6 +335,7 @@ async fn publish_repository(
             }),
         }
     }
+    let rendered = limit(ctx, rendered, history, now, report);
     match &repo.source {
         RepoSource::Path(path) => {
             for (pr, words) in rendered {

@@ -213,6 +213,12 @@ impl Target<'_> {
             Some(tip)
                 if self.session.parent_of(&tip)?.as_deref() == Some(base)
                     && self.session.tree_of(&tip)? == self.session.tree_of(&commit)? => {}
+            // Built on an older base, but its own content is still right:
+            // the files it touches did not change on the base since, and
+            // it changes exactly those files to what this plan says. Left
+            // alone, so another pull request's merge does not re-run its
+            // checks or dismiss its approvals.
+            Some(tip) if self.still_current(&tip, base, &files)? => {}
             Some(_) => {
                 self.put(base, &commit, &files, words, true).await?;
                 changed.push("commits".to_string());
@@ -223,6 +229,34 @@ impl Target<'_> {
             Some(pr_now) => self.update(pr_now, pr, words, changed).await,
             None => self.create(pr, words).await,
         }
+    }
+
+    /// True when the branch `tip` (one commit of upkeep's on some parent)
+    /// makes exactly the changes `files` (computed on `base`) and none of
+    /// those files differ between its parent and `base`.
+    fn still_current(
+        &self,
+        tip: &str,
+        base: &str,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<bool, PublishError> {
+        let Some(parent) = self.session.parent_of(tip)? else {
+            return Ok(false);
+        };
+        let mine: Vec<&str> = files.iter().map(|(f, _)| f.as_str()).collect();
+        let mut sorted = mine.clone();
+        sorted.sort_unstable();
+        if self.session.changed_files(&parent, tip)? != sorted {
+            return Ok(false);
+        }
+        for (file, content) in files {
+            if self.session.read(tip, file)?.as_deref() != Some(content.as_slice())
+                || self.session.read(&parent, file)? != self.session.read(base, file)?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Puts the branch at `commit` (built locally on `base` from `files`):

@@ -202,7 +202,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     if let Some(delivery) = text(&headers, "x-github-delivery") {
         match state
             .store
-            .first_delivery(&delivery, Utc::now(), state.delivery_ttl)
+            .first_delivery(&delivery, crate::app::context::clock(), state.delivery_ttl)
         {
             Ok(true) => {}
             Ok(false) => {
@@ -389,7 +389,7 @@ pub async fn run(
             biased;
             _ = stop.wait_for(|s| *s) => break,
             job = rx.recv() => match job {
-                Some(job) => worker.handle(job, Utc::now()).await,
+                Some(job) => worker.handle(job, crate::app::context::clock()).await,
                 None => break,
             },
         }

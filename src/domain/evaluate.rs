@@ -15,7 +15,7 @@ use crate::domain::catalog::Catalog;
 use crate::domain::manifest::Reference;
 use crate::domain::release::Release;
 use crate::domain::repo::RepoName;
-use crate::domain::rollout::decide::FindingRollout;
+use crate::domain::rollout::decide::{FindingRollout, PullRecord, RolloutAlert, UpstreamRollout};
 use crate::domain::rules::{Code, Priority};
 use crate::domain::settings::Repository;
 
@@ -131,6 +131,16 @@ pub struct CheckReport {
     /// (for the inventory and the rollout, not output).
     #[serde(skip)]
     pub scanned: Vec<ScannedRepo>,
+    /// Every release in flight through a repository's waves.
+    #[serde(skip)]
+    pub rollouts: Vec<UpstreamRollout>,
+    /// What the rollouts want a person to hear (deadline at risk, window
+    /// overridden).
+    #[serde(skip)]
+    pub rollout_alerts: Vec<RolloutAlert>,
+    /// upkeep's pull requests per repository, as read for the rollouts.
+    #[serde(skip)]
+    pub pulls: BTreeMap<String, Vec<PullRecord>>,
 }
 
 /// An invalid `.github/upkeep.yml` on a repository's base branch.

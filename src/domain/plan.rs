@@ -99,6 +99,11 @@ pub fn label_style(name: &str) -> (&'static str, &'static str) {
         "breaking-change" => ("d93f0b", "The upgrade changes behaviour, flags or formats"),
         "security" => ("ee0701", "The upgrade fixes a security issue"),
         "deadline" => ("fbca04", "Must be deployed before a deadline"),
+        "deadline-at-risk" => (
+            "b60205",
+            "Opened before its soak ended: the fork deadline leaves no time",
+        ),
+        "rollback" => ("5319e7", "Restores the previous version"),
         "priority: high" => ("b60205", "Upstream asks to upgrade soon"),
         "priority: critical" => ("5c0000", "Upstream asks to upgrade immediately"),
         _ => ("c5def5", "Environment targeted by upkeep"),
@@ -157,7 +162,11 @@ pub fn plan(
             });
             continue;
         }
+        // A pull request never mixes waves: an upstream rolled out in
+        // several waves gets one per wave.
+        let split = f.rollout.as_ref().is_some_and(|r| r.waves > 1);
         let group = match settings.group {
+            Group::Upstream if split => Some(format!("wave-{}", f.wave.unwrap_or(1))),
             Group::Upstream => None,
             Group::Environment => Some(f.environment.clone().unwrap_or_else(|| "default".into())),
             Group::Wave => Some(format!("wave-{}", f.wave.unwrap_or(1))),
@@ -240,6 +249,13 @@ fn labels(pr: &PlannedPr, settings: &PullRequests) -> Vec<String> {
     }
     if pr.findings.iter().any(|f| f.deadline.is_some()) {
         labels.push("deadline".into());
+    }
+    if pr
+        .findings
+        .iter()
+        .any(|f| f.rollout.as_ref().is_some_and(|r| r.at_risk))
+    {
+        labels.push("deadline-at-risk".into());
     }
     for f in &pr.findings {
         match f.priority {

@@ -9,4 +9,5 @@
 
 pub mod compress;
 pub mod decide;
+pub mod traffic;
 pub mod window;

@@ -51,6 +51,8 @@ pub struct PullRequest {
     pub state: String,
     #[serde(default)]
     pub merged_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub created_at: Option<DateTime<Utc>>,
     pub html_url: String,
     pub head: PullRef,
     pub base: PullRef,
@@ -597,6 +599,32 @@ impl Forge {
             encode(&head)
         );
         self.collect(&url, &what).await
+    }
+
+    /// The newest pull requests of `repo` in any state (up to `pages` pages
+    /// of 100, newest first): what the rollout reads merges and closings
+    /// from.
+    pub async fn recent_pulls(
+        &self,
+        repo: &RepoName,
+        pages: usize,
+    ) -> Result<Vec<PullRequest>, ForgeError> {
+        let what = format!("pull requests of {repo}");
+        let first = format!("/repos/{repo}/pulls?state=all&sort=created&direction=desc&per_page=100");
+        let mut url = first.clone();
+        let mut out = Vec::new();
+        let auth = self.authorization(&first).await?;
+        for _ in 0..pages.max(1) {
+            let reply = self
+                .send_with(Method::GET, &url, None, None, &what, auth.as_deref())
+                .await?;
+            out.extend(decode::<Vec<PullRequest>>(&reply.body, &what)?);
+            match next_link(&reply.headers) {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     /// The open pull requests of `repo`.

@@ -315,6 +315,26 @@ impl Session {
         Ok(self.commit(commit)?.tree_id().to_string())
     }
 
+    /// The paths whose content differs between two commits (added, removed
+    /// or changed), sorted.
+    pub fn changed_files(&self, from: &str, to: &str) -> Result<Vec<String>, GitError> {
+        let err = |e| git_error(&self.shown, "diff", e);
+        let a = self.commit(from)?.tree().map_err(err)?;
+        let b = self.commit(to)?.tree().map_err(err)?;
+        let diff = self
+            .repo
+            .diff_tree_to_tree(Some(&a), Some(&b), None)
+            .map_err(err)?;
+        let mut out: Vec<String> = diff
+            .deltas()
+            .filter_map(|d| d.new_file().path().or_else(|| d.old_file().path()))
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     /// The first parent of a commit, if fetched.
     pub fn parent_of(&self, commit: &str) -> Result<Option<String>, GitError> {
         Ok(self

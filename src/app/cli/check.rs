@@ -87,12 +87,21 @@ pub struct Session {
     pub runtime: tokio::runtime::Runtime,
     pub ctx: Context,
     pub forge: Arc<Forge>,
+    /// The time this command takes as now (`UPKEEP_NOW`, else the clock).
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 /// Builds a [`Session`]; `Err(exit)` after printing what is wrong with the
 /// settings.
 pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
     let env: HashMap<String, String> = std::env::vars().collect();
+    let now = match crate::app::context::now(&env) {
+        Ok(now) => now,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(Err(Exit::Usage));
+        }
+    };
     let settings = match settings::load(settings_file, &env) {
         Ok(s) => s,
         Err(errors) => {
@@ -156,6 +165,7 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
         runtime,
         ctx,
         forge,
+        now,
     }))
 }
 
@@ -186,12 +196,12 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
         runtime,
         ctx,
         forge,
+        now,
     } = match session(settings_file)? {
         Ok(s) => s,
         Err(exit) => return Ok(exit),
     };
     let progress = progress();
-    let now = chrono::Utc::now();
     let report = runtime.block_on(check::run(&ctx, now, &progress));
     progress_done();
     tracing::info!(

@@ -38,12 +38,13 @@ enum Format {
 }
 
 pub fn inventory(args: &InventoryArgs, settings_file: Option<&Path>) -> Result<Exit> {
-    let Session { runtime, ctx, .. } = match session(settings_file)? {
+    let Session {
+        runtime, ctx, now, ..
+    } = match session(settings_file)? {
         Ok(s) => s,
         Err(exit) => return Ok(exit),
     };
     let progress = progress();
-    let now = chrono::Utc::now();
     let (inv, report) = runtime.block_on(crate::app::inventory::collect(&ctx, now, &progress));
     progress_done();
     let out = match args.format {

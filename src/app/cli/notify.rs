@@ -56,7 +56,9 @@ pub fn notify(args: &NotifyArgs, settings_file: Option<&Path>) -> Result<Exit> {
             return Ok(Exit::Usage);
         }
     };
-    let Session { runtime, ctx, .. } = match session(settings_file)? {
+    let Session {
+        runtime, ctx, now, ..
+    } = match session(settings_file)? {
         Ok(s) => s,
         Err(exit) => return Ok(exit),
     };
@@ -86,7 +88,6 @@ pub fn notify(args: &NotifyArgs, settings_file: Option<&Path>) -> Result<Exit> {
         },
     };
     let progress = progress();
-    let now = chrono::Utc::now();
     let outcome = runtime.block_on(async {
         let report = crate::app::check::run(&ctx, now, &progress).await;
         progress_done();

@@ -96,7 +96,10 @@ fn execute(
         }
     };
     let Session {
-        runtime, mut ctx, ..
+        runtime,
+        mut ctx,
+        now,
+        ..
     } = match session(settings_file)? {
         Ok(s) => s,
         Err(exit) => return Ok(Err(exit)),
@@ -117,7 +120,7 @@ fn execute(
         &ctx,
         &templates,
         mode,
-        chrono::Utc::now(),
+        now,
         &progress,
     ));
     progress_done();

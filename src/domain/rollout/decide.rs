@@ -188,6 +188,10 @@ pub struct FindingRollout {
     /// Opened ahead of its soak because a deadline leaves no time.
     #[serde(skip)]
     pub at_risk: bool,
+    /// How many waves this upstream's rollout has in the repository: with
+    /// more than one, its pull requests are split by wave.
+    #[serde(skip)]
+    pub waves: usize,
 }
 
 /// Something a person should hear about.
@@ -635,6 +639,7 @@ fn one(
                         reason: status.reason.clone(),
                         go,
                         at_risk: plan.at_risk && i > first_open,
+                        waves: raw.len(),
                     });
                 }
             }
@@ -655,6 +660,7 @@ fn one(
                 reason: s.reason.clone(),
                 go: false,
                 at_risk: false,
+                waves: statuses.len(),
             });
         }
     }
