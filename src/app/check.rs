@@ -12,17 +12,19 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::app::context::Context;
+use crate::domain::evaluate::Finding;
 use crate::domain::evaluate::{
     CheckReport, Existence, Failure, Placement, ReleaseMap, RepoFileProblem, ScannedRepo, annotate,
     evaluate_gated, upstreams_of,
 };
-use crate::domain::evaluate::Finding;
 use crate::domain::manifest;
 use crate::domain::render::parse_fingerprint;
-use crate::domain::rollout::decide::{self as rollout, FindingRollout, PullRecord, PullState, WaveState};
-use crate::io::forge::PullRequest;
 use crate::domain::repo::RepoName;
+use crate::domain::rollout::decide::{
+    self as rollout, FindingRollout, PullRecord, PullState, WaveState,
+};
 use crate::domain::settings::{RepoSource, Repository, Settings};
+use crate::io::forge::PullRequest;
 use crate::io::poll;
 
 /// Progress events for a terminal indicator.

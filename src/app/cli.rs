@@ -17,6 +17,7 @@ mod inventory;
 mod manifest;
 mod notify;
 mod release;
+mod rollout;
 mod rules;
 mod run;
 mod serve;
@@ -113,6 +114,9 @@ scanning the file again before it is written atomically.")]
     /// Check or describe the settings file.
     #[command(subcommand)]
     Settings(SettingsCommand),
+    /// Where each release stands in the waves of each repository.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +198,7 @@ fn run(cli: &Cli) -> Result<Exit> {
         Command::Bump(args) => manifest::bump(args),
         Command::Check(args) => check::check(args, cli.settings.as_deref()),
         Command::Plan(args) => run::plan(args, cli.settings.as_deref()),
+        Command::Rollout(command) => rollout::rollout(command, cli.settings.as_deref()),
         Command::Run(args) => run::run(args, cli.settings.as_deref()),
         Command::Serve(args) => serve::serve(args, cli.settings.as_deref()),
         Command::Release(cmd) => release::run(cmd),

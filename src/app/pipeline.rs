@@ -152,7 +152,11 @@ async fn automerge(
             .iter()
             .filter(|f| f.repository == settings.source.to_string())
             .filter(|f| p.upgrades.iter().any(|(u, _)| u == &f.upstream))
-            .filter(|f| f.environment.as_ref().is_some_and(|e| p.environments.contains(e)))
+            .filter(|f| {
+                f.environment
+                    .as_ref()
+                    .is_some_and(|e| p.environments.contains(e))
+            })
             .collect();
         if mine.is_empty() || !mine.iter().all(|f| f.rollout.as_ref().is_none_or(|r| r.go)) {
             continue;
@@ -191,11 +195,17 @@ async fn automerge(
         match ctx.forge.mergeability(repo, p.number).await {
             Ok(Some(true)) => {}
             Ok(Some(false)) => {
-                out.push(merge("waiting", Some("GitHub reports it not mergeable (a conflict?)".into())));
+                out.push(merge(
+                    "waiting",
+                    Some("GitHub reports it not mergeable (a conflict?)".into()),
+                ));
                 continue;
             }
             Ok(None) => {
-                out.push(merge("waiting", Some("GitHub is still computing mergeability".into())));
+                out.push(merge(
+                    "waiting",
+                    Some("GitHub is still computing mergeability".into()),
+                ));
                 continue;
             }
             Err(e) => {
@@ -211,9 +221,10 @@ async fn automerge(
             {
                 Ok(MergeOutcome::Merged { .. }) => merge("merged", None),
                 Ok(MergeOutcome::Refused { reason }) => merge("refused", Some(reason)),
-                Ok(MergeOutcome::HeadMoved) => {
-                    merge("waiting", Some("its head moved; checked again on the next run".into()))
-                }
+                Ok(MergeOutcome::HeadMoved) => merge(
+                    "waiting",
+                    Some("its head moved; checked again on the next run".into()),
+                ),
                 Err(e) => merge("failed", Some(e.to_string())),
             },
         );
@@ -268,8 +279,13 @@ pub async fn run(
         if mode == Mode::Publish
             && let RepoSource::GitHub { owner, name: n } = &repo.source
         {
-            let pulls = check.pulls.get(&name).map(Vec::as_slice).unwrap_or_default();
-            let merged = automerge(ctx, &RepoName::new(owner, n), &repo, pulls, &check.findings).await;
+            let pulls = check
+                .pulls
+                .get(&name)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let merged =
+                automerge(ctx, &RepoName::new(owner, n), &repo, pulls, &check.findings).await;
             report.merges.extend(merged);
         }
         if findings.is_empty() {
@@ -289,7 +305,11 @@ pub async fn run(
             &repo,
             &planned.pulls,
             &check.releases,
-            check.pulls.get(&name).map(Vec::as_slice).unwrap_or_default(),
+            check
+                .pulls
+                .get(&name)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
             mode,
             now,
             &mut report,

@@ -200,10 +200,11 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         return StatusCode::NO_CONTENT.into_response();
     };
     if let Some(delivery) = text(&headers, "x-github-delivery") {
-        match state
-            .store
-            .first_delivery(&delivery, crate::app::context::clock(), state.delivery_ttl)
-        {
+        match state.store.first_delivery(
+            &delivery,
+            crate::app::context::clock(),
+            state.delivery_ttl,
+        ) {
             Ok(true) => {}
             Ok(false) => {
                 state.metrics.webhook(&event, "duplicate");

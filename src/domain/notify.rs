@@ -224,18 +224,27 @@ fn group_score(group: &str, f: &Finding) -> Option<u8> {
 }
 
 /// Why there is no pull request (yet) for each held finding, by
-/// `(repository, file, line)`: the planner's reasons (minimum release age,
-/// a skipped version). Pure.
+/// `(repository, file, line)`: the rollout's (a wave, a soak, a window) and
+/// the planner's (minimum release age, a skipped version). Pure.
 pub fn held_reasons(
     report: &CheckReport,
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> BTreeMap<(String, String, usize), String> {
     let mut by_repo: BTreeMap<&str, Vec<Finding>> = BTreeMap::new();
-    for f in report.findings.iter().filter(|f| !f.waiting_for_image) {
-        by_repo.entry(&f.repository).or_default().push(f.clone());
-    }
     let mut out = BTreeMap::new();
+    for f in report.findings.iter().filter(|f| !f.waiting_for_image) {
+        match &f.rollout {
+            // Held by its rollout: a wave, a soak or a window.
+            Some(r) if !r.go => {
+                out.insert(
+                    (f.repository.clone(), f.file.clone(), f.line),
+                    format!("rollout wave {}: {}", r.wave, r.reason),
+                );
+            }
+            _ => by_repo.entry(&f.repository).or_default().push(f.clone()),
+        }
+    }
     for findings in by_repo.values() {
         let plan = crate::domain::plan::plan(
             findings,

@@ -10,4 +10,5 @@
 pub mod compress;
 pub mod decide;
 pub mod traffic;
+pub mod view;
 pub mod window;

@@ -29,8 +29,8 @@ pub use duration::{format_duration, parse_duration};
 pub use error::{SettingsError, SettingsErrors};
 pub use load::{DEFAULT_FILE, ENV_PREFIX, ENV_SEPARATOR, load, load_str};
 pub use raw::{
-    RawEnvironment, RawImage, RawPullRequests, RawRegistries, RawRepository, RawSchedule,
-    RawRollout, RawSettings, RawSlack, RawSlackRoute, RawUpstream, schema,
+    RawEnvironment, RawImage, RawPullRequests, RawRegistries, RawRepository, RawRollout,
+    RawSchedule, RawSettings, RawSlack, RawSlackRoute, RawUpstream, schema,
 };
 pub use repo_file::{REPO_FILE, load_repo_file};
 pub use types::{

@@ -610,7 +610,8 @@ impl Forge {
         pages: usize,
     ) -> Result<Vec<PullRequest>, ForgeError> {
         let what = format!("pull requests of {repo}");
-        let first = format!("/repos/{repo}/pulls?state=all&sort=created&direction=desc&per_page=100");
+        let first =
+            format!("/repos/{repo}/pulls?state=all&sort=created&direction=desc&per_page=100");
         let mut url = first.clone();
         let mut out = Vec::new();
         let auth = self.authorization(&first).await?;

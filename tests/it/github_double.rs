@@ -2340,8 +2340,8 @@ async fn merging_into_a_real_bare_repository_makes_a_merge_commit() {
 /// upkeep's forge against the double: what automerge reads and does.
 mod forge_automerge {
     use super::*;
-    use upkeep::io::forge::checks::{ChecksState, HeadChecks, MergeMethod, MergeOutcome};
     use upkeep::domain::repo::RepoName;
+    use upkeep::io::forge::checks::{ChecksState, HeadChecks, MergeMethod, MergeOutcome};
     use upkeep::io::forge::{Forge, ForgeError, RetryPolicy};
 
     fn forge(gh: &GitHubDouble) -> Forge {

@@ -15,11 +15,11 @@ use upkeep::domain::evaluate::{CheckReport, Deadline, Failure, Finding, Unchecke
 use upkeep::domain::notify::{
     self, Channel, DeliveryError, Inputs, Kind, Message, OpenPull, SlackTemplates, What,
 };
-use upkeep::domain::rules::Code;
-use upkeep::io::slack::{SendOptions, Sender};
 use upkeep::domain::release::Release;
 use upkeep::domain::render::Fingerprint;
+use upkeep::domain::rules::Code;
 use upkeep::domain::settings::{self, Slack, SlackRoute};
+use upkeep::io::slack::{SendOptions, Sender};
 use upkeep::io::store::Store;
 
 use crate::support::slack::{Answer, SlackDouble, blockkit};
@@ -511,7 +511,8 @@ async fn two_hundred_pending_upgrades_stay_within_slack_limits() {
     let messages = notify::compose(&inputs, &channels, &templates, digest, &never_sent).unwrap();
     assert_eq!(messages.len(), 1);
     let sender = Sender::new(fast()).unwrap();
-    let (deliveries, warnings) = upkeep::app::notify::deliver(&messages, &channels, &sender, None, now()).await;
+    let (deliveries, warnings) =
+        upkeep::app::notify::deliver(&messages, &channels, &sender, None, now()).await;
     assert!(
         warnings.is_empty() && deliveries[0].error.is_none(),
         "{deliveries:?}"
@@ -543,7 +544,8 @@ async fn two_hundred_pending_upgrades_stay_within_slack_limits() {
         }
     }
     slack.clear();
-    let (deliveries, _) = upkeep::app::notify::deliver(&messages, &channels, &sender, None, now()).await;
+    let (deliveries, _) =
+        upkeep::app::notify::deliver(&messages, &channels, &sender, None, now()).await;
     assert!(
         deliveries.iter().all(|d| d.error.is_none()),
         "{deliveries:?}"
@@ -803,7 +805,10 @@ fn load(text: &str, vars: &[(&str, &str)]) -> Result<settings::Settings, String>
 #[test]
 fn slack_settings_routes_alerts_and_reminders() {
     let s = load("", &[]).unwrap();
-    assert_eq!(s.slack.alerts, [Code::HardFork, Code::SecurityFix, Code::Mandatory]);
+    assert_eq!(
+        s.slack.alerts,
+        [Code::HardFork, Code::SecurityFix, Code::Mandatory]
+    );
     assert_eq!(
         s.slack.reminders,
         [Duration::from_secs(7 * 86_400), Duration::from_secs(86_400)]

@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use upkeep::domain::evaluate::Deadline;
-use upkeep::domain::rules::{Code, Priority};
 use upkeep::domain::release::Release;
 use upkeep::domain::render::{
     BODY_LIMIT, Bump, FINGERPRINT_MARKER, Override, PullRequestContext, RenderError, Rendered,
     Templates, Upgrade, parse_fingerprint, utf16_len,
 };
+use upkeep::domain::rules::{Code, Priority};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -175,11 +175,7 @@ fn hard_fork_with_deadlines_on_two_networks() {
             at: t("2025-03-26T14:37:12Z"),
         },
     ];
-    ctx.codes = vec![
-        Code::HardFork,
-        Code::Mandatory,
-        Code::BreakingChange,
-    ];
+    ctx.codes = vec![Code::HardFork, Code::Mandatory, Code::BreakingChange];
     ctx.priority = Some(Priority::High);
     ctx.breaking = vec!["The `--http-allow-sync-stalled` flag has been removed (#7012).".into()];
     let r = render(&ctx);

@@ -696,8 +696,5 @@ fn serve_sends_scheduled_digests_and_alerts_once_and_exposes_the_inventory() {
         !log.contains("secret-default"),
         "webhook URL logged:\n{log}"
     );
-    assert!(
-        !log.contains(crate::inventory::TOKEN),
-        "token logged"
-    );
+    assert!(!log.contains(crate::inventory::TOKEN), "token logged");
 }

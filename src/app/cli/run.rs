@@ -116,13 +116,7 @@ fn execute(
         }
     }
     let progress = progress();
-    let report = runtime.block_on(pipeline::run(
-        &ctx,
-        &templates,
-        mode,
-        now,
-        &progress,
-    ));
+    let report = runtime.block_on(pipeline::run(&ctx, &templates, mode, now, &progress));
     progress_done();
     for f in report.check.failures.iter().chain(&report.failures) {
         eprintln!("error: {}: {}", f.subject, f.error);

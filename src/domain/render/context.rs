@@ -107,4 +107,3 @@ fn upgrade(pr: &PlannedPr, upstream: &str, version: &str, releases: &ReleaseMap)
             .collect(),
     }
 }
-

@@ -67,7 +67,9 @@ pub struct PullRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PullState {
     Open,
-    Merged { at: DateTime<Utc> },
+    Merged {
+        at: DateTime<Utc>,
+    },
     /// Closed without merging: that version is skipped there.
     Closed,
 }
@@ -263,7 +265,9 @@ pub fn decide(inputs: &Inputs<'_>, findings: &mut [Finding]) -> Decision {
             decision.rollouts.push(r);
         }
     }
-    decision.rollouts.sort_by(|a, b| a.upstream.cmp(&b.upstream));
+    decision
+        .rollouts
+        .sort_by(|a, b| a.upstream.cmp(&b.upstream));
     decision
 }
 
@@ -404,13 +408,20 @@ fn one(
     let Some((version, target)) = findings
         .iter()
         .filter(|f| mine(f))
-        .filter_map(|f| position(inputs.releases, upstream, &f.latest).map(|p| (f.latest.clone(), p)))
+        .filter_map(|f| {
+            position(inputs.releases, upstream, &f.latest).map(|p| (f.latest.clone(), p))
+        })
         .min_by_key(|(_, p)| *p)
     else {
         return (None, Vec::new());
     };
     let mut envs: BTreeSet<String> = inputs.referenced.get(upstream).cloned().unwrap_or_default();
-    envs.extend(findings.iter().filter(|f| mine(f)).filter_map(|f| f.environment.clone()));
+    envs.extend(
+        findings
+            .iter()
+            .filter(|f| mine(f))
+            .filter_map(|f| f.environment.clone()),
+    );
     let waves = waves_of(inputs.environments, &envs);
     if waves.is_empty() {
         return (None, Vec::new());
@@ -594,7 +605,9 @@ fn one(
             } else if !may_open {
                 status.reason = gate.clone().err().unwrap_or_default();
                 status.opens_at = statuses.last().and_then(|s| {
-                    (s.state == WaveState::Soaking).then_some(s.opens_at).flatten()
+                    (s.state == WaveState::Soaking)
+                        .then_some(s.opens_at)
+                        .flatten()
                 });
             } else {
                 match &window {
@@ -615,17 +628,28 @@ fn one(
                     }
                     Window::Closed(next) => {
                         status.opens_at = Some(*next);
-                        status.reason = format!("opens in the next maintenance window, {}", at(Some(*next)));
+                        status.reason =
+                            format!("opens in the next maintenance window, {}", at(Some(*next)));
                     }
                 }
                 if plan.at_risk {
-                    status.reason.push_str(" (deadline at risk: every remaining wave opens at once)");
+                    status
+                        .reason
+                        .push_str(" (deadline at risk: every remaining wave opens at once)");
                 }
             }
             if gate.is_ok() {
                 gate = Err(match status.state {
-                    WaveState::Open => format!("waits for wave {} (#{}) to merge", r.wave, status.pull.unwrap_or_default()),
-                    _ => format!("waits for wave {} ({}) to get {version} first", r.wave, r.names.join(", ")),
+                    WaveState::Open => format!(
+                        "waits for wave {} (#{}) to merge",
+                        r.wave,
+                        status.pull.unwrap_or_default()
+                    ),
+                    _ => format!(
+                        "waits for wave {} ({}) to get {version} first",
+                        r.wave,
+                        r.names.join(", ")
+                    ),
                 });
             }
             // Findings of this wave: may they be planned now?
@@ -648,11 +672,15 @@ fn one(
     }
     // Findings of waves that are blocked or already there keep their
     // state too (never planned).
-    for f in findings.iter_mut().filter(|f| mine(f) && f.rollout.is_none()) {
-        if let Some(s) = statuses
-            .iter()
-            .find(|s| f.environment.as_ref().is_some_and(|e| s.environments.contains(e)))
-        {
+    for f in findings
+        .iter_mut()
+        .filter(|f| mine(f) && f.rollout.is_none())
+    {
+        if let Some(s) = statuses.iter().find(|s| {
+            f.environment
+                .as_ref()
+                .is_some_and(|e| s.environments.contains(e))
+        }) {
             f.rollout = Some(FindingRollout {
                 wave: s.wave,
                 state: s.state,
@@ -716,7 +744,8 @@ fn window_gate(
     if next <= now {
         return Window::Open;
     }
-    let latest = deadline.map(|d| d.at - chrono::Duration::from_std(settings.deadline_margin).unwrap_or_default());
+    let latest = deadline
+        .map(|d| d.at - chrono::Duration::from_std(settings.deadline_margin).unwrap_or_default());
     match (deadline, latest) {
         (Some(d), Some(latest)) if next > latest => Window::Overridden(format!(
             "the next window ({}) is too late for {} on {} at {}",

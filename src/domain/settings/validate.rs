@@ -11,8 +11,8 @@ use super::raw::{
 };
 use super::types::{
     Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, PullRequests, Registries,
-    RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream,
-    glob, route_glob,
+    RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate,
+    Upstream, glob, route_glob,
 };
 use crate::domain::rollout::window::{WindowError, Windows};
 use crate::domain::version::VersionError;
