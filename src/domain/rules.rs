@@ -22,7 +22,6 @@
 //! ([`notes::MAX_NOTES_BYTES`]) and every regex runs in linear time.
 
 mod classify;
-mod de;
 mod error;
 pub mod fixture;
 pub mod fork;
@@ -326,24 +325,7 @@ fn yaml_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Parses a file into its one document and tells what it holds.
 fn document(name: &str, text: &str) -> Result<(Node, FileKind), Located> {
-    let (body, offset) = match text.strip_prefix('\u{feff}') {
-        Some(rest) => (rest, '\u{feff}'.len_utf8()),
-        None => (text, 0),
-    };
-    let docs = yaml::parse(body, offset).map_err(|e| Located {
-        file: name.to_string(),
-        line: Some(e.line),
-        column: Some(e.column),
-        message: format!("invalid YAML: {}", e.message),
-    })?;
-    if let Some(second) = docs.get(1) {
-        return Err(Located::at_node(
-            name,
-            second,
-            format!("expected one YAML document, found {}", docs.len()),
-        ));
-    }
-    let Some(root) = docs.into_iter().next() else {
+    let Some(root) = yaml::parse_one(name, text)? else {
         return Err(Located::whole(
             name,
             "empty file: expected `version: 1` and `rules:` or `forks:`",

@@ -7,9 +7,12 @@
 //! (serde, unknown keys refused) through `serde_path_to_error`, then checked
 //! into the typed [`Settings`] (durations, cron schedules, globs, versioning
 //! schemes, tag templates). Every problem becomes a [`SettingsError`] naming
-//! the file, line and column (found in the positioned tree of
-//! [`crate::domain::yaml`]), or the environment variable that set the value; one load
-//! reports all the problems it can find as [`SettingsErrors`].
+//! the file, line and column, or the environment variable that set the
+//! value: a section that fails to read is read again from the positioned
+//! tree by [`crate::domain::yaml::from_node`]'s deserializer (the one rule and
+//! catalog files are read with), and problems found by the checks are placed
+//! by [`crate::domain::yaml::locate`]. One load reports all the problems it
+//! can find as [`SettingsErrors`].
 //!
 //! This module only reads the settings file it is given (or `./upkeep.yml`)
 //! and the environment map passed in: no network, no other files, no process

@@ -7,7 +7,13 @@
 //! Anchors are resolved (an alias is a copy of the anchored node, spans
 //! included), merge keys (`<<`) are honoured by [`Node::get`].
 //!
+//! [`from_node`] reads any `Deserialize` type from a node, every error
+//! [`Located`] at the node it is about ([`de`]); [`locate`] finds the node at
+//! a path, for problems found after deserialization.
+//!
 //! Pure: takes text, returns a tree. Knows nothing about images or settings.
+
+pub mod de;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -15,7 +21,10 @@ use std::fmt;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+use crate::domain::located::Located;
 use crate::domain::manifest::Span;
+
+pub use de::{Spanned, from_node, is_null};
 
 /// How a scalar is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,6 +157,75 @@ pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
         Some(e) => Err(e),
         None => Ok(builder.docs),
     }
+}
+
+/// Parses a user's file that holds at most one document (a leading BOM is
+/// skipped): `None` when it has none. Errors name `file`.
+pub fn parse_one(file: &str, text: &str) -> Result<Option<Node>, Located> {
+    let (body, offset) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => (rest, '\u{feff}'.len_utf8()),
+        None => (text, 0),
+    };
+    let docs = parse(body, offset).map_err(|e| {
+        Located::at(
+            file,
+            e.line,
+            e.column,
+            format!("invalid YAML: {}", e.message),
+        )
+    })?;
+    if let Some(second) = docs.get(1) {
+        return Err(Located::at_node(
+            file,
+            second,
+            format!("expected one YAML document, found {}", docs.len()),
+        ));
+    }
+    Ok(docs.into_iter().next())
+}
+
+/// One step of a path into a tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// What [`locate`] points at when the path ends at a key: the key itself
+/// (unknown or misnamed keys) or its value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    Key,
+    Value,
+}
+
+/// The node at `path` under `root`, or the deepest one that exists; an
+/// empty value (`key:` and nothing) is pointed at by its key. The one
+/// path-to-position lookup, for problems found after deserialization.
+pub fn locate<'a>(root: &'a Node, path: &[Seg<'_>], target: Target) -> &'a Node {
+    let mut node = root;
+    for (i, seg) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        match seg {
+            Seg::Key(k) => match node.entry(k) {
+                Some((key, value)) => {
+                    let empty = value
+                        .scalar()
+                        .is_some_and(|s| s.style == Style::Plain && s.value.is_empty());
+                    if last && (target == Target::Key || empty) {
+                        return key;
+                    }
+                    node = value;
+                }
+                None => return node,
+            },
+            Seg::Index(n) => match node.seq().and_then(|items| items.get(*n)) {
+                Some(item) => node = item,
+                None => return node,
+            },
+        }
+    }
+    node
 }
 
 /// True when a plain scalar with this text would be read as something other
@@ -470,6 +548,22 @@ mod tests {
         let err = parse("a: b\n  c: d\n", 0).unwrap_err();
         assert_eq!(err.line, 2);
         assert!(err.column >= 1);
+    }
+
+    #[test]
+    fn locate_paths() {
+        let doc = &parse("a:\n  - b: 1\n    c: [x, y]\n    d:\n", 0).unwrap()[0];
+        let path = [Seg::Key("a"), Seg::Index(0), Seg::Key("c"), Seg::Index(1)];
+        let n = locate(doc, &path, Target::Value);
+        assert_eq!((n.line, n.column), (3, 12));
+        let path = [Seg::Key("a"), Seg::Index(0), Seg::Key("c")];
+        let n = locate(doc, &path, Target::Key);
+        assert_eq!((n.line, n.column), (3, 5));
+        let n = locate(doc, &[Seg::Key("a"), Seg::Index(7)], Target::Value);
+        assert_eq!((n.line, n.column), (2, 3));
+        let path = [Seg::Key("a"), Seg::Index(0), Seg::Key("d")];
+        let n = locate(doc, &path, Target::Value);
+        assert_eq!((n.line, n.column), (4, 5));
     }
 
     #[test]

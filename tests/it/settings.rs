@@ -205,7 +205,7 @@ repositories:
 ";
     assert_eq!(
         one_error(text),
-        "upkeep.yml:6:15: invalid type: string \"many\", expected an integer"
+        "upkeep.yml:6:15: invalid type: string \"many\", expected a non-negative integer"
     );
     assert_eq!(
         one_error("registries:\n  require_published: maybe\n"),

@@ -19,8 +19,8 @@ use crate::domain::version::{Scheme, Tag};
 use crate::domain::yaml;
 
 use super::classify::fold;
-use super::de::{Instant, from_node};
 use super::error::{Located, Seg, locate};
+use super::time::Instant;
 use super::types::{Code, Priority};
 use super::{Engine, RulesError};
 
@@ -140,16 +140,11 @@ pub fn run_file(
     base: Option<&Path>,
     builtin: &Engine,
 ) -> Result<Vec<TestResult>, RulesError> {
-    let docs = yaml::parse(text, 0).map_err(|e| Located {
-        file: file.to_string(),
-        line: Some(e.line),
-        column: Some(e.column),
-        message: format!("invalid YAML: {}", e.message),
-    })?;
-    let Some(root) = docs.first() else {
+    let root = yaml::parse_one(file, text)?;
+    let Some(root) = &root else {
         return Err(Located::whole(file, "empty file: expected `version: 1` and `tests:`").into());
     };
-    let raw: RawTestFile = from_node(root).map_err(|e| super::error::from_de(file, e))?;
+    let raw: RawTestFile = yaml::from_node(file, root)?;
     if raw.version != 1 {
         return Err(Located::at_node(
             file,

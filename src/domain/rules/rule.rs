@@ -21,7 +21,6 @@ use serde::Deserialize;
 use crate::domain::version::{Scheme, Tag, Version};
 use crate::domain::yaml::Node;
 
-use super::de::from_node;
 use super::error::{Located, Seg, locate};
 use super::types::{Code, Priority};
 
@@ -283,7 +282,7 @@ pub(crate) fn load(
     root: &Node,
     seen: &mut HashMap<String, String>,
 ) -> Result<Vec<Rule>, Vec<Located>> {
-    let raw: RawRuleFile = from_node(root).map_err(|e| vec![super::error::from_de(file, e)])?;
+    let raw: RawRuleFile = crate::domain::yaml::from_node(file, root).map_err(|e| vec![e])?;
     if raw.version != 1 {
         return Err(vec![Located::at_node(
             file,

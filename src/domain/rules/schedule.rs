@@ -20,8 +20,8 @@ use serde::Deserialize;
 use crate::domain::version::{Scheme, Tag, Version};
 use crate::domain::yaml::Node;
 
-use super::de::{Instant, from_node};
 use super::error::{Located, Seg, locate, locate_key};
+use super::time::Instant;
 
 /// What kind of chain a network is; decides the order networks are listed
 /// in (mainnet first, then public testnets, then other chains).
@@ -198,7 +198,7 @@ impl Schedule {
 
     /// Merges one schedule file (`root` is its document, `file` its name).
     pub(crate) fn merge(&mut self, file: &str, root: &Node) -> Result<(), Vec<Located>> {
-        let raw: RawSchedule = from_node(root).map_err(|e| vec![super::error::from_de(file, e)])?;
+        let raw: RawSchedule = crate::domain::yaml::from_node(file, root).map_err(|e| vec![e])?;
         let mut errors = Vec::new();
         if raw.version != 1 {
             errors.push(Located::at_node(

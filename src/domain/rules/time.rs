@@ -11,6 +11,25 @@
 //! input; never panics.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::de;
+
+/// An RFC 3339 instant in a rule file (`2025-12-03T21:49:11Z`), with an
+/// error that says what was expected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Instant(pub DateTime<Utc>);
+
+impl<'de> de::Deserialize<'de> for Instant {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as de::Deserialize>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| Instant(t.with_timezone(&Utc)))
+            .map_err(|_| {
+                de::Error::custom(format!(
+                    "invalid date-time {s:?}: expected RFC 3339 such as 2025-12-03T21:49:11Z"
+                ))
+            })
+    }
+}
 
 /// A calendar date, the year possibly unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

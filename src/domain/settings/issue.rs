@@ -10,11 +10,7 @@ pub(crate) enum Seg {
 }
 
 /// What a position should point at: the key (unknown fields) or its value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Target {
-    Key,
-    Value,
-}
+pub(crate) use crate::domain::yaml::Target;
 
 /// A problem at a path of the merged settings (file plus overrides).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,5 +1,13 @@
 //! Loading: file text + environment overrides -> config -> raw -> settings,
 //! and giving every problem its file position or variable name.
+//!
+//! The `config` crate layers the file and the `UPKEEP_<SECTION>__<KEY>`
+//! overrides; the merged tree is what is read. A section (or list item) that
+//! fails to read is read again from the positioned tree by the same
+//! deserializer as rule and catalog files ([`yaml::de`]), which gives the
+//! error its line and column; a problem that comes from an override names the
+//! variable. Problems found by `validate` are paths, placed by
+//! [`yaml::locate`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,7 +20,7 @@ use super::issue::{Dotted, Issue, Seg, Target, secret_hint, unknown_field};
 use super::raw::{ENV_LIST_KEYS, RawSettings, SECTIONS};
 use super::types::Settings;
 use super::validate::validate;
-use crate::domain::yaml::{self, Node, Style};
+use crate::domain::yaml::{self, Node};
 
 /// The settings file read when none is named.
 pub const DEFAULT_FILE: &str = "upkeep.yml";
@@ -78,29 +86,10 @@ pub fn load_str(
 
     // Our own positioned tree first: syntax errors and the shape of the
     // document, with positions the config crate does not keep.
-    let (body, offset) = match text.strip_prefix('\u{feff}') {
-        Some(rest) => (rest, '\u{feff}'.len_utf8()),
-        None => (text, 0),
-    };
-    let docs = yaml::parse(body, offset).map_err(|e| {
-        SettingsError::at(
-            file,
-            e.line,
-            e.column,
-            format!("invalid YAML: {}", e.message),
-        )
-    })?;
-    if let Some(second) = docs.get(1) {
-        return Err(SettingsError::at(
-            file,
-            second.line,
-            second.column,
-            format!("expected one YAML document, found {}", docs.len()),
-        )
-        .into());
-    }
-    let root = match docs.first() {
-        Some(node) if is_null(node) => None,
+    let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let doc = yaml::parse_one(file, text)?;
+    let root = match &doc {
+        Some(node) if yaml::is_null(node) => None,
         Some(node) if node.map().is_none() => {
             let found = if node.seq().is_some() {
                 "a sequence"
@@ -118,7 +107,7 @@ pub fn load_str(
             )
             .into());
         }
-        other => other,
+        other => other.as_ref(),
     };
 
     let mut builder = Config::builder().add_source(File::from_str(
@@ -157,9 +146,21 @@ pub fn load_str(
     // Sections (or list sections with an item) that failed to deserialize
     // are left out of validation: the others are still checked, so one
     // report covers the whole file.
-    let mut issues = Vec::new();
-    let raw = sections(merged, &mut issues);
+    let mut reader = Reader {
+        file,
+        root,
+        overrides: &overrides,
+        errors: Vec::new(),
+        issues: Vec::new(),
+    };
+    let raw = reader.sections(merged);
     let (settings, found) = validate(&raw, base_dir);
+    let Reader {
+        errors: read_errors,
+        mut issues,
+        ..
+    } = reader;
+    errors.extend(read_errors);
     if issues.is_empty() && found.is_empty() && errors.is_empty() {
         return Ok(settings);
     }
@@ -217,79 +218,127 @@ fn overrides(env: &HashMap<String, String>, errors: &mut Vec<SettingsError>) -> 
     out
 }
 
-/// Deserializes each section (and each item of a list section) on its own,
-/// so that one report holds a problem of every section.
-fn sections(merged: config::Map<String, Value>, issues: &mut Vec<Issue>) -> RawSettings {
-    let mut raw = RawSettings::default();
-    let mut entries: Vec<(String, Value)> = merged.into_iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, value) in entries {
-        let at = vec![Seg::Key(name.clone())];
-        match name.as_str() {
-            "repositories" => raw.repositories = list(value, &at, issues),
-            "upstreams" => raw.upstreams = list(value, &at, issues),
-            "pull_requests" => raw.pull_requests = one(value, &at, issues).flatten(),
-            "registries" => raw.registries = one(value, &at, issues).flatten(),
-            "slack" => raw.slack = one(value, &at, issues).flatten(),
-            "schedule" => raw.schedule = one(value, &at, issues).flatten(),
-            "rules" => raw.rules = one(value, &at, issues).flatten(),
-            _ => issues.push(Issue::key(at, unknown_field(&name, SECTIONS))),
-        }
-    }
-    raw
+/// Reads the merged tree section by section, and each item of a list
+/// section on its own, so that one report holds a problem of every section.
+struct Reader<'a> {
+    file: &'a str,
+    root: Option<&'a Node>,
+    overrides: &'a [Override],
+    /// Problems located by the positioned tree's deserializer.
+    errors: Vec<SettingsError>,
+    /// Problems still to be located (overrides, or not found in the tree).
+    issues: Vec<Issue>,
 }
 
-pub(super) fn one<T: DeserializeOwned>(
-    value: Value,
-    at: &[Seg],
-    issues: &mut Vec<Issue>,
-) -> Option<T> {
-    match serde_path_to_error::deserialize::<_, T>(value) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            let mut path = at.to_vec();
-            for seg in e.path().iter() {
-                match seg {
-                    serde_path_to_error::Segment::Seq { index } => path.push(Seg::Index(*index)),
-                    serde_path_to_error::Segment::Map { key } => path.push(Seg::Key(key.clone())),
-                    serde_path_to_error::Segment::Enum { .. }
-                    | serde_path_to_error::Segment::Unknown => {}
-                }
+impl Reader<'_> {
+    fn sections(&mut self, merged: config::Map<String, Value>) -> RawSettings {
+        let mut raw = RawSettings::default();
+        let mut entries: Vec<(String, Value)> = merged.into_iter().collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, value) in entries {
+            let at = vec![Seg::Key(name.clone())];
+            match name.as_str() {
+                "repositories" => raw.repositories = self.list(value, &at),
+                "upstreams" => raw.upstreams = self.list(value, &at),
+                "pull_requests" => raw.pull_requests = self.one(value, &at).flatten(),
+                "registries" => raw.registries = self.one(value, &at).flatten(),
+                "slack" => raw.slack = self.one(value, &at).flatten(),
+                "schedule" => raw.schedule = self.one(value, &at).flatten(),
+                "rules" => raw.rules = self.one(value, &at).flatten(),
+                _ => self
+                    .issues
+                    .push(Issue::key(at, unknown_field(&name, SECTIONS))),
             }
-            let mut message = config_message(e.inner());
-            let unknown = message.starts_with("unknown field `");
-            if let (true, Some(Seg::Key(field))) = (unknown, path.last()) {
-                message.push_str(secret_hint(field));
-            }
-            issues.push(if unknown {
-                Issue::key(path, message)
-            } else {
-                Issue::value(path, message)
-            });
-            None
         }
+        raw
+    }
+
+    /// Reads one value of the merged tree at `at`. When it fails and no
+    /// override is involved, the file's node at `at` is read again by the
+    /// positioned deserializer, for the error's line and column.
+    fn one<T: DeserializeOwned>(&mut self, value: Value, at: &[Seg]) -> Option<T> {
+        let e = match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(v) => return Some(v),
+            Err(e) => e,
+        };
+        let issue = issue(at, e.path(), config_message(e.inner()));
+        if !self.overridden(&issue.path)
+            && let Some(located) = self.read_tree::<T>(at)
+        {
+            self.errors.push(located);
+        } else {
+            self.issues.push(issue);
+        }
+        None
+    }
+
+    /// A list section, item by item (a problem in each item is reported);
+    /// `None` when absent, null, or when an item failed.
+    fn list<T: DeserializeOwned>(&mut self, value: Value, at: &[Seg]) -> Option<Vec<T>> {
+        match value.kind {
+            ValueKind::Nil => None,
+            ValueKind::Array(items) => {
+                let items: Vec<Option<T>> = items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let mut path = at.to_vec();
+                        path.push(Seg::Index(i));
+                        self.one(item, &path)
+                    })
+                    .collect();
+                items.into_iter().collect()
+            }
+            _ => self.one::<Vec<T>>(value, at),
+        }
+    }
+
+    /// The error of reading the file's node at `at` as `T`, unless it reads
+    /// (the merged value failed for another reason) or the error is about a
+    /// value an override replaced.
+    fn read_tree<T: DeserializeOwned>(&self, at: &[Seg]) -> Option<SettingsError> {
+        let mut node = self.root?;
+        for seg in at {
+            node = match seg {
+                Seg::Key(k) => &node.entry(k)?.1,
+                Seg::Index(i) => node.seq()?.get(*i)?,
+            };
+        }
+        let e =
+            serde_path_to_error::deserialize::<_, T>(yaml::de::Deserializer::new(node)).err()?;
+        let issue = issue(at, e.path(), e.inner().message.clone());
+        if self.overridden(&issue.path) {
+            return None;
+        }
+        let mut located = e.into_inner().at(node).located(self.file);
+        located.message = issue.message;
+        Some(located)
+    }
+
+    fn overridden(&self, path: &[Seg]) -> bool {
+        self.overrides.iter().any(|o| related(&o.path, path))
     }
 }
 
-/// A list section, item by item (a problem in each item is reported);
-/// `None` when absent, null, or when an item failed.
-fn list<T: DeserializeOwned>(value: Value, at: &[Seg], issues: &mut Vec<Issue>) -> Option<Vec<T>> {
-    match value.kind {
-        ValueKind::Nil => None,
-        ValueKind::Array(items) => {
-            let items: Vec<Option<T>> = items
-                .into_iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    let mut path = at.to_vec();
-                    path.push(Seg::Index(i));
-                    one(item, &path, issues)
-                })
-                .collect();
-            items.into_iter().collect()
+/// The issue of a serde error at `path` under `at`: an unknown field is
+/// about its key (with a hint when it looks like a secret).
+fn issue(at: &[Seg], path: &serde_path_to_error::Path, mut message: String) -> Issue {
+    let mut full = at.to_vec();
+    for seg in path.iter() {
+        match seg {
+            serde_path_to_error::Segment::Seq { index } => full.push(Seg::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => full.push(Seg::Key(key.clone())),
+            serde_path_to_error::Segment::Enum { .. } | serde_path_to_error::Segment::Unknown => {}
         }
-        _ => one::<Vec<T>>(value, at, issues),
     }
+    let unknown = message.starts_with("unknown field `");
+    if !unknown {
+        return Issue::value(full, message);
+    }
+    if let Some(Seg::Key(field)) = full.last() {
+        message.push_str(secret_hint(field));
+    }
+    Issue::key(full, message)
 }
 
 /// The config crate's error without its own "for key ... in ..." suffixes
@@ -349,41 +398,17 @@ fn related(var_path: &[String], issue_path: &[Seg]) -> bool {
         .all(|(v, s)| matches!(s, Seg::Key(k) if k == v))
 }
 
-/// The node at `path`, or the deepest one that exists. An empty value (a key
-/// with nothing after it) is pointed at by its key.
+/// The node at `path` ([`yaml::locate`]: an empty value is pointed at by its
+/// key).
 pub(super) fn find<'a>(root: &'a Node, path: &[Seg], target: Target) -> &'a Node {
-    let mut node = root;
-    for (i, seg) in path.iter().enumerate() {
-        let last = i + 1 == path.len();
-        match seg {
-            Seg::Key(k) => match node.entry(k) {
-                Some((key, value)) => {
-                    if last && (target == Target::Key || is_empty(value)) {
-                        return key;
-                    }
-                    node = value;
-                }
-                None => return node,
-            },
-            Seg::Index(n) => match node.seq().and_then(|items| items.get(*n)) {
-                Some(item) => node = item,
-                None => return node,
-            },
-        }
-    }
-    node
-}
-
-fn is_empty(node: &Node) -> bool {
-    node.scalar()
-        .is_some_and(|s| s.style == Style::Plain && s.value.is_empty())
-}
-
-/// A document that is only `~`, `null` or nothing.
-pub(super) fn is_null(node: &Node) -> bool {
-    node.scalar().is_some_and(|s| {
-        s.style == Style::Plain && matches!(s.value.as_str(), "" | "~" | "null" | "Null" | "NULL")
-    })
+    let path: Vec<yaml::Seg<'_>> = path
+        .iter()
+        .map(|s| match s {
+            Seg::Key(k) => yaml::Seg::Key(k),
+            Seg::Index(i) => yaml::Seg::Index(*i),
+        })
+        .collect();
+    yaml::locate(root, &path, target)
 }
 
 fn backticked(names: &[&str]) -> String {
@@ -477,7 +502,7 @@ mod tests {
                 "repositories:\n  - github: a/b\n    environments:\n      - name: a\n        paths: [x]\n        wave: -1\n",
                 &[]
             ),
-            ["s.yml:6:15: invalid type: 64-bit integer `-1`, expected a non-negative integer"]
+            ["s.yml:6:15: invalid value: integer `-1`, expected a non-negative integer"]
         );
     }
 

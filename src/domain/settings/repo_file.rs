@@ -13,11 +13,9 @@
 //! (`environments` as a whole list), a key it leaves out keeps the entry's
 //! value (the org-wide default). Nothing here reads files or the network.
 
-use config::{Config, File, FileFormat, Source, Value, ValueKind};
-
 use super::error::{SettingsError, SettingsErrors};
 use super::issue::{Issue, Seg, Target};
-use super::load::{find, is_null, one};
+use super::load::find;
 use super::raw::{RawRepository, RawSettings};
 use super::types::Repository;
 use super::validate::validate;
@@ -37,29 +35,10 @@ pub fn load_repo_file(
     name: &str,
     base: &Repository,
 ) -> Result<Repository, SettingsErrors> {
-    let (body, offset) = match text.strip_prefix('\u{feff}') {
-        Some(rest) => (rest, '\u{feff}'.len_utf8()),
-        None => (text, 0),
-    };
-    let docs = yaml::parse(body, offset).map_err(|e| {
-        SettingsError::at(
-            file,
-            e.line,
-            e.column,
-            format!("invalid YAML: {}", e.message),
-        )
-    })?;
-    if let Some(second) = docs.get(1) {
-        return Err(SettingsError::at_node(
-            file,
-            second,
-            format!("expected one YAML document, found {}", docs.len()),
-        )
-        .into());
-    }
-    let root = match docs.first() {
+    let doc = yaml::parse_one(file, text)?;
+    let root = match &doc {
         None => return Ok(base.clone()),
-        Some(node) if is_null(node) => return Ok(base.clone()),
+        Some(node) if yaml::is_null(node) => return Ok(base.clone()),
         Some(node) if node.map().is_none() => {
             return Err(SettingsError::at_node(
                 file,
@@ -70,16 +49,8 @@ pub fn load_repo_file(
         }
         Some(node) => node,
     };
-    let map = Config::builder()
-        .add_source(File::from_str(body, FileFormat::Yaml))
-        .build()
-        .and_then(|c| c.collect())
-        .map_err(|e| SettingsError::whole(file, e.to_string()))?;
+    let mut raw: RawRepository = yaml::from_node(file, root)?;
     let mut issues = Vec::new();
-    let raw: Option<RawRepository> = one(Value::new(None, ValueKind::Table(map)), &[], &mut issues);
-    let Some(mut raw) = raw else {
-        return Err(located(file, root, &issues));
-    };
     let this = format!("{owner}/{name}");
     if raw.path.is_some() {
         issues.push(Issue::key(
