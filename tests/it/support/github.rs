@@ -379,6 +379,13 @@ impl GitHubDouble {
         self.with_state(|s| s.merge_pull(repo, number))
     }
 
+    /// Sets the time GitHub stamps on what happens next (created, merged,
+    /// closed, commented), so scenarios can move through weeks together
+    /// with `UPKEEP_NOW`.
+    pub fn set_time(&self, at: chrono::DateTime<chrono::Utc>) {
+        self.with_state(|s| s.clock = Some(at));
+    }
+
     /// Marks pull request `number` merged and closed, leaving branches alone.
     pub fn mark_pr_merged(&self, repo: &str, number: u64) {
         self.with_state(|s| {

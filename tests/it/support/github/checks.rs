@@ -312,7 +312,7 @@ impl State {
         check_run_state(status, conclusion);
         let head_sha = self.commit_for_test(full_name, sha_or_branch);
         let (id, check_suite_id) = (self.next_id(), self.next_id());
-        let at = now();
+        let at = self.now();
         self.expect_repo(full_name).check_runs.push(CheckRun {
             id,
             check_suite_id,
@@ -358,12 +358,13 @@ impl State {
         );
         let sha = self.commit_for_test(full_name, sha_or_branch);
         let id = self.next_id();
+        let created_at = self.now();
         self.expect_repo(full_name).statuses.push(CommitStatus {
             id,
             sha,
             context: context.to_owned(),
             state: state.to_owned(),
-            created_at: now(),
+            created_at,
         });
         id
     }

@@ -460,7 +460,7 @@ impl State {
     ) -> u64 {
         self.user(author);
         let (id, issue_id) = (self.next_id(), self.next_id());
-        let now = now();
+        let now = self.now();
         let repo = self.repos.get_mut(key).expect("repository");
         let number = repo.next_number;
         repo.next_number += 1;
@@ -542,12 +542,12 @@ impl State {
 
     /// Closes pull request `number` without merging it.
     pub(super) fn close_pull(&mut self, full_name: &str, number: u64) {
+        let now = self.now();
         let repo = self.expect_repo(full_name);
         repo.sync_pulls();
         let pull = repo
             .pull_mut(number)
             .unwrap_or_else(|| panic!("GitHub double: no pull request #{number} in {full_name}"));
-        let now = now();
         pull.open = false;
         pull.closed_at = Some(now);
         pull.updated_at = now;
@@ -556,6 +556,7 @@ impl State {
     /// Marks pull request `number` merged and closed, by the repository
     /// owner, with `merge_sha` (or a made-up one).
     pub(super) fn mark_merged(&mut self, key: &str, number: u64, merge_sha: Option<String>) {
+        let now = self.now();
         let repo = self.repos.get_mut(key).expect("repository");
         let owner = repo.owner.clone();
         let pull = repo
@@ -565,7 +566,6 @@ impl State {
             !pull.merged(),
             "GitHub double: pull request #{number} in {key} is already merged"
         );
-        let now = now();
         pull.open = false;
         pull.closed_at = Some(now);
         pull.merged_at = Some(now);

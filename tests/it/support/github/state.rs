@@ -483,6 +483,9 @@ pub struct State {
     pub(super) problems: Vec<Problem>,
     /// The GitHub App, when the test enabled one (`apps.rs`).
     pub(super) app: Option<super::apps::AppModel>,
+    /// The time GitHub stamps on what it creates, merges and closes
+    /// (`GitHubDouble::set_time`); `None`: the wall clock.
+    pub(super) clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl State {
@@ -501,7 +504,13 @@ impl State {
             requests: Vec::new(),
             problems: Vec::new(),
             app: None,
+            clock: None,
         }
+    }
+
+    /// GitHub's "now": the test's clock when set, else the wall clock.
+    pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.unwrap_or_else(super::pulls::now)
     }
 
     pub fn repo(&self, full_name: &str) -> Option<&Repo> {

@@ -5,7 +5,6 @@
 
 use serde_json::json;
 
-use super::super::pulls::now;
 use super::super::render;
 use super::super::state::{CommitComment, State};
 use super::pulls::MAX_BODY;
@@ -38,7 +37,7 @@ pub(in super::super) fn create_comment(state: &mut State, call: &Call) -> Reply 
         commit_id: sha,
         author: login,
         body: body.to_owned(),
-        created_at: now(),
+        created_at: state.now(),
     };
     let repo = state.repos.get_mut(&key).unwrap();
     repo.commit_comments.push(comment.clone());

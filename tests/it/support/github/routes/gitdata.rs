@@ -10,7 +10,6 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::Value;
 
 use super::super::git::{Git, Person, TreeEdit};
-use super::super::pulls::now;
 use super::super::render;
 use super::super::state::State;
 use super::{Call, Reply};
@@ -118,7 +117,7 @@ pub(in super::super) fn create_commit(state: &mut State, call: &Call) -> Reply {
     let me = Person {
         name: login.clone(),
         email: format!("{login}@users.noreply.github.com"),
-        date: now(),
+        date: state.now(),
     };
     let author = person("author", &me);
     let committer = person("committer", &author);

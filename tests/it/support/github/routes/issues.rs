@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::super::pulls::{Comment, now};
+use super::super::pulls::Comment;
 use super::super::render;
 use super::super::state::State;
 use super::page::Page;
@@ -30,8 +30,9 @@ fn labels_json(state: &State, key: &str, number: u64, call: &Call) -> Vec<Value>
 }
 
 fn touch(state: &mut State, key: &str, number: u64) {
+    let now = state.now();
     let pull = state.repos.get_mut(key).unwrap().pull_mut(number).unwrap();
-    pull.updated_at = now();
+    pull.updated_at = now;
 }
 
 pub(in super::super) fn get(state: &mut State, call: &Call) -> Reply {
@@ -197,7 +198,7 @@ pub(in super::super) fn create_comment(state: &mut State, call: &Call) -> Reply 
         number,
         author: login,
         body: body.to_owned(),
-        created_at: now(),
+        created_at: state.now(),
     };
     let repo = state.repos.get_mut(&key).unwrap();
     repo.comments.push(comment.clone());

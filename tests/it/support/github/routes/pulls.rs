@@ -7,7 +7,6 @@
 use serde_json::{Value, json};
 
 use super::super::checks::PROTECTION_DOCS;
-use super::super::pulls::now;
 use super::super::render::{self, PullContext};
 use super::super::state::State;
 use super::page::Page;
@@ -317,7 +316,7 @@ pub(in super::super) fn update(state: &mut State, call: &Call) -> Reply {
         _ => {}
     }
     let new_base_sha = repo.branch_sha(&base);
-    let now = now();
+    let now = state.now();
     let pull = state.repos.get_mut(&key).unwrap().pull_mut(number).unwrap();
     let before = (
         pull.title.clone(),
