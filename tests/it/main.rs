@@ -13,6 +13,7 @@ mod notify;
 mod registry;
 mod render;
 mod repo_config;
+mod rollout;
 mod rules;
 mod run;
 mod scan;

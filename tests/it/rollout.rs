@@ -1,0 +1,654 @@
+//! Progressive rollout end to end: the `upkeep` binary against the GitHub
+//! double and a real git remote, with time moved by `UPKEEP_NOW` (and the
+//! double's clock with it) to simulate weeks in seconds. A person's merges
+//! happen at chosen times; every wave's state is read back from GitHub on
+//! every run.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::process::Command;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::Value;
+
+use crate::support::git_http::GitServer;
+use crate::support::github::{Caller, GitHubDouble, PullView, Repo};
+use crate::support::{stderr, stdout, upkeep_env};
+
+const TOKEN: &str = "ghp_rollout_token_0123456789";
+const REPO: &str = "acme/deploy";
+const HOODI_FILE: &str = "envs/hoodi/values.yaml";
+const MAINNET_FILE: &str = "envs/mainnet/values.yaml";
+const VALUES: &str = "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0 # consensus\n";
+
+struct World {
+    dir: tempfile::TempDir,
+    gh: GitHubDouble,
+    git: GitServer,
+    now: RefCell<DateTime<Utc>>,
+}
+
+/// Options of the two environments and the rollout.
+#[derive(Default)]
+struct Setup<'a> {
+    /// Extra keys for the hoodi environment (indented by 8 spaces).
+    hoodi: &'a str,
+    mainnet: &'a str,
+    /// Extra top-level YAML.
+    extra: &'a str,
+    /// Extra files in the repository.
+    files: &'a [(&'a str, &'a str)],
+}
+
+/// Monday 2027-01-04 10:00 UTC.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 4, 10, 0, 0).unwrap()
+}
+
+fn hours(h: i64) -> Duration {
+    Duration::hours(h)
+}
+
+impl World {
+    fn new(setup: Setup<'_>) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let gh = GitHubDouble::start();
+        let git = GitServer::start("x-access-token", TOKEN);
+        let mut files = vec![(HOODI_FILE, VALUES), (MAINNET_FILE, VALUES)];
+        files.extend_from_slice(setup.files);
+        git.create_repo("deploy", &files);
+        gh.add_repo(
+            Repo::new(REPO)
+                .default_branch("main")
+                .clone_url(&git.url("deploy"))
+                .git_dir(git.bare_path("deploy")),
+        );
+        gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
+        gh.add_releases("sigp/lighthouse", ["v6.0.0", "v7.0.0"]);
+        let settings = format!(
+            "repositories:\n  - github: {REPO}\n    environments:\n\
+             \x20     - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: devnet-h\n        wave: 1\n{}\
+             \x20     - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: devnet-m\n        wave: 2\n{}\
+             registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n\
+             rollout:\n  soak: 24h\n{}",
+            setup.hoodi, setup.mainnet, setup.extra
+        );
+        std::fs::write(dir.path().join("upkeep.yml"), settings).unwrap();
+        let w = World {
+            dir,
+            gh,
+            git,
+            now: RefCell::new(t0()),
+        };
+        w.at(t0());
+        w
+    }
+
+    /// Moves time, for upkeep and for GitHub.
+    fn at(&self, t: DateTime<Utc>) {
+        *self.now.borrow_mut() = t;
+        self.gh.set_time(t);
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("UPKEEP_GITHUB_API_URL", self.gh.url().to_string()),
+            ("UPKEEP_GITHUB_TOKEN", TOKEN.to_string()),
+            (
+                "UPKEEP_STATE",
+                self.dir.path().join("state.sqlite3").display().to_string(),
+            ),
+            (
+                "UPKEEP_CACHE_DIR",
+                self.dir.path().join("cache").display().to_string(),
+            ),
+            ("UPKEEP_NOW", self.now.borrow().to_rfc3339()),
+        ]
+    }
+
+    fn upkeep(&self, args: &[&str]) -> (String, String, i32) {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = upkeep_env(self.dir.path(), args, &env);
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert!(!o.contains(TOKEN) && !e.contains(TOKEN), "token leaked");
+        (o, e, out.status.code().unwrap())
+    }
+
+    /// `upkeep run`, which must succeed.
+    fn run(&self) -> String {
+        let (out, err, code) = self.upkeep(&["run"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        out
+    }
+
+    /// `upkeep rollout status --format json`: the one rollout in flight.
+    fn status(&self) -> Value {
+        let (out, err, code) = self.upkeep(&["rollout", "status", "--format", "json"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        v
+    }
+
+    fn wave(&self, status: &Value, wave: usize) -> Value {
+        status["rollouts"][0]["waves"][wave - 1].clone()
+    }
+
+    fn pulls(&self) -> Vec<PullView> {
+        self.gh.pulls(REPO)
+    }
+
+    /// The pull requests that touch `env` (by label), oldest first.
+    fn pulls_in(&self, env: &str) -> Vec<PullView> {
+        self.pulls()
+            .into_iter()
+            .filter(|p| p.labels.iter().any(|l| l == env))
+            .collect()
+    }
+
+    /// `git show REF:PATH` in the bare repository.
+    fn show(&self, rev: &str, path: &str) -> String {
+        let bare = self.git.bare_path("deploy");
+        let out = Command::new("git")
+            .args([
+                "--git-dir",
+                bare.to_str().unwrap(),
+                "show",
+                &format!("{rev}:{path}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn merge(&self, number: u64) {
+        self.gh.merge_pr(REPO, number);
+    }
+
+    fn state_file(&self) -> PathBuf {
+        self.dir.path().join("state.sqlite3")
+    }
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+#[test]
+fn wave_two_opens_exactly_when_wave_one_has_soaked() {
+    let w = World::new(Setup::default());
+    let out = w.run();
+    let pulls = w.pulls();
+    assert_eq!(pulls.len(), 1, "the first run opens only wave 1\n{out}");
+    let hoodi = &pulls[0];
+    assert_eq!(hoodi.labels, ["hoodi", "upkeep"], "{hoodi:?}");
+    assert!(w.show(&hoodi.head, HOODI_FILE).contains("tag: v7.0.0 # consensus"));
+    assert_eq!(w.show(&hoodi.head, MAINNET_FILE), VALUES, "never mixed");
+    let s = w.status();
+    assert_eq!(s["rollouts"][0]["version"], "v7.0.0");
+    assert_eq!(w.wave(&s, 1)["state"], "open");
+    assert_eq!(w.wave(&s, 2)["state"], "pending");
+    assert!(
+        w.wave(&s, 2)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("waits for wave 1 (#1) to merge"),
+        "{s}"
+    );
+
+    // A person merges wave 1 an hour later.
+    w.at(t0() + hours(1));
+    w.merge(hoodi.number);
+    w.at(t0() + hours(2));
+    w.run();
+    assert_eq!(w.pulls().len(), 1, "mainnet waits for the soak");
+    let s = w.status();
+    assert_eq!(w.wave(&s, 1)["state"], "soaking");
+    assert_eq!(time(&w.wave(&s, 1)["merged_at"]), t0() + hours(1));
+    assert_eq!(time(&w.wave(&s, 2)["opens_at"]), t0() + hours(25));
+    assert!(
+        w.wave(&s, 2)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("to soak until 2027-01-05 11:00 UTC"),
+        "{s}"
+    );
+    let (table, _, _) = w.upkeep(&["rollout", "status"]);
+    assert!(table.contains("soaking"), "{table}");
+    assert!(table.contains("2027-01-05 11:00 UTC"), "{table}");
+
+    // One second before the soak ends: nothing.
+    w.at(t0() + hours(25) - Duration::seconds(1));
+    w.run();
+    assert_eq!(w.pulls().len(), 1);
+    // When it ends: wave 2 opens, with mainnet only.
+    w.at(t0() + hours(25));
+    w.run();
+    let mainnet = w.pulls_in("mainnet");
+    assert_eq!(mainnet.len(), 1, "{:?}", w.pulls());
+    assert_eq!(mainnet[0].labels, ["mainnet", "upkeep"]);
+    assert_eq!(
+        w.show(&mainnet[0].head, MAINNET_FILE),
+        VALUES.replace("v6.0.0", "v7.0.0")
+    );
+    assert_ne!(mainnet[0].head, hoodi.head, "one branch per wave");
+    let s = w.status();
+    assert_eq!(w.wave(&s, 1)["state"], "done");
+    assert_eq!(w.wave(&s, 2)["state"], "open");
+
+    // A later run changes nothing.
+    w.gh.clear_requests();
+    w.at(t0() + hours(26));
+    w.run();
+    assert_eq!(w.gh.stats().writes, 0);
+}
+
+#[test]
+fn check_json_says_where_each_finding_stands() {
+    let w = World::new(Setup::default());
+    w.run();
+    let (out, err, code) = w.upkeep(&["check", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    let mainnet = findings
+        .iter()
+        .find(|f| f["environment"] == "mainnet")
+        .unwrap();
+    assert_eq!(mainnet["rollout"]["wave"], 2);
+    assert_eq!(mainnet["rollout"]["state"], "pending");
+    assert!(
+        mainnet["rollout"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("waits for wave 1"),
+        "{mainnet}"
+    );
+    let hoodi = findings.iter().find(|f| f["environment"] == "hoodi").unwrap();
+    assert_eq!(hoodi["rollout"]["state"], "open");
+    let (md, _, _) = w.upkeep(&["rollout", "status", "--format", "markdown"]);
+    assert!(md.contains("### `sigp/lighthouse` v7.0.0 in acme/deploy"), "{md}");
+    assert!(md.contains("| 1 | hoodi | open #1 |"), "{md}");
+}
+
+#[test]
+fn a_maintenance_window_holds_wave_two_across_the_dst_change() {
+    // Europe/Berlin moves to summer time on Sunday 2027-03-28: Tuesday
+    // 09:00 local is 07:00 UTC after it (08:00 UTC before).
+    let w = World::new(Setup {
+        mainnet: "        windows: [\"Tue-Thu 09:00-17:00\"]\n        timezone: Europe/Berlin\n",
+        ..Setup::default()
+    });
+    let friday = Utc.with_ymd_and_hms(2027, 3, 26, 11, 0, 0).unwrap();
+    w.at(friday);
+    w.run();
+    w.at(friday + hours(1));
+    w.merge(1);
+    // The soak ends on Saturday at 12:00 UTC; the window opens on Tuesday.
+    w.at(friday + hours(26));
+    w.run();
+    assert_eq!(w.pulls().len(), 1);
+    let tuesday_nine = Utc.with_ymd_and_hms(2027, 3, 30, 7, 0, 0).unwrap();
+    let s = w.status();
+    assert_eq!(time(&w.wave(&s, 2)["opens_at"]), tuesday_nine, "{s}");
+    assert!(
+        w.wave(&s, 2)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("next maintenance window"),
+        "{s}"
+    );
+    w.at(tuesday_nine - Duration::seconds(1));
+    w.run();
+    assert_eq!(w.pulls().len(), 1, "outside the window");
+    w.at(tuesday_nine);
+    w.run();
+    assert_eq!(w.pulls_in("mainnet").len(), 1, "the window opened");
+}
+
+#[test]
+fn a_newer_release_moves_wave_one_first_and_leaves_wave_two_alone() {
+    let w = World::new(Setup::default());
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(25));
+    w.run();
+    let mainnet = w.pulls_in("mainnet");
+    assert_eq!(mainnet.len(), 1);
+    let before = mainnet[0].clone();
+
+    w.gh.add_release("sigp/lighthouse", "v7.0.1");
+    w.at(t0() + hours(26));
+    w.gh.clear_requests();
+    w.run();
+    let hoodi = w.pulls_in("hoodi");
+    assert_eq!(hoodi.len(), 2, "wave 1 gets v7.0.1 first");
+    assert!(hoodi[1].title.contains("v7.0.1"), "{}", hoodi[1].title);
+    let after = w.gh.pull(REPO, before.number);
+    assert_eq!(after.state, "open", "the soaked v7.0.0 stays offered");
+    assert_eq!(after.head_sha, before.head_sha, "not rewritten");
+    assert_eq!(after.body, before.body);
+    assert!(after.title.contains("v7.0.0"));
+    let s = w.status();
+    assert_eq!(s["rollouts"][0]["version"], "v7.0.1");
+    let reason = w.wave(&s, 2)["reason"].as_str().unwrap().to_string();
+    assert!(
+        reason.contains(&format!("#{} is open for v7.0.0", before.number)),
+        "{reason}"
+    );
+    assert!(reason.contains("v7.0.1 waits for wave 1"), "{reason}");
+
+    // Once hoodi has soaked v7.0.1, mainnet's pull request moves to it.
+    let v701 = hoodi[1].number;
+    w.at(t0() + hours(27));
+    w.merge(v701);
+    w.at(t0() + hours(51));
+    w.run();
+    let mainnet = w.pulls_in("mainnet");
+    let open: Vec<&PullView> = mainnet.iter().filter(|p| p.state == "open").collect();
+    assert_eq!(open.len(), 1, "{mainnet:?}");
+    assert!(open[0].title.contains("v7.0.1"), "{}", open[0].title);
+}
+
+#[test]
+fn a_pull_request_closed_without_merging_stops_the_rollout_there() {
+    let w = World::new(Setup::default());
+    w.run();
+    w.gh.close_pr(REPO, 1);
+    for days in [1, 3, 7] {
+        w.at(t0() + Duration::days(days));
+        w.run();
+    }
+    assert_eq!(w.pulls().len(), 1, "neither reopened nor mainnet");
+    let s = w.status();
+    assert_eq!(w.wave(&s, 1)["state"], "blocked");
+    assert_eq!(w.wave(&s, 2)["state"], "blocked");
+    assert!(
+        w.wave(&s, 1)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("#1 for v7.0.0 was closed without merging"),
+        "{s}"
+    );
+    // A newer release starts again in wave 1.
+    w.gh.add_release("sigp/lighthouse", "v7.0.1");
+    w.at(t0() + Duration::days(8));
+    w.run();
+    let open: Vec<PullView> = w.pulls().into_iter().filter(|p| p.state == "open").collect();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].labels, ["hoodi", "upkeep"]);
+}
+
+#[test]
+fn automerge_waits_for_green_checks_then_merges_wave_one() {
+    let w = World::new(Setup {
+        hoodi: "        automerge: true\n",
+        ..Setup::default()
+    });
+    w.run();
+    let pr = w.pulls()[0].clone();
+    let run_id = w
+        .gh
+        .add_check_run(REPO, &pr.head_sha, "ci", "in_progress", None);
+    w.at(t0() + Duration::minutes(10));
+    let out = w.run();
+    assert!(!w.gh.pull(REPO, pr.number).merged, "checks pending\n{out}");
+    w.gh
+        .set_check_run(REPO, run_id, "completed", Some("failure"));
+    w.at(t0() + Duration::minutes(20));
+    let out = w.run();
+    assert!(!w.gh.pull(REPO, pr.number).merged, "checks failing\n{out}");
+    assert!(out.contains("checks failing: ci"), "{out}");
+    w.gh
+        .set_check_run(REPO, run_id, "completed", Some("success"));
+    w.at(t0() + Duration::minutes(30));
+    let out = w.run();
+    assert!(w.gh.pull(REPO, pr.number).merged, "green: merged\n{out}");
+    // Mainnet (no automerge) opens after the soak, counted from that merge.
+    w.at(t0() + Duration::minutes(30) + hours(24) - Duration::seconds(1));
+    w.run();
+    assert!(w.pulls_in("mainnet").is_empty());
+    w.at(t0() + Duration::minutes(30) + hours(24));
+    w.run();
+    let mainnet = w.pulls_in("mainnet");
+    assert_eq!(mainnet.len(), 1);
+    w.gh
+        .add_check_run(REPO, &mainnet[0].head_sha, "ci", "completed", Some("success"));
+    w.at(t0() + hours(30));
+    w.run();
+    assert!(
+        !w.gh.pull(REPO, mainnet[0].number).merged,
+        "mainnet waits for a person"
+    );
+}
+
+#[test]
+fn automerge_respects_branch_protection() {
+    let w = World::new(Setup {
+        hoodi: "        automerge: true\n",
+        ..Setup::default()
+    });
+    w.gh.protect_branch(REPO, "main", &[], 1);
+    w.run();
+    let pr = w.pulls()[0].clone();
+    w.gh
+        .add_check_run(REPO, &pr.head_sha, "ci", "completed", Some("success"));
+    w.at(t0() + hours(1));
+    let out = w.run();
+    assert!(!w.gh.pull(REPO, pr.number).merged, "{out}");
+    assert!(out.contains("refused"), "{out}");
+    w.gh.approve(REPO, pr.number, "alice");
+    w.at(t0() + hours(2));
+    w.run();
+    assert!(w.gh.pull(REPO, pr.number).merged);
+}
+
+#[test]
+fn a_crash_between_merge_and_the_next_wave_loses_and_duplicates_nothing() {
+    let w = World::new(Setup::default());
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(25));
+    // Kill runs at different points, and lose the state file each time.
+    let bin = env!("CARGO_BIN_EXE_upkeep");
+    for delay_ms in [20, 80, 200, 500, 900] {
+        let mut cmd = Command::new(bin);
+        cmd.arg("run").current_dir(w.dir.path());
+        for (k, v) in w.env() {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let _ = std::fs::remove_file(w.state_file());
+    }
+    w.run();
+    w.run();
+    let mainnet = w.pulls_in("mainnet");
+    assert_eq!(mainnet.len(), 1, "no duplicate: {mainnet:?}");
+    assert_eq!(mainnet[0].state, "open");
+    assert_eq!(w.pulls_in("hoodi").len(), 1, "wave 1 is not reopened");
+    let s = w.status();
+    assert_eq!(w.wave(&s, 1)["state"], "done");
+    assert_eq!(w.wave(&s, 2)["state"], "open");
+}
+
+/// A fork on mainnet's network three days after `t0`, which lighthouse
+/// v7.0.0 is the first release to follow.
+fn fork_rules(dir: &std::path::Path) {
+    let rules = dir.join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let at = (t0() + Duration::days(3)).to_rfc3339();
+    std::fs::write(
+        rules.join("devnet.yml"),
+        format!(
+            "version: 1\nnetworks:\n  - name: devnet-m\n    kind: testnet\nforks:\n  - name: Glamsterdam\n    activations:\n      devnet-m: {{time: {at}}}\n    minimum_versions:\n      sigp/lighthouse:\n        devnet-m: {{version: v7.0.0, source: test}}\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_fork_deadline_shortens_the_soak() {
+    // Soak 48h, margin 48h, fork 72h out: merged at t0+1h, 23h are left.
+    let w = World::new(Setup {
+        extra: "  soak: 48h\n  deadline_margin: 48h\n  minimum_soak: 1h\nrules:\n  directories: [rules]\n",
+        ..Setup::default()
+    });
+    // `rollout.soak` appears twice otherwise: rewrite the settings' tail.
+    let path = w.dir.path().join("upkeep.yml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("rollout:\n  soak: 24h\n  soak: 48h\n", "rollout:\n  soak: 48h\n");
+    std::fs::write(&path, text).unwrap();
+    fork_rules(w.dir.path());
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(2));
+    w.run();
+    let s = w.status();
+    assert_eq!(s["rollouts"][0]["compressed"], true, "{s}");
+    assert_eq!(s["rollouts"][0]["deadline"]["fork"], "Glamsterdam");
+    assert_eq!(time(&w.wave(&s, 2)["opens_at"]), t0() + hours(24), "{s}");
+    w.at(t0() + hours(24) - Duration::seconds(1));
+    w.run();
+    assert!(w.pulls_in("mainnet").is_empty());
+    w.at(t0() + hours(24));
+    w.run();
+    let mainnet = w.pulls_in("mainnet");
+    assert_eq!(mainnet.len(), 1);
+    assert!(mainnet[0].labels.contains(&"hard-fork".to_string()));
+    assert!(!mainnet[0].labels.contains(&"deadline-at-risk".to_string()));
+}
+
+#[test]
+fn when_even_the_minimum_soak_cannot_fit_every_wave_opens_at_once() {
+    let w = World::new(Setup {
+        extra: "  deadline_margin: 48h\n  minimum_soak: 30h\nrules:\n  directories: [rules]\n",
+        ..Setup::default()
+    });
+    let path = w.dir.path().join("upkeep.yml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("  soak: 24h\n", "  soak: 36h\n");
+    std::fs::write(&path, text).unwrap();
+    fork_rules(w.dir.path());
+    let out = w.run();
+    assert_eq!(w.pulls().len(), 2, "both waves at once\n{out}");
+    let mainnet = w.pulls_in("mainnet");
+    assert!(
+        mainnet[0].labels.contains(&"deadline-at-risk".to_string()),
+        "{:?}",
+        mainnet[0].labels
+    );
+    assert!(
+        !w.pulls_in("hoodi")[0]
+            .labels
+            .contains(&"deadline-at-risk".to_string())
+    );
+    let s = w.status();
+    assert_eq!(s["rollouts"][0]["at_risk"], true);
+    let alerts = s["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{s}");
+    assert_eq!(alerts[0]["kind"], "deadline-at-risk");
+}
+
+#[test]
+fn limits_open_the_most_urgent_first_and_pace_new_pull_requests() {
+    let w = World::new(Setup {
+        extra: "pull_requests:\n  max_open: 2\n  max_per_hour: 1\n",
+        files: &[(
+            "envs/hoodi/compose.yml",
+            "services:\n  el:\n    image: ethereum/client-go:v1.14.12\n  vc:\n    image: consensys/teku:25.1.0\n",
+        )],
+        ..Setup::default()
+    });
+    w.gh.add_releases("ethereum/go-ethereum", ["v1.14.12", "v1.15.0"]);
+    w.gh.add_releases("Consensys/teku", ["25.1.0", "25.2.0"]);
+    let out = w.run();
+    assert_eq!(w.pulls().len(), 1, "one an hour\n{out}");
+    w.at(t0() + Duration::minutes(30));
+    w.run();
+    assert_eq!(w.pulls().len(), 1, "still within the hour");
+    w.at(t0() + Duration::minutes(61));
+    w.run();
+    assert_eq!(w.pulls().len(), 2, "the next hour");
+    w.at(t0() + Duration::minutes(200));
+    let (out, err, code) = w.upkeep(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    w.run();
+    assert_eq!(w.pulls().len(), 2, "max_open\n{out}");
+}
+
+#[test]
+fn a_merge_does_not_rewrite_the_other_open_pull_requests() {
+    let w = World::new(Setup {
+        files: &[(
+            "envs/hoodi/compose.yml",
+            "services:\n  el:\n    image: ethereum/client-go:v1.14.12\n",
+        )],
+        ..Setup::default()
+    });
+    w.gh.add_releases("ethereum/go-ethereum", ["v1.14.12", "v1.15.0"]);
+    w.run();
+    let hoodi = w.pulls_in("hoodi");
+    assert_eq!(hoodi.len(), 2);
+    let lh = hoodi.iter().find(|p| p.title.contains("lighthouse")).unwrap();
+    let geth = hoodi.iter().find(|p| p.title.contains("go-ethereum")).unwrap();
+    w.at(t0() + hours(1));
+    w.merge(lh.number);
+    w.gh.clear_requests();
+    w.at(t0() + hours(2));
+    w.run();
+    let after = w.gh.pull(REPO, geth.number);
+    assert_eq!(after.head_sha, geth.head_sha, "not rebuilt on the new base");
+    assert_eq!(w.gh.stats().writes, 0, "{:?}", w.gh.stats().writes_by_operation);
+    // Its own file changing on the base does rebuild it.
+    w.git.commit(
+        "deploy",
+        &[(
+            "envs/hoodi/compose.yml",
+            "services:\n  el:\n    image: ethereum/client-go:v1.14.12 # pinned by ops\n",
+        )],
+        "ops: note",
+    );
+    w.at(t0() + hours(3));
+    w.run();
+    let rebuilt = w.gh.pull(REPO, geth.number);
+    assert_ne!(rebuilt.head_sha, geth.head_sha, "conflicting base: rebuilt");
+    assert!(
+        w.show(&rebuilt.head, "envs/hoodi/compose.yml")
+            .contains("client-go:v1.15.0 # pinned by ops")
+    );
+}
+
+#[test]
+fn upkeep_now_must_be_a_time() {
+    let w = World::new(Setup::default());
+    let env = w.env();
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.retain(|(k, _)| *k != "UPKEEP_NOW");
+    env.push(("UPKEEP_NOW", "next tuesday"));
+    let out = upkeep_env(w.dir.path(), &["check"], &env);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("UPKEEP_NOW: `next tuesday` is not an RFC 3339 time"),
+        "{}",
+        stderr(&out)
+    );
+}
