@@ -1,6 +1,10 @@
 //! The forge: every GitHub HTTP request upkeep makes goes through here, on
 //! octocrab, with one retry helper for rate limits, secondary limits, 5xx
-//! answers and timeouts.
+//! answers and timeouts. Octocrab brings its own hyper client, so it stays
+//! the transport; the retry policy, backoff, `Retry-After` parsing and the
+//! plain-http rule are the shared ones of [`crate::io::http`]. What is
+//! GitHub's stays here: primary and secondary rate limits
+//! (`x-ratelimit-*`), write pacing, the API's shapes.
 //!
 //! Domain types leave this module (`Release`, `RepoName`, `RepoInfo`,
 //! `RateLimit`); octocrab and http types do not. The token never appears in
@@ -27,6 +31,12 @@ use octocrab::Octocrab;
 
 use crate::domain::release::Release;
 use crate::domain::repo::RepoName;
+use crate::io::http as net;
+
+/// How the forge retries: the shared policy, whose default is the forge's
+/// (4 attempts, 250 ms first backoff, at most 60 s waited for a secondary
+/// limit or a budget reset before giving up with a clear error).
+pub use crate::io::http::RetryPolicy;
 
 pub use app::{AppCredentials, Installation, REFRESH_MARGIN};
 
@@ -108,32 +118,12 @@ pub enum Releases {
     },
 }
 
-/// How the forge retries.
-#[derive(Clone, Copy, Debug)]
-pub struct RetryPolicy {
-    /// Attempts for one request, the first included.
-    pub attempts: u32,
-    /// First backoff after a 5xx or a network error; doubles each time.
-    pub base_delay: Duration,
-    /// The longest upkeep waits for a secondary limit or a budget reset
-    /// before giving up on that request with a clear error.
-    pub max_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            attempts: 4,
-            base_delay: Duration::from_millis(250),
-            max_wait: Duration::from_secs(60),
-        }
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
     #[error("invalid GitHub API URL `{0}`")]
     InvalidUrl(String),
+    #[error("GitHub API URL: {0}")]
+    Insecure(net::TransportError),
     #[error("{0}: not found on GitHub (or not visible to this token)")]
     NotFound(String),
     #[error("GitHub rejected the credentials (401): check UPKEEP_GITHUB_TOKEN")]
@@ -257,6 +247,9 @@ impl Forge {
         retry: RetryPolicy,
     ) -> Result<Forge, ForgeError> {
         let api_url = api_url.trim_end_matches('/');
+        if token.is_some_and(|t| !t.is_empty()) {
+            refuse_plain_http(api_url)?;
+        }
         let mut builder = Octocrab::builder()
             .base_uri(api_url)
             .map_err(|_| ForgeError::InvalidUrl(api_url.to_string()))?
@@ -287,6 +280,7 @@ impl Forge {
         credentials: AppCredentials,
         retry: RetryPolicy,
     ) -> Result<Forge, ForgeError> {
+        refuse_plain_http(api_url.trim_end_matches('/'))?;
         let mut forge = Forge::new(api_url, None, retry)?;
         forge.anonymous = false;
         forge.app = Some(app::AppAuth::new(credentials));
@@ -921,16 +915,18 @@ impl Forge {
                     return Ok(reply);
                 }
                 Ok(reply) => self.after_failure(reply, attempt, what)?,
-                Err(message) if attempt < self.retry.attempts => {
-                    tracing::info!(%what, attempt, %message, "GitHub request failed; retrying");
-                    self.backoff(attempt)
-                }
-                Err(message) => {
-                    return Err(ForgeError::Network {
-                        what: what.to_string(),
-                        message,
-                    });
-                }
+                Err(message) => match self.retry.next_wait(attempt, None) {
+                    Some(wait) => {
+                        tracing::info!(%what, attempt, %message, "GitHub request failed; retrying");
+                        wait
+                    }
+                    None => {
+                        return Err(ForgeError::Network {
+                            what: what.to_string(),
+                            message,
+                        });
+                    }
+                },
             };
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tokio::time::sleep(wait).await;
@@ -954,11 +950,11 @@ impl Forge {
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
         let limited = status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS;
-        if limited && let Some(secs) = header_u64("retry-after") {
-            let wait = Duration::from_secs(secs);
-            if wait > self.retry.max_wait || attempt >= self.retry.attempts {
+        if limited && let Some(asked) = net::retry_after(&reply.headers) {
+            let secs = asked.as_secs();
+            let Some(wait) = self.retry.next_wait(attempt, Some(asked)) else {
                 return Err(ForgeError::SecondaryLimit(secs));
-            }
+            };
             tracing::warn!(%what, secs, "GitHub secondary rate limit; waiting as told");
             return Ok(wait);
         }
@@ -968,7 +964,7 @@ impl Forge {
             let wait = reset
                 .map(|r| (r - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(1))
                 .unwrap_or(Duration::MAX);
-            if wait > self.retry.max_wait || attempt >= self.retry.attempts {
+            let Some(wait) = self.retry.next_wait(attempt, Some(wait)) else {
                 return Err(ForgeError::RateLimited {
                     limit: header_u64("x-ratelimit-limit").unwrap_or(if self.anonymous {
                         60
@@ -981,13 +977,15 @@ impl Forge {
                     ),
                     anonymous: self.anonymous,
                 });
-            }
+            };
             tracing::warn!(%what, secs = wait.as_secs(), "GitHub rate limit exhausted; waiting for the reset");
             return Ok(wait);
         }
-        if status.is_server_error() && attempt < self.retry.attempts {
+        if status.is_server_error()
+            && let Some(wait) = self.retry.next_wait(attempt, None)
+        {
             tracing::info!(%what, %status, attempt, "GitHub server error; retrying");
-            return Ok(self.backoff(attempt));
+            return Ok(wait);
         }
         Err(match status {
             StatusCode::NOT_FOUND => ForgeError::NotFound(what.to_string()),
@@ -998,19 +996,6 @@ impl Forge {
                 message: github_message(&reply.body),
             },
         })
-    }
-
-    /// Exponential backoff with jitter: base × 2^(attempt-1), ±25 %.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let base = self
-            .retry
-            .base_delay
-            .saturating_mul(1 << (attempt - 1).min(10));
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let jitter = f64::from(nanos % 1000) / 1000.0 * 0.5 + 0.75;
-        base.mul_f64(jitter)
     }
 
     fn record_rate(&self, headers: &HeaderMap) {
@@ -1168,6 +1153,13 @@ impl Forge {
         )
         .await
     }
+}
+
+/// Tokens and installation tokens travel only over https, or plain http
+/// to a loopback host (a GitHub double): the shared rule.
+fn refuse_plain_http(api_url: &str) -> Result<(), ForgeError> {
+    let url = url::Url::parse(api_url).map_err(|_| ForgeError::InvalidUrl(api_url.to_string()))?;
+    net::refuse_plain_http(&url).map_err(ForgeError::Insecure)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T, ForgeError> {

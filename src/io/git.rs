@@ -57,24 +57,14 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A plain `http://` URL to a loopback host (the shared rule of
+/// [`crate::io::http::is_loopback`]).
 fn is_loopback_http(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if host.starts_with('[') {
-        host.split(']')
-            .next()
-            .map(|h| h.trim_start_matches('['))
-            .unwrap_or_default()
-    } else {
-        host.split(':').next().unwrap_or_default()
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    url.starts_with("http://")
+        && url::Url::parse(url)
+            .ok()
+            .and_then(|u| crate::io::http::authority(&u))
+            .is_some_and(|h| crate::io::http::is_loopback(&h))
 }
 
 /// Who upkeep's commits are by.

@@ -1,6 +1,8 @@
 //! Container registries: does `image:tag` exist, and what is its digest? A
-//! small OCI Distribution client over the hyper stack octocrab already brings
-//! in (hyper 1, hyper-util's pooled client, native-tls).
+//! small OCI Distribution client on the shared HTTP layer
+//! ([`crate::io::http`]: client, deadlines, pacing, retries, the loopback
+//! rule); this module keeps what is the registry API's: names, mirrors, the
+//! auth flow, `Accept` types, digests and caching.
 //!
 //! One question, [`Registry::manifest`]: `HEAD /v2/<name>/manifests/<tag>`
 //! with the OCI and Docker `Accept` types (index, manifest list, manifest),
@@ -55,11 +57,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::Utc;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
-use http_body_util::{BodyExt as _, Empty, Limited};
-use hyper_tls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use sha2::Digest as _;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -68,6 +65,7 @@ pub use auth::{Challenge, CredentialSet, Credentials};
 
 use crate::domain::manifest::image;
 use crate::domain::settings::Registries;
+use crate::io::http::{self as net, Response as Reply, authority, is_loopback};
 use crate::io::store::Store;
 
 /// The manifest types upkeep accepts, multi-arch first.
@@ -134,10 +132,15 @@ pub enum RegistryError {
     },
     #[error("registry {registry}: {message}")]
     Protocol { registry: String, message: String },
-    #[error(
-        "registry {registry}: refusing to send credentials over plain http to {host}; use https (credentials travel over http only to loopback hosts)"
-    )]
+    #[error("registry {registry}: {}", insecure(.host))]
     Insecure { registry: String, host: String },
+}
+
+/// The shared wording of the plain-http rule.
+fn insecure(host: &str) -> net::TransportError {
+    net::TransportError::Insecure {
+        host: host.to_string(),
+    }
 }
 
 fn for_image(image: &Option<String>) -> String {
@@ -217,18 +220,9 @@ struct Target {
     shown: String,
 }
 
-/// A response with its body read (empty for HEAD).
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-}
-
-type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
-
 /// The registry client. Cheap to share behind an `Arc`; one per run.
 pub struct Registry {
-    client: HttpClient,
+    client: net::Client,
     mirrors: BTreeMap<String, String>,
     credentials: CredentialSet,
     store: Option<Arc<Store>>,
@@ -237,8 +231,6 @@ pub struct Registry {
     tokens: Mutex<HashMap<(String, String), (String, Instant)>>,
     /// Endpoints that asked for Basic auth: send it up front next time.
     basic: Mutex<HashSet<String>>,
-    /// Next free request slot per host.
-    pacing: Mutex<HashMap<String, Instant>>,
     /// Endpoints found unreachable in this run, with the reason.
     down: Mutex<HashMap<String, String>>,
     /// Answers of this run (without a store, or before it).
@@ -264,15 +256,13 @@ impl Registry {
         store: Option<Arc<Store>>,
         options: RegistryOptions,
     ) -> Result<Registry, RegistryError> {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(options.connect_timeout));
-        let tls = native_tls::TlsConnector::new()
-            .map_err(|e| RegistryError::Config(format!("cannot set up TLS: {e}")))?;
-        let https = HttpsConnector::from((http, tls.into()));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(https);
+        let client = net::Client::new(net::ClientOptions {
+            connect_timeout: options.connect_timeout,
+            request_timeout: options.request_timeout,
+            max_body: MAX_BODY,
+            min_interval: options.min_interval,
+        })
+        .map_err(|e| RegistryError::Config(e.to_string()))?;
         let mirrors = settings
             .mirrors
             .iter()
@@ -286,7 +276,6 @@ impl Registry {
             options,
             tokens: Mutex::default(),
             basic: Mutex::default(),
-            pacing: Mutex::default(),
             down: Mutex::default(),
             memo: Mutex::default(),
             stats: RegistryStats::default(),
@@ -455,7 +444,7 @@ impl Registry {
         let host = authority(&parsed).ok_or_else(|| {
             RegistryError::Config(format!("the endpoint of {registry} has no host"))
         })?;
-        let safe_for_credentials = parsed.scheme() == "https" || is_loopback(&host);
+        let safe_for_credentials = net::may_carry_credentials(&parsed);
         Ok(Target {
             registry,
             endpoint,
@@ -716,21 +705,17 @@ impl Registry {
         }
         let realm_host = authority(&url).unwrap_or_default();
         let credentials = self.credentials_for(target)?;
-        if credentials.is_some() && url.scheme() != "https" && !is_loopback(&realm_host) {
+        if credentials.is_some() && !net::may_carry_credentials(&url) {
             return Err(RegistryError::Insecure {
                 registry: target.shown.clone(),
                 host: realm_host,
             });
         }
-        let token_target = Target {
-            host: realm_host.clone(),
-            ..target.clone()
-        };
         self.stats.token_requests.fetch_add(1, Ordering::Relaxed);
         let authorization = credentials.map(Credentials::basic_header);
         let reply = self
             .send(
-                &token_target,
+                target,
                 Method::GET,
                 url.as_str(),
                 authorization.as_deref(),
@@ -774,8 +759,9 @@ impl Registry {
         Ok(token.value)
     }
 
-    /// One request with pacing and retries on 429, 5xx and connection
-    /// failures. Returns every other answer; the caller decides.
+    /// One request, paced and retried (429, 5xx, connection failures) by
+    /// the shared client. Returns every other answer, and a 5xx once the
+    /// retries are spent; the caller decides.
     async fn send(
         &self,
         target: &Target,
@@ -784,137 +770,55 @@ impl Registry {
         authorization: Option<&str>,
         what: &str,
     ) -> Result<Reply, RegistryError> {
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            self.pace(&target.host).await;
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = self.once(method.clone(), url, authorization).await;
-            let wait = match outcome {
-                Ok(reply)
-                    if reply.status == StatusCode::TOO_MANY_REQUESTS
-                        || reply.status.is_server_error() =>
-                {
-                    let retry_after = reply
-                        .headers
-                        .get(header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs);
-                    let wait = retry_after.unwrap_or_else(|| self.backoff(attempt));
-                    if attempt >= self.options.attempts || wait > self.options.max_wait {
-                        if reply.status == StatusCode::TOO_MANY_REQUESTS {
-                            return Err(RegistryError::RateLimited {
-                                registry: target.shown.clone(),
-                                image: what.to_string(),
-                            });
-                        }
-                        return Ok(reply);
-                    }
-                    tracing::info!(registry = %target.shown, status = reply.status.as_u16(), attempt, "registry busy; retrying");
-                    wait
-                }
-                Ok(reply) => return Ok(reply),
-                Err((message, connect)) => {
-                    let limit = if connect {
-                        self.options.attempts.min(2)
-                    } else {
-                        self.options.attempts
-                    };
-                    if attempt >= limit {
-                        return Err(RegistryError::Unreachable {
-                            registry: target.shown.clone(),
-                            message,
-                        });
-                    }
-                    tracing::info!(registry = %target.shown, attempt, %message, "registry request failed; retrying");
-                    self.backoff(attempt)
-                }
-            };
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// One HTTP exchange. `Err((message, connect_failed))`; the message
-    /// holds nothing from the request.
-    async fn once(
-        &self,
-        method: Method,
-        url: &str,
-        authorization: Option<&str>,
-    ) -> Result<Reply, (String, bool)> {
         let mut request = Request::builder()
-            .method(method.clone())
+            .method(method)
             .uri(url)
             .header(header::ACCEPT, MANIFEST_ACCEPT)
-            .header(
-                header::USER_AGENT,
-                concat!("upkeep/", env!("CARGO_PKG_VERSION")),
-            );
+            .header(header::USER_AGENT, net::USER_AGENT);
         if let Some(a) = authorization {
-            let mut value = HeaderValue::from_str(a)
-                .map_err(|_| ("invalid credentials header".to_string(), false))?;
+            let mut value = HeaderValue::from_str(a).map_err(|_| RegistryError::Protocol {
+                registry: target.shown.clone(),
+                message: "the credentials cannot be sent as a header".into(),
+            })?;
             value.set_sensitive(true);
             request = request.header(header::AUTHORIZATION, value);
         }
         let request = request
-            .body(Empty::<Bytes>::new())
-            .map_err(|_| ("invalid request URL".to_string(), false))?;
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| (transport_message(&e), e.is_connect()))?;
-            let (parts, body) = response.into_parts();
-            let body = if method == Method::HEAD {
-                Bytes::new()
-            } else {
-                Limited::new(body, MAX_BODY)
-                    .collect()
-                    .await
-                    .map_err(|e| (format!("reading the answer: {e}"), false))?
-                    .to_bytes()
-            };
-            Ok(Reply {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-            })
+            .body(Bytes::new())
+            .map_err(|_| RegistryError::Protocol {
+                registry: target.shown.clone(),
+                message: format!("cannot request {what}: invalid URL"),
+            })?;
+        let retry = net::RetryPolicy {
+            attempts: self.options.attempts.max(1),
+            base_delay: self.options.base_delay,
+            max_wait: self.options.max_wait,
+            connect_attempts: Some(2),
+            jitter: true,
         };
-        tokio::time::timeout(self.options.request_timeout, exchange)
-            .await
-            .unwrap_or_else(|_| {
-                Err((
-                    format!(
-                        "no answer within {} s",
-                        self.options.request_timeout.as_secs()
-                    ),
-                    false,
-                ))
-            })
-    }
-
-    /// Waits for the host's next request slot.
-    async fn pace(&self, host: &str) {
-        let wait = {
-            let mut slots = lock(&self.pacing);
-            let now = Instant::now();
-            let slot = slots.get(host).copied().filter(|t| *t > now).unwrap_or(now);
-            let next = slot.checked_add(self.options.min_interval).unwrap_or(slot);
-            slots.insert(host.to_string(), next);
-            slot - now
-        };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        match self.client.send(&retry, &request).await {
+            Ok(sent) => {
+                self.stats
+                    .requests
+                    .fetch_add(u64::from(sent.attempts), Ordering::Relaxed);
+                if sent.response.status == StatusCode::TOO_MANY_REQUESTS {
+                    return Err(RegistryError::RateLimited {
+                        registry: target.shown.clone(),
+                        image: what.to_string(),
+                    });
+                }
+                Ok(sent.response)
+            }
+            Err(failed) => {
+                self.stats
+                    .requests
+                    .fetch_add(u64::from(failed.attempts), Ordering::Relaxed);
+                Err(RegistryError::Unreachable {
+                    registry: target.shown.clone(),
+                    message: failed.error.to_string(),
+                })
+            }
         }
-    }
-
-    /// Exponential backoff: base × 2^(attempt-1).
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.options
-            .base_delay
-            .saturating_mul(1 << (attempt.saturating_sub(1)).min(10))
     }
 }
 
@@ -942,49 +846,6 @@ fn media_type(headers: &HeaderMap) -> String {
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or_default().trim().to_string())
         .unwrap_or_default()
-}
-
-/// `host[:port]` of a URL (IPv6 hosts bracketed).
-fn authority(url: &url::Url) -> Option<String> {
-    let host = match url.host()? {
-        url::Host::Ipv6(a) => format!("[{a}]"),
-        h => h.to_string(),
-    };
-    Some(match url.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host,
-    })
-}
-
-/// True for `localhost`, `127.0.0.0/8` and `::1`, with or without a port.
-fn is_loopback(host: &str) -> bool {
-    let bare = if let Some(rest) = host.strip_prefix('[') {
-        rest.split(']').next().unwrap_or_default()
-    } else {
-        host.rsplit_once(':')
-            .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(host, |(h, _)| h)
-    };
-    bare.eq_ignore_ascii_case("localhost")
-        || bare
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// A transport error's message: the innermost cause (the most telling:
-/// "Connection refused", "failed to lookup address information"), without
-/// anything from the request.
-fn transport_message(e: &hyper_util::client::legacy::Error) -> String {
-    let mut innermost: &dyn std::error::Error = e;
-    while let Some(source) = innermost.source() {
-        innermost = source;
-    }
-    let text = innermost.to_string();
-    if e.is_connect() {
-        format!("cannot connect: {text}")
-    } else {
-        text
-    }
 }
 
 #[cfg(test)]
@@ -1089,28 +950,6 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
-    }
-
-    #[test]
-    fn loopback_hosts() {
-        for h in [
-            "localhost",
-            "localhost:5000",
-            "127.0.0.1",
-            "127.1.2.3:80",
-            "[::1]:5000",
-            "[::1]",
-        ] {
-            assert!(is_loopback(h), "{h}");
-        }
-        for h in [
-            "example.com",
-            "10.0.0.1:5000",
-            "localhost.example.com",
-            "[::2]",
-        ] {
-            assert!(!is_loopback(h), "{h}");
-        }
     }
 
     #[test]

@@ -24,17 +24,14 @@ impl Webhook {
             why: why.to_string(),
         };
         let url = url::Url::parse(value.trim()).map_err(|_| invalid("not a URL"))?;
-        let host = match url.host() {
-            Some(url::Host::Ipv6(a)) => format!("[{a}]"),
-            Some(h) => h.to_string(),
+        // The rule of `io::http::is_loopback` (`localhost`, 127.0.0.0/8,
+        // `::1`), on the parsed host: the core cannot call the I/O layer.
+        let (host, loopback) = match url.host() {
+            Some(url::Host::Ipv6(a)) => (format!("[{a}]"), a.is_loopback()),
+            Some(url::Host::Ipv4(a)) => (a.to_string(), a.is_loopback()),
+            Some(url::Host::Domain(d)) => (d.to_string(), d.eq_ignore_ascii_case("localhost")),
             None => return Err(invalid("no host")),
         };
-        let loopback = host == "localhost"
-            || host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
         match url.scheme() {
             "https" => {}
             "http" if loopback => {}
