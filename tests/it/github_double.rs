@@ -2349,6 +2349,7 @@ mod forge_automerge {
             attempts: 2,
             base_delay: Duration::from_millis(1),
             max_wait: Duration::from_secs(1),
+            ..RetryPolicy::default()
         };
         Forge::new(gh.url(), Some("ghs_app_installation_token"), retry).unwrap()
     }

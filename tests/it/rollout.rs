@@ -189,7 +189,10 @@ fn wave_two_opens_exactly_when_wave_one_has_soaked() {
     assert_eq!(pulls.len(), 1, "the first run opens only wave 1\n{out}");
     let hoodi = &pulls[0];
     assert_eq!(hoodi.labels, ["hoodi", "upkeep"], "{hoodi:?}");
-    assert!(w.show(&hoodi.head, HOODI_FILE).contains("tag: v7.0.0 # consensus"));
+    assert!(
+        w.show(&hoodi.head, HOODI_FILE)
+            .contains("tag: v7.0.0 # consensus")
+    );
     assert_eq!(w.show(&hoodi.head, MAINNET_FILE), VALUES, "never mixed");
     let s = w.status();
     assert_eq!(s["rollouts"][0]["version"], "v7.0.0");
@@ -271,10 +274,16 @@ fn check_json_says_where_each_finding_stands() {
             .contains("waits for wave 1"),
         "{mainnet}"
     );
-    let hoodi = findings.iter().find(|f| f["environment"] == "hoodi").unwrap();
+    let hoodi = findings
+        .iter()
+        .find(|f| f["environment"] == "hoodi")
+        .unwrap();
     assert_eq!(hoodi["rollout"]["state"], "open");
     let (md, _, _) = w.upkeep(&["rollout", "status", "--format", "markdown"]);
-    assert!(md.contains("### `sigp/lighthouse` v7.0.0 in acme/deploy"), "{md}");
+    assert!(
+        md.contains("### `sigp/lighthouse` v7.0.0 in acme/deploy"),
+        "{md}"
+    );
     assert!(md.contains("| 1 | hoodi | open #1 |"), "{md}");
 }
 
@@ -382,7 +391,11 @@ fn a_pull_request_closed_without_merging_stops_the_rollout_there() {
     w.gh.add_release("sigp/lighthouse", "v7.0.1");
     w.at(t0() + Duration::days(8));
     w.run();
-    let open: Vec<PullView> = w.pulls().into_iter().filter(|p| p.state == "open").collect();
+    let open: Vec<PullView> = w
+        .pulls()
+        .into_iter()
+        .filter(|p| p.state == "open")
+        .collect();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].labels, ["hoodi", "upkeep"]);
 }
@@ -395,20 +408,17 @@ fn automerge_waits_for_green_checks_then_merges_wave_one() {
     });
     w.run();
     let pr = w.pulls()[0].clone();
-    let run_id = w
-        .gh
-        .add_check_run(REPO, &pr.head_sha, "ci", "in_progress", None);
+    let run_id =
+        w.gh.add_check_run(REPO, &pr.head_sha, "ci", "in_progress", None);
     w.at(t0() + Duration::minutes(10));
     let out = w.run();
     assert!(!w.gh.pull(REPO, pr.number).merged, "checks pending\n{out}");
-    w.gh
-        .set_check_run(REPO, run_id, "completed", Some("failure"));
+    w.gh.set_check_run(REPO, run_id, "completed", Some("failure"));
     w.at(t0() + Duration::minutes(20));
     let out = w.run();
     assert!(!w.gh.pull(REPO, pr.number).merged, "checks failing\n{out}");
     assert!(out.contains("checks failing: ci"), "{out}");
-    w.gh
-        .set_check_run(REPO, run_id, "completed", Some("success"));
+    w.gh.set_check_run(REPO, run_id, "completed", Some("success"));
     w.at(t0() + Duration::minutes(30));
     let out = w.run();
     assert!(w.gh.pull(REPO, pr.number).merged, "green: merged\n{out}");
@@ -420,8 +430,13 @@ fn automerge_waits_for_green_checks_then_merges_wave_one() {
     w.run();
     let mainnet = w.pulls_in("mainnet");
     assert_eq!(mainnet.len(), 1);
-    w.gh
-        .add_check_run(REPO, &mainnet[0].head_sha, "ci", "completed", Some("success"));
+    w.gh.add_check_run(
+        REPO,
+        &mainnet[0].head_sha,
+        "ci",
+        "completed",
+        Some("success"),
+    );
     w.at(t0() + hours(30));
     w.run();
     assert!(
@@ -439,8 +454,7 @@ fn automerge_respects_branch_protection() {
     w.gh.protect_branch(REPO, "main", &[], 1);
     w.run();
     let pr = w.pulls()[0].clone();
-    w.gh
-        .add_check_run(REPO, &pr.head_sha, "ci", "completed", Some("success"));
+    w.gh.add_check_run(REPO, &pr.head_sha, "ci", "completed", Some("success"));
     w.at(t0() + hours(1));
     let out = w.run();
     assert!(!w.gh.pull(REPO, pr.number).merged, "{out}");
@@ -511,9 +525,10 @@ fn a_fork_deadline_shortens_the_soak() {
     });
     // `rollout.soak` appears twice otherwise: rewrite the settings' tail.
     let path = w.dir.path().join("upkeep.yml");
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("rollout:\n  soak: 24h\n  soak: 48h\n", "rollout:\n  soak: 48h\n");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "rollout:\n  soak: 24h\n  soak: 48h\n",
+        "rollout:\n  soak: 48h\n",
+    );
     std::fs::write(&path, text).unwrap();
     fork_rules(w.dir.path());
     w.run();
@@ -608,8 +623,14 @@ fn a_merge_does_not_rewrite_the_other_open_pull_requests() {
     w.run();
     let hoodi = w.pulls_in("hoodi");
     assert_eq!(hoodi.len(), 2);
-    let lh = hoodi.iter().find(|p| p.title.contains("lighthouse")).unwrap();
-    let geth = hoodi.iter().find(|p| p.title.contains("go-ethereum")).unwrap();
+    let lh = hoodi
+        .iter()
+        .find(|p| p.title.contains("lighthouse"))
+        .unwrap();
+    let geth = hoodi
+        .iter()
+        .find(|p| p.title.contains("go-ethereum"))
+        .unwrap();
     w.at(t0() + hours(1));
     w.merge(lh.number);
     w.gh.clear_requests();
@@ -617,7 +638,12 @@ fn a_merge_does_not_rewrite_the_other_open_pull_requests() {
     w.run();
     let after = w.gh.pull(REPO, geth.number);
     assert_eq!(after.head_sha, geth.head_sha, "not rebuilt on the new base");
-    assert_eq!(w.gh.stats().writes, 0, "{:?}", w.gh.stats().writes_by_operation);
+    assert_eq!(
+        w.gh.stats().writes,
+        0,
+        "{:?}",
+        w.gh.stats().writes_by_operation
+    );
     // Its own file changing on the base does rebuild it.
     w.git.commit(
         "deploy",
