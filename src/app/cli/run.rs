@@ -210,6 +210,7 @@ pub fn run(args: &RunArgs, settings_file: Option<&Path>) -> Result<Exit> {
             serde_json::to_string_pretty(&serde_json::json!({
                 "outcomes": report.outcomes,
                 "closed": report.closed,
+                "merged": report.merges,
                 "held": report.held,
                 "failures": report.failures,
             }))? + "\n"
@@ -254,6 +255,26 @@ fn run_text(report: &RunReport) -> String {
             c.repository, c.number, c.superseded_by
         ));
     }
+    for m in &report.merges {
+        let word = if m.result == "merged" {
+            "merged"
+        } else {
+            "automerge"
+        };
+        if m.result == "merged" {
+            *counts.entry("merged").or_default() += 1;
+        }
+        out.push_str(&format!(
+            "{word:<9}  {}  #{} {}{}\n",
+            m.repository,
+            m.number,
+            m.url,
+            match (&m.reason, m.result.as_str()) {
+                (Some(r), result) => format!(": {result}: {r}"),
+                (None, _) => String::new(),
+            }
+        ));
+    }
     for h in &report.held {
         out.push_str(&format!(
             "held       {}  {} {} -> {}: {}\n",
@@ -269,6 +290,7 @@ fn run_text(report: &RunReport) -> String {
         "updated",
         "unchanged",
         "committed",
+        "merged",
         "skipped",
         "failed",
     ];
@@ -277,7 +299,12 @@ fn run_text(report: &RunReport) -> String {
         .filter_map(|k| counts.get(k).map(|n| format!("{n} {k}")))
         .chain((!report.closed.is_empty()).then(|| format!("{} closed", report.closed.len())))
         .collect();
-    if summary.is_empty() {
+    if summary.is_empty() && !report.held.is_empty() {
+        out.push_str(&format!(
+            "\nnothing opened: {} upgrade(s) held, each with its reason above\n",
+            report.held.len()
+        ));
+    } else if summary.is_empty() {
         out.push_str("nothing to do: every checked reference is up to date\n");
     } else {
         out.push_str(&format!("\n{}\n", summary.join(", ")));

@@ -245,6 +245,7 @@ impl Reader<'_> {
                 "slack" => raw.slack = self.one(value, &at).flatten(),
                 "schedule" => raw.schedule = self.one(value, &at).flatten(),
                 "rules" => raw.rules = self.one(value, &at).flatten(),
+                "rollout" => raw.rollout = self.one(value, &at).flatten(),
                 _ => self
                     .issues
                     .push(Issue::key(at, unknown_field(&name, SECTIONS))),
