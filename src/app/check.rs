@@ -12,7 +12,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::app::context::Context;
-use crate::domain::evaluate::Finding;
+use crate::app::error::AppError;
+use crate::io::git::{GitError, blocking};
+use crate::domain::evaluate::{BaseRef, Finding};
 use crate::domain::evaluate::{
     CheckReport, Existence, Failure, Placement, ReleaseMap, RepoFileProblem, ScannedRepo, annotate,
     evaluate_gated, upstreams_of,
@@ -55,12 +57,16 @@ async fn run_with_registry(
     let mut problems = Vec::new();
     let mut opened = Vec::new();
     let mut repo_files = Vec::new();
+    let mut bases = BTreeMap::new();
     for configured in &configured_repositories(&ctx.settings) {
         let name = configured.source.to_string();
         progress(Progress::Repository(name.clone()));
         match open_repository(ctx, configured).await {
-            Ok((root, repo)) => {
+            Ok((root, repo, base)) => {
                 opened.push(repo.clone());
+                if let Some(base) = base {
+                    bases.insert(name.clone(), base);
+                }
                 let repo = &repo;
                 let scan = tokio::task::spawn_blocking(move || manifest::scan(&root)).await;
                 let Ok(scan) = scan else {
@@ -87,7 +93,7 @@ async fn run_with_registry(
             }
             Err(Skipped::Failed(error)) => failures.push(Failure {
                 subject: name,
-                error,
+                error: error.to_string(),
             }),
             Err(Skipped::RepoFile(problem)) => {
                 failures.push(Failure {
@@ -132,6 +138,7 @@ async fn run_with_registry(
     report.repositories = opened;
     report.repo_files = repo_files;
     report.scanned = repos;
+    report.bases = bases;
     if let Some(engine) = &ctx.engine {
         annotate(&mut report, &ctx.catalog, engine, now);
     }
@@ -356,97 +363,85 @@ async fn gate(
 
 /// Why a repository was not scanned.
 enum Skipped {
-    Failed(String),
+    Failed(AppError),
     /// Its `.github/upkeep.yml` is invalid.
     RepoFile(RepoFileProblem),
 }
 
-impl From<String> for Skipped {
-    fn from(e: String) -> Self {
-        Skipped::Failed(e)
+impl<E: Into<AppError>> From<E> for Skipped {
+    fn from(e: E) -> Self {
+        Skipped::Failed(e.into())
     }
 }
 
+/// History fetched with a base branch: enough for publishing to tell
+/// upkeep's own branches apart (see `Session::owned_by`).
+const BASE_DEPTH: i32 = 50;
+
 /// The local tree of a repository (its path, or a fresh shallow fetch of
-/// its base branch) and the repository as configured: for GitHub, the
-/// settings entry with the `.github/upkeep.yml` of the fetched commit
-/// merged in; when that file sets another `branch`, that branch is fetched
-/// and scanned instead.
+/// its base branch), the repository as configured and, for GitHub, the
+/// base that was read. For GitHub, the settings entry has the
+/// `.github/upkeep.yml` of the fetched commit merged in; when that file
+/// sets another `branch`, that branch is fetched and scanned instead.
 async fn open_repository(
     ctx: &Context,
     repo: &Repository,
-) -> Result<(PathBuf, Repository), Skipped> {
-    match &repo.source {
+) -> Result<(PathBuf, Repository, Option<BaseRef>), Skipped> {
+    let (owner, name) = match &repo.source {
+        RepoSource::Path(p) if p.is_dir() => return Ok((p.clone(), repo.clone(), None)),
         RepoSource::Path(p) => {
-            if p.is_dir() {
-                Ok((p.clone(), repo.clone()))
-            } else {
-                Err(Skipped::Failed(format!("{}: not a directory", p.display())))
+            return Err(AppError::NotADirectory(p.display().to_string()).into());
+        }
+        RepoSource::GitHub { owner, name } => (owner, name),
+    };
+    let full = RepoName::new(owner, name);
+    let mut base = ctx.locate(owner, name, repo.branch.as_deref()).await?;
+    let session = ctx.session(&full, &base.clone_url).await?;
+    let fetch = |branch: &str| {
+        session
+            .fetch(branch, BASE_DEPTH)?
+            .ok_or_else(|| GitError::NoBranch {
+                url: full.to_string(),
+                branch: branch.to_string(),
+            })
+    };
+    let (commit, file) = blocking(|| {
+        let commit = fetch(&base.base_branch)?;
+        let file = session.read(&commit, crate::domain::settings::REPO_FILE)?;
+        Ok::<_, GitError>((commit, file))
+    })?;
+    let merged = match file {
+        None => repo.clone(),
+        Some(bytes) => {
+            let label = crate::domain::settings::REPO_FILE;
+            let loaded = match String::from_utf8(bytes) {
+                Ok(text) => crate::domain::settings::load_repo_file(&text, label, owner, name, repo)
+                    .map_err(|e| e.iter().map(ToString::to_string).collect()),
+                Err(_) => Err(vec![format!("{label}: not UTF-8 text: expected a YAML file")]),
+            };
+            match loaded {
+                Ok(merged) => merged,
+                Err(errors) => {
+                    return Err(Skipped::RepoFile(RepoFileProblem {
+                        repository: full,
+                        commit,
+                        errors,
+                    }));
+                }
             }
         }
-        RepoSource::GitHub { owner, name } => {
-            let remote = ctx.remote(owner, name, repo.branch.as_deref()).await?;
-            let (remote, commit, file) = tokio::task::spawn_blocking(move || {
-                let commit = remote
-                    .session
-                    .fetch(&remote.base_branch, 1)?
-                    .ok_or_else(|| crate::io::git::GitError::NoBranch {
-                        url: remote.name.to_string(),
-                        branch: remote.base_branch.clone(),
-                    })?;
-                let file = remote
-                    .session
-                    .read(&commit, crate::domain::settings::REPO_FILE)?;
-                Ok::<_, crate::io::git::GitError>((remote, commit, file))
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-            let merged = match file {
-                None => repo.clone(),
-                Some(bytes) => {
-                    let label = crate::domain::settings::REPO_FILE;
-                    let loaded = match String::from_utf8(bytes) {
-                        Ok(text) => {
-                            crate::domain::settings::load_repo_file(&text, label, owner, name, repo)
-                                .map_err(|e| e.iter().map(ToString::to_string).collect())
-                        }
-                        Err(_) => Err(vec![format!(
-                            "{label}: not UTF-8 text: expected a YAML file"
-                        )]),
-                    };
-                    match loaded {
-                        Ok(merged) => merged,
-                        Err(errors) => {
-                            return Err(Skipped::RepoFile(RepoFileProblem {
-                                repository: remote.name.clone(),
-                                commit,
-                                errors,
-                            }));
-                        }
-                    }
-                }
-            };
-            let other_branch = merged.branch.clone().filter(|b| *b != remote.base_branch);
-            let path = tokio::task::spawn_blocking(move || {
-                let commit = match &other_branch {
-                    None => commit,
-                    Some(branch) => remote.session.fetch(branch, 1)?.ok_or_else(|| {
-                        crate::io::git::GitError::NoBranch {
-                            url: remote.name.to_string(),
-                            branch: branch.clone(),
-                        }
-                    })?,
-                };
-                remote.session.checkout(&commit)?;
-                Ok::<_, crate::io::git::GitError>(remote.session.workdir())
-            })
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
-            Ok((path, merged))
+    };
+    let commit = match merged.branch.clone().filter(|b| *b != base.base_branch) {
+        None => commit,
+        Some(branch) => {
+            let commit = blocking(|| fetch(&branch))?;
+            base.base_branch = branch;
+            commit
         }
-    }
+    };
+    blocking(|| session.checkout(&commit))?;
+    base.commit = commit;
+    Ok((session.workdir(), merged, Some(base)))
 }
 
 /// Where an invalid `.github/upkeep.yml` is reported: a comment on the

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
+use crate::app::error::AppError;
 use crate::domain::catalog::Catalog;
+use crate::domain::evaluate::BaseRef;
 use crate::domain::repo::RepoName;
 use crate::domain::settings::Settings;
 use crate::io::forge::Forge;
@@ -56,45 +58,43 @@ pub struct Context {
     pub engine: Option<Arc<crate::domain::rules::Engine>>,
 }
 
-/// A deployment repository on GitHub, opened in the cache directory.
-pub struct Remote {
-    pub name: RepoName,
-    /// The branch pull requests target.
-    pub base_branch: String,
-    pub session: crate::io::git::Session,
-}
-
 impl Context {
-    /// Opens `owner/name` for git work: its default branch (unless `branch`
-    /// says otherwise), clone URL and token, in its cache directory.
-    pub async fn remote(
+    /// Where `owner/name` is: its clone URL and the branch pull requests
+    /// target (its default branch unless `branch` says otherwise).
+    pub async fn locate(
         &self,
         owner: &str,
         name: &str,
         branch: Option<&str>,
-    ) -> Result<Remote, String> {
-        let repo = RepoName::new(owner, name);
-        let info = self
-            .forge
-            .repository(&repo)
-            .await
-            .map_err(|e| e.to_string())?;
-        let token = self.git_token_for(&repo).await?;
-        let dir = self.cache_dir.join("repos").join(owner).join(name);
-        let session = crate::io::git::Session::open(&dir, &info.clone_url, token.as_deref())
-            .map_err(|e| e.to_string())?;
-        Ok(Remote {
-            name: repo,
+    ) -> Result<BaseRef, AppError> {
+        let info = self.forge.repository(&RepoName::new(owner, name)).await?;
+        Ok(BaseRef {
             base_branch: branch.map_or(info.default_branch, str::to_string),
-            session,
+            commit: String::new(),
+            clone_url: info.clone_url,
         })
+    }
+
+    /// Opens the cache repository of `owner/name` for git work with the
+    /// right token (an installation token in App mode).
+    pub async fn session(
+        &self,
+        repo: &RepoName,
+        clone_url: &str,
+    ) -> Result<crate::io::git::Session, AppError> {
+        let token = self.git_token_for(repo).await?;
+        let dir = self.cache_dir.join("repos").join(&repo.owner).join(&repo.name);
+        let url = clone_url.to_string();
+        Ok(crate::io::git::blocking(move || {
+            crate::io::git::Session::open(&dir, &url, token.as_deref())
+        })?)
     }
 
     /// The token git uses for `repo`: the App's installation token in App
     /// mode, else the configured token.
-    pub async fn git_token_for(&self, repo: &RepoName) -> Result<Option<String>, String> {
+    pub async fn git_token_for(&self, repo: &RepoName) -> Result<Option<String>, AppError> {
         if self.forge.is_app() {
-            return self.forge.git_token(repo).await.map_err(|e| e.to_string());
+            return Ok(self.forge.git_token(repo).await?);
         }
         Ok(self.git_token.clone())
     }

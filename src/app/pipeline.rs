@@ -18,7 +18,10 @@ use crate::app::publish::{self, Action, Outcome, Target};
 use crate::domain::evaluate::{CheckReport, Failure, Finding, ReleaseMap};
 use crate::domain::plan::{self, PlannedPr};
 use crate::domain::render::{self, Rendered, Templates};
+use crate::app::error::AppError;
+use crate::domain::evaluate::BaseRef;
 use crate::domain::repo::RepoName;
+use crate::io::git::blocking;
 use crate::domain::rollout::decide::{PullRecord, PullState};
 use crate::domain::rollout::traffic;
 use crate::domain::settings::{RepoSource, Repository};
@@ -238,11 +241,7 @@ pub fn in_shard(name: &str, index: u32, count: u32) -> bool {
     if count <= 1 {
         return true;
     }
-    // FNV-1a: stable across runs, platforms and Rust versions.
-    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    hash % u64::from(count) == u64::from(index)
+    render::fnv1a64(name.as_bytes()) % u64::from(count) == u64::from(index)
 }
 
 /// One pass over every configured repository.
@@ -310,6 +309,7 @@ pub async fn run(
                 .get(&name)
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
+            check.bases.get(&name),
             mode,
             now,
             &mut report,
@@ -318,7 +318,7 @@ pub async fn run(
         {
             report.failures.push(Failure {
                 subject: name,
-                error,
+                error: error.to_string(),
             });
         }
     }
@@ -334,10 +334,11 @@ async fn publish_repository(
     pulls: &[PlannedPr],
     releases: &ReleaseMap,
     history: &[PullRecord],
+    checked: Option<&BaseRef>,
     mode: Mode,
     now: DateTime<Utc>,
     report: &mut RunReport,
-) -> Result<(), String> {
+) -> Result<(), AppError> {
     let author = match &ctx.settings.pull_requests.author {
         Some((name, email)) => Author {
             name: name.clone(),
@@ -359,14 +360,12 @@ async fn publish_repository(
     match &repo.source {
         RepoSource::Path(path) => {
             for (pr, words) in rendered {
-                let diff = local_diff(path, pr).map_err(|e| e.to_string())?;
+                let diff = blocking(|| local_diff(path, pr))?;
                 report.planned.push(view(pr, &words, diff));
                 if mode == Mode::Publish {
-                    let action =
-                        publish::commit_locally(path, pr, &words, &author).unwrap_or_else(|e| {
-                            Action::Failed {
-                                error: e.to_string(),
-                            }
+                    let action = blocking(|| publish::commit_locally(path, pr, &words, &author))
+                        .unwrap_or_else(|e| Action::Failed {
+                            error: e.to_string(),
                         });
                     report.outcomes.push(outcome(pr, &words, action));
                 }
@@ -374,24 +373,23 @@ async fn publish_repository(
             Ok(())
         }
         RepoSource::GitHub { owner, name } => {
-            let remote = ctx.remote(owner, name, repo.branch.as_deref()).await?;
-            let base = remote
-                .session
-                .fetch(&remote.base_branch, 50)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("branch {} not found", remote.base_branch))?;
+            // Built on exactly the base the check read (fetched once).
+            let full = RepoName::new(owner, name);
+            let checked = checked.ok_or_else(|| AppError::NotChecked(full.to_string()))?;
+            let session = ctx.session(&full, &checked.clone_url).await?;
+            let base = checked.commit.clone();
             let target = Target {
                 forge: &ctx.forge,
-                repo: remote.name,
-                base_branch: remote.base_branch,
-                session: remote.session,
+                repo: full,
+                base_branch: checked.base_branch.clone(),
+                session,
                 author,
                 reviewers: &ctx.settings.pull_requests.reviewers,
                 assignees: &ctx.settings.pull_requests.assignees,
                 commit_via_api: ctx.settings.pull_requests.commit_mode.is_api(),
             };
             for (pr, words) in &rendered {
-                let diff = remote_diff(&target.session, &base, pr).map_err(|e| e.to_string())?;
+                let diff = blocking(|| remote_diff(&target.session, &base, pr))?;
                 report.planned.push(view(pr, words, diff));
             }
             if mode == Mode::Plan {
@@ -401,15 +399,8 @@ async fn publish_repository(
                 .iter()
                 .flat_map(|(pr, _)| pr.labels.iter().cloned())
                 .collect();
-            target
-                .ensure_labels(&labels)
-                .await
-                .map_err(|e| e.to_string())?;
-            let open = ctx
-                .forge
-                .open_pulls(&target.repo)
-                .await
-                .map_err(|e| e.to_string())?;
+            target.ensure_labels(&labels).await?;
+            let open = ctx.forge.open_pulls(&target.repo).await?;
             for (pr, words) in &rendered {
                 let action =
                     target

@@ -18,7 +18,7 @@ use crate::domain::plan::{PlannedPr, label_style};
 use crate::domain::render::Rendered;
 use crate::domain::repo::RepoName;
 use crate::io::forge::{Forge, ForgeError, NewPull, PullRequest};
-use crate::io::git::{Author, GitError, Session};
+use crate::io::git::{Author, GitError, Session, blocking};
 
 /// What happened to one planned pull request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -78,6 +78,26 @@ pub enum PublishError {
     Git(#[from] GitError),
     #[error("{0}")]
     Edit(String),
+}
+
+/// A planned pull request's git side, ready to publish.
+enum Prepared {
+    Skip(String),
+    Ready {
+        files: Vec<(String, Vec<u8>)>,
+        commit: String,
+        branch: Branch,
+    },
+}
+
+/// What the pull request's branch holds compared with the plan.
+enum Branch {
+    /// Its content is what the plan says: left alone.
+    Current,
+    /// upkeep's, but out of date: replaced.
+    Stale,
+    /// Not there yet.
+    Missing,
 }
 
 /// What a GitHub repository publish needs.
@@ -194,41 +214,74 @@ impl Target<'_> {
                 ),
             });
         }
-        let files = edited_files(&self.session, base, pr)?;
-        if files.is_empty() {
-            return Ok(Action::Skipped {
-                reason: format!("the {} branch already has these changes", self.base_branch),
-            });
-        }
-        let commit =
-            self.session
-                .commit_files(base, &files, &words.commit_message, &self.author)?;
+        let (files, commit, branch) = match blocking(|| self.prepare(base, pr, words))? {
+            Prepared::Skip(reason) => return Ok(Action::Skipped { reason }),
+            Prepared::Ready {
+                files,
+                commit,
+                branch,
+            } => (files, commit, branch),
+        };
         let mut changed = Vec::new();
-        match self.session.fetch(&words.branch, 50)? {
-            Some(tip) if !self.session.owned_by(&tip, base, &self.author)? => {
-                return Ok(Action::Skipped {
-                    reason: format!("branch {} has commits by others: left alone", words.branch),
-                });
-            }
-            Some(tip)
-                if self.session.parent_of(&tip)?.as_deref() == Some(base)
-                    && self.session.tree_of(&tip)? == self.session.tree_of(&commit)? => {}
-            // Built on an older base, but its own content is still right:
-            // the files it touches did not change on the base since, and
-            // it changes exactly those files to what this plan says. Left
-            // alone, so another pull request's merge does not re-run its
-            // checks or dismiss its approvals.
-            Some(tip) if self.still_current(&tip, base, &files)? => {}
-            Some(_) => {
+        match branch {
+            Branch::Current => {}
+            Branch::Stale => {
                 self.put(base, &commit, &files, words, true).await?;
                 changed.push("commits".to_string());
             }
-            None => self.put(base, &commit, &files, words, false).await?,
+            Branch::Missing => self.put(base, &commit, &files, words, false).await?,
         }
         match open {
             Some(pr_now) => self.update(pr_now, pr, words, changed).await,
             None => self.create(pr, words).await,
         }
+    }
+
+    /// The git side of publishing (blocking): the new file contents on
+    /// `base`, the commit, and what the pull request's branch holds now.
+    fn prepare(
+        &self,
+        base: &str,
+        pr: &PlannedPr,
+        words: &Rendered,
+    ) -> Result<Prepared, PublishError> {
+        let files = edited_files(&self.session, base, pr)?;
+        if files.is_empty() {
+            return Ok(Prepared::Skip(format!(
+                "the {} branch already has these changes",
+                self.base_branch
+            )));
+        }
+        let commit = self
+            .session
+            .commit_files(base, &files, &words.commit_message, &self.author)?;
+        let branch = match self.session.fetch(&words.branch, 50)? {
+            Some(tip) if !self.session.owned_by(&tip, base, &self.author)? => {
+                return Ok(Prepared::Skip(format!(
+                    "branch {} has commits by others: left alone",
+                    words.branch
+                )));
+            }
+            Some(tip)
+                if self.session.parent_of(&tip)?.as_deref() == Some(base)
+                    && self.session.tree_of(&tip)? == self.session.tree_of(&commit)? =>
+            {
+                Branch::Current
+            }
+            // Built on an older base, but its own content is still right:
+            // the files it touches did not change on the base since, and
+            // it changes exactly those files to what this plan says. Left
+            // alone, so another pull request's merge does not re-run its
+            // checks or dismiss its approvals.
+            Some(tip) if self.still_current(&tip, base, &files)? => Branch::Current,
+            Some(_) => Branch::Stale,
+            None => Branch::Missing,
+        };
+        Ok(Prepared::Ready {
+            files,
+            commit,
+            branch,
+        })
     }
 
     /// True when the branch `tip` (one commit of upkeep's on some parent)
@@ -271,20 +324,23 @@ impl Target<'_> {
         replace: bool,
     ) -> Result<(), PublishError> {
         if !self.commit_via_api {
-            return Ok(self.session.push(commit, &words.branch, replace)?);
+            return Ok(blocking(|| {
+                self.session.push(commit, &words.branch, replace)
+            })?);
         }
+        let base_tree = blocking(|| self.session.tree_of(base))?;
         let made = self
             .forge
             .commit_via_api(
                 &self.repo,
                 base,
-                &self.session.tree_of(base)?,
+                &base_tree,
                 files,
                 &words.commit_message,
                 Some((&self.author.name, &self.author.email)),
             )
             .await?;
-        let tree = self.session.tree_of(commit)?;
+        let tree = blocking(|| self.session.tree_of(commit))?;
         if made.tree != tree {
             return Err(PublishError::Edit(format!(
                 "GitHub built tree {} for {}, git built {tree} (an executable file?): branch not moved",

@@ -141,6 +141,20 @@ pub struct CheckReport {
     /// upkeep's pull requests per repository, as read for the rollouts.
     #[serde(skip)]
     pub pulls: BTreeMap<String, Vec<PullRecord>>,
+    /// The base each GitHub repository was read at: publishing builds on
+    /// exactly what was checked, without fetching again.
+    #[serde(skip)]
+    pub bases: BTreeMap<String, BaseRef>,
+}
+
+/// Where a GitHub repository's files were read from in a pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseRef {
+    /// The branch pull requests target.
+    pub base_branch: String,
+    /// The commit checked (its head when read).
+    pub commit: String,
+    pub clone_url: String,
 }
 
 /// An invalid `.github/upkeep.yml` on a repository's base branch.

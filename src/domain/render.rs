@@ -31,7 +31,7 @@ use crate::domain::rules::{Code, Priority};
 
 pub use context::context_of;
 pub use fingerprint::{
-    Edit, Fingerprint, MARKER as FINGERPRINT_MARKER, edits_key, parse_fingerprint,
+    Edit, Fingerprint, MARKER as FINGERPRINT_MARKER, edits_key, fnv1a64, parse_fingerprint,
 };
 pub use refname::{RefNameError, check_branch_name};
 

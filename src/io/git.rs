@@ -100,6 +100,18 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// Runs blocking git work off the async runtime's workers (the other tasks
+/// move to another worker meanwhile); plainly outside a multi-threaded
+/// runtime.
+pub fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 impl Session {
     /// Opens (or creates) the cache repository in `dir` for `url`.
     pub fn open(dir: &Path, url: &str, token: Option<&str>) -> Result<Session, GitError> {

@@ -87,6 +87,14 @@ pub fn edits_key<'a>(edits: impl IntoIterator<Item = Edit<'a>>) -> String {
     format!("{:016x}", h.0)
 }
 
+/// 64-bit FNV-1a of `bytes`: stable across runs, platforms and Rust
+/// versions (edit keys, shard assignment).
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h = Fnv1a::new();
+    h.write(bytes);
+    h.0
+}
+
 /// 64-bit FNV-1a.
 struct Fnv1a(u64);
 
