@@ -13,7 +13,6 @@ use chrono::{DateTime, Utc};
 
 use crate::app::context::Context;
 use crate::app::error::AppError;
-use crate::io::git::{GitError, blocking};
 use crate::domain::evaluate::{BaseRef, Finding};
 use crate::domain::evaluate::{
     CheckReport, Existence, Failure, Placement, ReleaseMap, RepoFileProblem, ScannedRepo, annotate,
@@ -27,6 +26,7 @@ use crate::domain::rollout::decide::{
 };
 use crate::domain::settings::{RepoSource, Repository, Settings};
 use crate::io::forge::PullRequest;
+use crate::io::git::{GitError, blocking};
 use crate::io::poll;
 
 /// Progress events for a terminal indicator.
@@ -415,9 +415,13 @@ async fn open_repository(
         Some(bytes) => {
             let label = crate::domain::settings::REPO_FILE;
             let loaded = match String::from_utf8(bytes) {
-                Ok(text) => crate::domain::settings::load_repo_file(&text, label, owner, name, repo)
-                    .map_err(|e| e.iter().map(ToString::to_string).collect()),
-                Err(_) => Err(vec![format!("{label}: not UTF-8 text: expected a YAML file")]),
+                Ok(text) => {
+                    crate::domain::settings::load_repo_file(&text, label, owner, name, repo)
+                        .map_err(|e| e.iter().map(ToString::to_string).collect())
+                }
+                Err(_) => Err(vec![format!(
+                    "{label}: not UTF-8 text: expected a YAML file"
+                )]),
             };
             match loaded {
                 Ok(merged) => merged,

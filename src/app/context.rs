@@ -83,7 +83,11 @@ impl Context {
         clone_url: &str,
     ) -> Result<crate::io::git::Session, AppError> {
         let token = self.git_token_for(repo).await?;
-        let dir = self.cache_dir.join("repos").join(&repo.owner).join(&repo.name);
+        let dir = self
+            .cache_dir
+            .join("repos")
+            .join(&repo.owner)
+            .join(&repo.name);
         let url = clone_url.to_string();
         Ok(crate::io::git::blocking(move || {
             crate::io::git::Session::open(&dir, &url, token.as_deref())

@@ -14,18 +14,18 @@ use serde::Serialize;
 
 use crate::app::check::{self, Progress};
 use crate::app::context::Context;
+use crate::app::error::AppError;
 use crate::app::publish::{self, Action, Outcome, Target};
+use crate::domain::evaluate::BaseRef;
 use crate::domain::evaluate::{CheckReport, Failure, Finding, ReleaseMap};
 use crate::domain::plan::{self, PlannedPr};
 use crate::domain::render::{self, Rendered, Templates};
-use crate::app::error::AppError;
-use crate::domain::evaluate::BaseRef;
 use crate::domain::repo::RepoName;
-use crate::io::git::blocking;
 use crate::domain::rollout::decide::{PullRecord, PullState};
 use crate::domain::rollout::traffic;
 use crate::domain::settings::{RepoSource, Repository};
 use crate::io::forge::checks::{ChecksState, MergeMethod, MergeOutcome};
+use crate::io::git::blocking;
 use crate::io::git::{Author, Session};
 
 /// What [`run`] does.

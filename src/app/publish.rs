@@ -252,9 +252,9 @@ impl Target<'_> {
                 self.base_branch
             )));
         }
-        let commit = self
-            .session
-            .commit_files(base, &files, &words.commit_message, &self.author)?;
+        let commit =
+            self.session
+                .commit_files(base, &files, &words.commit_message, &self.author)?;
         let branch = match self.session.fetch(&words.branch, 50)? {
             Some(tip) if !self.session.owned_by(&tip, base, &self.author)? => {
                 return Ok(Prepared::Skip(format!(

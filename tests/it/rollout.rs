@@ -226,6 +226,7 @@ fn wave_two_opens_exactly_when_wave_one_has_soaked() {
     let (table, _, _) = w.upkeep(&["rollout", "status"]);
     assert!(table.contains("soaking"), "{table}");
     assert!(table.contains("2027-01-05 11:00 UTC"), "{table}");
+    insta::assert_snapshot!("rollout_status_soaking", table);
 
     // One second before the soak ends: nothing.
     w.at(t0() + hours(25) - Duration::seconds(1));
