@@ -762,3 +762,236 @@ fn window_gate(
 pub fn soak_text(d: Duration) -> String {
     human(d)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::release::Release;
+    use crate::domain::rollout::window::Windows;
+    use crate::domain::rules::Code;
+    use crate::domain::settings::Network;
+    use chrono::TimeZone;
+
+    const UP: &str = "sigp/lighthouse";
+
+    /// Monday 2027-01-04 10:00 UTC.
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 1, 4, 10, 0, 0).unwrap()
+    }
+
+    fn h(n: i64) -> chrono::Duration {
+        chrono::Duration::hours(n)
+    }
+
+    fn env(name: &str, wave: u32) -> Environment {
+        Environment::new(
+            name,
+            &[&format!("envs/{name}/**")],
+            Some(Network::Other(name.into())),
+            wave,
+        )
+        .unwrap()
+    }
+
+    fn releases() -> ReleaseMap {
+        let rel = |tag: &str| Release {
+            tag_name: tag.into(),
+            name: None,
+            body: None,
+            draft: false,
+            prerelease: false,
+            published_at: Some(t0() - h(100)),
+            html_url: None,
+        };
+        [(UP.to_string(), Ok(vec![rel("v7.0.0"), rel("v6.0.0")]))].into()
+    }
+
+    fn finding(env: &str, wave: u32) -> Finding {
+        Finding {
+            repository: "acme/deploy".into(),
+            file: format!("envs/{env}/values.yaml"),
+            line: 3,
+            image: UP.into(),
+            current: "v6.0.0".into(),
+            upstream: UP.into(),
+            latest: "v7.0.0".into(),
+            target_tag: "v7.0.0".into(),
+            behind: 1,
+            environment: Some(env.into()),
+            network: Some(env.into()),
+            wave: Some(wave),
+            codes: Vec::new(),
+            deadline: None,
+            priority: None,
+            published_at: None,
+            target_digest: None,
+            waiting_for_image: false,
+            since: None,
+            current_release: Some("v6.0.0".into()),
+            digest: None,
+            breaking: Vec::new(),
+            security: None,
+            rollout: None,
+        }
+    }
+
+    fn merged(number: u64, env: &str, at: DateTime<Utc>) -> PullRecord {
+        PullRecord {
+            number,
+            url: format!("https://github.com/acme/deploy/pull/{number}"),
+            branch: format!("upkeep/lighthouse-v7.0.0-{env}"),
+            head_sha: "0".repeat(40),
+            state: PullState::Merged { at },
+            created_at: Some(at - h(1)),
+            upgrades: vec![(UP.into(), "v7.0.0".into())],
+            environments: vec![env.into()],
+            group: String::new(),
+        }
+    }
+
+    struct Case {
+        envs: Vec<Environment>,
+        findings: Vec<Finding>,
+        pulls: Vec<PullRecord>,
+        settings: RolloutSettings,
+        now: DateTime<Utc>,
+    }
+
+    impl Case {
+        fn new() -> Case {
+            Case {
+                envs: vec![env("hoodi", 1), env("mainnet", 2)],
+                findings: vec![finding("hoodi", 1), finding("mainnet", 2)],
+                pulls: Vec::new(),
+                settings: RolloutSettings::default(),
+                now: t0(),
+            }
+        }
+
+        fn decide(&mut self) -> Decision {
+            let referenced: BTreeMap<String, BTreeSet<String>> =
+                [(UP.to_string(), ["hoodi".into(), "mainnet".into()].into())].into();
+            let releases = releases();
+            let inputs = Inputs {
+                repository: "acme/deploy",
+                environments: &self.envs,
+                referenced: &referenced,
+                releases: &releases,
+                pulls: &self.pulls,
+                settings: &self.settings,
+                now: self.now,
+            };
+            decide(&inputs, &mut self.findings)
+        }
+
+        fn go(&self, env: &str) -> bool {
+            self.findings
+                .iter()
+                .find(|f| f.environment.as_deref() == Some(env))
+                .and_then(|f| f.rollout.as_ref())
+                .is_some_and(|r| r.go)
+        }
+    }
+
+    #[test]
+    fn only_the_first_wave_goes_until_it_has_soaked() {
+        let mut c = Case::new();
+        let d = c.decide();
+        assert!(c.go("hoodi"));
+        assert!(!c.go("mainnet"));
+        assert_eq!(d.rollouts[0].waves[1].state, WaveState::Pending);
+        // Hoodi merged at t0+1h; mainnet still behind.
+        c.findings
+            .retain(|f| f.environment.as_deref() != Some("hoodi"));
+        c.pulls.push(merged(1, "hoodi", t0() + h(1)));
+        c.now = t0() + h(24);
+        let d = c.decide();
+        assert_eq!(d.rollouts[0].waves[0].state, WaveState::Soaking);
+        assert_eq!(d.rollouts[0].waves[1].opens_at, Some(t0() + h(25)));
+        assert!(!c.go("mainnet"));
+        c.now = t0() + h(25);
+        c.findings[0].rollout = None;
+        let d = c.decide();
+        assert_eq!(d.rollouts[0].waves[0].state, WaveState::Done);
+        assert!(c.go("mainnet"));
+    }
+
+    #[test]
+    fn a_deadline_overrides_a_closed_window_with_an_alert() {
+        let mut c = Case::new();
+        // Mainnet opens only on Saturdays; its fork is on Wednesday.
+        c.envs[1].windows = Windows::new(&["Sat 02:00-04:00".into()], None).unwrap();
+        c.findings[1].deadline = Some(Deadline {
+            fork: "Glamsterdam".into(),
+            network: "mainnet".into(),
+            at: t0() + h(48),
+        });
+        c.findings
+            .retain(|f| f.environment.as_deref() != Some("hoodi"));
+        c.pulls.push(merged(1, "hoodi", t0() - h(30)));
+        let d = c.decide();
+        assert!(c.go("mainnet"), "{d:#?}");
+        assert_eq!(d.alerts.len(), 1, "{:?}", d.alerts);
+        assert_eq!(d.alerts[0].kind, AlertKind::WindowOverridden);
+        assert!(
+            d.alerts[0]
+                .message
+                .contains("outside its maintenance window")
+        );
+    }
+
+    #[test]
+    fn a_closed_window_holds_a_wave_without_a_deadline() {
+        let mut c = Case::new();
+        c.envs[1].windows = Windows::new(&["Sat 02:00-04:00".into()], None).unwrap();
+        c.findings
+            .retain(|f| f.environment.as_deref() != Some("hoodi"));
+        c.pulls.push(merged(1, "hoodi", t0() - h(30)));
+        let d = c.decide();
+        assert!(!c.go("mainnet"));
+        let saturday = Utc.with_ymd_and_hms(2027, 1, 9, 2, 0, 0).unwrap();
+        assert_eq!(d.rollouts[0].waves[1].opens_at, Some(saturday));
+        assert!(d.alerts.is_empty());
+    }
+
+    #[test]
+    fn an_expedited_code_cuts_the_soak_to_the_minimum() {
+        let mut c = Case::new();
+        for f in &mut c.findings {
+            f.codes = vec![Code::SecurityFix];
+        }
+        c.findings
+            .retain(|f| f.environment.as_deref() != Some("hoodi"));
+        c.pulls.push(merged(1, "hoodi", t0()));
+        c.now = t0() + h(1);
+        let d = c.decide();
+        assert!(d.rollouts[0].expedited);
+        assert_eq!(d.rollouts[0].waves[0].soak, Duration::from_secs(3600));
+        assert!(c.go("mainnet"), "{d:#?}");
+    }
+
+    #[test]
+    fn an_environment_updated_outside_upkeep_counts_as_soaked() {
+        let mut c = Case::new();
+        c.findings
+            .retain(|f| f.environment.as_deref() != Some("hoodi"));
+        let d = c.decide();
+        assert_eq!(d.rollouts[0].waves[0].state, WaveState::Done);
+        assert!(d.rollouts[0].waves[0].reason.contains("outside upkeep"));
+        assert!(c.go("mainnet"));
+    }
+
+    #[test]
+    fn a_later_wave_waits_while_an_earlier_one_is_blocked() {
+        let mut c = Case::new();
+        c.pulls.push(PullRecord {
+            state: PullState::Closed,
+            ..merged(1, "hoodi", t0())
+        });
+        c.now = t0() + h(200);
+        let d = c.decide();
+        assert_eq!(d.rollouts[0].waves[0].state, WaveState::Blocked);
+        assert_eq!(d.rollouts[0].waves[1].state, WaveState::Blocked);
+        assert!(!c.go("hoodi") && !c.go("mainnet"));
+    }
+}
