@@ -246,6 +246,7 @@ impl Reader<'_> {
                 "schedule" => raw.schedule = self.one(value, &at).flatten(),
                 "rules" => raw.rules = self.one(value, &at).flatten(),
                 "rollout" => raw.rollout = self.one(value, &at).flatten(),
+                "prometheus" => raw.prometheus = self.one(value, &at).flatten(),
                 _ => self
                     .issues
                     .push(Issue::key(at, unknown_field(&name, SECTIONS))),

@@ -41,6 +41,8 @@ pub struct RawSettings {
     /// How a release travels through the waves of a repository: soak times,
     /// deadline compression, expedited codes.
     pub rollout: Option<RawRollout>,
+    /// The Prometheus server health gates and live versions are read from.
+    pub prometheus: Option<RawPrometheus>,
 }
 
 /// Progressive rollout through waves.
@@ -88,6 +90,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "schedule",
     "rules",
     "rollout",
+    "prometheus",
 ];
 
 /// Keys whose environment override is a comma-separated list.
@@ -151,6 +154,55 @@ pub struct RawEnvironment {
     /// Merge upkeep's pull request for this environment once every check on
     /// its head is green and GitHub says it is mergeable (default false).
     pub automerge: Option<bool>,
+    /// Where this environment's running containers are seen: a label
+    /// selector for kube-state-metrics' `kube_pod_container_info` in
+    /// `prometheus.url` (e.g. `{namespace="hoodi"}`). With it, a wave is done
+    /// only when every running container of the bumped images reports the
+    /// new tag (or digest).
+    pub live: Option<RawLive>,
+    /// Prometheus queries that must hold on every check while this
+    /// environment soaks; a failure blocks later waves and rolls back.
+    pub health: Option<Vec<RawHealthGate>>,
+}
+
+/// Where an environment's running containers are seen.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawLive {
+    /// A PromQL label selector, braces included: `{namespace="hoodi"}`.
+    pub selector: String,
+}
+
+/// A health gate: a PromQL query whose value must stay above or below a
+/// threshold.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawHealthGate {
+    /// Shown in alerts and pull requests.
+    pub name: String,
+    /// An instant PromQL query returning one value.
+    pub query: String,
+    /// Healthy while the value is above this.
+    pub above: Option<f64>,
+    /// Healthy while the value is below this.
+    pub below: Option<f64>,
+    /// How long the gate must have held before a wave counts as healthy
+    /// (e.g. `10m`; default: every check of the soak).
+    #[serde(rename = "for")]
+    #[schemars(schema_with = "duration_schema")]
+    pub for_: Option<String>,
+}
+
+impl Eq for RawHealthGate {}
+
+/// Where health gates and live versions are read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawPrometheus {
+    /// The Prometheus server (`http://prometheus.monitoring:9090`);
+    /// credentials come from `UPKEEP_PROMETHEUS_TOKEN` or
+    /// `UPKEEP_PROMETHEUS_USERNAME`/`UPKEEP_PROMETHEUS_PASSWORD`.
+    pub url: String,
 }
 
 /// An upstream project whose releases are tracked.
