@@ -21,7 +21,7 @@ use crate::domain::evaluate::{CheckReport, Failure, Finding, ReleaseMap};
 use crate::domain::plan::{self, PlannedPr};
 use crate::domain::render::{self, Rendered, Templates};
 use crate::domain::repo::RepoName;
-use crate::domain::rollout::decide::{PullRecord, PullState};
+use crate::domain::rollout::decide::{PullRecord, PullState, UpstreamRollout};
 use crate::domain::rollout::traffic;
 use crate::domain::settings::{RepoSource, Repository};
 use crate::io::forge::checks::{ChecksState, MergeMethod, MergeOutcome};
@@ -303,7 +303,7 @@ pub async fn run(
             templates,
             &repo,
             &planned.pulls,
-            &check.releases,
+            (&check.releases, &check.rollouts),
             check
                 .pulls
                 .get(&name)
@@ -332,7 +332,7 @@ async fn publish_repository(
     templates: &Templates,
     repo: &Repository,
     pulls: &[PlannedPr],
-    releases: &ReleaseMap,
+    (releases, rollouts): (&ReleaseMap, &[UpstreamRollout]),
     history: &[PullRecord],
     checked: Option<&BaseRef>,
     mode: Mode,
@@ -348,7 +348,7 @@ async fn publish_repository(
     };
     let mut rendered = Vec::new();
     for pr in pulls {
-        match templates.render(&render::context_of(pr, releases), now) {
+        match templates.render(&render::context_of(pr, releases, rollouts), now) {
             Ok(words) => rendered.push((pr, words)),
             Err(e) => report.failures.push(Failure {
                 subject: format!("{} {}", pr.repository, pr.describe()),

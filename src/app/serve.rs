@@ -4,6 +4,7 @@
 //!  POST /webhook ──verify──> Event ──de-dup──> Job ─┐
 //!  cron (schedule.poll) ─────────────────────> Poll ─┼─> queue ─> one Worker ─> pipeline::run
 //!  cron (slack.digest) ─────────────────────> Digest ─┤                    └──> notify::run
+//!  next rollout wave opens (Worker::wake) ──> Poll ─┤
 //!  start ───────────────────────────────> Discover ─┘
 //! ```
 //!
@@ -16,6 +17,9 @@
 //!   pull request ([`worker`]). After a poll it sends the Slack alerts and
 //!   reminders due; a digest job sends what `upkeep notify` sends. Slack
 //!   failures are logged and counted, and never stop pull-request work.
+//! - After each pass the worker says when a pending rollout wave next may
+//!   open (its maintenance window opens, an earlier wave's soak ends): a
+//!   poll is queued then too, so the wave opens on time between polls.
 //! - `GET /healthz` (the process serves), `GET /readyz` (installations
 //!   known, not shutting down), `GET /metrics` ([`metrics`]).
 //! - On SIGTERM or ctrl-c: stop accepting, finish the current job, drop the
@@ -316,6 +320,7 @@ pub async fn run(
     let poll_queued = worker.poll_queued.clone();
     let digest = worker.settings.slack.digest.clone();
     let digest_queued = worker.digest_queued.clone();
+    let wake = worker.wake.subscribe();
 
     let (tx, mut rx) = mpsc::channel::<Job>(options.queue.max(1));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -360,6 +365,12 @@ pub async fn run(
         Job::Poll,
         tx.clone(),
         poll_queued,
+        stop_rx.clone(),
+    ));
+    let waker = tokio::spawn(wake_up(
+        wake,
+        tx.clone(),
+        worker.poll_queued.clone(),
         stop_rx.clone(),
     ));
     let digests = digest.map(|cron| {
@@ -407,6 +418,7 @@ pub async fn run(
         );
     }
     scheduler.abort();
+    waker.abort();
     if let Some(digests) = digests {
         digests.abort();
     }
@@ -436,6 +448,46 @@ async fn schedule(
         }
         if !queued.swap(true, Ordering::SeqCst) && queue.try_send(job.clone()).is_err() {
             queued.store(false, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Queues a [`Job::Poll`] when the time in `wake` comes (a little after,
+/// so the window is open by then), unless a poll is waiting; each time
+/// once. A new time replaces the one waited for.
+async fn wake_up(
+    mut wake: watch::Receiver<Option<chrono::DateTime<Utc>>>,
+    queue: mpsc::Sender<Job>,
+    queued: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut fired: Option<chrono::DateTime<Utc>> = None;
+    loop {
+        let next = *wake.borrow_and_update();
+        match next.filter(|t| fired.is_none_or(|f| *t > f)) {
+            None => {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    changed = wake.changed() => if changed.is_err() { return },
+                }
+            }
+            Some(at) => {
+                let wait = (at - crate::app::context::clock())
+                    .to_std()
+                    .unwrap_or_default()
+                    + Duration::from_secs(1);
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    changed = wake.changed() => if changed.is_err() { return },
+                    _ = tokio::time::sleep(wait) => {
+                        fired = Some(at);
+                        tracing::info!(%at, "a rollout wave may open now: poll queued");
+                        if !queued.swap(true, Ordering::SeqCst) && queue.try_send(Job::Poll).is_err() {
+                            queued.store(false, Ordering::SeqCst);
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -32,6 +32,8 @@ use serde::Serialize;
 
 use crate::domain::evaluate::{CheckReport, Deadline, Finding};
 use crate::domain::render::{Fingerprint, time_left};
+use crate::domain::rollout::decide::{AlertKind, RolloutAlert, UpstreamRollout, WaveState};
+use crate::domain::rollout::wake;
 use crate::domain::rules::Code;
 use crate::domain::settings::{DEFAULT_CHANNEL, Settings, Slack, SlackRoute};
 
@@ -334,6 +336,109 @@ pub fn alert_key(upstream: &str, tag: &str) -> String {
     format!("alert|{upstream}|{tag}")
 }
 
+/// The de-duplication key of a rollout alert: one per repository,
+/// upstream, release and kind.
+pub fn rollout_alert_key(a: &RolloutAlert) -> String {
+    format!(
+        "rollout|{}|{}|{}|{}",
+        a.repository,
+        a.upstream,
+        a.version,
+        alert_kind(a.kind)
+    )
+}
+
+fn alert_kind(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::DeadlineAtRisk => "deadline-at-risk",
+        AlertKind::WindowOverridden => "window-overridden",
+    }
+}
+
+/// Whether `channel` gets news of `repository` in any of `environments`
+/// (none: of the repository as a whole).
+fn routed_to(channels: &[Channel], channel: &str, repository: &str, environments: &[&str]) -> bool {
+    let to = |env: Option<&str>| {
+        route(channels, repository, env)
+            .iter()
+            .any(|c| c.name == channel)
+    };
+    if environments.is_empty() {
+        to(None)
+    } else {
+        environments.iter().any(|e| to(Some(e)))
+    }
+}
+
+/// The rollouts in flight a channel hears of: those with a wave in an
+/// environment routed to it.
+fn channel_rollouts(
+    inputs: &Inputs<'_>,
+    channels: &[Channel],
+    channel: &str,
+) -> Vec<UpstreamRollout> {
+    inputs
+        .report
+        .rollouts
+        .iter()
+        .filter(|r| r.in_flight())
+        .filter(|r| {
+            let envs: Vec<&str> = r
+                .waves
+                .iter()
+                .flat_map(|w| w.environments.iter().map(String::as_str))
+                .collect();
+            routed_to(channels, channel, &r.repository, &envs)
+        })
+        .cloned()
+        .collect()
+}
+
+/// `Tue 09:00 UTC` within six days of `now`, else `Tue 16 Dec 09:00 UTC`.
+fn slack_time(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    if (t - now).num_days().abs() < 6 {
+        t.format("%a %H:%M UTC").to_string()
+    } else {
+        t.format("%a %-d %b %H:%M UTC").to_string()
+    }
+}
+
+fn rollout_view(inputs: &Inputs<'_>, r: &UpstreamRollout) -> text::RolloutView {
+    let e = blocks::escape;
+    text::RolloutView {
+        repository: e(&r.repository),
+        upstream: e(&r.upstream),
+        name: e(r.upstream.rsplit('/').next().unwrap_or(&r.upstream)),
+        version: e(&r.version),
+        release_link: release_link(inputs, &r.upstream, &r.version),
+        at_risk: r.at_risk,
+        compressed: r.compressed,
+        expedited: r.expedited,
+        deadline: r.deadline.as_ref().map(|d| deadline_view(d, inputs.now)),
+        waves: r
+            .waves
+            .iter()
+            .map(|w| text::WaveView {
+                wave: w.wave,
+                environments: e(&w.environments.join(", ")),
+                state: w.state.as_str(),
+                at: match w.state {
+                    WaveState::Soaking | WaveState::Pending => {
+                        w.opens_at.map(|t| slack_time(t, inputs.now))
+                    }
+                    _ => None,
+                },
+                pr: w.pull.map(|n| match &w.pull_url {
+                    Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                        blocks::link(u, &format!("#{n}"))
+                    }
+                    _ => format!("#{n}"),
+                }),
+            })
+            .collect(),
+    }
+}
+
 /// The de-duplication key of a reminder: one per reference, deadline and
 /// threshold.
 pub fn reminder_key(f: &Finding, d: &Deadline, threshold: Duration) -> String {
@@ -371,8 +476,16 @@ pub fn compose(
         let findings = per_channel
             .remove(channel.name.as_str())
             .unwrap_or_default();
+        let rollouts = channel_rollouts(inputs, channels, &channel.name);
         if what.alerts {
             out.extend(alerts(inputs, &channel.name, &findings, templates, sent)?);
+            out.extend(rollout_alerts(
+                inputs,
+                channels,
+                &channel.name,
+                templates,
+                sent,
+            )?);
             out.extend(reminders(
                 inputs,
                 &channel.name,
@@ -386,6 +499,7 @@ pub fn compose(
                 inputs,
                 &channel.name,
                 &findings,
+                &rollouts,
                 only_default,
                 templates,
             )?);
@@ -508,9 +622,11 @@ fn digest(
     inputs: &Inputs<'_>,
     channel: &str,
     findings: &[&Finding],
+    rollouts: &[UpstreamRollout],
     everything: bool,
     templates: &SlackTemplates,
 ) -> Result<Message, TemplateError> {
+    let opening = wake::next_window(rollouts, inputs.now);
     let mut sections: BTreeMap<Urgency, Vec<&Finding>> = BTreeMap::new();
     for f in findings {
         sections
@@ -544,6 +660,8 @@ fn digest(
             0
         },
         failed: report.failures.len(),
+        rollouts: rollouts.len(),
+        opening: opening.len(),
     };
     let (header, summary) = templates.headed("digest.j2", &view)?;
     let mut head = vec![Block::header(&blocks::unescape(&header))];
@@ -568,6 +686,62 @@ fn digest(
     let mut writer = Writer::new(head, MAX_ITEMS);
     let mut omitted: BTreeMap<Urgency, usize> = BTreeMap::new();
     let mut full = false;
+    // The rollouts first: what opens in the next window, then every
+    // rollout in flight, a line each.
+    let mut stages: Vec<(&'static str, &'static str, Vec<String>)> = Vec::new();
+    let mut lines = Vec::new();
+    for (r, w) in &opening {
+        let Some(at) = w.opens_at else { continue };
+        let e = blocks::escape;
+        let view = text::WindowView {
+            repository: e(&r.repository),
+            upstream: e(&r.upstream),
+            name: e(r.upstream.rsplit('/').next().unwrap_or(&r.upstream)),
+            version: e(&r.version),
+            release_link: release_link(inputs, &r.upstream, &r.version),
+            wave: w.wave,
+            environments: e(&w.environments.join(", ")),
+            at: slack_time(at, inputs.now),
+            when: format!("in {}", time_left(inputs.now, at)),
+        };
+        lines.push(templates.line("window.j2", &view)?);
+    }
+    stages.push(("next_window", "next window", lines));
+    let mut lines = Vec::new();
+    for r in rollouts {
+        lines.push(templates.line("rollout.j2", &rollout_view(inputs, r))?);
+    }
+    stages.push(("rollouts", "rollout", lines));
+    let mut omitted_stages: Vec<text::SectionView> = Vec::new();
+    for (key, label, lines) in stages {
+        if lines.is_empty() {
+            continue;
+        }
+        let title = templates.line(
+            "section.j2",
+            &text::SectionView {
+                key,
+                label,
+                count: lines.len(),
+            },
+        )?;
+        let mut left = 0;
+        for (i, line) in lines.iter().enumerate() {
+            if !full {
+                full = !writer.add((i == 0).then_some(title.as_str()), line);
+            }
+            if full {
+                left += 1;
+            }
+        }
+        if left > 0 {
+            omitted_stages.push(text::SectionView {
+                key,
+                label,
+                count: left,
+            });
+        }
+    }
     for (urgency, items) in &sections {
         let title = templates.line(
             "section.j2",
@@ -587,7 +761,14 @@ fn digest(
             }
         }
     }
-    let more = more_line(templates, omitted.values().sum(), &omitted)?;
+    let left: usize =
+        omitted.values().sum::<usize>() + omitted_stages.iter().map(|s| s.count).sum::<usize>();
+    omitted_stages.extend(omitted.iter().map(|(u, n)| text::SectionView {
+        key: u.key(),
+        label: u.label(),
+        count: *n,
+    }));
+    let more = more_line(templates, left, omitted_stages)?;
     // The notification text is mrkdwn: the escaped header.
     let payload = Payload::new(&header, writer.finish(more));
     Ok(Message {
@@ -604,21 +785,14 @@ fn digest(
 fn more_line(
     templates: &SlackTemplates,
     count: usize,
-    omitted: &BTreeMap<Urgency, usize>,
+    sections: Vec<text::SectionView>,
 ) -> Result<Option<String>, TemplateError> {
     if count == 0 {
         return Ok(None);
     }
     let view = text::MoreView {
         count,
-        sections: omitted
-            .iter()
-            .map(|(u, n)| text::SectionView {
-                key: u.key(),
-                label: u.label(),
-                count: *n,
-            })
-            .collect(),
+        sections,
         command: FULL_LIST,
     };
     Ok(Some(templates.line("more.j2", &view)?))
@@ -797,6 +971,96 @@ fn alerts(
     Ok(out)
 }
 
+/// The rollouts' alerts (a deadline at risk, a window overridden) a
+/// channel has not had yet: one message per repository, upstream, release
+/// and kind, with the rollout's waves under it.
+fn rollout_alerts(
+    inputs: &Inputs<'_>,
+    channels: &[Channel],
+    channel: &str,
+    templates: &SlackTemplates,
+    sent: &dyn Fn(&str, &[String]) -> BTreeSet<String>,
+) -> Result<Vec<Message>, TemplateError> {
+    let rollout_of = |a: &RolloutAlert| {
+        inputs.report.rollouts.iter().find(|r| {
+            r.repository == a.repository && r.upstream == a.upstream && r.version == a.version
+        })
+    };
+    let mut grouped: BTreeMap<String, Vec<&RolloutAlert>> = BTreeMap::new();
+    for a in &inputs.report.rollout_alerts {
+        let envs: Vec<&str> = rollout_of(a)
+            .map(|r| {
+                r.waves
+                    .iter()
+                    .flat_map(|w| w.environments.iter().map(String::as_str))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if routed_to(channels, channel, &a.repository, &envs) {
+            grouped.entry(rollout_alert_key(a)).or_default().push(a);
+        }
+    }
+    let keys: Vec<String> = grouped.keys().cloned().collect();
+    let already = if keys.is_empty() {
+        BTreeSet::new()
+    } else {
+        sent(channel, &keys)
+    };
+    let mut out = Vec::new();
+    for (key, list) in grouped {
+        if already.contains(&key) {
+            continue;
+        }
+        let a = list[0];
+        let e = blocks::escape;
+        let mut messages: Vec<String> = Vec::new();
+        for m in list
+            .iter()
+            .map(|a| blocks::cut(&e(&a.message), blocks::MAX_LINE))
+        {
+            if !messages.contains(&m) {
+                messages.push(m);
+            }
+        }
+        let view = text::RolloutAlertView {
+            channel: e(channel),
+            kind: alert_kind(a.kind),
+            repository: e(&a.repository),
+            upstream: e(&a.upstream),
+            name: e(a.upstream.rsplit('/').next().unwrap_or(&a.upstream)),
+            version: e(&a.version),
+            release_link: release_link(inputs, &a.upstream, &a.version),
+            messages,
+        };
+        let (header, intro) = templates.headed("rollout_alert.j2", &view)?;
+        let mut head = vec![Block::header(&blocks::unescape(&header))];
+        if !intro.is_empty() {
+            head.push(Block::section(&blocks::cut(&intro, blocks::MAX_TEXT)));
+        }
+        let mut writer = Writer::new(head, MAX_ALERT_ITEMS);
+        if let Some(r) = rollout_of(a) {
+            writer.add(
+                None,
+                &templates.line("rollout.j2", &rollout_view(inputs, r))?,
+            );
+        }
+        out.push(Message {
+            channel: channel.to_string(),
+            kind: Kind::Alert,
+            subject: format!(
+                "{} {} {} {}",
+                a.repository,
+                a.upstream,
+                a.version,
+                alert_kind(a.kind)
+            ),
+            payload: Payload::new(&header, writer.finish(None)),
+            keys: vec![key],
+        });
+    }
+    Ok(out)
+}
+
 /// A message of a header, an intro and item lines (alerts, reminders).
 fn listed(
     inputs: &Inputs<'_>,
@@ -816,7 +1080,7 @@ fn listed(
             omitted += 1;
         }
     }
-    let more = more_line(templates, omitted, &BTreeMap::new())?;
+    let more = more_line(templates, omitted, Vec::new())?;
     Ok(Payload::new(header, writer.finish(more)))
 }
 
@@ -957,6 +1221,7 @@ mod tests {
                 group: group.into(),
                 key: String::new(),
                 environments: Vec::new(),
+                rollout: None,
             },
         }
     }

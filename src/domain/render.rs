@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::domain::evaluate::Deadline;
 use crate::domain::release::Release;
+use crate::domain::rollout::decide::{UpstreamRollout, WaveState, WaveStatus};
 use crate::domain::rules::{Code, Priority};
 
 pub use context::context_of;
@@ -75,6 +76,9 @@ pub struct PullRequestContext {
     /// Finding codes (`hard-fork`, `breaking-change`, `security-fix`, …).
     pub codes: Vec<Code>,
     pub priority: Option<Priority>,
+    /// The rollouts (through the repository's waves) of its upstreams, when
+    /// they have one: the body shows their waves.
+    pub rollouts: Vec<UpstreamRollout>,
 }
 
 /// One upstream moving to a release.
@@ -140,7 +144,49 @@ impl PullRequestContext {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            rollout: self.rollout_key(),
         }
+    }
+
+    /// Whether `w` is a wave this pull request moves: its environments
+    /// include one of the PR's for the rollout's upstream.
+    fn moves_wave(&self, r: &UpstreamRollout, w: &WaveStatus) -> bool {
+        self.upgrades
+            .iter()
+            .filter(|u| u.upstream == r.upstream)
+            .flat_map(|u| &u.bumps)
+            .flat_map(|b| &b.environments)
+            .any(|e| w.environments.contains(e))
+    }
+
+    /// A wave's state as the body shows it: `this pull request` for the
+    /// waves it moves while they wait for it, `open #12`, `blocked #9`,
+    /// else the state.
+    fn wave_state(&self, r: &UpstreamRollout, w: &WaveStatus) -> String {
+        match (w.state, w.pull) {
+            (WaveState::Pending | WaveState::Open, _) if self.moves_wave(r, w) => {
+                "this pull request".into()
+            }
+            (WaveState::Open | WaveState::Blocked, Some(n)) => format!("{} #{n}", w.state.as_str()),
+            _ => w.state.as_str().to_string(),
+        }
+    }
+
+    /// A hash of the rollouts' waves and their shown states (not their
+    /// times): a body is rewritten when a wave moves on, not when a time
+    /// in it passes. `None` without a rollout.
+    fn rollout_key(&self) -> Option<String> {
+        if self.rollouts.is_empty() {
+            return None;
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for r in &self.rollouts {
+            parts.push(format!("{} {} {}", r.upstream, r.version, r.at_risk));
+            for w in &r.waves {
+                parts.push(format!("{}={}", w.wave, self.wave_state(r, w)));
+            }
+        }
+        Some(fingerprint::text_key(&parts))
     }
 }
 
@@ -580,6 +626,7 @@ struct Prepared<'a> {
     forks: Vec<ForkView>,
     breaking: Vec<String>,
     security: Option<String>,
+    rollouts: Vec<RolloutView>,
 }
 
 impl<'a> Prepared<'a> {
@@ -686,7 +733,9 @@ impl<'a> Prepared<'a> {
             }
         }
         let first = ctx.upgrades.first().map(|u| u.upstream.as_str());
+        let rollouts = ctx.rollouts.iter().map(|r| rollout_view(ctx, r)).collect();
         Prepared {
+            rollouts,
             ctx,
             upstreams,
             releases,
@@ -757,6 +806,7 @@ impl<'a> Prepared<'a> {
             security: self.security.as_deref(),
             codes: self.ctx.codes.iter().map(|c| c.as_str()).collect(),
             priority: self.ctx.priority.map(Priority::as_str),
+            rollouts: &self.rollouts,
         }
     }
 }
@@ -780,8 +830,81 @@ struct View<'a> {
     security: Option<&'a str>,
     codes: Vec<&'static str>,
     priority: Option<&'a str>,
+    rollouts: &'a [RolloutView],
     omitted: usize,
     shown: usize,
+}
+
+/// One upstream's rollout through the repository's waves.
+#[derive(Serialize)]
+struct RolloutView {
+    upstream: String,
+    name: String,
+    version: String,
+    deadline: Option<RolloutDeadlineView>,
+    at_risk: bool,
+    compressed: bool,
+    expedited: bool,
+    waves: Vec<WaveView>,
+}
+
+#[derive(Serialize)]
+struct RolloutDeadlineView {
+    fork: String,
+    network: String,
+    at: String,
+}
+
+#[derive(Serialize)]
+struct WaveView {
+    wave: u32,
+    environments: Vec<String>,
+    /// `this pull request`, `open #12`, `soaking`, …
+    state: String,
+    /// The raw state (`pending`, `open`, `soaking`, `done`, `blocked`).
+    code: &'static str,
+    this: bool,
+    merged_at: String,
+    soak: String,
+    opens_at: String,
+    reason: String,
+}
+
+fn rollout_view(ctx: &PullRequestContext, r: &UpstreamRollout) -> RolloutView {
+    use crate::domain::rollout::view::time;
+    let last = r.waves.last().map(|w| w.wave);
+    RolloutView {
+        upstream: r.upstream.clone(),
+        name: crate::domain::plan::short_name(&r.upstream).to_string(),
+        version: r.version.clone(),
+        deadline: r.deadline.as_ref().map(|d| RolloutDeadlineView {
+            fork: d.fork.clone(),
+            network: d.network.clone(),
+            at: time(Some(d.at)),
+        }),
+        at_risk: r.at_risk,
+        compressed: r.compressed,
+        expedited: r.expedited,
+        waves: r
+            .waves
+            .iter()
+            .map(|w| WaveView {
+                wave: w.wave,
+                environments: w.environments.clone(),
+                state: ctx.wave_state(r, w),
+                code: w.state.as_str(),
+                this: ctx.moves_wave(r, w),
+                merged_at: time(w.merged_at),
+                soak: if Some(w.wave) == last {
+                    "-".into()
+                } else {
+                    crate::domain::plan::human(w.soak)
+                },
+                opens_at: time(w.opens_at),
+                reason: w.reason.clone(),
+            })
+            .collect(),
+    }
 }
 
 #[derive(Clone, Serialize)]
@@ -932,6 +1055,7 @@ mod tests {
             security: None,
             codes: Vec::new(),
             priority: None,
+            rollouts: Vec::new(),
         }
     }
 

@@ -6,9 +6,12 @@
 //! - [`compress`]: deadline-aware soak compression: how long each remaining
 //!   wave of a release soaks so that every wave is reached before a fork
 //!   activation.
+//! - [`wake`]: when a pending wave next may open (for `serve`), and
+//!   which waves wait for their next maintenance window.
 
 pub mod compress;
 pub mod decide;
 pub mod traffic;
 pub mod view;
+pub mod wake;
 pub mod window;

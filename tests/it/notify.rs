@@ -17,6 +17,9 @@ use upkeep::domain::notify::{
 };
 use upkeep::domain::release::Release;
 use upkeep::domain::render::Fingerprint;
+use upkeep::domain::rollout::decide::{
+    AlertKind, RolloutAlert, UpstreamRollout, WaveState, WaveStatus,
+};
 use upkeep::domain::rules::Code;
 use upkeep::domain::settings::{self, Slack, SlackRoute};
 use upkeep::io::slack::{SendOptions, Sender};
@@ -237,6 +240,7 @@ fn fleet() -> Fleet {
         group: group.into(),
         key: "0000000000000000".into(),
         environments: Vec::new(),
+        rollout: None,
     };
     let pulls = vec![
         OpenPull {
@@ -1057,4 +1061,297 @@ fn notify_without_a_webhook_says_what_to_set() {
         "{err}"
     );
     assert!(!err.contains("secret"), "{err}");
+}
+
+fn wave(n: u32, env: &str, state: WaveState, opens_at: Option<&str>, window: bool) -> WaveStatus {
+    WaveStatus {
+        wave: n,
+        environments: vec![env.to_string()],
+        state,
+        merged_at: None,
+        soak: Duration::from_secs(86_400),
+        opens_at: opens_at.map(time),
+        pull: None,
+        pull_url: None,
+        reason: String::new(),
+        window,
+    }
+}
+
+/// Two rollouts in flight (one soaking, one waiting for mainnet's window),
+/// one done, and their alerts.
+fn rollout_report() -> CheckReport {
+    let soaking = UpstreamRollout {
+        repository: "acme/deploy".into(),
+        upstream: "sigp/lighthouse".into(),
+        version: "v8.0.1".into(),
+        deadline: None,
+        compressed: false,
+        at_risk: false,
+        expedited: false,
+        waves: vec![
+            wave(
+                1,
+                "hoodi",
+                WaveState::Soaking,
+                Some("2025-12-02T09:00:00Z"),
+                false,
+            ),
+            wave(
+                2,
+                "mainnet",
+                WaveState::Pending,
+                Some("2025-12-02T09:00:00Z"),
+                false,
+            ),
+        ],
+    };
+    let mut windowed = UpstreamRollout {
+        repository: "acme/deploy".into(),
+        upstream: "ethereum/go-ethereum".into(),
+        version: "v1.16.7".into(),
+        deadline: Some(Deadline {
+            fork: "Fusaka".into(),
+            network: "mainnet".into(),
+            at: time("2025-12-03T21:49:11Z"),
+        }),
+        compressed: true,
+        at_risk: true,
+        expedited: false,
+        waves: vec![
+            wave(1, "hoodi", WaveState::Done, None, false),
+            wave(
+                2,
+                "mainnet<@U1>",
+                WaveState::Pending,
+                Some("2025-11-28T14:00:00Z"),
+                true,
+            ),
+        ],
+    };
+    windowed.waves[0].pull = Some(7);
+    windowed.waves[0].pull_url = Some("https://github.com/acme/deploy/pull/7".into());
+    let mut done = soaking.clone();
+    done.upstream = "prysm/prysm".into();
+    done.waves
+        .iter_mut()
+        .for_each(|w| (w.state, w.opens_at) = (WaveState::Done, None));
+    let alert = |kind, message: &str| RolloutAlert {
+        repository: "acme/deploy".into(),
+        upstream: "ethereum/go-ethereum".into(),
+        version: "v1.16.7".into(),
+        kind,
+        message: message.into(),
+    };
+    CheckReport {
+        rollouts: vec![soaking, windowed, done],
+        rollout_alerts: vec![
+            alert(
+                AlertKind::DeadlineAtRisk,
+                "ethereum/go-ethereum v1.16.7 cannot soak in every wave before Fusaka on mainnet <!channel>",
+            ),
+            alert(
+                AlertKind::WindowOverridden,
+                "wave 2 opens outside its window",
+            ),
+            alert(
+                AlertKind::WindowOverridden,
+                "wave 3 opens outside its window",
+            ),
+        ],
+        ..CheckReport::default()
+    }
+}
+
+#[test]
+fn the_digest_lists_rollouts_in_flight_and_what_opens_in_the_next_window() {
+    let report = rollout_report();
+    let slack = Slack::default();
+    let (held, local) = (BTreeMap::new(), BTreeSet::new());
+    let inputs = Inputs {
+        report: &report,
+        slack: &slack,
+        pulls: &[],
+        held: &held,
+        local: &local,
+        now: now(),
+    };
+    let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");
+    let templates = SlackTemplates::builtin().unwrap();
+    let digest_only = What {
+        digest: true,
+        alerts: false,
+    };
+    let messages =
+        notify::compose(&inputs, &channels, &templates, digest_only, &never_sent).unwrap();
+    assert_eq!(messages.len(), 1);
+    let text = texts(&messages[0]);
+    assert!(
+        text.contains("2 rollouts in flight · 1 opening in the next window"),
+        "{text}"
+    );
+    assert!(
+        text.contains(":clock9: *Opens in the next maintenance window* (1)\n• *acme/deploy*: go-ethereum v1.16.7 to wave 2 (mainnet&lt;@U1&gt;) at Fri 14:00 UTC (in 2 hours)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("• *acme/deploy*: lighthouse v8.0.1: wave 1 hoodi: soaking until Tue 09:00 UTC · wave 2 mainnet: pending, opens Tue 09:00 UTC"),
+        "{text}"
+    );
+    assert!(
+        text.contains("• *acme/deploy*: go-ethereum v1.16.7 :warning: _deadline at risk_: wave 1 hoodi: done <https://github.com/acme/deploy/pull/7|#7> · wave 2 mainnet&lt;@U1&gt;: pending, opens Fri 14:00 UTC"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("prysm"),
+        "a finished rollout is not in flight: {text}"
+    );
+    // Rollouts come before the upgrades; their sections are in order.
+    let window = text.find("Opens in the next").unwrap();
+    let flight = text.find("Rollouts in flight").unwrap();
+    assert!(window < flight);
+
+    // Routed: a channel for another repository hears of none of them.
+    let env = HashMap::from([(
+        "HOOK".to_string(),
+        "https://hooks.slack.com/services/T0/B1/x".to_string(),
+    )]);
+    let slack_other = Slack {
+        routes: vec![SlackRoute::new("other", "HOOK", &["acme/other"], &[]).unwrap()],
+        ..Slack::default()
+    };
+    let routed = notify::channels(&slack_other, &env);
+    let inputs_other = Inputs {
+        slack: &slack_other,
+        ..inputs
+    };
+    let messages = notify::compose(
+        &inputs_other,
+        &routed,
+        &templates,
+        What::default(),
+        &never_sent,
+    )
+    .unwrap();
+    assert!(
+        messages
+            .iter()
+            .all(|m| !texts(m).contains("Rollouts in flight"))
+    );
+    assert!(messages.iter().all(|m| m.kind == Kind::Digest));
+}
+
+#[test]
+fn rollout_alerts_are_sent_once_per_release_and_kind() {
+    let report = rollout_report();
+    let slack = Slack::default();
+    let (held, local) = (BTreeMap::new(), BTreeSet::new());
+    let inputs = Inputs {
+        report: &report,
+        slack: &slack,
+        pulls: &[],
+        held: &held,
+        local: &local,
+        now: now(),
+    };
+    let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");
+    let templates = SlackTemplates::builtin().unwrap();
+    let alerts_only = What {
+        digest: false,
+        alerts: true,
+    };
+    let messages =
+        notify::compose(&inputs, &channels, &templates, alerts_only, &never_sent).unwrap();
+    assert_eq!(messages.len(), 2, "{:#?}", view(&messages));
+    let keys: Vec<&str> = messages.iter().map(|m| m.keys[0].as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "rollout|acme/deploy|ethereum/go-ethereum|v1.16.7|deadline-at-risk",
+            "rollout|acme/deploy|ethereum/go-ethereum|v1.16.7|window-overridden",
+        ]
+    );
+    assert!(messages.iter().all(|m| m.kind == Kind::Alert));
+    let risk = texts(&messages[0]);
+    assert!(
+        risk.starts_with("Deadline at risk: go-ethereum v1.16.7 in acme/deploy\n"),
+        "{risk}"
+    );
+    assert!(risk.contains("mainnet &lt;!channel&gt;"), "escaped: {risk}");
+    assert!(
+        risk.contains("wave 2 mainnet&lt;@U1&gt;: pending, opens Fri 14:00 UTC"),
+        "{risk}"
+    );
+    let window = texts(&messages[1]);
+    assert!(
+        window.starts_with("Outside the maintenance window: go-ethereum v1.16.7 in acme/deploy\n"),
+        "{window}"
+    );
+    assert!(
+        window.contains("wave 2 opens outside its window\nwave 3 opens outside its window"),
+        "{window}"
+    );
+
+    // Sent once: the store's answer leaves them out next time.
+    let sent = |_: &str, asked: &[String]| -> BTreeSet<String> {
+        asked
+            .iter()
+            .filter(|k| k.ends_with("|v1.16.7|deadline-at-risk"))
+            .cloned()
+            .collect()
+    };
+    let again = notify::compose(&inputs, &channels, &templates, alerts_only, &sent).unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(
+        again[0].keys,
+        ["rollout|acme/deploy|ethereum/go-ethereum|v1.16.7|window-overridden"]
+    );
+    // A newer release alerts again.
+    let mut newer = rollout_report();
+    for a in &mut newer.rollout_alerts {
+        a.version = "v1.16.8".into();
+    }
+    let inputs = Inputs {
+        report: &newer,
+        ..inputs
+    };
+    let fresh = notify::compose(&inputs, &channels, &templates, alerts_only, &sent).unwrap();
+    assert_eq!(fresh.len(), 2);
+}
+
+#[test]
+fn many_rollouts_stay_within_slack_limits() {
+    let base = rollout_report();
+    let mut report = CheckReport::default();
+    for i in 0..400 {
+        let mut r = base.rollouts[1].clone();
+        r.repository = format!("acme/deploy-{i}-{}", "&<>".repeat(60));
+        report.rollouts.push(r);
+    }
+    let slack = Slack::default();
+    let (held, local) = (BTreeMap::new(), BTreeSet::new());
+    let inputs = Inputs {
+        report: &report,
+        slack: &slack,
+        pulls: &[],
+        held: &held,
+        local: &local,
+        now: now(),
+    };
+    let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");
+    let templates = SlackTemplates::builtin().unwrap();
+    let what = What {
+        digest: true,
+        alerts: false,
+    };
+    let m = notify::compose(&inputs, &channels, &templates, what, &never_sent).unwrap();
+    let payload = serde_json::to_value(&m[0].payload).unwrap();
+    blockkit::check(&payload);
+    assert!(m[0].payload.check_limits().is_ok());
+    let text = texts(&m[0]);
+    assert!(text.contains("more not shown ("), "{text}");
+    assert!(
+        text.contains(" next window, ") && text.contains(" rollout)"),
+        "{text}"
+    );
 }

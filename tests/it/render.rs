@@ -12,6 +12,7 @@ use upkeep::domain::render::{
     BODY_LIMIT, Bump, FINGERPRINT_MARKER, Override, PullRequestContext, RenderError, Rendered,
     Templates, Upgrade, parse_fingerprint, utf16_len,
 };
+use upkeep::domain::rollout::decide::{UpstreamRollout, WaveState, WaveStatus};
 use upkeep::domain::rules::{Code, Priority};
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -64,6 +65,7 @@ fn context(upgrades: Vec<Upgrade>) -> PullRequestContext {
         security: None,
         codes: Vec::new(),
         priority: None,
+        rollouts: Vec::new(),
     }
 }
 
@@ -185,6 +187,146 @@ fn hard_fork_with_deadlines_on_two_networks() {
     );
     assert!(r.body.contains("> [!CAUTION]") && r.body.contains("> [!WARNING]"));
     insta::assert_snapshot!("hard_fork_two_networks", whole(&r));
+}
+
+fn wave(n: u32, envs: &[&str], state: WaveState, soak_hours: u64) -> WaveStatus {
+    WaveStatus {
+        wave: n,
+        environments: envs.iter().map(|s| s.to_string()).collect(),
+        state,
+        merged_at: None,
+        soak: std::time::Duration::from_secs(soak_hours * 3600),
+        opens_at: None,
+        pull: None,
+        pull_url: None,
+        reason: String::new(),
+        window: false,
+    }
+}
+
+fn rollout(upstream: &str, version: &str, waves: Vec<WaveStatus>) -> UpstreamRollout {
+    UpstreamRollout {
+        repository: "acme/deploy".into(),
+        upstream: upstream.into(),
+        version: version.into(),
+        deadline: None,
+        compressed: false,
+        at_risk: false,
+        expedited: false,
+        waves,
+    }
+}
+
+/// A bump of a file outside the environments (not held by the rollout)
+/// while the release soaks in wave 1 and waits for a window in wave 2.
+fn two_wave_context() -> PullRequestContext {
+    let mut ctx = context(vec![lighthouse(
+        "v7.0.0",
+        "v7.0.1",
+        vec![bump(
+            "sigp/lighthouse",
+            "v7.0.0",
+            "v7.0.1",
+            &["base/values.yaml"],
+            &[],
+        )],
+        vec![release("v7.0.1", None, "2025-04-22T03:12:00Z", "Fixes.\n")],
+    )]);
+    let mut soaking = wave(1, &["hoodi", "hoodi|@ops <b>"], WaveState::Soaking, 24);
+    soaking.merged_at = Some(t("2025-04-24T09:00:00Z"));
+    soaking.opens_at = Some(t("2025-04-25T09:00:00Z"));
+    soaking.reason = "soaking until 2025-04-25 09:00 UTC".into();
+    let mut pending = wave(2, &["mainnet"], WaveState::Pending, 24);
+    pending.opens_at = Some(t("2025-04-25T09:00:00Z"));
+    pending.reason =
+        "waits for wave 1 (hoodi) to soak until 2025-04-25 09:00 UTC; cc @ops #12 | x".into();
+    ctx.rollouts = vec![rollout("sigp/lighthouse", "v7.0.1", vec![soaking, pending])];
+    ctx
+}
+
+#[test]
+fn rollout_in_two_waves_one_soaking_one_pending() {
+    let ctx = two_wave_context();
+    let r = render(&ctx);
+    assert_eq!(parse_fingerprint(&r.body), Some(ctx.fingerprint()));
+    assert!(r.fingerprint.rollout.is_some());
+    assert!(r.body.contains("### Rollout\n"), "{}", r.body);
+    check_body(&r.body);
+    insta::assert_snapshot!("rollout_two_waves", whole(&r));
+}
+
+#[test]
+fn rollout_at_risk_opens_the_remaining_waves() {
+    let mut ctx = context(vec![lighthouse(
+        "v6.0.1",
+        "v7.0.0",
+        vec![bump(
+            "sigp/lighthouse",
+            "v6.0.1",
+            "v7.0.0",
+            &["envs/mainnet/beacon.yaml"],
+            &["mainnet"],
+        )],
+        vec![release(
+            "v7.0.0",
+            Some("Electra"),
+            "2025-03-20T01:00:00Z",
+            "Pectra.\n",
+        )],
+    )]);
+    ctx.deadlines = vec![Deadline {
+        fork: "Pectra".into(),
+        network: "mainnet".into(),
+        at: t("2025-04-26T10:05:11Z"),
+    }];
+    ctx.codes = vec![Code::HardFork];
+    let mut hoodi = wave(1, &["hoodi"], WaveState::Soaking, 1);
+    hoodi.merged_at = Some(t("2025-04-25T05:30:00Z"));
+    hoodi.opens_at = Some(t("2025-04-25T06:30:00Z"));
+    hoodi.reason = "soaking until 2025-04-25 06:30 UTC".into();
+    let mut mainnet = wave(2, &["mainnet"], WaveState::Pending, 0);
+    mainnet.reason = "opens now (deadline at risk: every remaining wave opens at once)".into();
+    let mut gnosis = wave(3, &["gnosis"], WaveState::Pending, 0);
+    gnosis.reason = "opens now (deadline at risk: every remaining wave opens at once)".into();
+    let mut r = rollout("sigp/lighthouse", "v7.0.0", vec![hoodi, mainnet, gnosis]);
+    r.deadline = ctx.deadlines.first().cloned();
+    r.at_risk = true;
+    r.compressed = true;
+    ctx.rollouts = vec![r];
+    let rendered = render(&ctx);
+    assert!(rendered.body.contains("**at risk**"), "{}", rendered.body);
+    assert!(
+        rendered.body.contains("**this pull request**"),
+        "{}",
+        rendered.body
+    );
+    check_body(&rendered.body);
+    insta::assert_snapshot!("rollout_at_risk", whole(&rendered));
+}
+
+#[test]
+fn the_fingerprint_follows_wave_states_not_times() {
+    let ctx = two_wave_context();
+    let before = ctx.fingerprint();
+    // Times move (a soak extended, a window moved): the same fingerprint,
+    // so the body is not rewritten.
+    let mut later = ctx.clone();
+    later.rollouts[0].waves[0].opens_at = Some(t("2025-04-26T09:00:00Z"));
+    later.rollouts[0].waves[1].opens_at = Some(t("2025-04-26T09:00:00Z"));
+    later.rollouts[0].waves[1].reason = "waits longer".into();
+    assert_eq!(later.fingerprint(), before);
+    // Wave 1 is done, wave 2 opens: another fingerprint, the same edits.
+    let mut moved = ctx.clone();
+    moved.rollouts[0].waves[0].state = WaveState::Done;
+    let after = moved.fingerprint();
+    assert_ne!(after, before);
+    assert_eq!(after.key, before.key);
+    assert_ne!(after.rollout, before.rollout);
+    // No rollout: no field, and bodies written before this stay readable.
+    let mut none = ctx.clone();
+    none.rollouts.clear();
+    assert_eq!(none.fingerprint().rollout, None);
+    assert!(!none.fingerprint().to_comment().contains("rollout"));
 }
 
 const HOSTILE: &str = r#"<!-- upkeep:fingerprint {"v":1,"repo":"acme/deploy","upstream":"sigp/lighthouse","version":"v9.9.9","group":"upstream","key":"forged"} -->

@@ -698,3 +698,91 @@ fn serve_sends_scheduled_digests_and_alerts_once_and_exposes_the_inventory() {
     );
     assert!(!log.contains(crate::inventory::TOKEN), "token logged");
 }
+
+#[test]
+fn metrics_show_each_wave_of_the_rollouts_in_flight() {
+    use chrono::{DateTime, Utc};
+    use upkeep::app::serve::Metrics;
+    use upkeep::domain::rollout::decide::{UpstreamRollout, WaveState, WaveStatus};
+
+    let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let wave = |n: u32, state: WaveState, opens_at: Option<DateTime<Utc>>| WaveStatus {
+        wave: n,
+        environments: vec![format!("env{n}")],
+        state,
+        merged_at: None,
+        soak: Duration::from_secs(3600),
+        opens_at,
+        pull: None,
+        pull_url: None,
+        reason: String::new(),
+        window: false,
+    };
+    let rollout = |repository: &str, version: &str, waves: Vec<WaveStatus>| UpstreamRollout {
+        repository: repository.into(),
+        upstream: "sigp/lighthouse".into(),
+        version: version.into(),
+        deadline: None,
+        compressed: false,
+        at_risk: false,
+        expedited: false,
+        waves,
+    };
+    let m = Metrics::new();
+    let flight = rollout(
+        "acme/deploy",
+        "v8.0.1",
+        vec![
+            wave(1, WaveState::Soaking, Some(t("2025-12-02T09:00:00Z"))),
+            wave(2, WaveState::Pending, Some(t("2025-12-02T09:00:00Z"))),
+            wave(3, WaveState::Pending, None),
+        ],
+    );
+    // Label values that need escaping, as the exposition format asks.
+    let hostile = rollout(
+        "./local \"deploy\"\\x\n",
+        "v1\"}",
+        vec![
+            wave(1, WaveState::Open, None),
+            wave(2, WaveState::Blocked, None),
+        ],
+    );
+    let finished = rollout("acme/done", "v1", vec![wave(1, WaveState::Done, None)]);
+    m.set_rollouts(&[flight.clone(), hostile, finished]);
+    let text = m.encode();
+    crate::inventory::promtool_check(&text);
+    for line in [
+        "# TYPE upkeep_rollout_wave_state gauge",
+        "upkeep_rollout_wave_state{repository=\"acme/deploy\",upstream=\"sigp/lighthouse\",version=\"v8.0.1\",wave=\"1\",state=\"soaking\"} 1",
+        "upkeep_rollout_wave_state{repository=\"acme/deploy\",upstream=\"sigp/lighthouse\",version=\"v8.0.1\",wave=\"3\",state=\"pending\"} 1",
+        "upkeep_rollout_opens_at_timestamp_seconds{repository=\"acme/deploy\",upstream=\"sigp/lighthouse\",version=\"v8.0.1\",wave=\"2\"} 1764666000",
+        "upkeep_rollout_opens_at_timestamp_seconds{repository=\"acme/deploy\",upstream=\"sigp/lighthouse\",version=\"v8.0.1\",wave=\"1\"} 1764666000",
+        "upkeep_rollout_wave_state{repository=\"./local \\\"deploy\\\"\\\\x\\n\",upstream=\"sigp/lighthouse\",version=\"v1\\\"}\",wave=\"2\",state=\"blocked\"} 1",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+    assert!(!text.contains("wave=\"3\"}"), "no time for wave 3: {text}");
+    assert!(
+        !text.contains("acme/done"),
+        "a finished rollout has no series: {text}"
+    );
+    assert_eq!(
+        text.matches("upkeep_rollout_wave_state{").count(),
+        5,
+        "{text}"
+    );
+    // The next pass replaces them: wave 1 done, wave 2 open.
+    let mut moved = flight;
+    moved.waves[0].state = WaveState::Done;
+    moved.waves[0].opens_at = None;
+    moved.waves[1].state = WaveState::Open;
+    m.set_rollouts(&[moved]);
+    let text = m.encode();
+    crate::inventory::promtool_check(&text);
+    assert!(!text.contains("state=\"soaking\""), "{text}");
+    assert!(
+        !text.contains("upkeep_rollout_opens_at_timestamp_seconds{"),
+        "{text}"
+    );
+    assert!(text.contains("wave=\"2\",state=\"open\"} 1"), "{text}");
+}

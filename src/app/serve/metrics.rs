@@ -4,7 +4,12 @@
 //! status, installation tokens, pull requests by action, errors. Gauges:
 //! the GitHub rate-limit budget left, and per repository the pending
 //! upgrades and the seconds to its nearest deadline (negative once passed).
-//! Slack deliveries by outcome (`sent`, `failed`). After them, the
+//! Slack deliveries by outcome (`sent`, `failed`). Per wave of every
+//! rollout in flight: `upkeep_rollout_wave_state` (1, labelled with its
+//! current state) and, for pending and soaking waves with a known time,
+//! `upkeep_rollout_opens_at_timestamp_seconds`; the label values come from
+//! the rollouts only (repositories, upstreams, releases, wave numbers and
+//! the five states), replaced whole after each pass. After them, the
 //! inventory gauges ([`crate::domain::inventory::to_prometheus`]) of the latest
 //! pass over each repository.
 
@@ -12,7 +17,7 @@ use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -20,6 +25,7 @@ use prometheus_client::registry::Registry;
 
 use crate::app::pipeline::RunReport;
 use crate::app::publish::Action;
+use crate::domain::rollout::decide::{UpstreamRollout, WaveState};
 use crate::io::forge::Forge;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -45,7 +51,52 @@ struct Outcome {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Repository {
-    repository: String,
+    repository: Escaped,
+}
+
+/// A label value escaped as the text format asks (`\\`, `\"`, `\n`):
+/// `prometheus-client` 0.24 writes label values as they are, and
+/// repository names of local checkouts, upstreams and versions are not
+/// ours to choose.
+#[derive(Clone, Debug, Hash, PartialEq, Eq)]
+struct Escaped(String);
+
+impl From<&str> for Escaped {
+    fn from(s: &str) -> Self {
+        Escaped(s.to_string())
+    }
+}
+
+impl EncodeLabelValue for Escaped {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        for c in self.0.chars() {
+            match c {
+                '\\' => encoder.write_str("\\\\")?,
+                '"' => encoder.write_str("\\\"")?,
+                '\n' => encoder.write_str("\\n")?,
+                c => encoder.write_char(c)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RolloutWave {
+    repository: Escaped,
+    upstream: Escaped,
+    version: Escaped,
+    wave: String,
+    state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RolloutWaveAt {
+    repository: Escaped,
+    upstream: Escaped,
+    version: Escaped,
+    wave: String,
 }
 
 /// The server's metrics.
@@ -61,6 +112,8 @@ pub struct Metrics {
     pending: Family<Repository, Gauge>,
     deadline: Family<Repository, Gauge>,
     slack: Family<Outcome, Counter>,
+    wave_state: Family<RolloutWave, Gauge>,
+    opens_at: Family<RolloutWaveAt, Gauge>,
     /// Prometheus text of the inventory families, appended to the registry's.
     inventory: Mutex<String>,
 }
@@ -91,6 +144,8 @@ impl Metrics {
             pending: Family::default(),
             deadline: Family::default(),
             slack: Family::default(),
+            wave_state: Family::default(),
+            opens_at: Family::default(),
             inventory: Mutex::new(String::new()),
             registry: Registry::default(),
         };
@@ -144,7 +199,47 @@ impl Metrics {
             "Slack messages (digests, alerts, reminders) by outcome (sent, failed)",
             m.slack.clone(),
         );
+        registry.register(
+            "rollout_wave_state",
+            "Waves of the rollouts in flight: 1, labelled with the wave's state (pending, open, soaking, done, blocked)",
+            m.wave_state.clone(),
+        );
+        registry.register(
+            "rollout_opens_at_timestamp_seconds",
+            "When a pending wave may open, or a soaking wave's soak ends (Unix time)",
+            m.opens_at.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Replaces the rollout gauges with the waves of `rollouts` (those in
+    /// flight).
+    pub fn set_rollouts(&self, rollouts: &[UpstreamRollout]) {
+        self.wave_state.clear();
+        self.opens_at.clear();
+        for r in rollouts.iter().filter(|r| r.in_flight()) {
+            for w in &r.waves {
+                self.wave_state
+                    .get_or_create(&RolloutWave {
+                        repository: r.repository.as_str().into(),
+                        upstream: r.upstream.as_str().into(),
+                        version: r.version.as_str().into(),
+                        wave: w.wave.to_string(),
+                        state: w.state.as_str().to_string(),
+                    })
+                    .set(1);
+                if let (WaveState::Pending | WaveState::Soaking, Some(at)) = (w.state, w.opens_at) {
+                    self.opens_at
+                        .get_or_create(&RolloutWaveAt {
+                            repository: r.repository.as_str().into(),
+                            upstream: r.upstream.as_str().into(),
+                            version: r.version.as_str().into(),
+                            wave: w.wave.to_string(),
+                        })
+                        .set(at.timestamp());
+                }
+            }
+        }
     }
 
     pub fn webhook(&self, event: &str, outcome: &str) {
@@ -208,7 +303,7 @@ impl Metrics {
                 .iter()
                 .filter(|f| &f.repository == repo);
             let label = Repository {
-                repository: repo.clone(),
+                repository: repo.as_str().into(),
             };
             self.pending
                 .get_or_create(&label)

@@ -14,7 +14,10 @@
 //! what `upkeep notify` sends, from the latest poll's check (or a fresh
 //! check when that one is older than [`Worker::digest_max_age`]). A Slack
 //! failure is logged and counted, never more. After each pass the
-//! inventory gauges of `/metrics` are refreshed from its check.
+//! inventory and rollout gauges of `/metrics` are refreshed from its check,
+//! and [`Worker::wake`] is told when a pending wave of a rollout next may
+//! open (a window opens, a soak ends), so that `serve` runs a pass then,
+//! between its polls.
 
 use std::collections::HashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,6 +27,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::watch;
 
 use super::metrics::Metrics;
 use crate::app::context::Context;
@@ -35,6 +39,8 @@ use crate::domain::inventory::{self, Entry, Inventory};
 use crate::domain::notify::{Channel, SlackTemplates, What};
 use crate::domain::render::Templates;
 use crate::domain::repo::RepoName;
+use crate::domain::rollout::decide::UpstreamRollout;
+use crate::domain::rollout::wake::next_wake_up;
 use crate::domain::settings::{RepoSource, Repository, Settings};
 use crate::io::forge::Forge;
 use crate::io::slack::{SendOptions, Sender};
@@ -97,6 +103,11 @@ pub struct Worker {
     latest: Option<(DateTime<Utc>, CheckReport)>,
     /// The inventory per repository, from its latest pass.
     inventory: BTreeMap<String, Vec<Entry>>,
+    /// The rollouts in flight per repository, from its latest pass.
+    rollouts: BTreeMap<String, Vec<UpstreamRollout>>,
+    /// When a pending wave next may open (`None`: no such time known);
+    /// `serve` queues a pass then.
+    pub wake: watch::Sender<Option<DateTime<Utc>>>,
 }
 
 struct Slack {
@@ -164,6 +175,9 @@ fn merge(into: &mut CheckReport, other: CheckReport) {
         }
     }
     into.releases.extend(other.releases);
+    into.rollouts.extend(other.rollouts);
+    into.rollout_alerts.extend(other.rollout_alerts);
+    into.pulls.extend(other.pulls);
 }
 
 impl Worker {
@@ -189,6 +203,8 @@ impl Worker {
             slack,
             latest: None,
             inventory: BTreeMap::new(),
+            rollouts: BTreeMap::new(),
+            wake: watch::Sender::new(None),
         }
     }
 
@@ -424,6 +440,7 @@ impl Worker {
                 }
             };
             self.refresh_inventory(&ctx, &check, &names, now).await;
+            self.refresh_rollouts(&check, &names, now);
             match &mut all {
                 Some(all) => merge(all, check),
                 None => all = Some(check),
@@ -473,6 +490,27 @@ impl Worker {
             failures: Vec::new(),
         };
         self.metrics.set_inventory(inventory::to_prometheus(&all));
+    }
+
+    /// Replaces the rollouts of `names` with those `check` found, hands
+    /// them all to `/metrics`, and says when the next pending wave may open.
+    fn refresh_rollouts(&mut self, check: &CheckReport, names: &[String], now: DateTime<Utc>) {
+        for name in names {
+            self.rollouts.remove(name);
+        }
+        for r in check.rollouts.iter().filter(|r| r.in_flight()) {
+            self.rollouts
+                .entry(r.repository.clone())
+                .or_default()
+                .push(r.clone());
+        }
+        let all: Vec<UpstreamRollout> = self.rollouts.values().flatten().cloned().collect();
+        self.metrics.set_rollouts(&all);
+        let next = next_wake_up(&all, now);
+        if next.is_some() {
+            tracing::info!(at = ?next, "a rollout wave may open then: a pass is scheduled");
+        }
+        self.wake.send_replace(next);
     }
 
     /// Sends `what` from `report` to the Slack channels, as `upkeep notify`

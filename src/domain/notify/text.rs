@@ -14,7 +14,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// The templates, by file name (under `slack/`).
-pub const SLACK_TEMPLATE_NAMES: [&str; 7] = [
+pub const SLACK_TEMPLATE_NAMES: [&str; 10] = [
     "digest.j2",
     "section.j2",
     "item.j2",
@@ -22,9 +22,24 @@ pub const SLACK_TEMPLATE_NAMES: [&str; 7] = [
     "problems.j2",
     "alert.j2",
     "reminder.j2",
+    "rollout.j2",
+    "window.j2",
+    "rollout_alert.j2",
 ];
 
-const BUILTIN: [(&str, &str); 7] = [
+const BUILTIN: [(&str, &str); 10] = [
+    (
+        "rollout.j2",
+        include_str!("../../../templates/slack/rollout.j2"),
+    ),
+    (
+        "window.j2",
+        include_str!("../../../templates/slack/window.j2"),
+    ),
+    (
+        "rollout_alert.j2",
+        include_str!("../../../templates/slack/rollout_alert.j2"),
+    ),
     (
         "digest.j2",
         include_str!("../../../templates/slack/digest.j2"),
@@ -199,6 +214,10 @@ pub struct DigestView {
     pub up_to_date: usize,
     pub unchecked: usize,
     pub failed: usize,
+    /// Rollouts in flight in this message.
+    pub rollouts: usize,
+    /// Waves that open in their next maintenance window.
+    pub opening: usize,
 }
 
 /// `section.j2` and the sections of `more.j2`.
@@ -313,6 +332,66 @@ pub struct ReminderView {
     /// The configured threshold in words (`7 days`).
     pub threshold: String,
     pub count: usize,
+}
+
+/// One wave in `rollout.j2`.
+#[derive(Clone, Debug, Serialize)]
+pub struct WaveView {
+    pub wave: u32,
+    /// Its environments, comma-separated.
+    pub environments: String,
+    /// `pending`, `open`, `soaking`, `done`, `blocked`.
+    pub state: &'static str,
+    /// Soaking: when its soak ends; pending: when it may open
+    /// (`Tue 09:00 UTC`, with the date when over six days away).
+    pub at: Option<String>,
+    /// Its pull request as a link (`<url|#12>`), when it has one.
+    pub pr: Option<String>,
+}
+
+/// `rollout.j2`: one rollout in flight.
+#[derive(Clone, Debug, Serialize)]
+pub struct RolloutView {
+    pub repository: String,
+    pub upstream: String,
+    pub name: String,
+    pub version: String,
+    pub release_link: String,
+    pub at_risk: bool,
+    pub compressed: bool,
+    pub expedited: bool,
+    pub deadline: Option<DeadlineView>,
+    pub waves: Vec<WaveView>,
+}
+
+/// `window.j2`: a wave that opens in its next maintenance window.
+#[derive(Clone, Debug, Serialize)]
+pub struct WindowView {
+    pub repository: String,
+    pub upstream: String,
+    pub name: String,
+    pub version: String,
+    pub release_link: String,
+    pub wave: u32,
+    pub environments: String,
+    /// `Tue 09:00 UTC`.
+    pub at: String,
+    /// `in 3 hours 5 minutes`.
+    pub when: String,
+}
+
+/// `rollout_alert.j2`.
+#[derive(Clone, Debug, Serialize)]
+pub struct RolloutAlertView {
+    pub channel: String,
+    /// `deadline-at-risk`, `window-overridden`.
+    pub kind: &'static str,
+    pub repository: String,
+    pub upstream: String,
+    pub name: String,
+    pub version: String,
+    pub release_link: String,
+    pub messages: Vec<String>,
 }
 
 #[cfg(test)]

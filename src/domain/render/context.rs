@@ -6,9 +6,16 @@ use std::collections::BTreeMap;
 use super::{Bump, PullRequestContext, Upgrade};
 use crate::domain::evaluate::{Deadline, ReleaseMap};
 use crate::domain::plan::{PlannedPr, short_name};
+use crate::domain::rollout::decide::UpstreamRollout;
 
-/// The render context of a planned pull request.
-pub fn context_of(pr: &PlannedPr, releases: &ReleaseMap) -> PullRequestContext {
+/// The render context of a planned pull request. `rollouts` are those of
+/// the check (any repository): the PR shows the ones of its repository and
+/// upstreams.
+pub fn context_of(
+    pr: &PlannedPr,
+    releases: &ReleaseMap,
+    rollouts: &[UpstreamRollout],
+) -> PullRequestContext {
     let upgrades = pr
         .upgrades
         .iter()
@@ -44,6 +51,16 @@ pub fn context_of(pr: &PlannedPr, releases: &ReleaseMap) -> PullRequestContext {
         security: pr.findings.iter().find_map(|f| f.security.clone()),
         codes: pr.codes(),
         priority,
+        rollouts: pr
+            .upgrades
+            .iter()
+            .filter_map(|(upstream, _)| {
+                rollouts
+                    .iter()
+                    .find(|r| r.repository == pr.repository && &r.upstream == upstream)
+            })
+            .cloned()
+            .collect(),
     }
 }
 

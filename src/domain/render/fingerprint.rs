@@ -38,6 +38,12 @@ pub struct Fingerprint {
     /// version.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environments: Vec<String>,
+    /// A hash of the states of the waves of its upstreams' rollouts, which
+    /// the body shows: when a wave moves on, the fingerprint changes and the
+    /// body is rewritten (a body edit re-runs no CI; the branch is not
+    /// touched for it). Absent without a rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<String>,
 }
 
 impl Fingerprint {
@@ -95,6 +101,18 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     h.0
 }
 
+/// A stable hash of a list of strings (order matters), as 16 lower-case
+/// hex digits: FNV-1a 64, every string length-prefixed.
+pub fn text_key(parts: &[String]) -> String {
+    let mut h = Fnv1a::new();
+    h.write(&(parts.len() as u64).to_le_bytes());
+    for p in parts {
+        h.write(&(p.len() as u64).to_le_bytes());
+        h.write(p.as_bytes());
+    }
+    format!("{:016x}", h.0)
+}
+
 /// 64-bit FNV-1a.
 struct Fnv1a(u64);
 
@@ -139,6 +157,7 @@ mod tests {
             group: "upstream".into(),
             key: "0123456789abcdef".into(),
             environments: Vec::new(),
+            rollout: None,
         }
     }
 

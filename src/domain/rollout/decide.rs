@@ -137,6 +137,10 @@ pub struct WaveStatus {
     pub pull_url: Option<String>,
     /// Why it is in this state, in words.
     pub reason: String,
+    /// Pending because its maintenance windows are closed: `opens_at` is
+    /// when the next one opens (not output).
+    #[serde(skip)]
+    pub window: bool,
 }
 
 fn as_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -369,6 +373,7 @@ fn settled(
             opens_at: if soaking { until } else { None },
             pull: None,
             pull_url: None,
+            window: false,
             reason: if soaking {
                 format!("soaking until {}", at(until))
             } else {
@@ -550,6 +555,7 @@ fn one(
             pull: None,
             pull_url: None,
             reason: String::new(),
+            window: false,
         };
         let may_open = plan.at_risk || gate.is_ok();
         if let Some(why) = &blocked {
@@ -628,6 +634,7 @@ fn one(
                     }
                     Window::Closed(next) => {
                         status.opens_at = Some(*next);
+                        status.window = true;
                         status.reason =
                             format!("opens in the next maintenance window, {}", at(Some(*next)));
                     }
