@@ -246,7 +246,7 @@ fn a_pull_request_closed_without_merging_is_not_reopened() {
     let (out, err, code) = w.run();
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("was closed without merging: lighthouse v7.0.0 is skipped"),
+        out.contains("was closed without merging: v7.0.0 is skipped"),
         "{out}"
     );
     assert_eq!(w.gh.pulls(REPO).len(), 2, "no new PR");
@@ -262,8 +262,11 @@ fn a_pull_request_closed_without_merging_is_not_reopened() {
     );
 }
 
+/// `MAINNET` with a line ops added on the default branch.
+const MAINNET_EDITED: &str = "# mainnet consensus\n# owner: ops\nimage:\n  repository: sigp/lighthouse\n  tag: v6.0.0 # pinned\n";
+
 #[test]
-fn when_the_default_branch_moves_the_branch_is_rebuilt_on_it() {
+fn when_the_default_branch_moves_the_branch_is_rebuilt_only_if_its_files_changed() {
     let w = World::new();
     w.run();
     let before =
@@ -271,8 +274,24 @@ fn when_the_default_branch_moves_the_branch_is_rebuilt_on_it() {
             .into_iter()
             .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
             .unwrap();
+    // An unrelated commit: the pull request's content is still right, so
+    // its branch (checks, approvals) is left alone.
     w.git
         .commit("deploy", &[("README.md", "deployment notes\n")], "docs");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        w.gh.pull(REPO, before.number).head_sha,
+        before.head_sha,
+        "{out}"
+    );
+    assert!(out.contains("2 unchanged"), "{out}");
+    // A commit to a file it edits: rebuilt on the new base.
+    w.git.commit(
+        "deploy",
+        &[("envs/mainnet/values.yaml", MAINNET_EDITED)],
+        "ops note",
+    );
     let (out, err, code) = w.run();
     assert_eq!(code, 0, "{err}");
     let after = w.gh.pull(REPO, before.number);
@@ -283,7 +302,7 @@ fn when_the_default_branch_moves_the_branch_is_rebuilt_on_it() {
     );
     assert_eq!(
         w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/values.yaml"),
-        MAINNET.replace("v6.0.0", "v7.0.0")
+        MAINNET_EDITED.replace("v6.0.0", "v7.0.0")
     );
     assert!(
         out.contains("updated") && out.contains("(commits)"),
@@ -622,9 +641,16 @@ fn commit_mode_api_makes_verified_commits_through_the_git_data_api() {
     assert_eq!(stats.writes, 0, "{:?}", stats.writes_by_operation);
     assert!(out.contains("2 unchanged"), "{out}");
 
-    // the default branch moves: the branch is rebuilt and force-moved
-    w.git
-        .commit("deploy", &[("README.md", "deployment notes\n")], "docs");
+    // a file of the lighthouse pull request changes on the default branch:
+    // that branch (only) is rebuilt and force-moved
+    w.git.commit(
+        "deploy",
+        &[
+            ("README.md", "deployment notes\n"),
+            ("envs/mainnet/values.yaml", MAINNET_EDITED),
+        ],
+        "docs",
+    );
     w.gh.clear_requests();
     let (out, err, code) = w.run();
     assert_eq!(code, 0, "{out}{err}");
@@ -633,7 +659,7 @@ fn commit_mode_api_makes_verified_commits_through_the_git_data_api() {
             .into_iter()
             .filter(|r| r.operation == Some("git/update-ref"))
             .collect();
-    assert_eq!(updates.len(), 2, "{out}");
+    assert_eq!(updates.len(), 1, "{out}");
     assert!(
         updates
             .iter()
@@ -645,7 +671,7 @@ fn commit_mode_api_makes_verified_commits_through_the_git_data_api() {
     );
     assert_eq!(
         w.show("upkeep/lighthouse-v7.0.0", "envs/mainnet/values.yaml"),
-        MAINNET.replace("v6.0.0", "v7.0.0")
+        MAINNET_EDITED.replace("v6.0.0", "v7.0.0")
     );
     assert!(verified("upkeep/lighthouse-v7.0.0"));
 
@@ -656,7 +682,7 @@ fn commit_mode_api_makes_verified_commits_through_the_git_data_api() {
     assert!(verified("upkeep/lighthouse-v7.0.1"));
     assert_eq!(
         w.show("upkeep/lighthouse-v7.0.1", "envs/mainnet/values.yaml"),
-        MAINNET.replace("v6.0.0", "v7.0.1")
+        MAINNET_EDITED.replace("v6.0.0", "v7.0.1")
     );
     let pulls = w.gh.pulls(REPO);
     let old = pulls
@@ -816,7 +842,7 @@ fn twelve_upstreams_one_repository_requests_and_time() {
     let git = GitServer::start("x-access-token", TOKEN);
     let mut files: Vec<(String, String)> = Vec::new();
     let mut settings = format!(
-        "repositories:\n  - github: {REPO}\nregistries:\n  require_published: false\n  mirrors:\n    ghcr.io: http://127.0.0.1:9\nupstreams:\n"
+        "repositories:\n  - github: {REPO}\nregistries:\n  require_published: false\n  mirrors:\n    ghcr.io: http://127.0.0.1:9\npull_requests:\n  max_open: 20\n  max_per_hour: 20\nupstreams:\n"
     );
     for u in 0..12 {
         gh.add_releases(&format!("acme/node-{u}"), ["v1.0.0", "v1.1.0"]);

@@ -149,7 +149,7 @@ fn missing_default_file_means_defaults_but_a_named_missing_file_is_an_error() {
 fn unknown_top_level_key_points_at_the_key() {
     assert_eq!(
         one_error("pull_requests:\n  group: wave\ncolour: red\n"),
-        "upkeep.yml:3:1: unknown field `colour`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`"
+        "upkeep.yml:3:1: unknown field `colour`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`"
     );
 }
 
@@ -167,7 +167,7 @@ repositories:
 ";
     assert_eq!(
         one_error(text),
-        "upkeep.yml:8:9: unknown field `netwrk`, expected one of `name`, `paths`, `network`, `wave`"
+        "upkeep.yml:8:9: unknown field `netwrk`, expected one of `name`, `paths`, `network`, `wave`, `soak`, `windows`, `timezone`, `automerge`, `live`, `health`"
     );
 }
 
@@ -480,7 +480,7 @@ fn unknown_environment_override_names_the_variable() {
     assert_eq!(
         errors("", &[("UPKEEP_PULL_REQUESTS__COLOUR", "x")]),
         [
-            "UPKEEP_PULL_REQUESTS__COLOUR: unknown field `colour`, expected one of `labels`, `reviewers`, `group`, `minimum_release_age`, `assignees`, `author`, `ignore`, `groups`, `commit_mode`"
+            "UPKEEP_PULL_REQUESTS__COLOUR: unknown field `colour`, expected one of `labels`, `reviewers`, `group`, `minimum_release_age`, `assignees`, `author`, `ignore`, `groups`, `commit_mode`, `max_open`, `max_per_hour`"
         ]
     );
     assert_eq!(
@@ -563,7 +563,7 @@ fn yaml_syntax_error_names_line_and_column() {
 fn a_document_that_is_not_a_mapping() {
     assert_eq!(
         one_error("- repositories\n"),
-        "upkeep.yml:1:1: expected a mapping of sections (`repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`), found a sequence"
+        "upkeep.yml:1:1: expected a mapping of sections (`repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`), found a sequence"
     );
     assert_eq!(
         one_error("slack: {}\n---\nschedule: {}\n"),
@@ -584,7 +584,7 @@ fn crlf_and_bom_files_load_with_true_positions() {
     assert!(load(bom, &[]).unwrap().slack.digest.is_some());
     assert_eq!(
         one_error("\u{feff}colour: red\r\n"),
-        "upkeep.yml:1:1: unknown field `colour`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`"
+        "upkeep.yml:1:1: unknown field `colour`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`"
     );
     assert_eq!(
         one_error("\u{feff}pull_requests:\r\n  group: wave\r\n  minimum_release_age: 2x\r\n"),

@@ -52,14 +52,17 @@ pub struct RawRollout {
     /// How long a wave runs a version before the next wave gets it
     /// (default `24h`). An environment's own `soak` overrides it for the
     /// wave after that environment's.
+    #[serde(default)]
     #[schemars(schema_with = "duration_schema")]
     pub soak: Option<String>,
     /// The floor when a fork deadline or an expedited code shortens soaks
     /// (default `1h`).
+    #[serde(default)]
     #[schemars(schema_with = "duration_schema")]
     pub minimum_soak: Option<String>,
     /// Every wave should run a fork release this long before the fork
     /// (default `48h`).
+    #[serde(default)]
     #[schemars(schema_with = "duration_schema")]
     pub deadline_margin: Option<String>,
     /// Finding codes that cut soaks to `minimum_soak` (default
@@ -67,6 +70,7 @@ pub struct RawRollout {
     pub expedite: Option<Vec<String>>,
     /// How long after a merge the running versions may take to match
     /// (default `1h`).
+    #[serde(default)]
     #[schemars(schema_with = "duration_schema")]
     pub converge: Option<String>,
 }
@@ -142,6 +146,7 @@ pub struct RawEnvironment {
     pub wave: Option<u32>,
     /// How long this environment runs a version before the next wave gets
     /// it (default `rollout.soak`).
+    #[serde(default)]
     #[schemars(schema_with = "duration_schema")]
     pub soak: Option<String>,
     /// Maintenance windows: this environment's pull requests open (and are
@@ -188,7 +193,7 @@ pub struct RawHealthGate {
     pub below: Option<f64>,
     /// How long the gate must have held before a wave counts as healthy
     /// (e.g. `10m`; default: every check of the soak).
-    #[serde(rename = "for")]
+    #[serde(default, rename = "for")]
     #[schemars(schema_with = "duration_schema")]
     pub for_: Option<String>,
 }
