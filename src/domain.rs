@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod evaluate;
 pub mod inventory;
+pub mod live;
 pub mod located;
 pub mod manifest;
 pub mod notify;

@@ -58,3 +58,15 @@ pub const LISTEN: &str = "UPKEEP_LISTEN";
 /// Routes in `slack.routes` name other variables (`webhook_env`) that hold
 /// their channels' URLs, under the same rules.
 pub const SLACK_WEBHOOK_URL: &str = "UPKEEP_SLACK_WEBHOOK_URL";
+/// Prometheus (live verification, health gates): a bearer token sent as
+/// `Authorization: Bearer …` to the Prometheus HTTP API. Set either it or
+/// the username and password, not both. A secret: never logged, never in
+/// an error; sent only over https or to a loopback host.
+pub const PROMETHEUS_TOKEN: &str = "UPKEEP_PROMETHEUS_TOKEN";
+/// Prometheus: the username for basic auth, with
+/// `UPKEEP_PROMETHEUS_PASSWORD` (e.g. behind a reverse proxy, or a hosted
+/// Prometheus). Sent only over https or to a loopback host.
+pub const PROMETHEUS_USERNAME: &str = "UPKEEP_PROMETHEUS_USERNAME";
+/// Prometheus: the password for basic auth, with
+/// `UPKEEP_PROMETHEUS_USERNAME`. A secret: never logged, never in an error.
+pub const PROMETHEUS_PASSWORD: &str = "UPKEEP_PROMETHEUS_PASSWORD";

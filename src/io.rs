@@ -8,6 +8,7 @@ pub mod forge;
 pub mod git;
 pub mod http;
 pub mod poll;
+pub mod prometheus;
 pub mod registry;
 pub mod slack;
 pub mod store;

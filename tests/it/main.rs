@@ -10,6 +10,7 @@ mod git;
 mod github_double;
 mod inventory;
 mod notify;
+mod prometheus;
 mod registry;
 mod render;
 mod repo_config;
