@@ -6,9 +6,12 @@
 //! - [`compress`]: deadline-aware soak compression: how long each remaining
 //!   wave of a release soaks so that every wave is reached before a fork
 //!   activation.
+//! - [`verify`]: after a merge, does the cluster run what was merged
+//!   (convergence, drift) and are the health gates green.
 
 pub mod compress;
 pub mod decide;
 pub mod traffic;
+pub mod verify;
 pub mod view;
 pub mod window;
