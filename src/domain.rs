@@ -18,6 +18,7 @@ pub mod plan;
 pub mod release;
 pub mod render;
 pub mod repo;
+pub mod rollback;
 pub mod rollout;
 pub mod rules;
 pub mod settings;

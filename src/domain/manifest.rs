@@ -15,7 +15,7 @@ mod types;
 
 pub use bump::{
     BumpError, BumpPlan, BumpRequest, DigestAction, FileChange, Outcome, Unchanged, bump_text,
-    plan as plan_bump, write as write_bump,
+    bump_text_only, plan as plan_bump, write as write_bump,
 };
 pub use scan::{Problem, ScanReport, scan, scan_file_text as scan_text};
 pub use types::{Kind, Reference, Site, Skip, Span};

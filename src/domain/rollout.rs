@@ -1,5 +1,9 @@
 //! Rollout decisions: pure. No clock, no I/O: `now` comes in as a parameter.
 //!
+//! - [`decide`]: where each release stands in a repository's waves, and
+//!   which findings may become pull requests now.
+//! - [`traffic`]: `max_open` and `max_per_hour`, the most urgent first.
+//! - [`view`]: rollouts as table rows, markdown and JSON.
 //! - [`window`]: maintenance windows (`Tue-Thu 09:00-17:00` in an IANA time
 //!   zone): is a window open at an instant, when does the next one open, when
 //!   does the current one close.
@@ -8,10 +12,13 @@
 //!   activation.
 //! - [`wake`]: when a pending wave next may open (for `serve`), and
 //!   which waves wait for their next maintenance window.
+//! - [`verify`]: after a merge, does the cluster run what was merged
+//!   (convergence, drift) and are the health gates green.
 
 pub mod compress;
 pub mod decide;
 pub mod traffic;
+pub mod verify;
 pub mod view;
 pub mod wake;
 pub mod window;

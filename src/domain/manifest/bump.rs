@@ -171,7 +171,7 @@ pub fn plan(root: &Path, req: &BumpRequest) -> Result<BumpPlan, BumpError> {
                 continue;
             }
         };
-        match bump_typed(&rel, &text, file_type, req) {
+        match bump_typed(&rel, &text, file_type, req, &|_| true) {
             Ok((outcomes, after)) => {
                 plan.outcomes.extend(outcomes);
                 if let Some(after) = after {
@@ -233,9 +233,22 @@ pub fn bump_text(
     text: &str,
     req: &BumpRequest,
 ) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
+    bump_text_only(file, text, req, &|_| true)
+}
+
+/// [`bump_text`] restricted to the references to the image that `select`
+/// picks: the others are left alone (and have no outcome), exactly like
+/// references to another image. Used to undo one pull request's edits
+/// without touching references it did not change.
+pub fn bump_text_only(
+    file: &str,
+    text: &str,
+    req: &BumpRequest,
+    select: &dyn Fn(&Reference) -> bool,
+) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
     req.validate()?;
     match FileType::of(file) {
-        Some(file_type) => bump_typed(file, text, file_type, req),
+        Some(file_type) => bump_typed(file, text, file_type, req, select),
         None => Ok((Vec::new(), None)),
     }
 }
@@ -245,12 +258,13 @@ fn bump_typed(
     text: &str,
     file_type: FileType,
     req: &BumpRequest,
+    select: &dyn Fn(&Reference) -> bool,
 ) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
     let refs = scan::scan_text(file, text, file_type).map_err(BumpError::Parse)?;
     let quote = preferred_quote(text);
     let mut decisions: Vec<Option<Decision>> = refs
         .iter()
-        .map(|r| image::same_image(&r.image, &req.image).then(|| decide(r, req)))
+        .map(|r| (image::same_image(&r.image, &req.image) && select(r)).then(|| decide(r, req)))
         .collect();
     // Bytes shared through an anchor move only if every reference reading
     // them moves too.
