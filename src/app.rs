@@ -10,4 +10,5 @@ pub mod inventory;
 pub mod notify;
 pub mod pipeline;
 pub mod publish;
+pub mod rollback;
 pub mod serve;

@@ -21,9 +21,12 @@ use crate::domain::evaluate::{
 use crate::domain::manifest;
 use crate::domain::render::parse_fingerprint;
 use crate::domain::repo::RepoName;
+use crate::domain::live::QueryResult;
 use crate::domain::rollout::decide::{
-    self as rollout, FindingRollout, PullRecord, PullState, WaveState,
+    self as rollout, FindingRollout, Observed, PullRecord, PullState, WaveState,
 };
+use crate::domain::rollout::verify::{Expected, Running};
+use crate::domain::rules::Code;
 use crate::domain::settings::{RepoSource, Repository, Settings};
 use crate::io::forge::PullRequest;
 use crate::io::git::{GitError, blocking};
@@ -190,6 +193,19 @@ async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
             }
         };
         let referenced = referenced(report, &name, &ctx.catalog);
+        let deployed = deployed(report, &name, &ctx.catalog);
+        let observed = observe(ctx, &repo).await;
+        let releases = &report.releases;
+        let engine = ctx.engine.clone();
+        let codes_of = |upstream: &str, tag: &str| -> Vec<Code> {
+            let (Some(engine), Some(Ok(list))) = (&engine, releases.get(upstream)) else {
+                return Vec::new();
+            };
+            list.iter()
+                .find(|r| r.tag_name == tag)
+                .map(|r| engine.classify(upstream, r).codes.into_iter().collect())
+                .unwrap_or_default()
+        };
         let inputs = rollout::Inputs {
             repository: &name,
             environments: &repo.environments,
@@ -198,6 +214,9 @@ async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
             pulls: &pulls,
             settings: &ctx.settings.rollout,
             now,
+            observed: &observed,
+            deployed: &deployed,
+            codes_of: &codes_of,
         };
         let mut findings: Vec<Finding> = report
             .findings
@@ -214,8 +233,90 @@ async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
         }
         report.rollouts.extend(decision.rollouts);
         report.rollout_alerts.extend(decision.alerts);
+        report.rollbacks.extend(decision.rollbacks);
         report.pulls.insert(name, pulls);
     }
+}
+
+/// For each upstream and environment of `repository`, the references on
+/// its base branch now: what a merged pull request should be running.
+fn deployed(
+    report: &CheckReport,
+    repository: &str,
+    catalog: &crate::domain::catalog::Catalog,
+) -> BTreeMap<String, BTreeMap<String, Vec<Expected>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, Vec<Expected>>> = BTreeMap::new();
+    for repo in report.scanned.iter().filter(|r| r.name == repository) {
+        for (r, place) in &repo.references {
+            let (Some(place), None, Some(tag)) = (place, r.skip, &r.tag) else {
+                continue;
+            };
+            if let Some(m) = catalog.lookup(&r.image) {
+                out.entry(m.upstream.repo())
+                    .or_default()
+                    .entry(place.environment.clone())
+                    .or_default()
+                    .push(Expected {
+                        image: r.image.clone(),
+                        tag: tag.clone(),
+                        digest: r.digest.clone(),
+                    });
+            }
+        }
+    }
+    out
+}
+
+/// What Prometheus shows for each verified environment of `repo`: its
+/// running containers (kube-state-metrics' `kube_pod_container_info`
+/// narrowed by `live.selector`) and each health gate's value. A query that
+/// fails is recorded as a problem (the rollout waits; it never rolls back
+/// because Prometheus could not answer).
+async fn observe(ctx: &Context, repo: &Repository) -> BTreeMap<String, Observed> {
+    let mut out = BTreeMap::new();
+    let Some(prometheus) = &ctx.prometheus else {
+        return out;
+    };
+    for env in repo.environments.iter().filter(|e| e.verified()) {
+        let mut observed = Observed::default();
+        if let Some(selector) = &env.live {
+            let query = format!("kube_pod_container_info{selector}");
+            match prometheus.query(&query).await {
+                Ok(result) => observed.running = Some(running(&result)),
+                Err(e) => observed.problems.push(e.to_string()),
+            }
+        }
+        for gate in &env.health {
+            match prometheus.query(&gate.effective_query()).await {
+                Ok(result) => observed.gates.push((gate.clone(), result.single_value())),
+                Err(e) => observed.problems.push(format!("gate {}: {e}", gate.name)),
+            }
+        }
+        out.insert(env.name.clone(), observed);
+    }
+    out
+}
+
+/// `kube_pod_container_info` samples aggregated by (image, image_id).
+fn running(result: &QueryResult) -> Vec<Running> {
+    let mut counts: BTreeMap<(String, Option<String>), u32> = BTreeMap::new();
+    if let QueryResult::Vector(samples) = result {
+        for s in samples.iter().filter(|s| s.value > 0.0) {
+            let Some(image) = s.labels.get("image") else {
+                continue;
+            };
+            let id = s.labels.get("image_id").filter(|i| !i.is_empty()).cloned();
+            *counts.entry((image.clone(), id)).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|((image, image_id), containers)| Running {
+            image,
+            image_id,
+            containers,
+        })
+        .collect()
 }
 
 /// For each upstream, the environments of `repository` whose files
@@ -270,6 +371,7 @@ pub fn pull_records(repository: &str, pulls: Vec<PullRequest>) -> Vec<PullRecord
                     .collect(),
                 environments: fp.environments.clone(),
                 group: format!("{}|{}|{}", fp.repo, fp.upstream, fp.group),
+                rollback_of: fp.rollback,
             })
         })
         .collect()

@@ -117,6 +117,10 @@ scanning the file again before it is written atomically.")]
     /// Where each release stands in the waves of each repository.
     #[command(subcommand)]
     Rollout(rollout::RolloutCommand),
+    /// Open a pull request that rolls back upkeep's last merged upgrade in
+    /// an environment.
+    #[command(after_help = rollout::ROLLBACK_HELP)]
+    Rollback(rollout::RollbackArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,6 +203,7 @@ fn run(cli: &Cli) -> Result<Exit> {
         Command::Check(args) => check::check(args, cli.settings.as_deref()),
         Command::Plan(args) => run::plan(args, cli.settings.as_deref()),
         Command::Rollout(command) => rollout::rollout(command, cli.settings.as_deref()),
+        Command::Rollback(args) => rollout::rollback(args, cli.settings.as_deref()),
         Command::Run(args) => run::run(args, cli.settings.as_deref()),
         Command::Serve(args) => serve::serve(args, cli.settings.as_deref()),
         Command::Release(cmd) => release::run(cmd),

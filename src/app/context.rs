@@ -56,6 +56,8 @@ pub struct Context {
     pub registry: Option<Arc<crate::io::registry::Registry>>,
     /// Classifies releases and knows the fork schedule.
     pub engine: Option<Arc<crate::domain::rules::Engine>>,
+    /// Reads live versions and health gates (`prometheus.url`).
+    pub prometheus: Option<Arc<crate::io::prometheus::Prometheus>>,
 }
 
 impl Context {

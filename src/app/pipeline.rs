@@ -63,6 +63,8 @@ pub struct RunReport {
     pub closed: Vec<publish::Closed>,
     /// Pull requests upkeep merged (automerge), or tried to.
     pub merges: Vec<Merge>,
+    /// Rollback pull requests opened for waves that failed verification.
+    pub rollbacks: Vec<crate::app::rollback::Opened>,
     pub failures: Vec<Failure>,
 }
 
@@ -320,6 +322,17 @@ pub async fn run(
                 subject: name,
                 error: error.to_string(),
             });
+        }
+    }
+    if mode == Mode::Publish {
+        for req in &check.rollbacks {
+            match crate::app::rollback::open(ctx, &check, req).await {
+                Ok(opened) => report.rollbacks.push(opened),
+                Err(e) => report.failures.push(Failure {
+                    subject: format!("{} rollback of #{}", req.repository, req.pull),
+                    error: e.to_string(),
+                }),
+            }
         }
     }
     report.check = check;

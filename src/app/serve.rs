@@ -292,6 +292,13 @@ fn to_job(state: &AppState, event: Event) -> Option<Job> {
             user,
             ..
         } => Some(Job::Ignore { repo, number, user }),
+        Event::Command {
+            repo,
+            number,
+            command: Command::Rollback,
+            user,
+            ..
+        } => Some(Job::Rollback { repo, number, user }),
     }
 }
 

@@ -15,7 +15,9 @@ use crate::domain::catalog::Catalog;
 use crate::domain::manifest::Reference;
 use crate::domain::release::Release;
 use crate::domain::repo::RepoName;
-use crate::domain::rollout::decide::{FindingRollout, PullRecord, RolloutAlert, UpstreamRollout};
+use crate::domain::rollout::decide::{
+    FindingRollout, PullRecord, RollbackRequest, RolloutAlert, UpstreamRollout,
+};
 use crate::domain::rules::{Code, Priority};
 use crate::domain::settings::Repository;
 
@@ -138,6 +140,9 @@ pub struct CheckReport {
     /// overridden).
     #[serde(skip)]
     pub rollout_alerts: Vec<RolloutAlert>,
+    /// Merged pull requests whose verification failed, to undo.
+    #[serde(skip)]
+    pub rollbacks: Vec<RollbackRequest>,
     /// upkeep's pull requests per repository, as read for the rollouts.
     #[serde(skip)]
     pub pulls: BTreeMap<String, Vec<PullRecord>>,

@@ -352,6 +352,8 @@ fn alert_kind(kind: AlertKind) -> &'static str {
     match kind {
         AlertKind::DeadlineAtRisk => "deadline-at-risk",
         AlertKind::WindowOverridden => "window-overridden",
+        AlertKind::VerificationFailed => "verification-failed",
+        AlertKind::Irreversible => "irreversible",
     }
 }
 

@@ -145,6 +145,7 @@ impl PullRequestContext {
                 .into_iter()
                 .collect(),
             rollout: self.rollout_key(),
+            rollback: None,
         }
     }
 

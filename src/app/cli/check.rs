@@ -148,6 +148,19 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
             return Ok(Err(Exit::Usage));
         }
     };
+    let prometheus = match &settings.prometheus {
+        None => None,
+        Some(url) => {
+            let _entered = runtime.enter();
+            match crate::io::prometheus::Prometheus::from_env(url, &env) {
+                Ok(p) => Some(Arc::new(p)),
+                Err(e) => {
+                    eprintln!("{e}");
+                    return Ok(Err(Exit::Usage));
+                }
+            }
+        }
+    };
     let ctx = Context {
         settings,
         catalog,
@@ -160,6 +173,7 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
         concurrency: 8,
         registry: Some(registry),
         engine: Some(engine),
+        prometheus,
     };
     Ok(Ok(Session {
         runtime,

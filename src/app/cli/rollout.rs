@@ -91,3 +91,77 @@ pub fn rollout(command: &RolloutCommand, settings_file: Option<&Path>) -> Result
         Exit::Partial
     })
 }
+
+pub const ROLLBACK_HELP: &str = "\
+Examples:
+  upkeep rollback --repository acme/eth-infra --environment mainnet
+  upkeep rollback --repository acme/eth-infra --environment hoodi --upstream sigp/lighthouse
+
+Finds the newest pull request of upkeep's merged in that environment (for
+that upstream, when given) and opens a pull request labelled `rollback`
+that restores the tags and digests it changed there, byte for byte, and
+nothing else. While it is open or merged, that version is skipped there.
+Exit codes: 0 opened (or already open), 2 usage, 3 nothing to roll back or
+it could not be opened.";
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The repository (`owner/name`) as configured.
+    #[arg(long)]
+    repository: String,
+    /// The environment to roll back.
+    #[arg(long)]
+    environment: String,
+    /// Only a pull request that moved this upstream (`owner/name`).
+    #[arg(long)]
+    upstream: Option<String>,
+}
+
+pub fn rollback(args: &RollbackArgs, settings_file: Option<&Path>) -> Result<Exit> {
+    let Session {
+        runtime, ctx, now, ..
+    } = match session(settings_file)? {
+        Ok(s) => s,
+        Err(exit) => return Ok(exit),
+    };
+    let progress = progress();
+    let report = runtime.block_on(check::run(&ctx, now, &progress));
+    progress_done();
+    let evidence = format!(
+        "requested by hand (`upkeep rollback`) at {}",
+        now.format("%Y-%m-%d %H:%M UTC")
+    );
+    let Some(req) = crate::app::rollback::by_hand(
+        &report,
+        &args.repository,
+        &args.environment,
+        args.upstream.as_deref(),
+        &evidence,
+    ) else {
+        eprintln!(
+            "error: no merged pull request of upkeep's in {} of {}{}: nothing to roll back",
+            args.environment,
+            args.repository,
+            args.upstream
+                .as_deref()
+                .map_or_else(String::new, |u| format!(" for {u}"))
+        );
+        for f in &report.failures {
+            eprintln!("error: {}: {}", f.subject, f.error);
+        }
+        return Ok(Exit::Partial);
+    };
+    match runtime.block_on(crate::app::rollback::open(&ctx, &report, &req)) {
+        Ok(opened) => {
+            println!(
+                "rollback   {}  #{} {} undoes #{}",
+                opened.repository, opened.number, opened.url, opened.undoes
+            );
+            Ok(Exit::Success)
+        }
+        Err(e) => {
+            eprintln!("error: {}: rollback of #{}: {e}", req.repository, req.pull);
+            Ok(Exit::Partial)
+        }
+    }
+}

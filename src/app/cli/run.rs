@@ -211,6 +211,7 @@ pub fn run(args: &RunArgs, settings_file: Option<&Path>) -> Result<Exit> {
                 "outcomes": report.outcomes,
                 "closed": report.closed,
                 "merged": report.merges,
+                "rollbacks": report.rollbacks,
                 "held": report.held,
                 "failures": report.failures,
             }))? + "\n"
@@ -275,6 +276,16 @@ fn run_text(report: &RunReport) -> String {
             }
         ));
     }
+    for r in &report.rollbacks {
+        *counts.entry("rolled back").or_default() += 1;
+        out.push_str(&format!(
+            "rollback   {}  #{} {} undoes #{}\n",
+            r.repository, r.number, r.url, r.undoes
+        ));
+    }
+    for a in &report.check.rollout_alerts {
+        out.push_str(&format!("alert      {}  {}\n", a.repository, a.message));
+    }
     for h in &report.held {
         out.push_str(&format!(
             "held       {}  {} {} -> {}: {}\n",
@@ -291,6 +302,7 @@ fn run_text(report: &RunReport) -> String {
         "unchanged",
         "committed",
         "merged",
+        "rolled back",
         "skipped",
         "failed",
     ];

@@ -116,6 +116,9 @@ pub enum Command {
     Recheck,
     /// `@upkeep ignore`: close the pull request; its version is skipped.
     Ignore,
+    /// `@upkeep rollback` (on a merged pull request): open a pull request
+    /// that undoes it.
+    Rollback,
 }
 
 /// What a webhook delivery asks upkeep to do.
@@ -298,6 +301,7 @@ fn command_in(body: &str) -> Option<Command> {
         match words.next()?.to_ascii_lowercase().as_str() {
             "recheck" => Some(Command::Recheck),
             "ignore" => Some(Command::Ignore),
+            "rollback" => Some(Command::Rollback),
             _ => None,
         }
     })
@@ -487,6 +491,7 @@ mod tests {
             command_in("thanks!\n@UpKeep Ignore please"),
             Some(Command::Ignore)
         );
+        assert_eq!(command_in("@upkeep rollback"), Some(Command::Rollback));
         assert_eq!(command_in("please @upkeep recheck"), None);
         assert_eq!(command_in("@upkeep merge"), None);
     }

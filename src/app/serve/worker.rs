@@ -73,6 +73,12 @@ pub enum Job {
         number: u64,
         user: String,
     },
+    /// `@upkeep rollback`: open a pull request undoing this merged one.
+    Rollback {
+        repo: RepoName,
+        number: u64,
+        user: String,
+    },
 }
 
 /// The worker's world: the pipeline context's parts, and what it learnt.
@@ -84,6 +90,7 @@ pub struct Worker {
     pub git_token: Option<String>,
     pub cache_dir: PathBuf,
     pub registry: Option<Arc<crate::io::registry::Registry>>,
+    pub prometheus: Option<Arc<crate::io::prometheus::Prometheus>>,
     pub engine: Option<Arc<crate::domain::rules::Engine>>,
     pub templates: Templates,
     pub metrics: Arc<Metrics>,
@@ -192,6 +199,7 @@ impl Worker {
             git_token: ctx.git_token,
             cache_dir: ctx.cache_dir,
             registry: ctx.registry,
+            prometheus: ctx.prometheus,
             engine: ctx.engine,
             templates,
             metrics,
@@ -262,6 +270,7 @@ impl Worker {
                     }
                 }
             }
+            Job::Rollback { repo, number, user } => self.rollback(repo, number, user, now).await,
             Job::Ignore { repo, number, user } => {
                 let text = format!(
                     "Closed at @{user}'s request (`@upkeep ignore`): upkeep will not propose this version again."
@@ -283,6 +292,44 @@ impl Worker {
             }
         }
         self.metrics.sync_forge(&self.forge);
+    }
+
+    /// `@upkeep rollback` on pull request `number`: a check of its
+    /// repository, then the rollback pull request, and a comment that links
+    /// it (or says why there is none).
+    async fn rollback(&mut self, repo: RepoName, number: u64, user: String, now: DateTime<Utc>) {
+        let Some(settings) = self.repository(&repo) else {
+            tracing::info!(%repo, "not a configured repository; rollback ignored");
+            return;
+        };
+        let git_token = if self.forge.is_app() {
+            self.forge.git_token(&repo).await.ok().flatten()
+        } else {
+            self.git_token.clone()
+        };
+        let ctx = self.context(vec![settings], git_token);
+        let report = crate::app::check::run(&ctx, now, &|_| {}).await;
+        let evidence = format!(
+            "requested by @{user} with `@upkeep rollback` at {}",
+            now.format("%Y-%m-%d %H:%M UTC")
+        );
+        let text = match crate::app::rollback::of_pull(&report, &repo.to_string(), number, &evidence) {
+            None => "`@upkeep rollback`: only a merged pull request of upkeep's can be rolled back.".to_string(),
+            Some(req) => match crate::app::rollback::open(&ctx, &report, &req).await {
+                Ok(opened) => {
+                    self.metrics.pull("rolled-back");
+                    format!("Rollback opened at @{user}'s request: #{}.", opened.number)
+                }
+                Err(e) => {
+                    self.metrics.error();
+                    tracing::warn!(%repo, number, error = %e, "rollback failed");
+                    format!("`@upkeep rollback` failed: {e}")
+                }
+            },
+        };
+        if let Err(e) = self.forge.comment(&repo, number, &text).await {
+            tracing::warn!(%repo, number, error = %e, "cannot comment on a rollback request");
+        }
     }
 
     /// The digest, alerts and reminders due, from the latest poll's check
@@ -462,6 +509,7 @@ impl Worker {
             cache_dir: self.cache_dir.clone(),
             concurrency: 8,
             registry: self.registry.clone(),
+            prometheus: self.prometheus.clone(),
             engine: self.engine.clone(),
         }
     }

@@ -44,6 +44,9 @@ pub struct Fingerprint {
     /// touched for it). Absent without a rollout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollout: Option<String>,
+    /// A rollback pull request: the number of the pull request it undoes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<u64>,
 }
 
 impl Fingerprint {

@@ -38,6 +38,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::compress::{self, Policy};
+use super::verify::{self, Convergence, Expected, Gate, Health, Running};
+use crate::domain::rules::Code;
 use crate::domain::evaluate::{Deadline, Finding, ReleaseMap};
 use crate::domain::plan::human;
 use crate::domain::settings::{Environment, Rollout as RolloutSettings};
@@ -61,6 +63,8 @@ pub struct PullRecord {
     /// Its lineage (repository, upstreams, group): a newer pull request of
     /// the same lineage supersedes it.
     pub group: String,
+    /// A rollback: the pull request it undoes.
+    pub rollback_of: Option<u64>,
 }
 
 /// What became of a pull request.
@@ -99,9 +103,12 @@ pub enum WaveState {
     Soaking,
     /// Ran the release for its soak (or got it outside upkeep).
     Done,
-    /// Stopped: its pull request was closed without merging, or an earlier
-    /// wave's was.
+    /// Stopped: its pull request was closed without merging, its live
+    /// verification or a health gate failed, or an earlier wave's did.
     Blocked,
+    /// The release was rolled back here (a rollback pull request exists):
+    /// skipped until a newer release.
+    RolledBack,
 }
 
 impl WaveState {
@@ -112,6 +119,7 @@ impl WaveState {
             WaveState::Soaking => "soaking",
             WaveState::Done => "done",
             WaveState::Blocked => "blocked",
+            WaveState::RolledBack => "rolled-back",
         }
     }
 }
@@ -219,6 +227,12 @@ pub enum AlertKind {
     DeadlineAtRisk,
     /// A deadline overrode a maintenance window.
     WindowOverridden,
+    /// Live verification or a health gate failed after a merge: later waves
+    /// are blocked and a rollback pull request opens.
+    VerificationFailed,
+    /// Verification failed, but the release cannot be undone (a database
+    /// migration, a resync): no automatic rollback.
+    Irreversible,
 }
 
 /// The rollouts of one repository.
@@ -226,6 +240,35 @@ pub enum AlertKind {
 pub struct Decision {
     pub rollouts: Vec<UpstreamRollout>,
     pub alerts: Vec<RolloutAlert>,
+    /// Merged pull requests to undo (no rollback exists for them yet).
+    pub rollbacks: Vec<RollbackRequest>,
+}
+
+/// A merged upkeep pull request that must be rolled back, with the evidence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RollbackRequest {
+    pub repository: String,
+    pub upstream: String,
+    pub version: String,
+    pub wave: u32,
+    pub environments: Vec<String>,
+    /// The pull request to undo.
+    pub pull: u64,
+    pub pull_url: String,
+    pub head_sha: String,
+    /// What failed: the query, its value and when, or the drift.
+    pub evidence: String,
+}
+
+/// What Prometheus showed for one environment on this run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    /// Its running containers (`live`), aggregated by image.
+    pub running: Option<Vec<Running>>,
+    /// Each health gate with its value (`None`: no data).
+    pub gates: Vec<(Gate, Option<f64>)>,
+    /// Queries that could not be answered (treated as no data).
+    pub problems: Vec<String>,
 }
 
 /// What [`decide`] reads.
@@ -240,6 +283,13 @@ pub struct Inputs<'a> {
     pub pulls: &'a [PullRecord],
     pub settings: &'a RolloutSettings,
     pub now: DateTime<Utc>,
+    /// Per environment, what Prometheus showed (verified environments only).
+    pub observed: &'a BTreeMap<String, Observed>,
+    /// Per upstream and environment, its references on the base branch now
+    /// (what a merged pull request should be running).
+    pub deployed: &'a BTreeMap<String, BTreeMap<String, Vec<Expected>>>,
+    /// The finding codes of a release (`upstream`, tag).
+    pub codes_of: &'a dyn Fn(&str, &str) -> Vec<Code>,
 }
 
 /// Decides the rollouts of one repository and annotates its findings
@@ -253,11 +303,12 @@ pub fn decide(inputs: &Inputs<'_>, findings: &mut [Finding]) -> Decision {
         .map(|f| f.upstream.clone())
         .collect();
     for upstream in upstreams {
-        let (rollout, alerts) = one(inputs, &upstream, findings);
+        let (rollout, alerts, rollbacks) = one(inputs, &upstream, findings);
         if let Some(rollout) = rollout {
             decision.rollouts.push(rollout);
         }
         decision.alerts.extend(alerts);
+        decision.rollbacks.extend(rollbacks);
     }
     // Rollouts that have reached every wave but whose last merges are
     // still soaking are in flight too (a person asks "is it done yet?").
@@ -313,7 +364,7 @@ fn merged_at(
     inputs
         .pulls
         .iter()
-        .filter(|p| p.environments.iter().any(|e| e == env))
+        .filter(|p| p.rollback_of.is_none() && p.environments.iter().any(|e| e == env))
         .filter_map(|p| match p.state {
             PullState::Merged { at } => Some((p, at)),
             _ => None,
@@ -406,7 +457,7 @@ fn one(
     inputs: &Inputs<'_>,
     upstream: &str,
     findings: &mut [Finding],
-) -> (Option<UpstreamRollout>, Vec<RolloutAlert>) {
+) -> (Option<UpstreamRollout>, Vec<RolloutAlert>, Vec<RollbackRequest>) {
     let now = inputs.now;
     let mine = |f: &Finding| f.upstream == upstream && f.environment.is_some();
     // The release rolled out: the newest offered to any environment.
@@ -418,7 +469,7 @@ fn one(
         })
         .min_by_key(|(_, p)| *p)
     else {
-        return (None, Vec::new());
+        return (None, Vec::new(), Vec::new());
     };
     let mut envs: BTreeSet<String> = inputs.referenced.get(upstream).cloned().unwrap_or_default();
     envs.extend(
@@ -429,7 +480,7 @@ fn one(
     );
     let waves = waves_of(inputs.environments, &envs);
     if waves.is_empty() {
-        return (None, Vec::new());
+        return (None, Vec::new(), Vec::new());
     }
     let behind: BTreeSet<&str> = findings
         .iter()
@@ -451,6 +502,7 @@ fn one(
         merged: Option<Option<DateTime<Utc>>>,
         open: Option<&'e PullRecord>,
         closed: Option<&'e PullRecord>,
+        rolled_back: Option<&'e PullRecord>,
     }
     let mut raw: Vec<Raw<'_>> = Vec::new();
     for (wave, list) in &waves {
@@ -466,12 +518,21 @@ fn one(
         let open = inputs
             .pulls
             .iter()
+            .filter(|p| p.rollback_of.is_none())
             .filter(|p| p.state == PullState::Open && p.moves(upstream).is_some())
             .find(|p| p.touches(&names));
         let closed = inputs
             .pulls
             .iter()
+            .filter(|p| p.rollback_of.is_none())
             .filter(|p| p.state == PullState::Closed && p.moves(upstream) == Some(version.as_str()))
+            .find(|p| p.touches(&names));
+        // A rollback of this release here (open or merged) skips it.
+        let rolled_back = inputs
+            .pulls
+            .iter()
+            .filter(|p| p.rollback_of.is_some() && p.state != PullState::Closed)
+            .filter(|p| p.moves(upstream) == Some(version.as_str()))
             .find(|p| p.touches(&names));
         raw.push(Raw {
             wave: *wave,
@@ -480,6 +541,7 @@ fn one(
             merged,
             open,
             closed,
+            rolled_back,
         });
     }
 
@@ -539,6 +601,7 @@ fn one(
     let mut statuses: Vec<WaveStatus> = Vec::new();
     let mut gate: Result<(), String> = Ok(()); // why later waves wait
     let mut blocked: Option<String> = None;
+    let mut rollbacks = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         let soak = soaks[i];
         let until = r
@@ -558,9 +621,84 @@ fn one(
             window: false,
         };
         let may_open = plan.at_risk || gate.is_ok();
+        let verdict = r.merged.flatten().and_then(|m| {
+            verify_wave(inputs, upstream, &r.envs, m, configured[i])
+        });
         if let Some(why) = &blocked {
             status.state = WaveState::Blocked;
             status.reason = why.clone();
+        } else if let Some(p) = r.rolled_back {
+            let why = format!("{version} was rolled back here (#{}): skipped until a newer release", p.number);
+            status.state = WaveState::RolledBack;
+            status.pull = Some(p.number);
+            status.pull_url = Some(p.url.clone());
+            status.reason = why.clone();
+            blocked = Some(format!("wave {}: {why}", r.wave));
+        } else if let Some(Verdict::Failed(evidence)) = &verdict {
+            let codes = (inputs.codes_of)(upstream, &version);
+            let irreversible: Vec<&str> = codes
+                .iter()
+                .filter(|c| matches!(c, Code::DbMigration | Code::ResyncRequired))
+                .map(|c| c.as_str())
+                .collect();
+            let undo = brought_by(inputs, upstream, target, &r.names);
+            status.state = WaveState::Blocked;
+            status.pull = undo.map(|p| p.number);
+            status.pull_url = undo.map(|p| p.url.clone());
+            let (kind, reason) = if irreversible.is_empty() {
+                (
+                    AlertKind::VerificationFailed,
+                    format!(
+                        "{evidence}; rolling back{}",
+                        undo.map_or_else(String::new, |p| format!(" #{}", p.number))
+                    ),
+                )
+            } else {
+                (
+                    AlertKind::Irreversible,
+                    format!(
+                        "{evidence}; no automatic rollback: {version} is irreversible ({})",
+                        irreversible.join(", ")
+                    ),
+                )
+            };
+            status.reason = reason.clone();
+            blocked = Some(format!("wave {} failed verification", r.wave));
+            alerts.push(RolloutAlert {
+                repository: inputs.repository.to_string(),
+                upstream: upstream.to_string(),
+                version: version.clone(),
+                kind,
+                message: format!(
+                    "{upstream} {version} in wave {} ({}): {reason}",
+                    r.wave,
+                    r.names.join(", ")
+                ),
+            });
+            if let (true, Some(p)) = (irreversible.is_empty(), undo) {
+                rollbacks.push(RollbackRequest {
+                    repository: inputs.repository.to_string(),
+                    upstream: upstream.to_string(),
+                    version: version.clone(),
+                    wave: r.wave,
+                    environments: r.names.clone(),
+                    pull: p.number,
+                    pull_url: p.url.clone(),
+                    head_sha: p.head_sha.clone(),
+                    evidence: evidence.clone(),
+                });
+            }
+        } else if let Some(Verdict::Waiting(why)) = &verdict {
+            status.state = WaveState::Soaking;
+            status.opens_at = until.filter(|u| *u > now);
+            status.reason = format!("verifying: {why}");
+            if gate.is_ok() {
+                gate = Err(format!(
+                    "waits for wave {} ({}) to verify: {why}",
+                    r.wave,
+                    r.names.join(", ")
+                ));
+            }
         } else if r.merged.is_some() {
             if until.is_some_and(|u| u > now) {
                 status.state = WaveState::Soaking;
@@ -723,7 +861,111 @@ fn one(
         expedited,
         waves: statuses,
     };
-    (Some(rollout), alerts)
+    (Some(rollout), alerts, rollbacks)
+}
+
+/// What Prometheus says of a merged wave.
+enum Verdict {
+    /// Still converging, or gate data still missing within the window.
+    Waiting(String),
+    /// Drift, no data after the window, or a failing gate: the evidence.
+    Failed(String),
+}
+
+/// Verifies a merged wave's verified environments while it is observed:
+/// from the merge until its soak (and the converge window) has passed.
+/// `None`: nothing to verify (no `live`/`health`, or past the window), or
+/// everything holds.
+fn verify_wave(
+    inputs: &Inputs<'_>,
+    upstream: &str,
+    envs: &[&Environment],
+    merged: DateTime<Utc>,
+    soak: Duration,
+) -> Option<Verdict> {
+    let now = inputs.now;
+    let converge = inputs.settings.converge;
+    let window = soak.max(converge);
+    if now >= merged + chrono::Duration::from_std(window).unwrap_or_default() {
+        return None;
+    }
+    let deadline = merged + chrono::Duration::from_std(converge).unwrap_or_default();
+    let mut failed = Vec::new();
+    let mut waiting = Vec::new();
+    for env in envs.iter().filter(|e| e.verified()) {
+        let Some(observed) = inputs.observed.get(&env.name) else {
+            waiting.push(format!("{}: not observed yet", env.name));
+            continue;
+        };
+        if !observed.problems.is_empty() {
+            // Prometheus could not answer: wait, never roll back for that.
+            waiting.push(format!("{}: {}", env.name, observed.problems.join("; ")));
+            continue;
+        }
+        if env.live.is_some() {
+            let expected = inputs
+                .deployed
+                .get(upstream)
+                .and_then(|m| m.get(&env.name))
+                .cloned()
+                .unwrap_or_default();
+            let running = observed.running.clone().unwrap_or_default();
+            match verify::converge(&expected, &running, merged, converge, now) {
+                Convergence::Converged { .. } => {}
+                Convergence::Waiting { reason } => waiting.push(format!("{}: {reason}", env.name)),
+                Convergence::Drift { reason } | Convergence::NoData { reason } => {
+                    failed.push(format!("{}: {reason}", env.name))
+                }
+            }
+        }
+        let results: Vec<(&Gate, verify::GateResult)> = observed
+            .gates
+            .iter()
+            .map(|(g, v)| (g, verify::judge(g, *v)))
+            .collect();
+        match verify::health(&results, deadline, now) {
+            Health::Healthy => {}
+            Health::Waiting { reason } => waiting.push(format!("{}: {reason}", env.name)),
+            Health::Unhealthy { failures } => failed.push(format!(
+                "{}: {} (at {})",
+                env.name,
+                failures.join("; "),
+                at(Some(now))
+            )),
+        }
+    }
+    if !failed.is_empty() {
+        Some(Verdict::Failed(failed.join("; ")))
+    } else if !waiting.is_empty() {
+        Some(Verdict::Waiting(waiting.join("; ")))
+    } else {
+        None
+    }
+}
+
+/// The merged pull request that brought `target` (or newer) to any of
+/// `envs`: the one to undo.
+fn brought_by<'p>(
+    inputs: &'p Inputs<'_>,
+    upstream: &str,
+    target: usize,
+    envs: &[String],
+) -> Option<&'p PullRecord> {
+    inputs
+        .pulls
+        .iter()
+        .filter(|p| p.rollback_of.is_none() && p.touches(envs))
+        .filter(|p| {
+            p.moves(upstream)
+                .and_then(|tag| position(inputs.releases, upstream, tag))
+                .is_some_and(|pos| pos <= target)
+        })
+        .filter_map(|p| match p.state {
+            PullState::Merged { at } => Some((p, at)),
+            _ => None,
+        })
+        .max_by_key(|(_, at)| *at)
+        .map(|(p, _)| p)
 }
 
 /// Whether a wave's maintenance windows let it open now.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use globset::GlobSet;
 
+use crate::domain::rollout::verify::Gate;
 use crate::domain::rollout::window::Windows;
 use crate::domain::rules::Code;
 
@@ -30,6 +31,8 @@ pub struct Settings {
     /// Directories of extra rule files, resolved against the settings file.
     pub rule_directories: Vec<PathBuf>,
     pub rollout: Rollout,
+    /// Where health gates and live versions are read (`prometheus.url`).
+    pub prometheus: Option<String>,
 }
 
 /// How a release travels through a repository's waves.
@@ -111,7 +114,19 @@ pub struct Environment {
     pub windows: Windows,
     /// Merge upkeep's pull requests once their checks are green.
     pub automerge: bool,
+    /// PromQL label selector of its containers in kube-state-metrics
+    /// (`{namespace="hoodi"}`): live verification after a merge.
+    pub live: Option<String>,
+    /// Health gates that must hold while it soaks.
+    pub health: Vec<Gate>,
     pub(crate) matcher: GlobSet,
+}
+
+impl Environment {
+    /// Whether a merge here is verified against Prometheus.
+    pub fn verified(&self) -> bool {
+        self.live.is_some() || !self.health.is_empty()
+    }
 }
 
 impl Environment {
@@ -135,6 +150,8 @@ impl Environment {
             soak: None,
             windows: Windows::always(),
             automerge: false,
+            live: None,
+            health: Vec::new(),
             matcher: builder.build()?,
         })
     }

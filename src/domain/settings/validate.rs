@@ -7,13 +7,15 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::issue::{At, Issue};
 use super::raw::{
-    RawEnvironment, RawImage, RawRepository, RawRollout, RawSettings, RawSlackRoute, RawUpstream,
+    RawEnvironment, RawHealthGate, RawImage, RawRepository, RawRollout, RawSettings, RawSlackRoute,
+    RawUpstream,
 };
 use super::types::{
     Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, PullRequests, Registries,
     RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate,
     Upstream, glob, route_glob,
 };
+use crate::domain::rollout::verify::{Gate, Threshold};
 use crate::domain::rollout::window::{WindowError, Windows};
 use crate::domain::version::VersionError;
 
@@ -153,7 +155,36 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
             None => defaults.rollout,
             Some(r) => v.rollout(r),
         },
+        prometheus: raw.prometheus.as_ref().and_then(|p| {
+            let at = At::root("prometheus").key("url");
+            match url::Url::parse(p.url.trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                    Some(p.url.trim().trim_end_matches('/').to_string())
+                }
+                _ => {
+                    v.error(
+                        &at,
+                        format!("`{}` is not an http(s) URL: expected e.g. http://prometheus.monitoring:9090", p.url),
+                    );
+                    None
+                }
+            }
+        }),
     };
+    if settings.prometheus.is_none() && raw.prometheus.is_none() {
+        for (i, repo) in raw.repositories.as_deref().unwrap_or_default().iter().enumerate() {
+            for (j, env) in repo.environments.as_deref().unwrap_or_default().iter().enumerate() {
+                if env.live.is_some() || env.health.as_ref().is_some_and(|h| !h.is_empty()) {
+                    v.error(
+                        &At::root("repositories").index(i).key("environments").index(j).key(
+                            if env.live.is_some() { "live" } else { "health" },
+                        ),
+                        "live verification and health gates read Prometheus: expected `prometheus.url` to be set",
+                    );
+                }
+            }
+        }
+    }
     (settings, v.issues)
 }
 
@@ -174,6 +205,44 @@ impl Validator {
 
     fn error(&mut self, at: &At, message: impl Into<String>) {
         self.issues.push(Issue::value(at.path(), message));
+    }
+
+    fn gates(&mut self, raw: &[RawHealthGate], at: &At) -> Vec<Gate> {
+        let mut out = Vec::new();
+        for (i, g) in raw.iter().enumerate() {
+            let at = at.index(i);
+            let threshold = match (g.above, g.below) {
+                (Some(a), None) if a.is_finite() => Threshold::Above(a),
+                (None, Some(b)) if b.is_finite() => Threshold::Below(b),
+                (Some(_), Some(_)) => {
+                    self.error(&at, "both `above` and `below`: expected exactly one");
+                    continue;
+                }
+                (None, None) => {
+                    self.error(&at, "no threshold: expected `above:` or `below:` with a number");
+                    continue;
+                }
+                _ => {
+                    self.error(&at, "the threshold is not a finite number");
+                    continue;
+                }
+            };
+            if g.name.trim().is_empty() || g.query.trim().is_empty() {
+                self.error(&at, "a gate needs a `name` and a `query`");
+                continue;
+            }
+            let for_ = g
+                .for_
+                .as_deref()
+                .and_then(|t| self.check(&at.key("for"), parse_duration(t)));
+            out.push(Gate {
+                name: g.name.trim().to_string(),
+                query: g.query.trim().to_string(),
+                threshold,
+                for_,
+            });
+        }
+        out
     }
 
     /// A count that must be at least 1, or its default.
@@ -399,6 +468,19 @@ impl Validator {
                     Windows::always()
                 }
             };
+            let live = env.live.as_ref().and_then(|l| {
+                let s = l.selector.trim();
+                if s.starts_with('{') && s.ends_with('}') {
+                    Some(s.to_string())
+                } else {
+                    self.error(
+                        &at.key("live").key("selector"),
+                        format!("`{s}` is not a label selector: expected braces, e.g. {{namespace=\"hoodi\"}}"),
+                    );
+                    None
+                }
+            });
+            let health = self.gates(env.health.as_deref().unwrap_or_default(), &at.key("health"));
             if !ok {
                 continue;
             }
@@ -411,6 +493,8 @@ impl Validator {
                     soak,
                     windows,
                     automerge: env.automerge.unwrap_or(false),
+                    live,
+                    health,
                     matcher,
                 }),
                 Err(e) => self.error(&at.key("paths"), format!("invalid globs: {e}")),
