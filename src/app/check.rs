@@ -18,10 +18,10 @@ use crate::domain::evaluate::{
     CheckReport, Existence, Failure, Placement, ReleaseMap, RepoFileProblem, ScannedRepo, annotate,
     evaluate_gated, upstreams_of,
 };
+use crate::domain::live::QueryResult;
 use crate::domain::manifest;
 use crate::domain::render::parse_fingerprint;
 use crate::domain::repo::RepoName;
-use crate::domain::live::QueryResult;
 use crate::domain::rollout::decide::{
     self as rollout, FindingRollout, Observed, PullRecord, PullState, WaveState,
 };

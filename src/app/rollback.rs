@@ -54,19 +54,33 @@ pub fn by_hand(
         .iter()
         .filter(|p| p.rollback_of.is_none())
         .filter(|p| p.environments.iter().any(|e| e == environment))
-        .filter(|p| upstream.is_none_or(|u| p.upgrades.iter().any(|(x, _)| x.eq_ignore_ascii_case(u))))
+        .filter(|p| {
+            upstream.is_none_or(|u| p.upgrades.iter().any(|(x, _)| x.eq_ignore_ascii_case(u)))
+        })
         .filter_map(|p| match p.state {
             PullState::Merged { at } => Some((p, at)),
             _ => None,
         })
         .max_by_key(|(_, at)| *at)?;
     let (up, version) = pr.upgrades.first()?.clone();
-    Some(request_for(repository, pr, &up, &version, vec![environment.to_string()], evidence))
+    Some(request_for(
+        repository,
+        pr,
+        &up,
+        &version,
+        vec![environment.to_string()],
+        evidence,
+    ))
 }
 
 /// The rollback request undoing `pr` (a merged upkeep pull request) in
 /// every environment it touched.
-pub fn of_pull(report: &CheckReport, repository: &str, number: u64, evidence: &str) -> Option<RollbackRequest> {
+pub fn of_pull(
+    report: &CheckReport,
+    repository: &str,
+    number: u64,
+    evidence: &str,
+) -> Option<RollbackRequest> {
     let pr = report
         .pulls
         .get(repository)?
@@ -76,7 +90,14 @@ pub fn of_pull(report: &CheckReport, repository: &str, number: u64, evidence: &s
         return None;
     }
     let (up, version) = pr.upgrades.first()?.clone();
-    Some(request_for(repository, pr, &up, &version, pr.environments.clone(), evidence))
+    Some(request_for(
+        repository,
+        pr,
+        &up,
+        &version,
+        pr.environments.clone(),
+        evidence,
+    ))
 }
 
 fn request_for(
@@ -205,8 +226,8 @@ pub async fn open(
             });
             current.push((path.clone(), read(&base.commit)?));
         }
-        let restored = apply_rollback(&files, &current)
-            .map_err(|e| PublishError::Edit(e.to_string()))?;
+        let restored =
+            apply_rollback(&files, &current).map_err(|e| PublishError::Edit(e.to_string()))?;
         if restored.is_empty() {
             return Err(PublishError::Edit(format!(
                 "#{} changed nothing that is still there in {envs}: nothing to roll back",
@@ -266,9 +287,14 @@ pub async fn open(
         .into_iter()
         .map(|l| l.to_lowercase())
         .collect();
-    for label in labels.iter().filter(|l| !existing.contains(&l.to_lowercase())) {
+    for label in labels
+        .iter()
+        .filter(|l| !existing.contains(&l.to_lowercase()))
+    {
         let (color, description) = label_style(label);
-        ctx.forge.create_label(&repo, label, color, description).await?;
+        ctx.forge
+            .create_label(&repo, label, color, description)
+            .await?;
     }
     ctx.forge.add_labels(&repo, created.number, &labels).await?;
     if !ctx.settings.pull_requests.reviewers.is_empty() {
@@ -320,5 +346,7 @@ fn body(req: &RollbackRequest, files: &[String], fingerprint: &Fingerprint) -> S
 }
 
 fn one_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }

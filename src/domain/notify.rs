@@ -1223,6 +1223,7 @@ mod tests {
                 group: group.into(),
                 key: String::new(),
                 environments: Vec::new(),
+                rollback: None,
                 rollout: None,
             },
         }

@@ -240,6 +240,7 @@ fn fleet() -> Fleet {
         group: group.into(),
         key: "0000000000000000".into(),
         environments: Vec::new(),
+        rollback: None,
         rollout: None,
     };
     let pulls = vec![

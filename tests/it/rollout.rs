@@ -12,7 +12,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
 
 use crate::support::git_http::GitServer;
-use crate::support::github::{Caller, GitHubDouble, PullView, Repo};
+use crate::support::github::{Caller, GitHubDouble, NewRelease, PullView, Repo};
+use crate::support::prometheus::{PrometheusServer, kube_pod_container_info, samples};
 use crate::support::{stderr, stdout, upkeep_env};
 
 const TOKEN: &str = "ghp_rollout_token_0123456789";
@@ -38,6 +39,8 @@ struct Setup<'a> {
     extra: &'a str,
     /// Extra files in the repository.
     files: &'a [(&'a str, &'a str)],
+    /// Release notes of lighthouse v7.0.0.
+    notes: &'a str,
 }
 
 /// Monday 2027-01-04 10:00 UTC.
@@ -64,7 +67,15 @@ impl World {
                 .git_dir(git.bare_path("deploy")),
         );
         gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
-        gh.add_releases("sigp/lighthouse", ["v6.0.0", "v7.0.0"]);
+        gh.add_release("sigp/lighthouse", "v6.0.0");
+        gh.add_release(
+            "sigp/lighthouse",
+            NewRelease::new("v7.0.0").body(if setup.notes.is_empty() {
+                "Bug fixes."
+            } else {
+                setup.notes
+            }),
+        );
         let settings = format!(
             "repositories:\n  - github: {REPO}\n    environments:\n\
              \x20     - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: devnet-h\n        wave: 1\n{}\
@@ -678,4 +689,263 @@ fn upkeep_now_must_be_a_time() {
         "{}",
         stderr(&out)
     );
+}
+
+// Live verification, health gates and rollback, against a real Prometheus
+// scraping a metrics endpoint the test controls.
+
+/// Hoodi's containers: `new` of 8 on v7.0.0, the rest on v6.0.0; plus the
+/// client metric the health gate reads.
+fn hoodi_metrics(new: usize, lag: Option<u32>) -> String {
+    let mut text = String::new();
+    for i in 0..8 {
+        let tag = if i < new { "v7.0.0" } else { "v6.0.0" };
+        text.push_str(&kube_pod_container_info(
+            "hoodi",
+            &format!("beacon-{i}"),
+            "lighthouse",
+            &format!("sigp/lighthouse:{tag}"),
+            &format!(
+                "docker-pullable://sigp/lighthouse@sha256:{}",
+                tag.replace('.', "").repeat(8)
+            ),
+        ));
+    }
+    if let Some(lag) = lag {
+        text.push_str(&format!(
+            "beacon_head_slot_lag{{namespace=\"hoodi\"}} {lag}\n"
+        ));
+    }
+    text
+}
+
+/// Waits until Prometheus shows `new` containers on v7.0.0 (of 8).
+fn converged_to(prom: &PrometheusServer, new: usize) {
+    prom.wait_for(
+        r#"count(kube_pod_container_info{namespace="hoodi",image="sigp/lighthouse:v7.0.0"}) or vector(0)"#,
+        |r| samples(r).first().is_some_and(|(_, v)| v.parse::<f64>().ok() == Some(new as f64)),
+        std::time::Duration::from_secs(60),
+    );
+}
+
+fn verified_world(prom: &PrometheusServer, notes: &str) -> World {
+    let extra = format!("prometheus:\n  url: {}\n", prom.url());
+    // `World` borrows its setup only while it is built.
+    let extra: &'static str = Box::leak(extra.into_boxed_str());
+    let notes: &'static str = Box::leak(notes.to_string().into_boxed_str());
+    World::new(Setup {
+        hoodi: "        live:\n          selector: '{namespace=\"hoodi\"}'\n        health:\n          - name: synced\n            query: max(beacon_head_slot_lag{namespace=\"hoodi\"})\n            below: 5\n",
+        extra: Box::leak(format!("  converge: 1h\n{extra}").into_boxed_str()),
+        notes,
+        ..Setup::default()
+    })
+}
+
+/// The rollback pull request restores what the upgrade changed, byte for
+/// byte, and touches nothing else.
+fn assert_rollback_restores(w: &World, undone: u64) -> PullView {
+    let rollback: Vec<PullView> = w
+        .pulls()
+        .into_iter()
+        .filter(|p| p.labels.iter().any(|l| l == "rollback"))
+        .collect();
+    assert_eq!(rollback.len(), 1, "{:?}", w.pulls());
+    let r = rollback[0].clone();
+    assert_eq!(r.labels, ["hoodi", "rollback", "upkeep"]);
+    assert_eq!(w.show(&r.head, HOODI_FILE), VALUES, "byte-exact");
+    assert_eq!(w.show(&r.head, MAINNET_FILE), VALUES, "mainnet untouched");
+    let body = r.body.clone().unwrap();
+    assert!(body.contains(&format!("(#{undone})")), "{body}");
+    assert!(body.contains("upkeep:fingerprint"), "{body}");
+    r
+}
+
+#[test]
+fn a_converged_healthy_wave_releases_the_next_one() {
+    let prom = PrometheusServer::start_with(&hoodi_metrics(0, Some(1)));
+    let w = verified_world(&prom, "");
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    // The pods roll to the new tag.
+    prom.target().set(&hoodi_metrics(8, Some(1)));
+    converged_to(&prom, 8);
+    w.at(t0() + hours(2));
+    w.run();
+    let s = w.status();
+    assert_eq!(w.wave(&s, 1)["state"], "soaking", "{s}");
+    assert!(w.pulls_in("mainnet").is_empty());
+    w.at(t0() + hours(25));
+    let out = w.run();
+    assert_eq!(w.pulls_in("mainnet").len(), 1, "{out}");
+    assert!(
+        w.pulls()
+            .iter()
+            .all(|p| !p.labels.contains(&"rollback".to_string()))
+    );
+}
+
+#[test]
+fn one_container_of_eight_left_behind_blocks_and_rolls_back() {
+    let prom = PrometheusServer::start_with(&hoodi_metrics(0, Some(1)));
+    let w = verified_world(&prom, "");
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    prom.target().set(&hoodi_metrics(7, Some(1)));
+    converged_to(&prom, 7);
+    // Within the converge window: it waits.
+    w.at(t0() + hours(1) + Duration::minutes(30));
+    w.run();
+    let s = w.status();
+    assert_eq!(w.wave(&s, 1)["state"], "soaking", "{s}");
+    assert!(
+        w.wave(&s, 1)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("verifying"),
+        "{s}"
+    );
+    assert!(
+        w.pulls()
+            .iter()
+            .all(|p| !p.labels.contains(&"rollback".to_string()))
+    );
+    // After it: drift, the alert says how many, a rollback opens.
+    w.at(t0() + hours(2) + Duration::minutes(30));
+    let out = w.run();
+    assert!(
+        out.contains("1 of 8 containers of sigp/lighthouse still run v6.0.0"),
+        "{out}"
+    );
+    assert!(out.contains("rollback"), "{out}");
+    assert_rollback_restores(&w, 1);
+    let s = w.status();
+    assert_eq!(w.wave(&s, 2)["state"], "blocked", "{s}");
+    // Mainnet never opens; the rollback is not opened twice.
+    w.at(t0() + hours(30));
+    w.run();
+    assert!(w.pulls_in("mainnet").is_empty());
+    assert_eq!(
+        w.pulls()
+            .iter()
+            .filter(|p| p.labels.contains(&"rollback".to_string()))
+            .count(),
+        1
+    );
+    let s = w.status();
+    assert_eq!(w.wave(&s, 1)["state"], "rolled-back", "{s}");
+}
+
+#[test]
+fn a_failing_health_gate_during_the_soak_rolls_back() {
+    let prom = PrometheusServer::start_with(&hoodi_metrics(0, Some(1)));
+    let w = verified_world(&prom, "");
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    prom.target().set(&hoodi_metrics(8, Some(1)));
+    converged_to(&prom, 8);
+    w.at(t0() + hours(3));
+    w.run();
+    assert!(
+        w.pulls()
+            .iter()
+            .all(|p| !p.labels.contains(&"rollback".to_string()))
+    );
+    // Ten hours into the soak the node falls behind.
+    prom.target().set(&hoodi_metrics(8, Some(120)));
+    prom.wait_for(
+        r#"max(beacon_head_slot_lag{namespace="hoodi"})"#,
+        |r| samples(r).first().is_some_and(|(_, v)| v == "120"),
+        std::time::Duration::from_secs(60),
+    );
+    w.at(t0() + hours(11));
+    let out = w.run();
+    assert!(out.contains("synced"), "{out}");
+    let r = assert_rollback_restores(&w, 1);
+    let body = r.body.unwrap();
+    assert!(body.contains("120"), "the value is quoted: {body}");
+    assert!(
+        body.contains("beacon_head_slot_lag"),
+        "the query is quoted: {body}"
+    );
+}
+
+#[test]
+fn no_data_waits_then_fails_after_the_converge_window() {
+    // The gate's metric is never there.
+    let prom = PrometheusServer::start_with(&hoodi_metrics(0, None));
+    let w = verified_world(&prom, "");
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    prom.target().set(&hoodi_metrics(8, None));
+    converged_to(&prom, 8);
+    w.at(t0() + hours(1) + Duration::minutes(20));
+    w.run();
+    let s = w.status();
+    assert!(
+        w.wave(&s, 1)["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no data yet"),
+        "{s}"
+    );
+    w.at(t0() + hours(2) + Duration::minutes(1));
+    let out = w.run();
+    assert!(out.contains("no data"), "{out}");
+    assert_rollback_restores(&w, 1);
+}
+
+#[test]
+fn an_irreversible_release_alerts_instead_of_rolling_back() {
+    let prom = PrometheusServer::start_with(&hoodi_metrics(0, Some(1)));
+    let notes =
+        "## Breaking\n\nThis release performs a database migration: downgrading is not possible.\n";
+    let w = verified_world(&prom, notes);
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    prom.target().set(&hoodi_metrics(7, Some(1)));
+    converged_to(&prom, 7);
+    w.at(t0() + hours(3));
+    let out = w.run();
+    assert!(out.contains("no automatic rollback"), "{out}");
+    assert!(out.contains("irreversible (db-migration)"), "{out}");
+    assert!(
+        w.pulls()
+            .iter()
+            .all(|p| !p.labels.contains(&"rollback".to_string()))
+    );
+    let s = w.status();
+    assert_eq!(w.wave(&s, 2)["state"], "blocked", "{s}");
+    assert_eq!(s["alerts"][0]["kind"], "irreversible", "{s}");
+}
+
+#[test]
+fn upkeep_rollback_undoes_the_last_merge_by_hand() {
+    let w = World::new(Setup::default());
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(2));
+    let (out, err, code) = w.upkeep(&["rollback", "--repository", REPO, "--environment", "hoodi"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("undoes #1"), "{out}");
+    let r = assert_rollback_restores(&w, 1);
+    assert!(r.body.unwrap().contains("requested by hand"));
+    // The version is skipped there now: nothing reopens it.
+    w.at(t0() + hours(3));
+    w.run();
+    let hoodi_upgrades = w
+        .pulls_in("hoodi")
+        .into_iter()
+        .filter(|p| !p.labels.contains(&"rollback".to_string()))
+        .count();
+    assert_eq!(hoodi_upgrades, 1, "{:?}", w.pulls());
+    // Nothing to roll back in an environment upkeep never changed.
+    let (_, err, code) = w.upkeep(&["rollback", "--repository", REPO, "--environment", "mainnet"]);
+    assert_eq!(code, 3);
+    assert!(err.contains("nothing to roll back"), "{err}");
 }

@@ -29,6 +29,7 @@ fn upkeep_body() -> String {
         group: "upstream".into(),
         key: "0123456789abcdef".into(),
         environments: Vec::new(),
+        rollback: None,
         rollout: None,
     };
     format!("Bumps lighthouse.\n\n{}", fp.to_comment())

@@ -313,20 +313,24 @@ impl Worker {
             "requested by @{user} with `@upkeep rollback` at {}",
             now.format("%Y-%m-%d %H:%M UTC")
         );
-        let text = match crate::app::rollback::of_pull(&report, &repo.to_string(), number, &evidence) {
-            None => "`@upkeep rollback`: only a merged pull request of upkeep's can be rolled back.".to_string(),
-            Some(req) => match crate::app::rollback::open(&ctx, &report, &req).await {
-                Ok(opened) => {
-                    self.metrics.pull("rolled-back");
-                    format!("Rollback opened at @{user}'s request: #{}.", opened.number)
+        let text =
+            match crate::app::rollback::of_pull(&report, &repo.to_string(), number, &evidence) {
+                None => {
+                    "`@upkeep rollback`: only a merged pull request of upkeep's can be rolled back."
+                        .to_string()
                 }
-                Err(e) => {
-                    self.metrics.error();
-                    tracing::warn!(%repo, number, error = %e, "rollback failed");
-                    format!("`@upkeep rollback` failed: {e}")
-                }
-            },
-        };
+                Some(req) => match crate::app::rollback::open(&ctx, &report, &req).await {
+                    Ok(opened) => {
+                        self.metrics.pull("rolled-back");
+                        format!("Rollback opened at @{user}'s request: #{}.", opened.number)
+                    }
+                    Err(e) => {
+                        self.metrics.error();
+                        tracing::warn!(%repo, number, error = %e, "rollback failed");
+                        format!("`@upkeep rollback` failed: {e}")
+                    }
+                },
+            };
         if let Err(e) = self.forge.comment(&repo, number, &text).await {
             tracing::warn!(%repo, number, error = %e, "cannot comment on a rollback request");
         }

@@ -160,6 +160,7 @@ mod tests {
             group: "upstream".into(),
             key: "0123456789abcdef".into(),
             environments: Vec::new(),
+            rollback: None,
             rollout: None,
         }
     }

@@ -39,9 +39,9 @@ use serde::Serialize;
 
 use super::compress::{self, Policy};
 use super::verify::{self, Convergence, Expected, Gate, Health, Running};
-use crate::domain::rules::Code;
 use crate::domain::evaluate::{Deadline, Finding, ReleaseMap};
 use crate::domain::plan::human;
+use crate::domain::rules::Code;
 use crate::domain::settings::{Environment, Rollout as RolloutSettings};
 
 /// One of upkeep's pull requests as GitHub reports it, read back through
@@ -457,7 +457,11 @@ fn one(
     inputs: &Inputs<'_>,
     upstream: &str,
     findings: &mut [Finding],
-) -> (Option<UpstreamRollout>, Vec<RolloutAlert>, Vec<RollbackRequest>) {
+) -> (
+    Option<UpstreamRollout>,
+    Vec<RolloutAlert>,
+    Vec<RollbackRequest>,
+) {
     let now = inputs.now;
     let mine = |f: &Finding| f.upstream == upstream && f.environment.is_some();
     // The release rolled out: the newest offered to any environment.
@@ -621,14 +625,18 @@ fn one(
             window: false,
         };
         let may_open = plan.at_risk || gate.is_ok();
-        let verdict = r.merged.flatten().and_then(|m| {
-            verify_wave(inputs, upstream, &r.envs, m, configured[i])
-        });
+        let verdict = r
+            .merged
+            .flatten()
+            .and_then(|m| verify_wave(inputs, upstream, &r.envs, m, configured[i]));
         if let Some(why) = &blocked {
             status.state = WaveState::Blocked;
             status.reason = why.clone();
         } else if let Some(p) = r.rolled_back {
-            let why = format!("{version} was rolled back here (#{}): skipped until a newer release", p.number);
+            let why = format!(
+                "{version} was rolled back here (#{}): skipped until a newer release",
+                p.number
+            );
             status.state = WaveState::RolledBack;
             status.pull = Some(p.number);
             status.pull_url = Some(p.url.clone());
@@ -1095,6 +1103,7 @@ mod tests {
             upgrades: vec![(UP.into(), "v7.0.0".into())],
             environments: vec![env.into()],
             group: String::new(),
+            rollback_of: None,
         }
     }
 
@@ -1129,6 +1138,9 @@ mod tests {
                 pulls: &self.pulls,
                 settings: &self.settings,
                 now: self.now,
+                observed: &BTreeMap::new(),
+                deployed: &BTreeMap::new(),
+                codes_of: &|_, _| Vec::new(),
             };
             decide(&inputs, &mut self.findings)
         }

@@ -172,8 +172,20 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
         }),
     };
     if settings.prometheus.is_none() && raw.prometheus.is_none() {
-        for (i, repo) in raw.repositories.as_deref().unwrap_or_default().iter().enumerate() {
-            for (j, env) in repo.environments.as_deref().unwrap_or_default().iter().enumerate() {
+        for (i, repo) in raw
+            .repositories
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            for (j, env) in repo
+                .environments
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 if env.live.is_some() || env.health.as_ref().is_some_and(|h| !h.is_empty()) {
                     v.error(
                         &At::root("repositories").index(i).key("environments").index(j).key(
@@ -219,7 +231,10 @@ impl Validator {
                     continue;
                 }
                 (None, None) => {
-                    self.error(&at, "no threshold: expected `above:` or `below:` with a number");
+                    self.error(
+                        &at,
+                        "no threshold: expected `above:` or `below:` with a number",
+                    );
                     continue;
                 }
                 _ => {
