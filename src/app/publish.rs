@@ -164,29 +164,36 @@ pub fn apply_edits(file: &str, text: &str, pr: &PlannedPr) -> Result<String, Pub
     Ok(text)
 }
 
+/// Makes sure every label exists on `repo` (created with upkeep's colours
+/// and descriptions), comparing names as GitHub does, case-insensitively.
+pub async fn ensure_labels(
+    forge: &Forge,
+    repo: &RepoName,
+    labels: &BTreeSet<String>,
+) -> Result<(), PublishError> {
+    if labels.is_empty() {
+        return Ok(());
+    }
+    let existing: BTreeSet<String> = forge
+        .label_names(repo)
+        .await?
+        .into_iter()
+        .map(|l| l.to_lowercase())
+        .collect();
+    for label in labels
+        .iter()
+        .filter(|l| !existing.contains(&l.to_lowercase()))
+    {
+        let (color, description) = label_style(label);
+        forge.create_label(repo, label, color, description).await?;
+    }
+    Ok(())
+}
+
 impl Target<'_> {
     /// Makes sure every label exists on the repository.
     pub async fn ensure_labels(&self, labels: &BTreeSet<String>) -> Result<(), PublishError> {
-        if labels.is_empty() {
-            return Ok(());
-        }
-        let existing: BTreeSet<String> = self
-            .forge
-            .label_names(&self.repo)
-            .await?
-            .into_iter()
-            .map(|l| l.to_lowercase())
-            .collect();
-        for label in labels
-            .iter()
-            .filter(|l| !existing.contains(&l.to_lowercase()))
-        {
-            let (color, description) = label_style(label);
-            self.forge
-                .create_label(&self.repo, label, color, description)
-                .await?;
-        }
-        Ok(())
+        ensure_labels(self.forge, &self.repo, labels).await
     }
 
     /// Publishes one planned pull request on top of `base` (a commit id).

@@ -10,15 +10,13 @@
 //! Opened by `run`/`serve` when a wave fails verification, by `upkeep
 //! rollback`, and by an `@upkeep rollback` comment.
 
-use std::collections::BTreeSet;
-
 use serde::Serialize;
 
 use crate::app::context::Context;
 use crate::app::error::AppError;
-use crate::app::publish::PublishError;
+use crate::app::publish::{PublishError, ensure_labels};
 use crate::domain::evaluate::CheckReport;
-use crate::domain::plan::{label_style, short_name};
+use crate::domain::plan::short_name;
 use crate::domain::render::sanitize::{code_span, sanitize_text};
 use crate::domain::render::{Fingerprint, check_branch_name, edits_key, slug};
 use crate::domain::repo::RepoName;
@@ -280,22 +278,7 @@ pub async fn open(
     let mut labels: Vec<String> = ctx.settings.pull_requests.labels.clone();
     labels.push("rollback".into());
     labels.extend(req.environments.iter().cloned());
-    let existing: BTreeSet<String> = ctx
-        .forge
-        .label_names(&repo)
-        .await?
-        .into_iter()
-        .map(|l| l.to_lowercase())
-        .collect();
-    for label in labels
-        .iter()
-        .filter(|l| !existing.contains(&l.to_lowercase()))
-    {
-        let (color, description) = label_style(label);
-        ctx.forge
-            .create_label(&repo, label, color, description)
-            .await?;
-    }
+    ensure_labels(&ctx.forge, &repo, &labels.iter().cloned().collect()).await?;
     ctx.forge.add_labels(&repo, created.number, &labels).await?;
     if !ctx.settings.pull_requests.reviewers.is_empty() {
         ctx.forge
