@@ -197,14 +197,29 @@ async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
         let observed = observe(ctx, &repo).await;
         let releases = &report.releases;
         let engine = ctx.engine.clone();
-        let codes_of = |upstream: &str, tag: &str| -> Vec<Code> {
+        let codes_of = |upstream: &str, tag: &str| -> Vec<(Code, String)> {
             let (Some(engine), Some(Ok(list))) = (&engine, releases.get(upstream)) else {
                 return Vec::new();
             };
-            list.iter()
+            let Some(c) = list
+                .iter()
                 .find(|r| r.tag_name == tag)
-                .map(|r| engine.classify(upstream, r).codes.into_iter().collect())
-                .unwrap_or_default()
+                .map(|r| engine.classify(upstream, r))
+            else {
+                return Vec::new();
+            };
+            c.codes
+                .iter()
+                .map(|code| {
+                    let quote = c
+                        .evidence
+                        .iter()
+                        .find(|e| e.code == Some(*code))
+                        .map(|e| e.text.clone())
+                        .unwrap_or_default();
+                    (*code, quote)
+                })
+                .collect()
         };
         let inputs = rollout::Inputs {
             repository: &name,

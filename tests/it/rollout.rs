@@ -912,7 +912,11 @@ fn an_irreversible_release_alerts_instead_of_rolling_back() {
     w.at(t0() + hours(3));
     let out = w.run();
     assert!(out.contains("no automatic rollback"), "{out}");
-    assert!(out.contains("irreversible (db-migration)"), "{out}");
+    assert!(out.contains("irreversible (db-migration: \""), "{out}");
+    assert!(
+        out.contains("database migration"),
+        "the notes are quoted: {out}"
+    );
     assert!(
         w.pulls()
             .iter()

@@ -288,8 +288,9 @@ pub struct Inputs<'a> {
     /// Per upstream and environment, its references on the base branch now
     /// (what a merged pull request should be running).
     pub deployed: &'a BTreeMap<String, BTreeMap<String, Vec<Expected>>>,
-    /// The finding codes of a release (`upstream`, tag).
-    pub codes_of: &'a dyn Fn(&str, &str) -> Vec<Code>,
+    /// The finding codes of a release (`upstream`, tag), each with the
+    /// statement of its notes that gave it (empty when none).
+    pub codes_of: &'a dyn Fn(&str, &str) -> Vec<(Code, String)>,
 }
 
 /// Decides the rollouts of one repository and annotates its findings
@@ -644,10 +645,13 @@ fn one(
             blocked = Some(format!("wave {}: {why}", r.wave));
         } else if let Some(Verdict::Failed(evidence)) = &verdict {
             let codes = (inputs.codes_of)(upstream, &version);
-            let irreversible: Vec<&str> = codes
+            let irreversible: Vec<String> = codes
                 .iter()
-                .filter(|c| matches!(c, Code::DbMigration | Code::ResyncRequired))
-                .map(|c| c.as_str())
+                .filter(|(c, _)| matches!(c, Code::DbMigration | Code::ResyncRequired))
+                .map(|(c, quote)| match quote.trim() {
+                    "" => c.as_str().to_string(),
+                    q => format!("{}: \"{q}\"", c.as_str()),
+                })
                 .collect();
             let undo = brought_by(inputs, upstream, target, &r.names);
             status.state = WaveState::Blocked;
