@@ -134,7 +134,8 @@ pub async fn open(
         pulls.iter().find(|p| {
             p.rollback_of == Some(req.pull)
                 && p.state == PullState::Open
-                && p.environments.iter().any(|e| req.environments.contains(e))
+                && (p.environments.iter().any(|e| req.environments.contains(e))
+                    || (req.environments.is_empty() && p.environments.is_empty()))
         })
     }) {
         return Ok(Opened {
@@ -168,13 +169,19 @@ pub async fn open(
         .and_then(|p| p.iter().find(|p| p.number == req.pull))
         .map(|p| p.branch.clone())
         .unwrap_or_default();
-    let envs = req.environments.join(", ");
-    let branch = format!(
-        "upkeep/rollback-{}-{}-{}",
+    // A repository without environments: everything the pull request
+    // changed moves back.
+    let whole = req.environments.is_empty();
+    let envs = scope(req);
+    let mut branch = format!(
+        "upkeep/rollback-{}-{}",
         slug(short_name(&req.upstream)),
-        slug(&req.version),
-        slug(&req.environments.join("-"))
+        slug(&req.version)
     );
+    if !whole {
+        branch.push('-');
+        branch.push_str(&slug(&req.environments.join("-")));
+    }
     check_branch_name(&branch).map_err(|e| PublishError::Edit(e.to_string()))?;
     let title = format!(
         "Roll back {} {} in {envs}",
@@ -206,9 +213,10 @@ pub async fn open(
         let mut files = Vec::new();
         let mut current = Vec::new();
         for path in session.changed_files(&parent, &head)? {
-            let in_env = settings
-                .environment_for(&path)
-                .is_some_and(|e| req.environments.contains(&e.name));
+            let in_env = whole
+                || settings
+                    .environment_for(&path)
+                    .is_some_and(|e| req.environments.contains(&e.name));
             if !in_env {
                 continue;
             }
@@ -294,17 +302,31 @@ pub async fn open(
     })
 }
 
+/// Where a rollback applies, for titles and commit messages: its
+/// environments, or the repository when it has none.
+fn scope(req: &RollbackRequest) -> String {
+    if req.environments.is_empty() {
+        "the repository".to_string()
+    } else {
+        req.environments.join(", ")
+    }
+}
+
 /// The body: why, what is undone, which files, and the fingerprint.
 fn body(req: &RollbackRequest, files: &[String], fingerprint: &Fingerprint) -> String {
-    let mut out = format!(
-        "Rolls back **{} {}** in {}: restores the tags and digests that #{} changed there, and nothing else.\n\n",
-        sanitize_text(&req.upstream),
-        sanitize_text(&req.version),
+    let scope = if req.environments.is_empty() {
+        "the repository".to_string()
+    } else {
         req.environments
             .iter()
             .map(|e| code_span(e, false))
             .collect::<Vec<_>>()
-            .join(", "),
+            .join(", ")
+    };
+    let mut out = format!(
+        "Rolls back **{} {}** in {scope}: restores the tags and digests that #{} changed there, and nothing else.\n\n",
+        sanitize_text(&req.upstream),
+        sanitize_text(&req.version),
         req.pull
     );
     out.push_str("### Why\n\n");
@@ -319,9 +341,14 @@ fn body(req: &RollbackRequest, files: &[String], fingerprint: &Fingerprint) -> S
         out.push_str(&format!("- {}\n", code_span(f, false)));
     }
     out.push_str(&format!(
-        "\nWhile this is open or merged, upkeep offers {} {} to these environments no more; a newer release starts again.\n\n",
+        "\nWhile this is open or merged, upkeep offers {} {} to {} no more; a newer release starts again.\n\n",
         sanitize_text(short_name(&req.upstream)),
-        sanitize_text(&req.version)
+        sanitize_text(&req.version),
+        if req.environments.is_empty() {
+            "this repository"
+        } else {
+            "these environments"
+        }
     ));
     out.push_str(&fingerprint.to_comment());
     out.push('\n');

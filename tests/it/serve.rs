@@ -336,6 +336,300 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
     gh.assert_no_unexpected();
 }
 
+const TOKEN: &str = "ghp_serve_commands_token_0123456789";
+const HOODI_FILE: &str = "envs/hoodi/values.yaml";
+const HOODI_VALUES: &str = "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0 # consensus\n";
+
+/// A real `issue_comment` delivery (`created`): `user` (with
+/// `association`) commented `body` on pull request `pr` of [`REPO`], as
+/// GitHub sends it for a pull request (the issue's `pull_request` link,
+/// with `merged_at` once merged).
+fn pull_comment(
+    pr: &crate::support::github::PullView,
+    body: &str,
+    user: &str,
+    association: &str,
+) -> Value {
+    let mut p: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("webhooks/issue_comment.created.json")).unwrap(),
+    )
+    .unwrap();
+    let api = format!("https://api.github.com/repos/{REPO}");
+    let html = format!("https://github.com/{REPO}");
+    let n = pr.number;
+    p["repository"]["name"] = json!("deploy");
+    p["repository"]["full_name"] = json!(REPO);
+    p["repository"]["owner"]["login"] = json!("acme");
+    p["installation"]["id"] = json!(INSTALLATION);
+    let issue = &mut p["issue"];
+    issue["number"] = json!(n);
+    issue["title"] = json!(pr.title);
+    issue["body"] = json!(pr.body);
+    issue["state"] = json!(pr.state);
+    issue["url"] = json!(format!("{api}/issues/{n}"));
+    issue["html_url"] = json!(format!("{html}/pull/{n}"));
+    issue["user"]["login"] = json!(pr.author);
+    issue["user"]["type"] = json!("Bot");
+    issue["author_association"] = json!("NONE");
+    issue["pull_request"] = json!({
+        "url": format!("{api}/pulls/{n}"),
+        "html_url": format!("{html}/pull/{n}"),
+        "diff_url": format!("{html}/pull/{n}.diff"),
+        "patch_url": format!("{html}/pull/{n}.patch"),
+        "merged_at": if pr.merged { json!("2025-01-02T03:04:05Z") } else { Value::Null },
+    });
+    let comment = &mut p["comment"];
+    comment["body"] = json!(body);
+    comment["author_association"] = json!(association);
+    comment["user"]["login"] = json!(user);
+    comment["user"]["type"] = json!("User");
+    comment["issue_url"] = json!(format!("{api}/issues/{n}"));
+    comment["html_url"] = json!(format!("{html}/pull/{n}#issuecomment-1"));
+    p
+}
+
+/// `git show REV:PATH` in a bare repository, as bytes.
+fn git_show(bare: &std::path::Path, rev: &str, path: &str) -> Vec<u8> {
+    let out = Command::new("git")
+        .args([
+            "--git-dir",
+            bare.to_str().unwrap(),
+            "show",
+            &format!("{rev}:{path}"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn rollback_comment_on_a_merged_pull_request_opens_a_byte_exact_rollback() {
+    rollback_by_comment(true);
+}
+
+/// A repository without environments (what the app assumes for the
+/// repositories of an installation): the whole pull request is undone.
+#[test]
+fn rollback_comment_undoes_the_whole_pull_request_without_environments() {
+    rollback_by_comment(false);
+}
+
+/// `upkeep run` opens an upgrade, a maintainer merges it, and `upkeep
+/// serve` gets `@upkeep rollback` comments on it (and on an open one).
+fn rollback_by_comment(environments: bool) {
+    use crate::support::github::Caller;
+    use crate::support::{stderr, stdout, upkeep_env};
+
+    let dir = tempfile::tempdir().unwrap();
+    let gh = GitHubDouble::start();
+    let git = GitServer::start("x-access-token", TOKEN);
+    git.create_repo("deploy", &[(HOODI_FILE, HOODI_VALUES)]);
+    gh.add_repo(
+        Repo::new(REPO)
+            .default_branch("main")
+            .clone_url(&git.url("deploy"))
+            .git_dir(git.bare_path("deploy")),
+    );
+    gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
+    gh.add_releases("sigp/lighthouse", ["v6.0.0", "v7.0.0"]);
+    std::fs::write(
+        dir.path().join("upkeep.yml"),
+        format!(
+            "repositories:\n  - github: {REPO}\n{}\
+             registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n",
+            if environments {
+                "    environments:\n      - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n"
+            } else {
+                ""
+            }
+        ),
+    )
+    .unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let cache = dir.path().join("cache");
+    let env = [
+        ("UPKEEP_GITHUB_API_URL", gh.url()),
+        ("UPKEEP_GITHUB_TOKEN", TOKEN),
+        ("UPKEEP_GITHUB_WEBHOOK_SECRET", SECRET),
+        ("UPKEEP_STATE", state.to_str().unwrap()),
+        ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+    ];
+    let run = || {
+        let out = upkeep_env(dir.path(), &["run"], &env);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    };
+
+    // Job mode opens the upgrade, and a maintainer merges it.
+    run();
+    let upgrade = gh
+        .pulls(REPO)
+        .into_iter()
+        .find(|p| p.title.contains("v7.0.0"))
+        .unwrap_or_else(|| panic!("no pull request for v7.0.0: {:?}", gh.pulls(REPO)));
+    gh.merge_pr(REPO, upgrade.number);
+    // A newer release: the next run opens a pull request that stays open.
+    gh.add_release("sigp/lighthouse", "v7.1.0");
+    run();
+    let upgrade = gh.pull(REPO, upgrade.number);
+    assert!(upgrade.merged);
+    let open = gh
+        .pulls(REPO)
+        .into_iter()
+        .find(|p| p.title.contains("v7.1.0") && p.state == "open")
+        .unwrap_or_else(|| panic!("no pull request for v7.1.0: {:?}", gh.pulls(REPO)));
+
+    let served = Served::start(dir.path(), &env);
+    let bare = git.bare_path("deploy");
+    let rollbacks = || -> Vec<crate::support::github::PullView> {
+        gh.pulls(REPO)
+            .into_iter()
+            .filter(|p| p.labels.iter().any(|l| l == "rollback"))
+            .collect()
+    };
+
+    // Without write access: nothing is queued, nothing happens.
+    assert_eq!(
+        served.webhook(
+            "issue_comment",
+            "rb-1",
+            &pull_comment(&upgrade, "@upkeep rollback", "mallory", "NONE")
+        ),
+        204
+    );
+
+    // On a pull request that is not merged: a comment says why not.
+    assert_eq!(
+        served.webhook(
+            "issue_comment",
+            "rb-2",
+            &pull_comment(&open, "@upkeep rollback", "alice", "COLLABORATOR")
+        ),
+        202
+    );
+    wait_for(
+        60,
+        "the refusal on the open pull request",
+        || format!("{:?}\n{}", gh.pull(REPO, open.number), served.log()),
+        || !gh.pull(REPO, open.number).comments.is_empty(),
+    );
+    let comments = gh.pull(REPO, open.number).comments;
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0].contains("only a merged pull request of upkeep's can be rolled back"),
+        "{comments:?}"
+    );
+    assert_eq!(gh.pull(REPO, open.number).state, "open");
+    assert!(rollbacks().is_empty(), "{:?}", gh.pulls(REPO));
+
+    // A maintainer asks on the merged one: the rollback is opened and linked.
+    assert_eq!(
+        served.webhook(
+            "issue_comment",
+            "rb-3",
+            &pull_comment(
+                &upgrade,
+                "Bad release.\n@upkeep rollback",
+                "alice",
+                "MEMBER"
+            )
+        ),
+        202
+    );
+    wait_for(
+        60,
+        "a comment linking the rollback",
+        || format!("{:?}\n{}", gh.pulls(REPO), served.log()),
+        || !gh.pull(REPO, upgrade.number).comments.is_empty(),
+    );
+    let r = rollbacks();
+    assert_eq!(r.len(), 1, "{:?}", gh.pulls(REPO));
+    let r = &r[0];
+    assert_eq!(r.state, "open");
+    assert_eq!(r.author, "upkeep[bot]");
+    if environments {
+        assert_eq!(r.labels, ["hoodi", "rollback", "upkeep"]);
+    } else {
+        assert_eq!(r.labels, ["rollback", "upkeep"]);
+    }
+    assert_eq!(
+        gh.pull(REPO, upgrade.number).comments,
+        [format!(
+            "Rollback opened at @alice's request: #{}.",
+            r.number
+        )]
+    );
+    let body = r.body.clone().unwrap();
+    assert!(body.contains(&format!("(#{})", upgrade.number)), "{body}");
+    // The evidence names who asked, without pinging them again.
+    assert!(body.contains("requested by @&zwj;alice"), "{body}");
+    assert!(body.contains("upkeep:fingerprint"), "{body}");
+    assert!(body.contains("`envs/hoodi/values.yaml`"), "{body}");
+    let scope = if environments {
+        "in `hoodi`:"
+    } else {
+        "in the repository:"
+    };
+    assert!(body.contains(scope), "{body}");
+    // Byte for byte what the file was before the upgrade, on a branch
+    // from the merged main.
+    assert_eq!(
+        git_show(&bare, &r.head, HOODI_FILE),
+        HOODI_VALUES.as_bytes()
+    );
+    assert!(
+        String::from_utf8(git_show(&bare, "main", HOODI_FILE))
+            .unwrap()
+            .contains("tag: v7.0.0 # consensus")
+    );
+    assert_eq!(r.base, "main");
+    assert_eq!(r.base_sha, gh.branch_sha(REPO, "main").unwrap());
+
+    // Asked again: the open rollback is linked, not duplicated.
+    assert_eq!(
+        served.webhook(
+            "issue_comment",
+            "rb-4",
+            &pull_comment(&upgrade, "@upkeep rollback", "bob", "OWNER")
+        ),
+        202
+    );
+    wait_for(
+        60,
+        "a second comment",
+        || format!("{:?}\n{}", gh.pulls(REPO), served.log()),
+        || gh.pull(REPO, upgrade.number).comments.len() >= 2,
+    );
+    assert_eq!(
+        gh.pull(REPO, upgrade.number).comments[1],
+        format!("Rollback opened at @bob's request: #{}.", r.number)
+    );
+    assert_eq!(rollbacks().len(), 1, "{:?}", gh.pulls(REPO));
+
+    let (status, metrics) = served.http("GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    for needle in [
+        "upkeep_webhooks_total{event=\"issue_comment\",outcome=\"accepted\"} 3",
+        "upkeep_webhooks_total{event=\"issue_comment\",outcome=\"ignored\"} 1",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
+    }
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains(TOKEN), "token logged");
+    gh.assert_no_unexpected();
+}
+
 #[tokio::test]
 async fn forge_app_auth_discovers_and_refreshes_tokens() {
     let keys = test_keys();
