@@ -271,6 +271,10 @@ pub struct Observed {
     pub problems: Vec<String>,
 }
 
+/// The finding codes of a release (`upstream`, tag), each with the
+/// statement of its notes that gave it.
+pub type CodesOf = dyn Fn(&str, &str) -> Vec<(Code, String)>;
+
 /// What [`decide`] reads.
 pub struct Inputs<'a> {
     pub repository: &'a str,
@@ -290,7 +294,7 @@ pub struct Inputs<'a> {
     pub deployed: &'a BTreeMap<String, BTreeMap<String, Vec<Expected>>>,
     /// The finding codes of a release (`upstream`, tag), each with the
     /// statement of its notes that gave it (empty when none).
-    pub codes_of: &'a dyn Fn(&str, &str) -> Vec<(Code, String)>,
+    pub codes_of: &'a CodesOf,
 }
 
 /// Decides the rollouts of one repository and annotates its findings
