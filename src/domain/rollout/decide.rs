@@ -273,7 +273,7 @@ pub struct Observed {
 
 /// The finding codes of a release (`upstream`, tag), each with the
 /// statement of its notes that gave it.
-pub type CodesOf = dyn Fn(&str, &str) -> Vec<(Code, String)>;
+pub type CodesOf<'a> = dyn Fn(&str, &str) -> Vec<(Code, String)> + 'a;
 
 /// What [`decide`] reads.
 pub struct Inputs<'a> {
@@ -294,7 +294,7 @@ pub struct Inputs<'a> {
     pub deployed: &'a BTreeMap<String, BTreeMap<String, Vec<Expected>>>,
     /// The finding codes of a release (`upstream`, tag), each with the
     /// statement of its notes that gave it (empty when none).
-    pub codes_of: &'a CodesOf,
+    pub codes_of: &'a CodesOf<'a>,
 }
 
 /// Decides the rollouts of one repository and annotates its findings
