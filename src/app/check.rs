@@ -160,6 +160,10 @@ const PULL_PAGES: usize = 3;
 async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
     for repo in report.repositories.clone() {
         let name = repo.source.to_string();
+        let Observations { observed, live } = observe(ctx, &repo).await;
+        if !live.is_empty() {
+            report.live.insert(name.clone(), live);
+        }
         let pulls = match &repo.source {
             RepoSource::Path(_) => Ok(Vec::new()),
             RepoSource::GitHub { owner, name: n } => ctx
@@ -194,7 +198,6 @@ async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
         };
         let referenced = referenced(report, &name, &ctx.catalog);
         let deployed = deployed(report, &name, &ctx.catalog);
-        let observed = observe(ctx, &repo).await;
         let releases = &report.releases;
         let engine = ctx.engine.clone();
         let codes_of = |upstream: &str, tag: &str| -> Vec<(Code, String)> {
@@ -282,24 +285,36 @@ fn deployed(
     out
 }
 
+/// What Prometheus showed for a repository's verified environments.
+#[derive(Default)]
+struct Observations {
+    /// Per environment, for the rollout.
+    observed: BTreeMap<String, Observed>,
+    /// Per environment with a `live` selector, its running containers or
+    /// why Prometheus could not answer (for the inventory).
+    live: BTreeMap<String, Result<Vec<Running>, String>>,
+}
+
 /// What Prometheus shows for each verified environment of `repo`: its
-/// running containers (kube-state-metrics' `kube_pod_container_info`
-/// narrowed by `live.selector`) and each health gate's value. A query that
-/// fails is recorded as a problem (the rollout waits; it never rolls back
-/// because Prometheus could not answer).
-async fn observe(ctx: &Context, repo: &Repository) -> BTreeMap<String, Observed> {
-    let mut out = BTreeMap::new();
+/// running containers ([`running_in`]) and each health gate's value. A
+/// query that fails is recorded as a problem (the rollout waits; it never
+/// rolls back because Prometheus could not answer).
+async fn observe(ctx: &Context, repo: &Repository) -> Observations {
+    let mut out = Observations::default();
     let Some(prometheus) = &ctx.prometheus else {
         return out;
     };
     for env in repo.environments.iter().filter(|e| e.verified()) {
         let mut observed = Observed::default();
         if let Some(selector) = &env.live {
-            let query = format!("kube_pod_container_info{selector}");
-            match prometheus.query(&query).await {
-                Ok(result) => observed.running = Some(running(&result)),
-                Err(e) => observed.problems.push(e.to_string()),
+            let result = running_in(prometheus, selector)
+                .await
+                .map_err(|e| e.to_string());
+            match &result {
+                Ok(running) => observed.running = Some(running.clone()),
+                Err(e) => observed.problems.push(e.clone()),
             }
+            out.live.insert(env.name.clone(), result);
         }
         for gate in &env.health {
             match prometheus.query(&gate.effective_query()).await {
@@ -307,9 +322,19 @@ async fn observe(ctx: &Context, repo: &Repository) -> BTreeMap<String, Observed>
                 Err(e) => observed.problems.push(format!("gate {}: {e}", gate.name)),
             }
         }
-        out.insert(env.name.clone(), observed);
+        out.observed.insert(env.name.clone(), observed);
     }
     out
+}
+
+/// The containers running where `selector` points: kube-state-metrics'
+/// `kube_pod_container_info{selector}`, aggregated by image ([`running`]).
+pub async fn running_in(
+    prometheus: &crate::io::prometheus::Prometheus,
+    selector: &str,
+) -> Result<Vec<Running>, crate::io::prometheus::PrometheusError> {
+    let query = format!("kube_pod_container_info{selector}");
+    Ok(running(&prometheus.query(&query).await?))
 }
 
 /// `kube_pod_container_info` samples aggregated by (image, image_id).

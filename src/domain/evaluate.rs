@@ -18,6 +18,7 @@ use crate::domain::repo::RepoName;
 use crate::domain::rollout::decide::{
     FindingRollout, PullRecord, RollbackRequest, RolloutAlert, UpstreamRollout,
 };
+use crate::domain::rollout::verify::Running;
 use crate::domain::rules::{Code, Priority};
 use crate::domain::settings::Repository;
 
@@ -150,6 +151,11 @@ pub struct CheckReport {
     /// exactly what was checked, without fetching again.
     #[serde(skip)]
     pub bases: BTreeMap<String, BaseRef>,
+    /// Per repository and environment with a `live` selector, the
+    /// containers Prometheus showed running there, or why it could not
+    /// answer (for the inventory, not output).
+    #[serde(skip)]
+    pub live: BTreeMap<String, BTreeMap<String, Result<Vec<Running>, String>>>,
 }
 
 /// Where a GitHub repository's files were read from in a pass.

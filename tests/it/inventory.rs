@@ -266,6 +266,8 @@ fn entry(file: &str, image: &str, current: &str, behind: usize) -> Entry {
         deadline: None,
         status: Status::Outdated,
         reason: None,
+        desired: None,
+        live: None,
     }
 }
 
@@ -354,4 +356,296 @@ fn markdown_cells_cannot_break_the_table() {
     let row = md.lines().nth(2).unwrap();
     assert_eq!(row.matches(" | ").count() + 2, 12, "{row}");
     assert!(row.contains("env\\|x"), "{row}");
+}
+
+/// A local deployment tree with three environments: hoodi and sepolia
+/// verified live (by namespace), mainnet not.
+const LIVE_SETTINGS: &str = "\
+repositories:
+  - path: ./deploy
+    environments:
+      - name: hoodi
+        paths: [\"hoodi/**\"]
+        network: hoodi
+        live:
+          selector: '{namespace=\"hoodi\"}'
+      - name: sepolia
+        paths: [\"sepolia/**\"]
+        network: sepolia
+        live:
+          selector: '{namespace=\"sepolia\"}'
+      - name: mainnet
+        paths: [\"mainnet/**\"]
+        network: mainnet
+upstreams:
+  - github: acme/beacon
+    images:
+      - name: ghcr.io/acme/beacon
+        tag: \"v{version}\"
+  - github: acme/exec
+    versioning: calver
+    images:
+      - name: acme/exec
+registries:
+  require_published: false
+  mirrors:
+    docker.io: http://127.0.0.1:9
+    ghcr.io: http://127.0.0.1:9
+";
+
+/// Hoodi's pods: 8 beacons, `new` of them on the desired v2.0.0 and the
+/// rest on v1.3.0, and 2 exec containers on the desired 24.10.1 (written
+/// with the registry host, pulled by digest). Nothing in sepolia.
+pub fn hoodi_pods(new: usize) -> String {
+    use crate::support::prometheus::kube_pod_container_info;
+    let mut text = String::new();
+    for i in 0..8 {
+        let (tag, hex) = if i < new {
+            ("v2.0.0", "2")
+        } else {
+            ("v1.3.0", "1")
+        };
+        text.push_str(&kube_pod_container_info(
+            "hoodi",
+            &format!("beacon-{i}"),
+            "beacon",
+            &format!("ghcr.io/acme/beacon:{tag}"),
+            &format!("ghcr.io/acme/beacon@sha256:{}", hex.repeat(64)),
+        ));
+    }
+    for i in 0..2 {
+        text.push_str(&kube_pod_container_info(
+            "hoodi",
+            &format!("exec-{i}"),
+            "exec",
+            "docker.io/acme/exec:24.10.1",
+            &format!("docker-pullable://acme/exec@sha256:{}", "e".repeat(64)),
+        ));
+    }
+    text
+}
+
+/// A local `path:` deployment tree verified live against `prometheus_url`
+/// (see [`LIVE_SETTINGS`]), with its upstreams' releases on the GitHub
+/// double. Shared with `serve.rs`.
+pub struct LiveFleet {
+    pub dir: tempfile::TempDir,
+    pub gh: GitHubDouble,
+}
+
+impl LiveFleet {
+    /// `extra` YAML is appended to the settings.
+    pub fn new(prometheus_url: &str, extra: &str) -> LiveFleet {
+        let dir = tempfile::tempdir().unwrap();
+        for (file, text) in [
+            (
+                "deploy/hoodi/values.yaml",
+                "beacon:\n  image: ghcr.io/acme/beacon:v2.0.0\nexec:\n  image: acme/exec:24.10.1\n",
+            ),
+            (
+                "deploy/sepolia/values.yaml",
+                "beacon:\n  image: ghcr.io/acme/beacon:v2.0.0\n",
+            ),
+            (
+                "deploy/mainnet/values.yaml",
+                "beacon:\n  image: ghcr.io/acme/beacon:v1.3.0\n",
+            ),
+        ] {
+            let p = dir.path().join(file);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        std::fs::write(
+            dir.path().join("upkeep.yml"),
+            format!("{LIVE_SETTINGS}prometheus:\n  url: {prometheus_url}\n{extra}"),
+        )
+        .unwrap();
+        let gh = GitHubDouble::start();
+        gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
+        for (repo, tag, days) in [
+            ("acme/beacon", "v1.3.0", 40),
+            ("acme/beacon", "v2.0.0", 10),
+            ("acme/exec", "24.10.1", 50),
+        ] {
+            let at = days_ago(days);
+            gh.add_release(repo, NewRelease::new(tag).created_at(&at).published_at(&at));
+        }
+        LiveFleet { dir, gh }
+    }
+
+    fn upkeep(&self, args: &[&str]) -> (String, String, i32) {
+        let state = self.dir.path().join("state.sqlite3");
+        let cache = self.dir.path().join("cache");
+        let out = upkeep_env(
+            self.dir.path(),
+            args,
+            &[
+                ("UPKEEP_GITHUB_API_URL", self.gh.url()),
+                ("UPKEEP_GITHUB_TOKEN", TOKEN),
+                ("UPKEEP_STATE", state.to_str().unwrap()),
+                ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+            ],
+        );
+        (stdout(&out), stderr(&out), out.status.code().unwrap())
+    }
+}
+
+fn reference<'a>(v: &'a Value, env: &str, image: &str) -> &'a Value {
+    v["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["environment"] == env && r["image"] == image)
+        .unwrap_or_else(|| panic!("no {image} in {env}: {v}"))
+}
+
+#[test]
+fn the_inventory_shows_what_runs_against_a_real_prometheus() {
+    use crate::support::prometheus::{PrometheusServer, samples};
+    let prom = PrometheusServer::start_with(&hoodi_pods(7));
+    prom.wait_for(
+        r#"count(kube_pod_container_info{namespace="hoodi"})"#,
+        |r| samples(r).first().is_some_and(|(_, v)| v == "10"),
+        std::time::Duration::from_secs(60),
+    );
+    let f = LiveFleet::new(&prom.url(), "");
+
+    let (json, err, code) = f.upkeep(&["inventory", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let beacon = reference(&v, "hoodi", "ghcr.io/acme/beacon");
+    assert_eq!(beacon["current"], "v2.0.0");
+    assert_eq!(beacon["live"], "drift", "{beacon}");
+    assert_eq!(beacon["live_reason"], "7 × v2.0.0, 1 × v1.3.0");
+    let running = beacon["running"].as_array().unwrap();
+    assert_eq!(running.len(), 2, "{beacon}");
+    assert_eq!(running[0]["tag"], "v2.0.0");
+    assert_eq!(running[0]["containers"], 7);
+    assert_eq!(running[1]["tag"], "v1.3.0");
+    assert_eq!(running[1]["containers"], 1);
+    assert!(
+        running[1]["digest"]
+            .as_str()
+            .is_some_and(|d| d == format!("sha256:{}", "1".repeat(64))),
+        "the pulled digest: {beacon}"
+    );
+    let exec = reference(&v, "hoodi", "acme/exec");
+    assert_eq!(exec["live"], "in-sync", "{exec}");
+    assert_eq!(exec["running"][0]["containers"], 2);
+    assert!(exec.get("live_reason").is_none(), "{exec}");
+    let sepolia = reference(&v, "sepolia", "ghcr.io/acme/beacon");
+    assert_eq!(sepolia["live"], "not-running", "{sepolia}");
+    assert_eq!(sepolia["running"], serde_json::json!([]));
+    let mainnet = reference(&v, "mainnet", "ghcr.io/acme/beacon");
+    assert_eq!(mainnet["live"], "unknown", "{mainnet}");
+    assert_eq!(
+        mainnet["live_reason"],
+        "environment mainnet has no live selector"
+    );
+    let repository = beacon["repository"].as_str().unwrap().to_string();
+
+    let (prom_text, err, code) = f.upkeep(&["inventory", "--format", "prometheus"]);
+    assert_eq!(code, 0, "{err}");
+    promtool_check(&prom_text);
+    assert_unique_series(&prom_text);
+    let series = |name: &str, labels: &str| {
+        let repo: String = repository.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("{name}{{repository=\"{repo}\",{labels}}}")
+    };
+    for (s, value) in [
+        (
+            series(
+                "upkeep_running_containers",
+                "environment=\"hoodi\",image=\"ghcr.io/acme/beacon\",tag=\"v2.0.0\"",
+            ),
+            7,
+        ),
+        (
+            series(
+                "upkeep_running_containers",
+                "environment=\"hoodi\",image=\"ghcr.io/acme/beacon\",tag=\"v1.3.0\"",
+            ),
+            1,
+        ),
+        (
+            series(
+                "upkeep_running_containers",
+                "environment=\"hoodi\",image=\"acme/exec\",tag=\"24.10.1\"",
+            ),
+            2,
+        ),
+        (
+            series(
+                "upkeep_live_drift",
+                "environment=\"hoodi\",image=\"ghcr.io/acme/beacon\"",
+            ),
+            1,
+        ),
+        (
+            series(
+                "upkeep_live_drift",
+                "environment=\"hoodi\",image=\"acme/exec\"",
+            ),
+            0,
+        ),
+    ] {
+        assert!(
+            prom_text.contains(&format!("{s} {value}\n")),
+            "{s} {value} missing from\n{prom_text}"
+        );
+    }
+    // Not running (sepolia) or not known (mainnet): no drift series.
+    for env in ["sepolia", "mainnet"] {
+        let s = series(
+            "upkeep_live_drift",
+            &format!("environment=\"{env}\",image=\"ghcr.io/acme/beacon\""),
+        );
+        assert!(!prom_text.contains(&s), "{s} in\n{prom_text}");
+    }
+
+    let (table, err, code) = f.upkeep(&["inventory"]);
+    assert_eq!(code, 0, "{err}");
+    let header = table.lines().next().unwrap();
+    assert!(
+        header.contains("STATUS") && header.contains("RUNNING") && header.contains("LIVE"),
+        "{table}"
+    );
+    assert!(table.contains("7 × v2.0.0, 1 × v1.3.0  drift"), "{table}");
+
+    let (md, err, code) = f.upkeep(&["inventory", "--format", "markdown"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        md.starts_with("| Repository |")
+            && md.lines().next().unwrap().ends_with("| Running | Live |"),
+        "{md}"
+    );
+    assert!(md.contains("| 2 × 24.10.1 | in-sync |"), "{md}");
+
+    // The pods roll: all eight on the desired tag.
+    prom.target().set(&hoodi_pods(8));
+    prom.wait_for(
+        r#"count(kube_pod_container_info{namespace="hoodi",image="ghcr.io/acme/beacon:v2.0.0"})"#,
+        |r| samples(r).first().is_some_and(|(_, v)| v == "8"),
+        std::time::Duration::from_secs(60),
+    );
+    let (json, err, code) = f.upkeep(&["inventory", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let beacon = reference(&v, "hoodi", "ghcr.io/acme/beacon");
+    assert_eq!(beacon["live"], "in-sync", "{beacon}");
+    assert_eq!(beacon["running"][0]["containers"], 8);
+
+    // Prometheus unreachable: unknown, and why.
+    drop(prom);
+    let (json, err, code) = f.upkeep(&["inventory", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let beacon = reference(&v, "hoodi", "ghcr.io/acme/beacon");
+    assert_eq!(beacon["live"], "unknown", "{beacon}");
+    assert!(
+        beacon["live_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("Prometheus")),
+        "{beacon}"
+    );
 }

@@ -994,6 +994,62 @@ fn serve_sends_scheduled_digests_and_alerts_once_and_exposes_the_inventory() {
 }
 
 #[test]
+fn metrics_show_what_runs_in_live_environments() {
+    use crate::inventory::{LiveFleet, TOKEN, hoodi_pods, promtool_check};
+    use crate::support::prometheus::{PrometheusServer, samples};
+
+    let prom = PrometheusServer::start_with(&hoodi_pods(7));
+    prom.wait_for(
+        r#"count(kube_pod_container_info{namespace="hoodi"})"#,
+        |r| samples(r).first().is_some_and(|(_, v)| v == "10"),
+        Duration::from_secs(60),
+    );
+    let f = LiveFleet::new(&prom.url(), "schedule:\n  poll: \"*/1 * * * * *\"\n");
+    let state = f.dir.path().join("state.sqlite3");
+    let cache = f.dir.path().join("cache");
+    let served = Served::start(
+        f.dir.path(),
+        &[
+            ("UPKEEP_GITHUB_API_URL", f.gh.url()),
+            ("UPKEEP_GITHUB_TOKEN", TOKEN),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+        ],
+    );
+    let metrics = || served.http("GET", "/metrics", &[], b"").1;
+    let drift = "upkeep_live_drift{repository=\"./deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\"} ";
+    wait_for(
+        60,
+        "the live gauges",
+        || format!("{}\n{}", metrics(), served.log()),
+        || metrics().contains(drift),
+    );
+    let text = metrics();
+    for line in [
+        "upkeep_running_containers{repository=\"./deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\",tag=\"v2.0.0\"} 7\n",
+        "upkeep_running_containers{repository=\"./deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\",tag=\"v1.3.0\"} 1\n",
+        "upkeep_live_drift{repository=\"./deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\"} 1\n",
+        "upkeep_live_drift{repository=\"./deploy\",environment=\"hoodi\",image=\"acme/exec\"} 0\n",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    promtool_check(&text);
+    // Refreshed after each pass: the straggler rolls, drift clears.
+    prom.target().set(&hoodi_pods(8));
+    wait_for(
+        60,
+        "drift cleared",
+        || format!("{}\n{}", metrics(), served.log()),
+        || metrics().contains(&format!("{drift}0\n")),
+    );
+    let text = metrics();
+    assert!(!text.contains("tag=\"v1.3.0\"}"), "{text}");
+    promtool_check(&text);
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+#[test]
 fn metrics_show_each_wave_of_the_rollouts_in_flight() {
     use chrono::{DateTime, Utc};
     use upkeep::app::serve::Metrics;

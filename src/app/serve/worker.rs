@@ -185,6 +185,7 @@ fn merge(into: &mut CheckReport, other: CheckReport) {
     into.rollouts.extend(other.rollouts);
     into.rollout_alerts.extend(other.rollout_alerts);
     into.pulls.extend(other.pulls);
+    into.live.extend(other.live);
 }
 
 impl Worker {
@@ -527,7 +528,7 @@ impl Worker {
         names: &[String],
         now: DateTime<Utc>,
     ) {
-        let built = inventory::build(&check.scanned, check, &ctx.catalog, now);
+        let built = crate::app::inventory::build(ctx, check, now);
         for name in names {
             self.inventory.remove(name);
         }

@@ -276,6 +276,62 @@ pub fn converge(
     }
 }
 
+/// One version of an image seen running.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunningVersion {
+    /// The tag in the running image string (`None`: untagged).
+    pub tag: Option<String>,
+    /// The digest written in the image string, else the one the node
+    /// pulled (from the image id).
+    pub digest: Option<String>,
+    /// In words: its tag, else its short digest (`@sha256:1111…`), else
+    /// `latest`.
+    pub version: String,
+    pub containers: u32,
+    /// It runs one of the expected versions (matched as [`converge`] does).
+    pub expected: bool,
+}
+
+/// The containers of `image` among `running` (compared as Docker resolves
+/// names; zero-container rows and unparsable image strings ignored),
+/// grouped by tag and digest, most containers first; each marked as
+/// expected when it runs any of `expected` (alternatives, as in
+/// [`converge`]). Nothing of `image` running: empty.
+pub fn versions_of(image: &str, expected: &[Expected], running: &[Running]) -> Vec<RunningVersion> {
+    let repository = image::normalize(image);
+    let mut groups: BTreeMap<(Option<String>, Option<String>), RunningVersion> = BTreeMap::new();
+    for s in running
+        .iter()
+        .filter(|r| r.containers > 0)
+        .filter_map(Seen::parse)
+        .filter(|s| s.repository == repository)
+    {
+        let digest = s.pinned.clone().or_else(|| s.pulled.clone());
+        let expected = expected.iter().any(|e| s.runs(e));
+        groups
+            .entry((s.tag.clone(), digest.clone()))
+            .and_modify(|v| {
+                v.containers += s.containers;
+                v.expected &= expected;
+            })
+            .or_insert_with(|| RunningVersion {
+                tag: s.tag.clone(),
+                digest,
+                version: s.version(),
+                containers: s.containers,
+                expected,
+            });
+    }
+    let mut out: Vec<RunningVersion> = groups.into_values().collect();
+    out.sort_by(|a, b| {
+        b.containers
+            .cmp(&a.containers)
+            .then_with(|| a.version.cmp(&b.version))
+            .then_with(|| a.digest.cmp(&b.digest))
+    });
+    out
+}
+
 /// When a gate passes: its value strictly above, or strictly below, a bound.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Threshold {
@@ -684,6 +740,55 @@ mod tests {
             converge(&[], &r, t0(), HOUR, at(70)),
             Convergence::Converged { containers: 0 }
         );
+    }
+
+    #[test]
+    fn versions_of_one_image_are_grouped_and_marked() {
+        let e = [exp("sigp/lighthouse", "v7.0.0")];
+        let r = [
+            run_id(
+                "docker.io/sigp/lighthouse:v7.0.0",
+                &format!("docker-pullable://sigp/lighthouse@{D1}"),
+                4,
+            ),
+            run_id(
+                "sigp/lighthouse:v7.0.0",
+                &format!("docker-pullable://sigp/lighthouse@{D1}"),
+                3,
+            ),
+            run("sigp/lighthouse:v6.0.0", 1),
+            run("sigp/lighthouse:v5.0.0", 0),
+            run("ethereum/client-go:v1.14.0", 2),
+            run(&format!("sigp/lighthouse@{D2}"), 1),
+        ];
+        let v = versions_of("docker.io/sigp/lighthouse", &e, &r);
+        assert_eq!(
+            v,
+            [
+                RunningVersion {
+                    tag: Some("v7.0.0".into()),
+                    digest: Some(D1.into()),
+                    version: "v7.0.0".into(),
+                    containers: 7,
+                    expected: true,
+                },
+                RunningVersion {
+                    tag: None,
+                    digest: Some(D2.into()),
+                    version: "@sha256:222222222222".into(),
+                    containers: 1,
+                    expected: false,
+                },
+                RunningVersion {
+                    tag: Some("v6.0.0".into()),
+                    digest: None,
+                    version: "v6.0.0".into(),
+                    containers: 1,
+                    expected: false,
+                },
+            ]
+        );
+        assert!(versions_of("nginx", &e, &r).is_empty());
     }
 
     fn gate(threshold: Threshold) -> Gate {
