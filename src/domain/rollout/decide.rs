@@ -40,7 +40,6 @@ use serde::Serialize;
 use super::compress::{self, Policy};
 use super::verify::{self, Convergence, Expected, Gate, Health, Running};
 use crate::domain::evaluate::{Deadline, Finding, ReleaseMap};
-use crate::domain::plan::human;
 use crate::domain::rules::Code;
 use crate::domain::settings::{Environment, Rollout as RolloutSettings};
 
@@ -1023,10 +1022,6 @@ fn window_gate(
     }
 }
 
-/// `24h`, `1d 2h`: for reasons.
-pub fn soak_text(d: Duration) -> String {
-    human(d)
-}
 
 #[cfg(test)]
 mod tests {
