@@ -1022,7 +1022,6 @@ fn window_gate(
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
