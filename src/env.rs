@@ -53,6 +53,12 @@ pub const GITHUB_WEBHOOK_SECRET: &str = "UPKEEP_GITHUB_WEBHOOK_SECRET";
 /// `upkeep serve`: the address to listen on when `--listen` is not given
 /// (default `0.0.0.0:8080`).
 pub const LISTEN: &str = "UPKEEP_LISTEN";
+/// `upkeep serve`: webhook deliveries read at once (default 8); more get
+/// 503 at once and GitHub redelivers them.
+pub const WEBHOOK_CONCURRENCY: &str = "UPKEEP_WEBHOOK_CONCURRENCY";
+/// `upkeep serve`: seconds one delivery may take, its body included
+/// (default 20); slower ones get 408.
+pub const WEBHOOK_TIMEOUT: &str = "UPKEEP_WEBHOOK_TIMEOUT";
 /// The Slack incoming-webhook URL of the default channel (`upkeep notify`,
 /// alerts, reminders). A secret: never logged; reports show only its host.
 /// Routes in `slack.routes` name other variables (`webhook_env`) that hold

@@ -54,9 +54,37 @@ use crate::domain::settings::Cron;
 use crate::io::forge::Forge;
 use crate::io::store::Store;
 
-/// Largest webhook body accepted by default (GitHub caps payloads at 25 MB;
-/// the events upkeep reads are far smaller).
-pub const DEFAULT_MAX_BODY: usize = 5 << 20;
+/// Largest webhook body accepted by default: GitHub's own cap (25 MB).
+/// Safe because at most [`DEFAULT_WEBHOOK_CONCURRENCY`] bodies are read at
+/// once, each within [`DEFAULT_WEBHOOK_TIMEOUT`].
+pub const DEFAULT_MAX_BODY: usize = 25 << 20;
+/// Deliveries read at once; more get 503 at once (GitHub redelivers).
+pub const DEFAULT_WEBHOOK_CONCURRENCY: usize = 8;
+/// Time for one delivery, its body included; slower ones get 408.
+pub const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(20);
+/// The webhook events upkeep reads: the only values of the `event` label
+/// of its metrics (anything else is `other`, and an unverified request is
+/// `unverified`), so a request cannot add series or break the exposition.
+const EVENTS: &[&str] = &[
+    "installation",
+    "installation_repositories",
+    "issue_comment",
+    "ping",
+    "pull_request",
+    "push",
+];
+
+/// The metrics label for an event name.
+fn event_label(event: &str, verified: bool) -> &'static str {
+    if !verified {
+        return "unverified";
+    }
+    EVENTS
+        .iter()
+        .find(|e| **e == event)
+        .copied()
+        .unwrap_or("other")
+}
 
 /// How `upkeep serve` runs.
 #[derive(Clone, Debug)]
@@ -69,6 +97,10 @@ pub struct ServeOptions {
     pub delivery_ttl: Duration,
     /// Jobs waiting at most; more get 503.
     pub queue: usize,
+    /// Deliveries read at once; more get 503.
+    pub webhook_concurrency: usize,
+    /// Time for one delivery, body included; slower ones get 408.
+    pub webhook_timeout: Duration,
 }
 
 impl ServeOptions {
@@ -79,6 +111,8 @@ impl ServeOptions {
             max_body: DEFAULT_MAX_BODY,
             delivery_ttl: Duration::from_secs(7 * 24 * 3600),
             queue: 1000,
+            webhook_concurrency: DEFAULT_WEBHOOK_CONCURRENCY,
+            webhook_timeout: DEFAULT_WEBHOOK_TIMEOUT,
         }
     }
 }
@@ -104,6 +138,9 @@ pub struct AppState {
     forge: Option<Arc<Forge>>,
     ready: Arc<AtomicBool>,
     delivery_ttl: Duration,
+    /// Deliveries being read or handled now.
+    in_flight: Arc<tokio::sync::Semaphore>,
+    webhook_timeout: Duration,
 }
 
 impl AppState {
@@ -125,7 +162,16 @@ impl AppState {
                 Secrets::default(),
             )
             .delivery_ttl,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_WEBHOOK_CONCURRENCY)),
+            webhook_timeout: DEFAULT_WEBHOOK_TIMEOUT,
         }
+    }
+
+    /// At most `concurrency` deliveries at once, each within `timeout`.
+    pub fn with_webhook_limits(mut self, concurrency: usize, timeout: Duration) -> AppState {
+        self.in_flight = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        self.webhook_timeout = timeout;
+        self
     }
 
     /// The forge whose counters `/metrics` shows and which learns
@@ -147,10 +193,43 @@ pub fn router(state: AppState, max_body: usize) -> Router {
     Router::new()
         .route("/webhook", post(webhook))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), bounded))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// Bounds `/webhook` before its body is read: at most so many deliveries
+/// at once (503 beyond, at once), each read and handled within the timeout
+/// (408 after it), so slow or oversized uploads cannot pile up memory or
+/// connections.
+async fn bounded(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        state.metrics.webhook("unverified", "busy");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "too many deliveries in flight\n",
+        )
+            .into_response();
+    };
+    match tokio::time::timeout(state.webhook_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            state.metrics.webhook("unverified", "timeout");
+            (
+                StatusCode::REQUEST_TIMEOUT,
+                [(header::CONNECTION, "close")],
+                "the delivery took too long\n",
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
@@ -188,19 +267,22 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         .secrets
         .verify(text(&headers, "x-hub-signature-256").as_deref(), &body)
     {
-        state.metrics.webhook(&event, "rejected");
-        tracing::warn!(%event, reason = %e, "webhook refused");
+        state
+            .metrics
+            .webhook(event_label(&event, false), "rejected");
+        tracing::warn!(event = %event.escape_debug(), reason = %e, "webhook refused");
         return (StatusCode::UNAUTHORIZED, format!("{e}\n")).into_response();
     }
+    let label = event_label(&event, true);
     let parsed = match webhook::parse(&event, &body) {
         Ok(p) => p,
         Err(e) => {
-            state.metrics.webhook(&event, "invalid");
+            state.metrics.webhook(label, "invalid");
             return (StatusCode::BAD_REQUEST, format!("{e}\n")).into_response();
         }
     };
     let Some(parsed) = parsed else {
-        state.metrics.webhook(&event, "ignored");
+        state.metrics.webhook(label, "ignored");
         return StatusCode::NO_CONTENT.into_response();
     };
     if let Some(delivery) = text(&headers, "x-github-delivery") {
@@ -211,7 +293,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         ) {
             Ok(true) => {}
             Ok(false) => {
-                state.metrics.webhook(&event, "duplicate");
+                state.metrics.webhook(label, "duplicate");
                 return (StatusCode::OK, "duplicate delivery ignored\n").into_response();
             }
             Err(e) => {
@@ -221,16 +303,16 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     }
     let job = to_job(&state, parsed);
     let Some(job) = job else {
-        state.metrics.webhook(&event, "ignored");
+        state.metrics.webhook(label, "ignored");
         return StatusCode::NO_CONTENT.into_response();
     };
     match state.queue.try_send(job) {
         Ok(()) => {
-            state.metrics.webhook(&event, "accepted");
+            state.metrics.webhook(label, "accepted");
             (StatusCode::ACCEPTED, "queued\n").into_response()
         }
         Err(_) => {
-            state.metrics.webhook(&event, "dropped");
+            state.metrics.webhook(label, "dropped");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "queue full or shutting down\n",
@@ -342,7 +424,8 @@ pub async fn run(
         ..AppState::new(options.secrets.clone(), store, tx.clone(), metrics.clone())
     }
     .with_forge(forge)
-    .with_ready(Arc::new(AtomicBool::new(false)));
+    .with_ready(Arc::new(AtomicBool::new(false)))
+    .with_webhook_limits(options.webhook_concurrency, options.webhook_timeout);
     let ready_view = state.ready.clone();
     // /readyz: installations known and not shutting down.
     {

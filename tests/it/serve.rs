@@ -314,7 +314,7 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
         "upkeep_pending_upgrades{repository=\"acme/deploy\"} 1",
         "upkeep_webhooks_total{event=\"installation\",outcome=\"accepted\"} 1",
         "upkeep_webhooks_total{event=\"installation\",outcome=\"duplicate\"} 1",
-        "upkeep_webhooks_total{event=\"installation\",outcome=\"rejected\"} 1",
+        "upkeep_webhooks_total{event=\"unverified\",outcome=\"rejected\"} 1",
     ] {
         assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
     }
@@ -1135,4 +1135,74 @@ fn metrics_show_each_wave_of_the_rollouts_in_flight() {
         "{text}"
     );
     assert!(text.contains("wave=\"2\",state=\"open\"} 1"), "{text}");
+}
+
+/// `serve` under abuse: slow uploads are bounded in number and time, and an
+/// unsigned request cannot put what it likes into `/metrics`.
+#[test]
+fn slow_uploads_are_bounded_and_unverified_events_stay_out_of_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = GitHubDouble::start();
+    std::fs::write(dir.path().join("upkeep.yml"), "repositories: []\n").unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let cache = dir.path().join("cache");
+    let served = Served::start(
+        dir.path(),
+        &[
+            ("UPKEEP_GITHUB_API_URL", gh.url()),
+            ("UPKEEP_GITHUB_TOKEN", "ghp_abuse_token"),
+            ("UPKEEP_GITHUB_WEBHOOK_SECRET", SECRET),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+            ("UPKEEP_WEBHOOK_CONCURRENCY", "2"),
+            ("UPKEEP_WEBHOOK_TIMEOUT", "5"),
+        ],
+    );
+    // Two uploads that announce a body and never send it hold both places.
+    let stall = || {
+        let mut s = TcpStream::connect(&served.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s.write_all(
+            b"POST /webhook HTTP/1.1\r\nHost: upkeep\r\nX-GitHub-Event: push\r\nContent-Length: 100000\r\n\r\n{\"a\":",
+        )
+        .unwrap();
+        s
+    };
+    let mut slow = [stall(), stall()];
+    // Let the server take both before the third arrives.
+    wait_for(
+        30,
+        "both uploads in flight",
+        || served.log(),
+        || {
+            served
+                .http("POST", "/webhook", &[("X-GitHub-Event", "push")], b"{}")
+                .0
+                == 503
+        },
+    );
+    // Each slow upload is cut off by the deadline, not left open.
+    for s in &mut slow {
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    }
+    // The places are free again: an unsigned delivery is refused as usual.
+    let (status, _) = served.http("POST", "/webhook", &[("X-GitHub-Event", "push")], b"{}");
+    assert_eq!(status, 401);
+    // An unsigned request with a hostile event name.
+    let (status, _) = served.http(
+        "POST",
+        "/webhook",
+        &[("X-GitHub-Event", "x\"} 1 upkeep_pwned{a=\"1")],
+        b"{}",
+    );
+    assert_eq!(status, 401);
+    let (status, metrics) = served.http("GET", "/metrics", &[], b"");
+    assert_eq!(status, 200);
+    assert!(!metrics.contains("pwned"), "{metrics}");
+    assert!(metrics.contains("event=\"unverified\""), "{metrics}");
+    crate::inventory::promtool_check(&metrics);
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
 }

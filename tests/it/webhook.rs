@@ -157,7 +157,7 @@ async fn signed_installation_is_queued_and_bad_signatures_are_refused() {
     );
     let metrics = h.metrics.encode();
     assert!(
-        metrics.contains("upkeep_webhooks_total{event=\"installation\",outcome=\"rejected\"} 5"),
+        metrics.contains("upkeep_webhooks_total{event=\"unverified\",outcome=\"rejected\"} 5"),
         "{metrics}"
     );
 }

@@ -60,6 +60,25 @@ pub fn serve(args: &ServeArgs, settings_file: Option<&Path>) -> Result<Exit> {
             env::GITHUB_WEBHOOK_SECRET
         );
     }
+    let mut options = ServeOptions::new(listen, secrets);
+    let number = |var: &str| -> Result<Option<u64>> {
+        match std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .with_context(|| format!("{var} is not a positive whole number: `{v}`")),
+        }
+    };
+    if let Some(n) = number(env::WEBHOOK_CONCURRENCY)? {
+        options.webhook_concurrency = n as usize;
+    }
+    if let Some(s) = number(env::WEBHOOK_TIMEOUT)? {
+        options.webhook_timeout = std::time::Duration::from_secs(s);
+    }
     let Session { runtime, ctx, .. } = match session(settings_file)? {
         Ok(s) => s,
         Err(exit) => return Ok(exit),
@@ -67,7 +86,7 @@ pub fn serve(args: &ServeArgs, settings_file: Option<&Path>) -> Result<Exit> {
     let result = runtime.block_on(serve::run(
         ctx,
         templates,
-        ServeOptions::new(listen, secrets),
+        options,
         serve::shutdown_signal(),
         |addr| eprintln!("upkeep serve: listening on {addr}"),
     ));
