@@ -389,7 +389,14 @@ pub fn pull_records(repository: &str, pulls: Vec<PullRequest>) -> Vec<PullRecord
         .into_iter()
         .filter_map(|p| {
             let fp = p.body.as_deref().and_then(parse_fingerprint)?;
-            if fp.repo != repository {
+            // Its branch must live in this repository: a fork's pull
+            // request with a copied fingerprint is not upkeep's.
+            let same_repo = p
+                .head
+                .repo
+                .as_ref()
+                .is_some_and(|r| r.full_name.eq_ignore_ascii_case(repository));
+            if fp.repo != repository || !same_repo {
                 return None;
             }
             let state = match (p.merged_at, p.is_open()) {

@@ -479,6 +479,7 @@ impl Target<'_> {
         for p in open {
             if p.number == successor
                 || p.head.branch == branch
+                || !p.head_like(&self.repo, branch)
                 || lineage_of(p).as_deref() != Some(lineage)
             {
                 continue;

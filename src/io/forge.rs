@@ -84,6 +84,35 @@ pub struct PullRef {
     #[serde(rename = "ref")]
     pub branch: String,
     pub sha: String,
+    /// The repository the branch lives in (`None` when a fork was deleted).
+    #[serde(default)]
+    pub repo: Option<HeadRepo>,
+}
+
+/// The repository of a pull request's head.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct HeadRepo {
+    pub full_name: String,
+}
+
+impl PullRequest {
+    /// Whether its head branch could be upkeep's in `repo`: in `repo`
+    /// itself (not a fork) and under the same prefix as `ours` (the part
+    /// up to the first `/`, `upkeep/` by default). Someone else's pull
+    /// request that copied a fingerprint into its body is never taken for
+    /// one of upkeep's.
+    pub fn head_like(&self, repo: &RepoName, ours: &str) -> bool {
+        let prefix = ours.split_once('/').map_or("", |(p, _)| p);
+        self.head
+            .repo
+            .as_ref()
+            .is_some_and(|r| r.full_name.eq_ignore_ascii_case(&repo.to_string()))
+            && self
+                .head
+                .branch
+                .split_once('/')
+                .is_some_and(|(p, _)| p == prefix)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]

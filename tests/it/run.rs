@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::git_http::GitServer;
-use crate::support::github::{Caller, GitHubDouble, Repo};
+use crate::support::github::{Caller, GitHubDouble, NewPull, Repo};
 use crate::support::{stderr, stdout, upkeep_env};
 
 const TOKEN: &str = "ghp_run_token_0123456789";
@@ -942,4 +942,40 @@ fn grouped_upstreams_share_one_pull_request() {
         w.gh.pull(REPO, pr.number).comments,
         [format!("Superseded by #{}.", new.number)]
     );
+}
+
+/// Someone else's pull request whose body carries a copy of upkeep's
+/// fingerprint is not upkeep's: it is never closed as superseded.
+#[test]
+fn a_copied_fingerprint_does_not_make_a_pull_request_upkeeps() {
+    let w = World::new();
+    w.run();
+    let lh =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
+            .unwrap();
+    w.git.commit_on(
+        "deploy",
+        "feature/copy",
+        &[("NOTES.md", "mine\n")],
+        "a contributor's change",
+    );
+    let copy = w.gh.add_pull(
+        REPO,
+        NewPull::new("Contributor change", "feature/copy", "main")
+            .body(&lh.body.clone().unwrap())
+            .author("mallory"),
+    );
+    w.gh.add_release("sigp/lighthouse", "v7.0.1");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(
+        w.gh.pull(REPO, lh.number).state,
+        "closed",
+        "upkeep's own: superseded"
+    );
+    let copied = w.gh.pull(REPO, copy);
+    assert_eq!(copied.state, "open", "{out}");
+    assert!(copied.comments.is_empty(), "{:?}", copied.comments);
 }
