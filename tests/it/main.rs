@@ -21,4 +21,5 @@ mod scan;
 mod serve;
 mod settings;
 mod support;
+mod transport;
 mod webhook;
