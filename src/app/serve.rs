@@ -140,6 +140,8 @@ pub struct AppState {
     delivery_ttl: Duration,
     /// Deliveries being read or handled now.
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// Shared with the worker: repositories with a pass queued.
+    queued_repos: Arc<std::sync::Mutex<std::collections::BTreeSet<crate::domain::repo::RepoName>>>,
     webhook_timeout: Duration,
 }
 
@@ -163,6 +165,7 @@ impl AppState {
             )
             .delivery_ttl,
             in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_WEBHOOK_CONCURRENCY)),
+            queued_repos: Arc::default(),
             webhook_timeout: DEFAULT_WEBHOOK_TIMEOUT,
         }
     }
@@ -306,6 +309,15 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         state.metrics.webhook(label, "ignored");
         return StatusCode::NO_CONTENT.into_response();
     };
+    // A pass already queued for these repositories absorbs this trigger.
+    if let Job::Repos { repos, .. } = &job {
+        let mut queued = state.queued_repos.lock().unwrap_or_else(|e| e.into_inner());
+        if !repos.is_empty() && repos.iter().all(|r| queued.contains(r)) {
+            state.metrics.webhook(label, "coalesced");
+            return (StatusCode::ACCEPTED, "already queued\n").into_response();
+        }
+        queued.extend(repos.iter().cloned());
+    }
     match state.queue.try_send(job) {
         Ok(()) => {
             state.metrics.webhook(label, "accepted");
@@ -426,6 +438,10 @@ pub async fn run(
     .with_forge(forge)
     .with_ready(Arc::new(AtomicBool::new(false)))
     .with_webhook_limits(options.webhook_concurrency, options.webhook_timeout);
+    let state = AppState {
+        queued_repos: worker.queued_repos.clone(),
+        ..state
+    };
     let ready_view = state.ready.clone();
     // /readyz: installations known and not shutting down.
     {

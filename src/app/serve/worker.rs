@@ -100,6 +100,9 @@ pub struct Worker {
     pub poll_queued: Arc<AtomicBool>,
     /// Cleared when a scheduled digest starts.
     pub digest_queued: Arc<AtomicBool>,
+    /// Repositories with a pass queued and not started: a trigger for one
+    /// of them is absorbed by the queued pass (500 pushes run one pass).
+    pub queued_repos: Arc<std::sync::Mutex<BTreeSet<RepoName>>>,
     /// A digest older than this runs a check of its own.
     pub digest_max_age: Duration,
     /// Repositories of the app's installations.
@@ -207,6 +210,7 @@ impl Worker {
             ready,
             poll_queued: Arc::new(AtomicBool::new(false)),
             digest_queued: Arc::new(AtomicBool::new(false)),
+            queued_repos: Arc::default(),
             digest_max_age: Duration::from_secs(15 * 60),
             known: BTreeSet::new(),
             slack,
@@ -242,6 +246,13 @@ impl Worker {
             }
             Job::Repos { repos, reason } => {
                 tracing::info!(%reason, count = repos.len(), "planning repositories");
+                // From now on a new trigger needs a new pass.
+                {
+                    let mut queued = self.queued_repos.lock().unwrap_or_else(|e| e.into_inner());
+                    for r in &repos {
+                        queued.remove(r);
+                    }
+                }
                 let mut chosen = Vec::new();
                 for repo in repos {
                     if self.forge.is_app() {
