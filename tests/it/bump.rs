@@ -502,3 +502,87 @@ fn pinning_adds_digests_only_where_an_image_string_can_hold_one() {
         "a tag inside a variable default gets no digest"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn hostile_files_are_left_untouched_and_reported() {
+    use std::os::unix::fs::FileTypeExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (root, hostile) = crate::scan::hostile_tree(dir.path());
+    let snapshot = |path: &Path| {
+        let meta = std::fs::symlink_metadata(path).unwrap();
+        if meta.file_type().is_symlink() {
+            format!("link -> {}", std::fs::read_link(path).unwrap().display())
+        } else if meta.file_type().is_fifo() {
+            "fifo".to_string()
+        } else {
+            format!("{:?}", std::fs::read(path).unwrap())
+        }
+    };
+    let before: Vec<String> = hostile
+        .iter()
+        .map(|(f, _)| snapshot(&root.join(f)))
+        .collect();
+    let secret = dir.path().join("outside/secret.yaml");
+    let secret_before = std::fs::read(&secret).unwrap();
+    let (code, _, err) = crate::scan::upkeep_with_watchdog(
+        &root,
+        &["bump", ".", "--image", "nginx", "--to", "1.28"],
+    );
+    assert_eq!(code, 3, "{err}");
+    let after: Vec<String> = hostile
+        .iter()
+        .map(|(f, _)| snapshot(&root.join(f)))
+        .collect();
+    assert_eq!(before, after);
+    assert_eq!(std::fs::read(&secret).unwrap(), secret_before);
+    for f in ["good.yaml", "sub/values.yaml"] {
+        assert_eq!(
+            std::fs::read_to_string(root.join(f)).unwrap(),
+            "image: nginx:1.28\n"
+        );
+    }
+    assert!(
+        err.contains("bumped 2 of 2 references to nginx in 2 files"),
+        "{err}"
+    );
+    for (file, reason) in &hostile {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with(&format!("warning: {file}: ")) && l.contains(reason)),
+            "{file}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_file_changed_before_the_write_is_not_reported_as_bumped() {
+    // A plan whose file changes on disk before the write: the write is
+    // refused and the reference is left alone, not "bumped".
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.yaml"), "image: nginx:1.27\n").unwrap();
+    std::fs::write(dir.path().join("b.yaml"), "image: nginx:1.27\n").unwrap();
+    let req = BumpRequest {
+        image: "nginx".into(),
+        to: "1.28".into(),
+        from: None,
+        digest: DigestAction::Keep,
+    };
+    let plan = manifest::plan_bump(dir.path(), &req).unwrap();
+    assert_eq!(plan.files.len(), 2);
+    std::fs::write(dir.path().join("a.yaml"), "image: nginx:1.26\n").unwrap();
+    let results = manifest::write_bump(&plan);
+    assert!(matches!(
+        results[0],
+        Err(manifest::BumpError::Concurrent { .. })
+    ));
+    assert!(results[1].is_ok());
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("a.yaml")).unwrap(),
+        "image: nginx:1.26\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("b.yaml")).unwrap(),
+        "image: nginx:1.28\n"
+    );
+}

@@ -152,7 +152,173 @@ fn walk_honours_gitignore_skips_git_binary_and_symlinks() {
         listing(&report.references),
         "envs/mainnet/values.yaml:1:24 helm-values sigp/lighthouse v5.3.0\n"
     );
+    // Skipped manifests are reported, not skipped silently; a symlinked
+    // directory (not a manifest) is just not entered.
+    let mut problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+    problems.sort();
+    let mut want = vec!["binary.yaml: skipped: binary file (NUL byte at offset 13)".to_string()];
+    if cfg!(unix) {
+        want.push("link.yaml: skipped: is a symlink, not followed".into());
+    }
+    assert_eq!(problems, want);
+}
+
+/// Builds, under `dir`, a tree with a normal manifest (`good.yaml`, and
+/// `sub/values.yaml` below a FIFO `.gitignore`) beside every kind of file a
+/// scan must not read: returns the root and, for each hostile file, its
+/// path and a word of the expected reason. Every manifest names `nginx:1.27`.
+#[cfg(unix)]
+pub(crate) fn hostile_tree(dir: &Path) -> (std::path::PathBuf, Vec<(&'static str, &'static str)>) {
+    use std::os::unix::fs::symlink;
+    let root = dir.join("repo");
+    let outside = dir.join("outside");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let line = "image: nginx:1.27\n";
+    std::fs::write(root.join("good.yaml"), line).unwrap();
+    std::fs::write(root.join("sub/values.yaml"), line).unwrap();
+    std::fs::write(outside.join("secret.yaml"), line).unwrap();
+    symlink("/dev/zero", root.join(".gitignore")).unwrap();
+    symlink("/dev/zero", root.join("sub/.ignore")).unwrap();
+    mkfifo(&root.join("sub/.gitignore"));
+    mkfifo(&root.join("pipe.yaml"));
+    symlink(outside.join("secret.yaml"), root.join("link.yaml")).unwrap();
+    let mut big = line.to_string();
+    big.push_str(&"# padding padding padding padding padding padding\n".repeat(400_000));
+    assert!(big.len() > 20_000_000);
+    std::fs::write(root.join("big.yaml"), big).unwrap();
+    std::fs::write(
+        root.join("binary.yaml"),
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR image: nginx:1.27\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("latin1.yaml"), b"image: nginx:1.27 # caf\xe9\n").unwrap();
+    let mut nul = line.to_string();
+    nul.push_str(&"# comment\n".repeat(1000));
+    nul.push_str("# \0\n");
+    std::fs::write(root.join("nul.yaml"), nul).unwrap();
+    let hostile = vec![
+        (".gitignore", "symlink"),
+        ("sub/.ignore", "symlink"),
+        ("sub/.gitignore", "FIFO"),
+        ("pipe.yaml", "FIFO"),
+        ("link.yaml", "symlink"),
+        ("big.yaml", "larger than"),
+        ("binary.yaml", "binary file"),
+        ("latin1.yaml", "not valid UTF-8"),
+        ("nul.yaml", "NUL byte"),
+    ];
+    (root, hostile)
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success());
+}
+
+/// Runs the `upkeep` binary in `dir`, killing it (and failing the test) if
+/// it has not finished after 30 seconds. Returns (exit code, stdout, stderr).
+#[cfg(unix)]
+pub(crate) fn upkeep_with_watchdog(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    use std::time::{Duration, Instant};
+    let out = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (out.path().join("out"), out.path().join("err"));
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_upkeep"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("UPKEEP_") || k == "GITHUB_TOKEN" || k.starts_with("XDG_") {
+            cmd.env_remove(k);
+        }
+    }
+    let mut child = cmd
+        .current_dir(dir)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("run upkeep");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("upkeep {args:?} still running after 30 s: killed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    (
+        status.code().expect("exit code"),
+        std::fs::read_to_string(out_path).unwrap(),
+        std::fs::read_to_string(err_path).unwrap(),
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn hostile_files_are_problems_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, hostile) = hostile_tree(dir.path());
+    let (code, out, err) = upkeep_with_watchdog(&root, &["scan", ".", "--format", "json"]);
+    assert_eq!(code, 3, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let refs: Vec<String> = json["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}:{}", r["file"], r["image"], r["tag"]))
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            "\"good.yaml\" \"nginx\":\"1.27\"",
+            "\"sub/values.yaml\" \"nginx\":\"1.27\""
+        ]
+    );
+    let problems = json["problems"].as_array().unwrap();
+    for (file, reason) in &hostile {
+        let p = problems
+            .iter()
+            .find(|p| p["file"] == *file)
+            .unwrap_or_else(|| panic!("no problem for {file}: {problems:?}"));
+        let message = p["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{file}: {message}");
+        assert!(err.contains(&format!("warning: {file}: ")), "{err}");
+    }
+    assert_eq!(problems.len(), hostile.len(), "{problems:?}");
+}
+
+#[test]
+fn ignore_files_apply_from_the_innermost_directory_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("a/b")).unwrap();
+    std::fs::create_dir_all(root.join("skipped")).unwrap();
+    for f in [
+        "x.yaml",
+        "a/x.yaml",
+        "a/keep.yaml",
+        "a/b/x.yaml",
+        "skipped/y.yaml",
+        "z.yaml",
+    ] {
+        std::fs::write(root.join(f), "image: nginx:1.27\n").unwrap();
+    }
+    std::fs::write(root.join(".gitignore"), "\u{feff}x.yaml\r\n/z.yaml\n").unwrap();
+    std::fs::write(root.join("a/.gitignore"), "!x.yaml\n").unwrap();
+    std::fs::write(root.join("a/b/.gitignore"), "# nothing\n").unwrap();
+    std::fs::write(root.join(".ignore"), "skipped/\n").unwrap();
+    let report = manifest::scan(root);
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let files: Vec<&str> = report.references.iter().map(|r| r.file.as_str()).collect();
+    // `!x.yaml` in a/ whitelists a/x.yaml and a/b/x.yaml; `/z.yaml` is anchored.
+    assert_eq!(files, ["a/b/x.yaml", "a/keep.yaml", "a/x.yaml"]);
 }
 
 #[test]

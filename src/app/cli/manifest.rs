@@ -190,8 +190,23 @@ pub fn bump(args: &BumpArgs) -> Result<Exit> {
             );
         }
         std::io::stdout().write_all(out.as_bytes())?;
+    }
+    // The files that changed (or, in a dry run, would): a reference counts
+    // as bumped only when its file is one of them.
+    let mut changed_files: Vec<&str> = Vec::new();
+    let mut failed = false;
+    if args.dry_run {
+        changed_files.extend(plan.files.iter().map(|f| f.file.as_str()));
     } else {
-        manifest::write_bump(&plan)?;
+        for (f, result) in plan.files.iter().zip(manifest::write_bump(&plan)) {
+            match result {
+                Ok(()) => changed_files.push(&f.file),
+                Err(e) => {
+                    failed = true;
+                    eprintln!("error: {e}");
+                }
+            }
+        }
     }
     let mut changed = 0;
     for o in &plan.outcomes {
@@ -199,9 +214,15 @@ pub fn bump(args: &BumpArgs) -> Result<Exit> {
         let at = format!("{}:{}:{}", r.file, r.line, r.column);
         let current = r.tag.as_deref().unwrap_or("-");
         match &o.result {
-            Ok((tag, _)) => {
+            Ok((tag, _)) if changed_files.contains(&r.file.as_str()) => {
                 changed += 1;
                 eprintln!("{at}  {}  {current} -> {tag}", r.image);
+            }
+            Ok((tag, _)) => {
+                eprintln!(
+                    "{at}  {}  {current}  left alone: {} not written (wanted {tag})",
+                    r.image, r.file
+                );
             }
             Err(why) => eprintln!(
                 "{at}  {}  {current}  left alone: {}",
@@ -215,7 +236,7 @@ pub fn bump(args: &BumpArgs) -> Result<Exit> {
         "{verb} {changed} of {} references to {} in {} files",
         plan.outcomes.len(),
         args.image,
-        plan.files.len()
+        changed_files.len()
     );
     if plan.outcomes.is_empty() {
         eprintln!(
@@ -225,7 +246,7 @@ pub fn bump(args: &BumpArgs) -> Result<Exit> {
         );
         return Ok(Exit::Findings);
     }
-    Ok(if plan.problems.is_empty() {
+    Ok(if plan.problems.is_empty() && !failed {
         Exit::Success
     } else {
         Exit::Partial

@@ -159,14 +159,13 @@ pub fn plan(root: &Path, req: &BumpRequest) -> Result<BumpPlan, BumpError> {
     let mut plan = BumpPlan::default();
     for (rel, abs, file_type) in files {
         let text = match scan::read(&abs) {
-            Ok(Some(t)) => t,
-            Ok(None) => continue,
-            Err(e) => {
+            Ok(t) => t,
+            Err(why) => {
                 problems.push(Problem {
                     file: rel,
                     line: None,
                     column: None,
-                    message: format!("cannot read: {e}"),
+                    message: why,
                 });
                 continue;
             }
@@ -174,7 +173,7 @@ pub fn plan(root: &Path, req: &BumpRequest) -> Result<BumpPlan, BumpError> {
         match bump_typed(&rel, &text, file_type, req, &|_| true) {
             Ok((outcomes, after)) => {
                 plan.outcomes.extend(outcomes);
-                if let Some(after) = after {
+                if let Some(after) = after.filter(|a| *a != text) {
                     plan.files.push(FileChange {
                         file: rel,
                         path: abs,
@@ -191,13 +190,12 @@ pub fn plan(root: &Path, req: &BumpRequest) -> Result<BumpPlan, BumpError> {
     Ok(plan)
 }
 
-/// Writes a plan's files atomically. A file that changed on disk since it
-/// was read is left alone.
-pub fn write(plan: &BumpPlan) -> Result<(), BumpError> {
-    for change in &plan.files {
-        write_file(change)?;
-    }
-    Ok(())
+/// Writes a plan's files atomically, each on its own: a file that changed
+/// on disk since it was read (or is no longer a regular file) is left alone
+/// and the others are still written. Returns one result per file of
+/// `plan.files`, in order.
+pub fn write(plan: &BumpPlan) -> Vec<Result<(), BumpError>> {
+    plan.files.iter().map(write_file).collect()
 }
 
 fn write_file(change: &FileChange) -> Result<(), BumpError> {
@@ -206,9 +204,9 @@ fn write_file(change: &FileChange) -> Result<(), BumpError> {
         source,
     };
     let meta = std::fs::symlink_metadata(&change.path).map_err(io)?;
-    if meta.file_type().is_symlink()
-        || std::fs::read(&change.path).map_err(io)? != change.before.as_bytes()
-    {
+    // Read again as the scan does: never through a symlink, never a FIFO.
+    let now = scan::read_bytes(&change.path, scan::MAX_FILE_SIZE);
+    if !now.is_ok_and(|bytes| bytes == change.before.as_bytes()) {
         return Err(BumpError::Concurrent {
             file: change.file.clone(),
         });

@@ -1,18 +1,31 @@
 //! Walking a deployment tree and dispatching each file to its scanner.
 //!
-//! The walk honours `.gitignore`, skips `.git`, binary and huge files, and
-//! never follows a symlink (a link is skipped, whether it points inside the
-//! tree or out of it). Reading is all it does: no writes.
+//! The walk honours `.gitignore` and `.ignore`, skips `.git`, and never
+//! follows a symlink (a link is skipped, whether it points inside the tree
+//! or out of it). Every file it opens, ignore files included, is a regular
+//! file inside the tree and size-capped; a manifest that is a symlink, a
+//! FIFO or device, oversized, binary, NUL-containing or not UTF-8 is skipped
+//! with a problem naming the file and the reason. Reading is all it does:
+//! no writes.
 
 use std::path::{Path, PathBuf};
+
+use ignore::gitignore::{Gitignore, GitignoreBuilder};
 
 use serde::Serialize;
 
 use super::structured::{self, Hints};
 use super::{Reference, Source, dockerfile, dotenv};
 
-/// Files larger than this are skipped: no manifest is that big.
+/// Files larger than this are skipped (with a problem): no manifest is that big.
 pub const MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
+
+/// `.gitignore` and `.ignore` files larger than this are not applied (with
+/// a problem).
+pub const MAX_IGNORE_FILE_SIZE: u64 = 1024 * 1024;
+
+/// A NUL byte in this many first bytes makes a file binary.
+const BINARY_SNIFF: usize = 8192;
 
 /// A file upkeep could not read or parse. Scanning goes on with the others.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -108,44 +121,163 @@ pub(crate) fn scan_text(
 
 /// The files under `root` that upkeep scans, as (relative path, absolute
 /// path, type), sorted by relative path.
+///
+/// The walk never follows a symlink (the root itself excepted, when it is
+/// named on the command line) and reads `.gitignore` and `.ignore` itself,
+/// through [`read_bytes`]: only regular files inside the tree, at most
+/// [`MAX_IGNORE_FILE_SIZE`] bytes. Any other ignore file is a problem, and
+/// its rules do not apply. Entries named like manifests are listed whatever
+/// their type, so that [`read`] reports a symlink, FIFO or device as a
+/// problem rather than skipping it silently.
 pub(crate) fn files(root: &Path) -> (Vec<(String, PathBuf, FileType)>, Vec<Problem>) {
     let mut files = Vec::new();
     let mut problems = Vec::new();
-    let walker = ignore::WalkBuilder::new(root)
-        .hidden(false)
-        .follow_links(false)
-        .git_global(false)
-        .git_exclude(false)
-        .require_git(false)
-        .parents(false)
-        .filter_entry(|e| e.file_name() != ".git")
-        .sort_by_file_name(|a, b| a.cmp(b))
-        .build();
-    for entry in walker {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(Problem {
-                    file: String::new(),
-                    line: None,
-                    column: None,
-                    message: e.to_string(),
-                });
-                continue;
+    match std::fs::metadata(root) {
+        Ok(meta) if meta.is_dir() => {
+            walk(root, root, &mut Vec::new(), &mut files, &mut problems);
+        }
+        Ok(_) => {
+            let rel = relative(root, root);
+            if let Some(file_type) = FileType::of(&rel) {
+                files.push((rel, root.to_path_buf(), file_type));
             }
-        };
-        let Some(ft) = entry.file_type() else {
-            continue;
-        };
-        if !ft.is_file() {
-            continue; // directories, and symlinks: never followed
         }
-        let rel = relative(root, entry.path());
-        if let Some(file_type) = FileType::of(&rel) {
-            files.push((rel, entry.into_path(), file_type));
-        }
+        Err(e) => problems.push(problem(&relative(root, root), format!("cannot read: {e}"))),
     }
     (files, problems)
+}
+
+/// The ignore rules of one directory of the walk.
+struct Layer {
+    /// Directory the rules are relative to.
+    dir: PathBuf,
+    /// `.ignore` (takes precedence over every `.gitignore`, as in `ignore`).
+    ignore: Option<Gitignore>,
+    /// `.gitignore`.
+    git: Option<Gitignore>,
+}
+
+fn walk(
+    root: &Path,
+    dir: &Path,
+    layers: &mut Vec<Layer>,
+    files: &mut Vec<(String, PathBuf, FileType)>,
+    problems: &mut Vec<Problem>,
+) {
+    let read_dir = match std::fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) => {
+            problems.push(problem(
+                &relative(root, dir),
+                format!("cannot read directory: {e}"),
+            ));
+            return;
+        }
+    };
+    let mut entries = Vec::new();
+    for entry in read_dir {
+        match entry {
+            // `DirEntry::file_type` does not follow symlinks.
+            Ok(e) => match e.file_type() {
+                Ok(ft) => entries.push((e.file_name(), e.path(), ft)),
+                Err(err) => problems.push(problem(
+                    &relative(root, &e.path()),
+                    format!("cannot read: {err}"),
+                )),
+            },
+            Err(e) => problems.push(problem(
+                &relative(root, dir),
+                format!("cannot read directory: {e}"),
+            )),
+        }
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let has = |name: &str| entries.iter().any(|(n, _, _)| n == name);
+    let layer = Layer {
+        dir: dir.to_path_buf(),
+        ignore: has(".ignore")
+            .then(|| ignore_file(root, &dir.join(".ignore"), problems))
+            .flatten(),
+        git: has(".gitignore")
+            .then(|| ignore_file(root, &dir.join(".gitignore"), problems))
+            .flatten(),
+    };
+    layers.push(layer);
+    for (name, path, ft) in entries {
+        if name == ".git" || is_ignored(layers, &path, ft.is_dir()) {
+            continue;
+        }
+        if ft.is_dir() {
+            walk(root, &path, layers, files, problems);
+            continue;
+        }
+        let rel = relative(root, &path);
+        if let Some(file_type) = FileType::of(&rel) {
+            files.push((rel, path, file_type));
+        }
+    }
+    layers.pop();
+}
+
+/// Reads and parses one ignore file safely; `None` (with a problem) when it
+/// is not a regular file inside the tree, too big, or not valid.
+fn ignore_file(root: &Path, path: &Path, problems: &mut Vec<Problem>) -> Option<Gitignore> {
+    let rel = relative(root, path);
+    let bytes = match read_bytes(path, MAX_IGNORE_FILE_SIZE) {
+        Ok(b) => b,
+        Err(why) => {
+            problems.push(problem(
+                &rel,
+                format!("ignore file {why}; its rules do not apply"),
+            ));
+            return None;
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    // Rules are matched against paths relative to this file's directory.
+    let mut builder = GitignoreBuilder::new(".");
+    for (i, line) in text.lines().enumerate() {
+        let line = if i == 0 {
+            line.trim_start_matches('\u{feff}')
+        } else {
+            line
+        };
+        if let Err(e) = builder.add_line(Some(PathBuf::from(&rel)), line) {
+            problems.push(problem(&rel, format!("line {}: {e}", i + 1)));
+        }
+    }
+    match builder.build() {
+        Ok(g) => Some(g),
+        Err(e) => {
+            problems.push(problem(&rel, format!("ignore file not applied: {e}")));
+            None
+        }
+    }
+}
+
+/// Whether the deepest matching rule ignores `path`: `.ignore` rules first,
+/// then `.gitignore` rules, each from the innermost directory out.
+fn is_ignored(layers: &[Layer], path: &Path, is_dir: bool) -> bool {
+    let first = |pick: fn(&Layer) -> Option<&Gitignore>| {
+        layers.iter().rev().find_map(|layer| {
+            let rules = pick(layer)?;
+            let rel = path.strip_prefix(&layer.dir).ok()?;
+            let m = rules.matched(rel, is_dir);
+            (!m.is_none()).then(|| m.is_ignore())
+        })
+    };
+    first(|l| l.ignore.as_ref())
+        .or_else(|| first(|l| l.git.as_ref()))
+        .unwrap_or(false)
+}
+
+fn problem(file: &str, message: String) -> Problem {
+    Problem {
+        file: file.to_string(),
+        line: None,
+        column: None,
+        message,
+    }
 }
 
 /// `path` relative to `root`, `/`-separated; the file name when root is the file.
@@ -161,21 +293,118 @@ pub(crate) fn relative(root: &Path, path: &Path) -> String {
     s.replace('\\', "/")
 }
 
-/// Reads a file for scanning: `None` (with a reason) for binary, huge or
-/// non-UTF-8 files.
-pub(crate) fn read(path: &Path) -> Result<Option<String>, String> {
-    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
-    if meta.file_type().is_symlink() {
-        return Ok(None);
+/// Reads a file of the tree: only a regular file (never through a symlink,
+/// never a FIFO, socket or device) of at most `cap` bytes. The error says
+/// why the file was skipped (`is a symlink, not followed`, ...).
+pub(crate) fn read_bytes(path: &Path, cap: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot be read: {e}"))?;
+    check_type(&meta, cap)?;
+    let file = open_no_follow(path).map_err(|e| format!("cannot be read: {e}"))?;
+    // The path may have been swapped since it was looked at: check what
+    // was opened.
+    let opened = file
+        .metadata()
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    check_type(&opened, cap)?;
+    if !same_file(&meta, &opened) {
+        return Err("changed while being read".into());
     }
-    if meta.len() > MAX_FILE_SIZE {
-        return Ok(None);
+    let mut bytes = Vec::with_capacity(opened.len() as usize);
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot be read: {e}"))?;
+    if bytes.len() as u64 > cap {
+        return Err(format!("is larger than {cap} bytes"));
     }
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    if bytes[..bytes.len().min(8192)].contains(&0) {
-        return Ok(None);
+    Ok(bytes)
+}
+
+fn check_type(meta: &std::fs::Metadata, cap: u64) -> Result<(), String> {
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        return Err("is a symlink, not followed".into());
     }
-    Ok(String::from_utf8(bytes).ok())
+    if !ft.is_file() {
+        return Err(format!("is not a regular file ({})", describe_type(ft)));
+    }
+    if meta.len() > cap {
+        return Err(format!("is larger than {cap} bytes ({} bytes)", meta.len()));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn describe_type(ft: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_block_device() || ft.is_char_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn describe_type(ft: std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// Opens for reading without following a final symlink and without
+/// blocking on a FIFO swapped in after the type check.
+#[cfg(unix)]
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    true
+}
+
+/// Reads a manifest for scanning. The error is the problem message: why
+/// the file was skipped (symlink, not a regular file, larger than
+/// [`MAX_FILE_SIZE`], binary, NUL byte, invalid UTF-8) or could not be read.
+pub(crate) fn read(path: &Path) -> Result<String, String> {
+    let skipped = |why: String| format!("skipped: {why}");
+    let bytes = read_bytes(path, MAX_FILE_SIZE).map_err(skipped)?;
+    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        return Err(skipped(if at < BINARY_SNIFF {
+            format!("binary file (NUL byte at offset {at})")
+        } else {
+            format!("contains a NUL byte at offset {at}")
+        }));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        skipped(format!(
+            "not valid UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 /// Scans every manifest under `root` (a directory, or a single file), on
@@ -216,17 +445,11 @@ fn scan_files(files: &[(String, PathBuf, FileType)]) -> (Vec<Reference>, Vec<Pro
     let mut problems = Vec::new();
     for (rel, abs, file_type) in files {
         match read(abs) {
-            Ok(Some(text)) => match scan_text(rel, &text, *file_type) {
+            Ok(text) => match scan_text(rel, &text, *file_type) {
                 Ok(refs) => references.extend(refs),
                 Err(p) => problems.push(p),
             },
-            Ok(None) => {}
-            Err(e) => problems.push(Problem {
-                file: rel.clone(),
-                line: None,
-                column: None,
-                message: format!("cannot read: {e}"),
-            }),
+            Err(why) => problems.push(problem(rel, why)),
         }
     }
     (references, problems)
