@@ -709,9 +709,14 @@ mod tests {
         assert!(parse(&maps, 0).is_ok());
         let [_, seqs, maps] = deep(MAX_DEPTH + 1);
         let err = parse(&seqs, 0).unwrap_err();
-        assert_eq!(err.line, 257, "{err}");
+        assert_eq!((err.line, err.column), (1, 513), "{err}");
         let err = parse(&maps, 0).unwrap_err();
-        assert_eq!(err.line, 257, "{err}");
+        assert_eq!((err.line, err.column), (257, 258), "{err}");
+        // 20 kB, 10,000 levels: an error, not a stack overflow
+        let [flow, seqs, _] = deep(10_000);
+        assert!(flow.len() < 21_000 && seqs.len() < 21_000);
+        assert!(parse(&flow, 0).is_err());
+        assert!(parse(&seqs, 0).is_err());
         // flow collections: yaml-rust2's scanner stops at 255 levels, said
         // in the same words
         assert!(parse(&deep(FLOW_DEPTH)[0], 0).is_ok());
