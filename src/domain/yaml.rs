@@ -4,8 +4,17 @@
 //! of its token in the source and, when the bytes between the quotes are the
 //! value itself (no escapes, no line folding), the span of its content: that is
 //! what lets the manifest stage replace a tag without re-serialising the file.
-//! Anchors are resolved (an alias is a copy of the anchored node, spans
-//! included), merge keys (`<<`) are honoured by [`Node::get`].
+//! Anchors are resolved (an alias is the anchored node, spans included),
+//! merge keys (`<<`) are honoured by [`Node::get`].
+//!
+//! Hostile input is bounded while the tree is built, so no walk of a parsed
+//! tree can blow up: nesting deeper than [`MAX_DEPTH`] levels is an error
+//! (walks recurse at most that deep), and an alias is never copied: the
+//! children of a collection are shared ([`Arc`]), so an alias costs one node
+//! whatever it points at. What aliases *would* expand to is counted, and more
+//! than [`MAX_ALIAS_NODES`] nodes reached through aliases in one stream is an
+//! error: every walk (scan, deserializer, merge-key lookup) visits at most the
+//! file's own nodes plus that many. Dropping a tree is iterative.
 //!
 //! [`from_node`] reads any `Deserialize` type from a node, every error
 //! [`Located`] at the node it is about ([`de`]); [`locate`] finds the node at
@@ -17,6 +26,7 @@ pub mod de;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
@@ -25,6 +35,18 @@ use crate::domain::located::Located;
 use crate::domain::manifest::Span;
 
 pub use de::{Spanned, from_node, is_null};
+
+/// How deep collections may nest: deeper is a parse error.
+pub const MAX_DEPTH: usize = 256;
+
+/// How deep flow collections (`[[[…]]]`) may nest: `yaml-rust2`'s scanner
+/// refuses deeper ones, an error reported in the same words.
+pub const FLOW_DEPTH: usize = u8::MAX as usize;
+
+/// How many nodes the aliases of one stream may stand for, counted as if
+/// every alias were replaced by a copy of its anchor: more is a parse error
+/// (an "alias bomb").
+pub const MAX_ALIAS_NODES: usize = 100_000;
 
 /// How a scalar is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,7 +71,8 @@ pub struct Scalar {
     pub tagged: bool,
 }
 
-/// A node and where it starts.
+/// A node and where it starts. Dropped iteratively; an alias shares the
+/// anchored node's children.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
     pub value: Value,
@@ -64,8 +87,42 @@ pub struct Node {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {
     Scalar(Scalar),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    Seq(Arc<Vec<Node>>),
+    Map(Arc<Vec<(Node, Node)>>),
+}
+
+impl Drop for Node {
+    /// Iterative, so that no tree, however deep, overflows the stack when
+    /// dropped: children that this node owns alone are moved to a work list
+    /// and emptied there before they are dropped.
+    fn drop(&mut self) {
+        fn take(value: &mut Value, out: &mut Vec<Node>) {
+            match value {
+                Value::Seq(items) => {
+                    if let Some(items) = Arc::get_mut(items) {
+                        out.append(items);
+                    }
+                }
+                Value::Map(entries) => {
+                    if let Some(entries) = Arc::get_mut(entries) {
+                        for (k, v) in entries.drain(..) {
+                            out.push(k);
+                            out.push(v);
+                        }
+                    }
+                }
+                Value::Scalar(_) => {}
+            }
+        }
+        if matches!(self.value, Value::Scalar(_)) {
+            return;
+        }
+        let mut pending = Vec::new();
+        take(&mut self.value, &mut pending);
+        while let Some(mut node) = pending.pop() {
+            take(&mut node.value, &mut pending);
+        }
+    }
 }
 
 /// A syntax error, with a 1-based position.
@@ -95,14 +152,14 @@ impl Node {
 
     pub fn seq(&self) -> Option<&[Node]> {
         match &self.value {
-            Value::Seq(items) => Some(items),
+            Value::Seq(items) => Some(items.as_slice()),
             _ => None,
         }
     }
 
     pub fn map(&self) -> Option<&[(Node, Node)]> {
         match &self.value {
-            Value::Map(entries) => Some(entries),
+            Value::Map(entries) => Some(entries.as_slice()),
             _ => None,
         }
     }
@@ -142,15 +199,36 @@ pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
         docs: Vec::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
+        aliased: 0,
         error: None,
     };
+    // Events are pulled one by one: `Parser::load` recurses once per level
+    // of nesting, and stops nowhere.
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
+    let pulled = loop {
+        match parser.next_token() {
+            Ok((ev, mark)) => {
+                let end = ev == Event::StreamEnd;
+                builder.on_event(ev, mark);
+                if end || builder.error.is_some() {
+                    break Ok(());
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    if let Err(e) = pulled {
         let m = e.marker();
+        let message = match e.info() {
+            "recursion limit exceeded" => {
+                format!("flow collections nested deeper than {FLOW_DEPTH} levels")
+            }
+            info => info.to_string(),
+        };
         return Err(YamlError {
             line: m.line(),
             column: builder.offsets.column(m.index()),
-            message: e.info().to_string(),
+            message,
         });
     }
     match builder.error {
@@ -333,9 +411,11 @@ impl<'a> CharOffsets<'a> {
     }
 }
 
+/// A collection being built: its node, children so far, anchor id, and
+/// how many nodes it stands for with aliases expanded.
 enum Frame {
-    Seq(Node, Vec<Node>, usize),
-    Map(Node, Vec<(Node, Node)>, Option<Node>, usize),
+    Seq(Node, Vec<Node>, usize, usize),
+    Map(Node, Vec<(Node, Node)>, Option<Node>, usize, usize),
 }
 
 struct Builder<'a> {
@@ -344,7 +424,10 @@ struct Builder<'a> {
     offsets: CharOffsets<'a>,
     docs: Vec<Node>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and how many nodes each stands for, expanded.
+    anchors: HashMap<usize, (Node, usize)>,
+    /// Nodes stood for by the aliases seen so far, expanded.
+    aliased: usize,
     error: Option<YamlError>,
 }
 
@@ -385,22 +468,51 @@ impl Builder<'_> {
         )
     }
 
-    fn push_node(&mut self, node: Node) {
+    /// Adds a finished node (standing for `size` nodes, expanded) to its
+    /// parent.
+    fn push_node(&mut self, node: Node, size: usize) {
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq(_, items, _)) => items.push(node),
-            Some(Frame::Map(_, entries, key, _)) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => entries.push((k, node)),
-            },
+            Some(Frame::Seq(_, items, _, total)) => {
+                *total = total.saturating_add(size);
+                items.push(node);
+            }
+            Some(Frame::Map(_, entries, key, _, total)) => {
+                *total = total.saturating_add(size);
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => entries.push((k, node)),
+                }
+            }
         }
     }
 
-    fn finish(&mut self, node: Node, anchor: usize) {
+    fn finish(&mut self, node: Node, anchor: usize, size: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
         }
-        self.push_node(node);
+        self.push_node(node, size);
+    }
+
+    fn fail(&mut self, mark: &Marker, message: String) {
+        self.error = Some(YamlError {
+            line: mark.line(),
+            column: self.offsets.column(mark.index()),
+            message,
+        });
+        // What was built so far is dropped now, iteratively.
+        self.stack.clear();
+        self.anchors.clear();
+    }
+
+    /// Opens a collection, unless that nests it deeper than [`MAX_DEPTH`].
+    fn open(&mut self, mark: &Marker, frame: impl FnOnce(Node) -> Frame, empty: Value) {
+        if self.stack.len() >= MAX_DEPTH {
+            self.fail(mark, format!("nested deeper than {MAX_DEPTH} levels"));
+            return;
+        }
+        let node = self.node_at(mark, empty);
+        self.stack.push(frame(node));
     }
 }
 
@@ -430,37 +542,43 @@ impl MarkedEventReceiver for Builder<'_> {
         match ev {
             Event::Scalar(value, style, anchor, tag) => {
                 let node = self.scalar(value, style, tag.is_some(), &mark);
-                self.finish(node, anchor);
+                self.finish(node, anchor, 1);
             }
             Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
-                    let node = node.clone();
-                    self.push_node(node);
+                Some((node, size)) => {
+                    // A shared node, never a deep copy; what it stands for
+                    // is counted against the stream's budget.
+                    let (node, size) = (node.clone(), *size);
+                    self.aliased = self.aliased.saturating_add(size);
+                    if self.aliased > MAX_ALIAS_NODES {
+                        self.fail(
+                            &mark,
+                            format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                        );
+                        return;
+                    }
+                    self.push_node(node, size);
                 }
-                None => {
-                    self.error = Some(YamlError {
-                        line: mark.line(),
-                        column: self.offsets.column(mark.index()),
-                        message: "alias to an unknown anchor".into(),
-                    })
-                }
+                None => self.fail(&mark, "alias to an unknown anchor".into()),
             },
-            Event::SequenceStart(anchor, _) => {
-                let node = self.node_at(&mark, Value::Seq(Vec::new()));
-                self.stack.push(Frame::Seq(node, Vec::new(), anchor));
-            }
-            Event::MappingStart(anchor, _) => {
-                let node = self.node_at(&mark, Value::Map(Vec::new()));
-                self.stack.push(Frame::Map(node, Vec::new(), None, anchor));
-            }
+            Event::SequenceStart(anchor, _) => self.open(
+                &mark,
+                |node| Frame::Seq(node, Vec::new(), anchor, 1),
+                Value::Seq(Arc::default()),
+            ),
+            Event::MappingStart(anchor, _) => self.open(
+                &mark,
+                |node| Frame::Map(node, Vec::new(), None, anchor, 1),
+                Value::Map(Arc::default()),
+            ),
             Event::SequenceEnd => {
-                if let Some(Frame::Seq(mut node, items, anchor)) = self.stack.pop() {
-                    node.value = Value::Seq(items);
-                    self.finish(node, anchor);
+                if let Some(Frame::Seq(mut node, items, anchor, size)) = self.stack.pop() {
+                    node.value = Value::Seq(Arc::new(items));
+                    self.finish(node, anchor, size);
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map(mut node, entries, _, anchor)) = self.stack.pop() {
+                if let Some(Frame::Map(mut node, entries, _, anchor, size)) = self.stack.pop() {
                     // A block mapping's start mark is at its first key.
                     if let Some((k, _)) = entries.first()
                         && k.offset < node.offset
@@ -469,8 +587,8 @@ impl MarkedEventReceiver for Builder<'_> {
                         node.line = k.line;
                         node.column = k.column;
                     }
-                    node.value = Value::Map(entries);
-                    self.finish(node, anchor);
+                    node.value = Value::Map(Arc::new(entries));
+                    self.finish(node, anchor, size);
                 }
             }
             Event::StreamStart
@@ -564,6 +682,117 @@ mod tests {
         let path = [Seg::Key("a"), Seg::Index(0), Seg::Key("d")];
         let n = locate(doc, &path, Target::Value);
         assert_eq!((n.line, n.column), (4, 5));
+    }
+
+    /// `levels` nested collections in each of the ways YAML can write them.
+    fn deep(levels: usize) -> [String; 3] {
+        let flow = format!("{}x{}\n", "[".repeat(levels), "]".repeat(levels));
+        // `- - - x`: a sequence in a sequence in a sequence, 2 bytes a level
+        let seqs = format!("{}x\n", "- ".repeat(levels));
+        // block mappings need their indentation: one space a level
+        let maps = (0..levels)
+            .map(|i| format!("{}a:\n", " ".repeat(i)))
+            .collect::<String>();
+        [flow, seqs, maps]
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_deep_input_is_an_error_not_a_crash() {
+        for text in deep(2_000) {
+            let err = parse(&text, 0).unwrap_err();
+            assert!(err.message.contains("nested deeper than 25"), "{err}");
+            assert!(err.line >= 1 && err.column >= 1, "{err}");
+        }
+        // the deepest allowed level parses, one more does not
+        let [_, seqs, maps] = deep(MAX_DEPTH);
+        assert!(parse(&seqs, 0).is_ok());
+        assert!(parse(&maps, 0).is_ok());
+        let [_, seqs, maps] = deep(MAX_DEPTH + 1);
+        let err = parse(&seqs, 0).unwrap_err();
+        assert_eq!((err.line, err.column), (1, 513), "{err}");
+        let err = parse(&maps, 0).unwrap_err();
+        assert_eq!((err.line, err.column), (257, 258), "{err}");
+        // 20 kB, 10,000 levels: an error, not a stack overflow
+        let [flow, seqs, _] = deep(10_000);
+        assert!(flow.len() < 21_000 && seqs.len() < 21_000);
+        assert!(parse(&flow, 0).is_err());
+        assert!(parse(&seqs, 0).is_err());
+        // flow collections: yaml-rust2's scanner stops at 255 levels, said
+        // in the same words
+        assert!(parse(&deep(FLOW_DEPTH)[0], 0).is_ok());
+        let err = parse_one("f.yaml", &deep(FLOW_DEPTH + 1)[0]).unwrap_err();
+        assert_eq!((err.line, err.column), (Some(1), Some(256)));
+        assert!(
+            err.message.contains("nested deeper than 255 levels"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_deep_tree_built_by_hand_drops_without_recursion() {
+        let leaf = |value| Node {
+            value,
+            offset: 0,
+            line: 1,
+            column: 1,
+        };
+        let mut node = leaf(Value::Seq(Arc::default()));
+        for i in 0..200_000 {
+            node = if i % 2 == 0 {
+                leaf(Value::Seq(Arc::new(vec![node])))
+            } else {
+                let key = parse("k", 0).unwrap().remove(0);
+                leaf(Value::Map(Arc::new(vec![(key, node)])))
+            };
+        }
+        drop(node);
+    }
+
+    /// Billion laughs: `levels` anchors, each a list of `refs` aliases to
+    /// the one before.
+    fn bomb(levels: usize, refs: usize) -> String {
+        let mut text = "a0: &a0 [x]\n".to_string();
+        for l in 1..=levels {
+            let items = vec![format!("*a{}", l - 1); refs].join(", ");
+            text.push_str(&format!("a{l}: &a{l} [{items}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn aliases_are_shared_and_their_expansion_is_bounded() {
+        let text = bomb(9, 9);
+        assert!(text.len() < 1_000);
+        let err = parse(&text, 0).unwrap_err();
+        assert!(
+            err.message
+                .contains("aliases expand to more than 100000 nodes"),
+            "{err}"
+        );
+        // aliases stand for 18 + 171 + 1548 + 13941 nodes up to `a4`; the
+        // first alias of `a5` (line 6) adds 13942 more: the budget is spent
+        // in the middle of that line
+        assert_eq!(err.line, 6, "{err}");
+        // below the bound an alias is the anchored node, shared, not copied
+        let docs = parse(&bomb(4, 9), 0).unwrap();
+        let a3 = docs[0].get("a3").unwrap().seq().unwrap();
+        let a4 = docs[0].get("a4").unwrap().seq().unwrap();
+        assert_eq!(a4.len(), 9);
+        match (
+            &a4[0].value,
+            &a4[8].value,
+            &docs[0].get("a3").unwrap().value,
+        ) {
+            (Value::Seq(x), Value::Seq(y), Value::Seq(z)) => {
+                assert!(Arc::ptr_eq(x, y) && Arc::ptr_eq(x, z));
+            }
+            _ => panic!("not sequences"),
+        }
+        assert_eq!(a3.len(), 9);
+        // merge-key lookups through aliases stay within the budget
+        let merged = "b: &b {k: v}\nc: &c {<<: [*b, *b, *b]}\nd: {<<: [*c, *c]}\n";
+        let doc = &parse(merged, 0).unwrap()[0];
+        assert_eq!(doc.get("d").unwrap().get("k").unwrap().str(), Some("v"));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Property tests: arbitrary and YAML-ish input never makes scan or bump
 //! panic, every span reads its value, and a bump changes bytes only inside
-//! the spans of the references it moves.
+//! the spans of the references it moves. Nesting- and alias-heavy YAML
+//! (on both sides of the parser's bounds) never panics either, and bump
+//! refuses exactly what scan refuses.
 
 use proptest::prelude::*;
 use upkeep::domain::manifest::{self, BumpRequest, DigestAction};
@@ -80,6 +82,40 @@ fn block() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Deeply nested YAML around an image, on both sides of the nesting bound
+/// (256 levels; 255 for flow collections).
+fn nested() -> impl Strategy<Value = String> {
+    (0usize..300, image_string(), 0..3).prop_map(|(depth, i, how)| match how {
+        0 => format!("{}image: \"{i}\"\n", "- ".repeat(depth)),
+        1 => format!(
+            "{}{{image: \"{i}\"}}{}\n",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        ),
+        _ => {
+            let mut text = String::new();
+            for d in 0..depth {
+                text.push_str(&format!("{}k{d}:\n", " ".repeat(d)));
+            }
+            format!("{text}{}image: \"{i}\"\n", " ".repeat(depth))
+        }
+    })
+}
+
+/// Anchors that alias the ones before, `refs` times each: small enough to
+/// scan, or an alias bomb past the expansion bound (100,000 nodes).
+fn aliased() -> impl Strategy<Value = String> {
+    (name(), tag(), 0usize..5, 1usize..5, any::<bool>()).prop_map(|(n, t, levels, refs, bomb)| {
+        let (levels, refs) = if bomb { (9, 9) } else { (levels, refs) };
+        let mut text = format!("b0: &b0 {{image: {n}:{t}}}\n");
+        for l in 1..=levels {
+            let items = vec![format!("*b{}", l - 1); refs].join(", ");
+            text.push_str(&format!("b{l}: &b{l} [{items}]\n"));
+        }
+        text
+    })
+}
+
 fn document() -> impl Strategy<Value = String> {
     (
         any::<bool>(),
@@ -100,14 +136,28 @@ fn document() -> impl Strategy<Value = String> {
 fn input() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => document(),
+        1 => nested(),
+        1 => aliased(),
         1 => "\\PC{0,200}",
         1 => prop::collection::vec(any::<u8>(), 0..200).prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
     ]
 }
 
 fn check(name: &str, text: &str) -> Result<(), TestCaseError> {
-    let Some(Ok(refs)) = manifest::scan_text(name, text) else {
-        return Ok(());
+    let refs = match manifest::scan_text(name, text) {
+        Some(Ok(refs)) => refs,
+        // what scan refuses, bump refuses too
+        Some(Err(_)) => {
+            let req = BumpRequest {
+                image: "nginx".into(),
+                to: "9.9.9".into(),
+                from: None,
+                digest: DigestAction::Keep,
+            };
+            prop_assert!(manifest::bump_text(name, text, &req).is_err());
+            return Ok(());
+        }
+        None => return Ok(()),
     };
     for r in &refs {
         if let (Some(span), Some(tag)) = (r.tag_span, &r.tag) {
@@ -117,8 +167,13 @@ fn check(name: &str, text: &str) -> Result<(), TestCaseError> {
             prop_assert_eq!(text.get(span.start..span.end), Some(d.as_str()));
         }
     }
+    // Aliases repeat references: bump each (image, tag) once.
+    let mut bumped = std::collections::HashSet::new();
     for r in refs.iter().filter(|r| r.skip.is_none()) {
         let Some(tag) = &r.tag else { continue };
+        if !bumped.insert((r.image.clone(), tag.clone())) {
+            continue;
+        }
         let to = format!("{}-x", &tag[..tag.len().min(100)]);
         let req = BumpRequest {
             image: r.image.clone(),

@@ -339,3 +339,65 @@ fn missing_path_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no/such/dir"));
 }
+
+/// Hostile YAML, generated here: thousands of levels of nesting written
+/// three ways, and a billion-laughs alias bomb of 9 levels of 9 aliases each.
+fn hostile_files(root: &Path) {
+    let levels = 10_000;
+    let flow = format!("{}x{}\n", "[".repeat(levels), "]".repeat(levels));
+    // `- - - x`: 2 bytes a level, a 20 kB file
+    let seqs = format!("{}x\n", "- ".repeat(levels));
+    // block mappings need indentation: 2,000 levels, one space each (2 MB,
+    // under the 4 MB a scanned file may have)
+    let maps: String = (0..2_000)
+        .map(|i| format!("{}a:\n", " ".repeat(i)))
+        .collect();
+    let mut bomb = "a0: &a0 [{image: \"nginx:1.0\"}]\n".to_string();
+    for l in 1..=9 {
+        let items = vec![format!("*a{}", l - 1); 9].join(", ");
+        bomb.push_str(&format!("a{l}: &a{l} [{items}]\n"));
+    }
+    assert!(bomb.len() < 1_000);
+    for (name, text) in [
+        ("deep_flow.yaml", flow),
+        ("deep_seq.yaml", seqs),
+        ("deep_map.yaml", maps),
+        ("bomb.yaml", bomb),
+    ] {
+        std::fs::write(root.join(name), text).unwrap();
+    }
+    std::fs::write(root.join("good.yaml"), "image: nginx:1.27\n").unwrap();
+}
+
+#[test]
+fn deep_nesting_and_alias_bombs_are_problems_not_crashes() {
+    let dir = tempfile::tempdir().unwrap();
+    hostile_files(dir.path());
+    let out = upkeep(dir.path(), &["scan", "."]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    for expected in [
+        "deep_flow.yaml:1:256: invalid YAML: flow collections nested deeper than 255 levels",
+        "deep_seq.yaml:1:513: invalid YAML: nested deeper than 256 levels",
+        "deep_map.yaml:257:258: invalid YAML: nested deeper than 256 levels",
+        "bomb.yaml:6:20: invalid YAML: aliases expand to more than 100000 nodes",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    assert!(stdout(&out).contains("good.yaml:1:14"), "{}", stdout(&out));
+    // the library says the same, one problem per hostile file
+    let report = manifest::scan(dir.path());
+    let mut files: Vec<_> = report.problems.iter().map(|p| p.file.as_str()).collect();
+    files.sort();
+    assert_eq!(
+        files,
+        [
+            "bomb.yaml",
+            "deep_flow.yaml",
+            "deep_map.yaml",
+            "deep_seq.yaml"
+        ]
+    );
+    assert!(report.problems.iter().all(|p| p.line.is_some()));
+    assert_eq!(report.references.len(), 1);
+}

@@ -104,7 +104,7 @@ fn is_image_key(key: &str) -> bool {
 fn helm(src: &Source<'_>, kind: Kind, node: &Node, out: &mut Vec<Reference>) {
     match &node.value {
         Value::Map(entries) => {
-            for (k, v) in entries {
+            for (k, v) in entries.iter() {
                 if !image_entry(src, kind, k, v, out) {
                     helm(src, kind, v, out);
                 }
@@ -221,7 +221,7 @@ fn kubernetes(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
 fn kubernetes_node(src: &Source<'_>, node: &Node, out: &mut Vec<Reference>) {
     match &node.value {
         Value::Map(entries) => {
-            for (k, v) in entries {
+            for (k, v) in entries.iter() {
                 let key = k.str().unwrap_or_default();
                 if CONTAINER_LISTS.contains(&key)
                     && let Some(items) = v.seq()

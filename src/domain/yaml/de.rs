@@ -7,7 +7,8 @@
 //! Scalars are typed by what the target asks for: a plain `25.10` read into a
 //! `String` stays `"25.10"`, into an `f64` it is a number. Only
 //! `deserialize_any` (untagged data) resolves plain scalars YAML-1.2 style.
-//! Duplicate keys are errors. Anchors and aliases are resolved by the tree;
+//! Duplicate keys are errors. Anchors and aliases are resolved by the tree
+//! (which bounds nesting and alias expansion, so no walk here runs away);
 //! merge keys (`<<`) are not supported (an unknown field). [`Spanned`] keeps
 //! the position of a value for checks made after deserialization.
 //!
@@ -820,5 +821,34 @@ mod tests {
     fn spanned_fails_outside_the_tree() {
         let e = serde_json::from_str::<Spanned<u32>>("1").unwrap_err();
         assert!(e.to_string().contains("invalid type"), "{e}");
+    }
+
+    #[test]
+    fn the_deepest_and_most_aliased_trees_deserialize_within_bounds() {
+        // 256 levels, the most a tree has, read by `deserialize_any`
+        let text = format!("{}x\n", "- ".repeat(crate::domain::yaml::MAX_DEPTH));
+        let doc = super::super::parse_one("f.yaml", &text).unwrap().unwrap();
+        let mut v: serde_json::Value = from_node("f.yaml", &doc).unwrap();
+        for _ in 0..crate::domain::yaml::MAX_DEPTH {
+            v = v.as_array().unwrap()[0].clone();
+        }
+        assert_eq!(v, serde_json::json!("x"));
+        // aliases are followed, and never past the bound: a bomb is refused
+        // before any deserializer sees it
+        let ok = "a: &a [1, 2]\nb: [*a, *a]\n";
+        let doc = super::super::parse_one("f.yaml", ok).unwrap().unwrap();
+        let v: serde_json::Value = from_node("f.yaml", &doc).unwrap();
+        assert_eq!(v["b"], serde_json::json!([[1, 2], [1, 2]]));
+        let mut bomb = "a0: &a0 [x]\n".to_string();
+        for l in 1..=9 {
+            let items = vec![format!("*a{}", l - 1); 9].join(", ");
+            bomb.push_str(&format!("a{l}: &a{l} [{items}]\n"));
+        }
+        let err = super::super::parse_one("f.yaml", &bomb).unwrap_err();
+        assert_eq!(err.line, Some(6));
+        assert!(
+            err.message
+                .contains("aliases expand to more than 100000 nodes")
+        );
     }
 }
