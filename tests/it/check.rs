@@ -617,3 +617,21 @@ fn a_broken_state_store_is_moved_aside_and_the_check_succeeds() {
         assert!(state.is_file(), "{case}: a fresh store");
     }
 }
+
+#[test]
+fn a_check_whose_upstreams_all_fail_says_so_and_exits_3() {
+    let s = Scenario::new();
+    seed_clients(&s.gh);
+    seed_deploy(&s);
+    for upstream in [
+        "sigp/lighthouse",
+        "ethereum/go-ethereum",
+        "status-im/nimbus-eth2",
+    ] {
+        s.gh.fail_next(&format!("/repos/{upstream}/releases"), 50, 502);
+    }
+    let (_, err, code) = s.check(&[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no reference could be checked"), "{err}");
+    assert!(err.contains("upstream releases could not be read"), "{err}");
+}

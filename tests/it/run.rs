@@ -943,3 +943,56 @@ fn grouped_upstreams_share_one_pull_request() {
         [format!("Superseded by #{}.", new.number)]
     );
 }
+
+/// An incomplete check never ends in "all good": registry unreachable with
+/// `require_published`, rate limit exhausted, every upstream failing.
+fn assert_incomplete(out: &str, err: &str, code: i32, case: &str) {
+    assert_eq!(code, 3, "{case}: {out}\n{err}");
+    assert!(
+        !out.contains("every checked reference is up to date"),
+        "{case}: {out}"
+    );
+    assert!(
+        out.contains("could not be checked") || out.contains("no reference could be checked"),
+        "{case}: the summary says what was not checked: {out}"
+    );
+}
+
+#[test]
+fn an_unreachable_registry_with_require_published_is_not_all_good() {
+    let w = World::new();
+    w.settings_full(
+        "devnet",
+        "require_published: true\n  mirrors:\n    docker.io: http://127.0.0.1:9",
+        "",
+    );
+    let (out, err, code) = w.run();
+    assert_incomplete(&out, &err, code, "registry");
+    assert!(out.contains("registry could not be asked"), "{out}");
+    let (out, err, code) = w.upkeep(&["plan"]);
+    assert_incomplete(&out, &err, code, "plan");
+}
+
+#[test]
+fn every_upstream_failing_is_not_all_good() {
+    let w = World::new();
+    for upstream in ["sigp/lighthouse", "ethereum/go-ethereum"] {
+        w.gh.fail_next(&format!("/repos/{upstream}/releases"), 50, 502);
+    }
+    let (out, err, code) = w.run();
+    assert_incomplete(&out, &err, code, "upstreams");
+    assert!(out.contains("no reference could be checked"), "{out}");
+    assert!(out.contains("upstream releases could not be read"), "{out}");
+}
+
+#[test]
+fn an_exhausted_rate_limit_is_not_all_good() {
+    let w = World::new();
+    w.gh.set_rate_limit(
+        Caller::Token(TOKEN),
+        0,
+        std::time::Duration::from_secs(3600),
+    );
+    let (out, err, code) = w.run();
+    assert_incomplete(&out, &err, code, "rate limit");
+}
