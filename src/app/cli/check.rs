@@ -94,6 +94,8 @@ pub struct Session {
 /// Builds a [`Session`]; `Err(exit)` after printing what is wrong with the
 /// settings.
 pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
+    // libgit2's socket timeouts are C globals: set before any thread starts.
+    git::configure();
     let env: HashMap<String, String> = std::env::vars().collect();
     let now = match crate::app::context::now(&env) {
         Ok(now) => now,
