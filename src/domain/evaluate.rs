@@ -216,10 +216,11 @@ impl CheckReport {
                     .join(", ")
             ));
         }
-        let head = if self.checked() == 0 {
-            format!("no reference could be checked ({n} not checked)")
-        } else {
-            format!("{n} reference(s) could not be checked")
+        let head = match (self.checked(), n) {
+            (0, 0) => "no reference could be checked".to_string(),
+            (0, n) => format!("no reference could be checked ({n} not checked)"),
+            (_, 0) => "the check is incomplete".to_string(),
+            (_, n) => format!("{n} reference(s) could not be checked"),
         };
         Some(format!("{head}: {}", why.join("; ")))
     }
