@@ -76,3 +76,7 @@ pub const PROMETHEUS_USERNAME: &str = "UPKEEP_PROMETHEUS_USERNAME";
 /// Prometheus: the password for basic auth, with
 /// `UPKEEP_PROMETHEUS_USERNAME`. A secret: never logged, never in an error.
 pub const PROMETHEUS_PASSWORD: &str = "UPKEEP_PROMETHEUS_PASSWORD";
+/// The total deadline of one git fetch or push, in seconds (default 300).
+/// Also the longest a remote may stay silent. A transfer past it is
+/// aborted and reported as that repository's failure.
+pub const GIT_TIMEOUT: &str = "UPKEEP_GIT_TIMEOUT";

@@ -461,6 +461,7 @@ async fn gate(
     let mut known: std::collections::HashMap<(String, String), Existence> =
         std::collections::HashMap::new();
     let mut warnings: Vec<String> = Vec::new();
+    let mut unasked: BTreeSet<String> = BTreeSet::new();
     for _ in 0..MAX_FALLBACK {
         let asked = std::cell::RefCell::new(BTreeSet::new());
         evaluate_gated(repos, &ctx.catalog, releases, &|image, tag| {
@@ -494,6 +495,9 @@ async fn gate(
                     if !warnings.contains(&warning) {
                         warnings.push(warning);
                     }
+                    if require {
+                        unasked.insert(key.0.clone());
+                    }
                     on_error.clone()
                 }
             };
@@ -507,6 +511,11 @@ async fn gate(
             .unwrap_or(Existence::Unknown)
     });
     report.warnings = warnings;
+    report.unverified = report
+        .findings
+        .iter()
+        .filter(|f| f.waiting_for_image && unasked.contains(&f.image))
+        .count();
     report
 }
 

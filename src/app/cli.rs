@@ -29,7 +29,10 @@ Exit status:
   0  success
   1  findings at or above --fail-on (for `bump`: no reference to the image)
   2  usage or settings error
-  3  partial failure (some files or repositories failed)
+  3  partial failure: some files, repositories or upstreams failed, or some
+     references could not be checked (registry unreachable with
+     registries.require_published, rate limit exhausted); also when nothing
+     at all could be checked. Never 0 for an incomplete check.
 
 Documentation: see README.md; settings: `upkeep settings schema`.";
 

@@ -156,6 +156,74 @@ pub struct CheckReport {
     /// answer (for the inventory, not output).
     #[serde(skip)]
     pub live: BTreeMap<String, BTreeMap<String, Result<Vec<Running>, String>>>,
+    /// Findings whose target could not be verified: the registry could
+    /// not be asked and `registries.require_published` holds them.
+    #[serde(skip)]
+    pub unverified: usize,
+}
+
+impl CheckReport {
+    /// What could not be checked, as `(count, why)`: references of
+    /// upstreams that could not be read, and findings whose registry could
+    /// not be asked. Empty when every reference was checked.
+    pub fn not_checked(&self) -> Vec<(usize, &'static str)> {
+        let upstream = self
+            .unchecked
+            .iter()
+            .filter(|u| u.reason == "upstream-failed")
+            .count();
+        let mut out = Vec::new();
+        if upstream > 0 {
+            out.push((upstream, "upstream releases could not be read"));
+        }
+        if self.unverified > 0 {
+            out.push((
+                self.unverified,
+                "registry could not be asked (registries.require_published)",
+            ));
+        }
+        out
+    }
+
+    /// References actually checked (up to date, or outdated with a
+    /// verified target).
+    pub fn checked(&self) -> usize {
+        self.up_to_date + self.findings.len().saturating_sub(self.unverified)
+    }
+
+    /// Whether the check is incomplete: a failure, or references that
+    /// could not be checked. Such a check never reports "all good".
+    pub fn incomplete(&self) -> bool {
+        !self.failures.is_empty() || !self.not_checked().is_empty()
+    }
+
+    /// `N reference(s) could not be checked (why, ...)`, or `None`.
+    pub fn not_checked_line(&self) -> Option<String> {
+        let parts = self.not_checked();
+        if parts.is_empty() && self.failures.is_empty() {
+            return None;
+        }
+        let n: usize = parts.iter().map(|p| p.0).sum();
+        let mut why: Vec<String> = parts.iter().map(|(n, w)| format!("{n}: {w}")).collect();
+        if !self.failures.is_empty() {
+            why.push(format!(
+                "{} failed: {}",
+                self.failures.len(),
+                self.failures
+                    .iter()
+                    .map(|f| f.subject.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        let head = match (self.checked(), n) {
+            (0, 0) => "no reference could be checked".to_string(),
+            (0, n) => format!("no reference could be checked ({n} not checked)"),
+            (_, 0) => "the check is incomplete".to_string(),
+            (_, n) => format!("{n} reference(s) could not be checked"),
+        };
+        Some(format!("{head}: {}", why.join("; ")))
+    }
 }
 
 /// Where a GitHub repository's files were read from in a pass.

@@ -27,8 +27,93 @@ pub enum GitError {
         branch: String,
         reason: String,
     },
+    #[error("{url}: {what} timed out after {seconds}s (UPKEEP_GIT_TIMEOUT)")]
+    Timeout {
+        url: String,
+        what: String,
+        seconds: u64,
+    },
     #[error("{context}: {message}")]
     Git { context: String, message: String },
+}
+
+/// The default deadline of one git fetch or push.
+pub const DEFAULT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// A lock file older than this in a cache repository is left over from a
+/// killed process and is removed when a session opens.
+pub const STALE_LOCK: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// The deadline of one git transfer: `UPKEEP_GIT_TIMEOUT` seconds, else
+/// [`DEFAULT_DEADLINE`].
+pub fn deadline() -> std::time::Duration {
+    std::env::var(crate::env::GIT_TIMEOUT)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(DEFAULT_DEADLINE, std::time::Duration::from_secs)
+}
+
+static CONFIGURE: std::sync::Once = std::sync::Once::new();
+
+/// Sets libgit2's socket timeouts (connect, and each read or write) to the
+/// deadline, so that a silent server cannot block a transfer forever (the
+/// progress callbacks only run when data arrives). Call it early, before
+/// threads do git work; later calls do nothing.
+pub fn configure() {
+    CONFIGURE.call_once(|| {
+        let ms = libc_int(deadline().as_millis());
+        // SAFETY: sets two C globals once, before any transfer (the Once
+        // orders it before every session's first use).
+        unsafe {
+            let _ = git2::opts::set_server_timeout_in_milliseconds(ms);
+            let _ = git2::opts::set_server_connect_timeout_in_milliseconds(ms);
+        }
+    });
+}
+
+fn libc_int(ms: u128) -> i32 {
+    i32::try_from(ms).unwrap_or(i32::MAX)
+}
+
+/// Removes `*.lock` files older than [`STALE_LOCK`] under a repository's
+/// git directory (`index.lock`, `shallow.lock`, `refs/heads/x.lock`, …),
+/// left by a process killed mid-write; logs each.
+fn clear_stale_locks(git_dir: &Path) {
+    fn walk(dir: &Path, depth: usize, found: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                // objects/ holds no locks worth a walk
+                if depth < 8 && entry.file_name() != "objects" {
+                    walk(&path, depth + 1, found);
+                }
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "lock") {
+                found.push(path);
+            }
+        }
+    }
+    let mut locks = Vec::new();
+    walk(git_dir, 0, &mut locks);
+    for lock in locks {
+        let age = std::fs::metadata(&lock)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok());
+        if age.is_some_and(|a| a >= STALE_LOCK) && std::fs::remove_file(&lock).is_ok() {
+            tracing::warn!(
+                "removed stale lock {} ({}s old, left by an interrupted run)",
+                lock.display(),
+                age.map_or(0, |a| a.as_secs())
+            );
+        }
+    }
 }
 
 /// The default cache location: `$XDG_CACHE_HOME/upkeep`, else
@@ -90,6 +175,8 @@ pub struct Session {
     /// The URL as shown in messages (no user info).
     shown: String,
     token: Option<String>,
+    /// The deadline of each fetch or push.
+    deadline: std::time::Duration,
 }
 
 impl std::fmt::Debug for Session {
@@ -131,15 +218,18 @@ impl Session {
             context: dir.display().to_string(),
             message: e.to_string(),
         })?;
+        configure();
         let repo = match Repository::open(dir) {
             Ok(r) => r,
             Err(_) => Repository::init(dir).map_err(|e| git_error(&shown, "init cache", e))?,
         };
+        clear_stale_locks(repo.path());
         Ok(Session {
             repo,
             url: url.to_string(),
             shown,
             token: token.map(str::to_string),
+            deadline: deadline(),
         })
     }
 
@@ -152,6 +242,7 @@ impl Session {
             url: String::new(),
             shown,
             token: None,
+            deadline: deadline(),
         })
     }
 
@@ -221,8 +312,13 @@ impl Session {
         what: &str,
         f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
     ) -> Result<T, GitError> {
+        let started = std::time::Instant::now();
         self.with_remote_raw(f).map_err(|(e, auth_failed)| {
-            if auth_failed || (e.class() == git2::ErrorClass::Http && e.message().contains("401")) {
+            if let Some(timeout) = self.timed_out(what, started, &e) {
+                timeout
+            } else if auth_failed
+                || (e.class() == git2::ErrorClass::Http && e.message().contains("401"))
+            {
                 GitError::Auth(self.shown.clone())
             } else {
                 git_error(&self.shown, what, e)
@@ -230,8 +326,26 @@ impl Session {
         })
     }
 
+    /// [`GitError::Timeout`] when `e` ended a transfer that ran into the
+    /// deadline (aborted by a progress callback, or a silent socket).
+    fn timed_out(
+        &self,
+        what: &str,
+        started: std::time::Instant,
+        e: &git2::Error,
+    ) -> Option<GitError> {
+        let late = started.elapsed() >= self.deadline.mul_f32(0.9);
+        let timeout = e.code() == git2::ErrorCode::Timeout
+            || e.message().to_ascii_lowercase().contains("timed out");
+        (late || timeout).then(|| GitError::Timeout {
+            url: self.shown.clone(),
+            what: what.to_string(),
+            seconds: self.deadline.as_secs(),
+        })
+    }
+
     /// [`Session::with_remote`] with the raw error and whether the login
-    /// was refused.
+    /// was refused. The callbacks abort a transfer past the deadline.
     fn with_remote_raw<T>(
         &self,
         f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
@@ -259,6 +373,9 @@ impl Session {
                 }
             });
             callbacks.certificate_check(|_, _| Ok(CertificateCheckStatus::CertificatePassthrough));
+            let end = std::time::Instant::now() + self.deadline;
+            callbacks.transfer_progress(move |_| std::time::Instant::now() < end);
+            callbacks.sideband_progress(move |_| std::time::Instant::now() < end);
             f(&mut remote, callbacks)
         };
         result.map_err(|e| (e, auth_failed.get()))
@@ -442,6 +559,7 @@ impl Session {
             "{}{local}:refs/heads/{branch}",
             if force { "+" } else { "" }
         );
+        let started = std::time::Instant::now();
         let rejected = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
         let sink = rejected.clone();
         let pushed = self.with_remote_raw(|remote, mut callbacks| {
@@ -465,8 +583,11 @@ impl Session {
             Err((e, _)) if e.code() == git2::ErrorCode::NotFastForward => {
                 Err(rejection("not a fast-forward".into()))
             }
-            Err((_, true)) => Err(GitError::Auth(self.shown.clone())),
-            Err((e, false)) => Err(git_error(&self.shown, "push", e)),
+            Err((e, auth_failed)) => Err(match self.timed_out("push", started, &e) {
+                Some(timeout) => timeout,
+                None if auth_failed => GitError::Auth(self.shown.clone()),
+                None => git_error(&self.shown, "push", e),
+            }),
             Ok(()) => match rejected.lock().unwrap_or_else(|e| e.into_inner()).take() {
                 Some(reason) => Err(rejection(reason)),
                 None => Ok(()),

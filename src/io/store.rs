@@ -136,6 +136,11 @@ impl Store {
         }
     }
 
+    /// Opens (creating if needed) the SQLite store at `path`. The store is a
+    /// cache: a file that is not a usable database (garbage, truncated,
+    /// corrupt, a directory in its place) is moved aside to
+    /// `<path>.broken-<unix time>` (kept for inspection, with a warning
+    /// naming it) and a fresh store is started.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let display = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -144,6 +149,26 @@ impl Store {
                 message: e.to_string(),
             })?;
         }
+        let cause = match Store::open_checked(path) {
+            Ok(store) => return Ok(store),
+            Err(e) if path.is_dir() || is_broken(&e) => e,
+            Err(e) => return Err(e),
+        };
+        let aside = move_aside(path).map_err(|e| StoreError::Other {
+            path: display.clone(),
+            message: format!("unusable ({cause}) and could not be moved aside: {e}"),
+        })?;
+        tracing::warn!(
+            "state store {} is unusable ({}); moved it to {} and started a fresh one",
+            path.display(),
+            cause,
+            aside.display()
+        );
+        Store::open_checked(path)
+    }
+
+    fn open_checked(path: &Path) -> Result<Store, StoreError> {
+        let display = path.display().to_string();
         let sql = |source| StoreError::Sqlite {
             path: display.clone(),
             source,
@@ -159,7 +184,23 @@ impl Store {
             path: display,
         };
         store.migrate()?;
+        store.quick_check()?;
         Ok(store)
+    }
+
+    /// `PRAGMA quick_check`: catches a truncated or damaged file at open
+    /// rather than half-way through a run.
+    fn quick_check(&self) -> Result<(), StoreError> {
+        let result: String =
+            self.with(|conn| conn.pragma_query_value(None, "quick_check", |r| r.get(0)))?;
+        if result == "ok" {
+            Ok(())
+        } else {
+            Err(StoreError::Other {
+                path: self.path.clone(),
+                message: format!("integrity check failed: {result}"),
+            })
+        }
     }
 
     /// An in-memory store (tests, `--no-state` runs).
@@ -463,6 +504,51 @@ impl Store {
     }
 }
 
+/// Whether an error opening the store means the file itself is unusable
+/// (rather than busy, unreadable for permissions, or on a full disk).
+fn is_broken(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode as C;
+    match e {
+        StoreError::Other { .. } => true,
+        StoreError::Sqlite { source, .. } => match source.sqlite_error_code() {
+            Some(C::DatabaseBusy | C::DatabaseLocked | C::PermissionDenied | C::ReadOnly)
+            | Some(C::DiskFull | C::OutOfMemory | C::CannotOpen) => false,
+            Some(_) => true,
+            None => false,
+        },
+    }
+}
+
+/// Renames `path` (and its `-wal`/`-shm` companions) to
+/// `<path>.broken-<unix time>`; returns the new name.
+fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".broken-{now}"));
+    let mut aside = PathBuf::from(&name);
+    let mut n = 1;
+    while aside.exists() {
+        let mut other = name.clone();
+        other.push(format!(".{n}"));
+        aside = PathBuf::from(other);
+        n += 1;
+    }
+    std::fs::rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        let companion = PathBuf::from(companion);
+        if companion.exists() {
+            let mut to = aside.as_os_str().to_owned();
+            to.push(suffix);
+            let _ = std::fs::rename(&companion, PathBuf::from(to));
+        }
+    }
+    Ok(aside)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -592,6 +678,72 @@ mod tests {
                 .unwrap(),
             None
         );
+    }
+
+    fn broken_files(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(".broken-"))
+            .collect()
+    }
+
+    fn assert_recovers(dir: &Path, path: &Path) {
+        let store = Store::open(path).unwrap();
+        let t = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        store
+            .save_releases("x/y", None, &[release("v1.0.0")], t)
+            .unwrap();
+        assert_eq!(broken_files(dir).len(), 1, "{:?}", broken_files(dir));
+        drop(store);
+        // the fresh store is a good one: reopening moves nothing more
+        let store = Store::open(path).unwrap();
+        assert!(store.cached_releases("x/y").unwrap().is_some());
+        assert_eq!(broken_files(dir).len(), 1);
+    }
+
+    #[test]
+    fn a_garbage_file_is_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        std::fs::write(&path, b"this is not a database, not at all\n".repeat(200)).unwrap();
+        assert_recovers(dir.path(), &path);
+    }
+
+    #[test]
+    fn a_directory_in_place_of_the_store_is_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("inside"), "x").unwrap();
+        assert_recovers(dir.path(), &path);
+        let aside = &broken_files(dir.path())[0];
+        assert!(aside.join("inside").exists(), "kept for inspection");
+    }
+
+    #[test]
+    fn a_truncated_store_is_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite3");
+        {
+            let store = Store::open(&path).unwrap();
+            let t = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+            let many: Vec<Release> = (0..300).map(|i| release(&format!("v1.{i}.0"))).collect();
+            for i in 0..20 {
+                store
+                    .save_releases(&format!("up/{i}"), None, &many, t)
+                    .unwrap();
+            }
+            store
+                .with(|c| c.pragma_update(None, "wal_checkpoint", "TRUNCATE"))
+                .unwrap();
+        }
+        let len = std::fs::metadata(&path).unwrap().len();
+        assert!(len > 64 * 1024, "{len}");
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        f.set_len(len / 3).unwrap();
+        drop(f);
+        assert_recovers(dir.path(), &path);
     }
 
     #[test]

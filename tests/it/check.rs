@@ -570,3 +570,68 @@ fn anonymous_checks_read_one_page_per_upstream() {
     assert_eq!(finding(&report, "ethereum/client-go")["latest"], "v1.249.0");
     assert_eq!(s.gh.stats().by_operation["repos/list-releases"], 1);
 }
+
+/// The state store is a cache: a broken one is moved aside (named in a
+/// warning) and the check goes on with a fresh one.
+#[test]
+fn a_broken_state_store_is_moved_aside_and_the_check_succeeds() {
+    for case in ["garbage", "truncated", "directory"] {
+        let s = Scenario::new();
+        seed_clients(&s.gh);
+        seed_deploy(&s);
+        let state = s.path("state.sqlite3");
+        match case {
+            "garbage" => std::fs::write(&state, "not a database\n".repeat(500)).unwrap(),
+            "truncated" => {
+                let (_, err, code) = s.check(&[]);
+                assert_eq!(code, 0, "{err}");
+                for suffix in ["-wal", "-shm"] {
+                    let _ = std::fs::remove_file(s.path(&format!("state.sqlite3{suffix}")));
+                }
+                let len = std::fs::metadata(&state).unwrap().len();
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&state)
+                    .unwrap();
+                f.set_len(len / 2).unwrap();
+            }
+            _ => std::fs::create_dir(&state).unwrap(),
+        }
+        let (report, err, code) = s.check(&[]);
+        assert_eq!(code, 0, "{case}: {err}");
+        assert_eq!(finding(&report, "sigp/lighthouse")["behind"], 3, "{case}");
+        let moved: Vec<String> = std::fs::read_dir(s.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| {
+                n.starts_with("state.sqlite3.broken-")
+                    && !n.ends_with("-wal")
+                    && !n.ends_with("-shm")
+            })
+            .collect();
+        assert_eq!(moved.len(), 1, "{case}: {moved:?}");
+        assert!(
+            err.contains(&moved[0]),
+            "{case}: the warning names it: {err}"
+        );
+        assert!(state.is_file(), "{case}: a fresh store");
+    }
+}
+
+#[test]
+fn a_check_whose_upstreams_all_fail_says_so_and_exits_3() {
+    let s = Scenario::new();
+    seed_clients(&s.gh);
+    seed_deploy(&s);
+    for upstream in [
+        "sigp/lighthouse",
+        "ethereum/go-ethereum",
+        "status-im/nimbus-eth2",
+    ] {
+        s.gh.fail_next(&format!("/repos/{upstream}/releases"), 50, 502);
+    }
+    let (_, err, code) = s.check(&[]);
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no reference could be checked"), "{err}");
+    assert!(err.contains("upstream releases could not be read"), "{err}");
+}

@@ -979,3 +979,151 @@ fn a_copied_fingerprint_does_not_make_a_pull_request_upkeeps() {
     assert_eq!(copied.state, "open", "{out}");
     assert!(copied.comments.is_empty(), "{:?}", copied.comments);
 }
+
+/// An incomplete check never ends in "all good": registry unreachable with
+/// `require_published`, rate limit exhausted, every upstream failing.
+fn assert_incomplete(out: &str, err: &str, code: i32, case: &str) {
+    assert_eq!(code, 3, "{case}: {out}\n{err}");
+    assert!(
+        !out.contains("every checked reference is up to date"),
+        "{case}: {out}"
+    );
+    assert!(
+        out.contains("could not be checked") || out.contains("no reference could be checked"),
+        "{case}: the summary says what was not checked: {out}"
+    );
+}
+
+#[test]
+fn an_unreachable_registry_with_require_published_is_not_all_good() {
+    let w = World::new();
+    w.settings_full(
+        "devnet",
+        "require_published: true\n  mirrors:\n    docker.io: http://127.0.0.1:9",
+        "",
+    );
+    let (out, err, code) = w.run();
+    assert_incomplete(&out, &err, code, "registry");
+    assert!(out.contains("registry could not be asked"), "{out}");
+    let (out, err, code) = w.upkeep(&["plan"]);
+    assert_incomplete(&out, &err, code, "plan");
+}
+
+#[test]
+fn every_upstream_failing_is_not_all_good() {
+    let w = World::new();
+    for upstream in ["sigp/lighthouse", "ethereum/go-ethereum"] {
+        w.gh.fail_next(&format!("/repos/{upstream}/releases"), 50, 502);
+    }
+    let (out, err, code) = w.run();
+    assert_incomplete(&out, &err, code, "upstreams");
+    assert!(out.contains("no reference could be checked"), "{out}");
+    assert!(out.contains("upstream releases could not be read"), "{out}");
+}
+
+#[test]
+fn an_exhausted_rate_limit_is_not_all_good() {
+    let w = World::new();
+    w.gh.set_rate_limit(
+        Caller::Token(TOKEN),
+        0,
+        std::time::Duration::from_secs(3600),
+    );
+    let (out, err, code) = w.run();
+    assert_incomplete(&out, &err, code, "rate limit");
+}
+
+/// A git server that accepts connections, reads, and never answers.
+fn silent_git_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                use std::io::Read;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_secs(600));
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/deploy.git")
+}
+
+#[test]
+fn a_git_server_that_never_answers_times_out_within_the_deadline() {
+    let w = World::new();
+    let url = silent_git_server();
+    w.gh.add_repo(
+        Repo::new(REPO)
+            .default_branch("main")
+            .clone_url(&url)
+            .git_dir(w.git.bare_path("deploy")),
+    );
+    let state = w.dir.path().join("state.sqlite3");
+    let cache = w.dir.path().join("cache");
+    let started = std::time::Instant::now();
+    let out = upkeep_env(
+        w.dir.path(),
+        &["run"],
+        &[
+            ("UPKEEP_GITHUB_API_URL", w.gh.url()),
+            ("UPKEEP_GITHUB_TOKEN", TOKEN),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+            ("UPKEEP_GIT_TIMEOUT", "2"),
+        ],
+    );
+    let elapsed = started.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("timed out after 2s"), "{err}");
+    assert!(err.contains(REPO), "the repository is named: {err}");
+    assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
+}
+
+#[test]
+fn stale_locks_in_the_cache_are_cleared() {
+    let w = World::new();
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}\n{err}");
+    // a killed run left its locks behind
+    let cache = w.dir.path().join("cache");
+    let mut git_dirs = Vec::new();
+    let mut stack = vec![cache.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                if e.file_name() == ".git" {
+                    git_dirs.push(e.path());
+                } else {
+                    stack.push(e.path());
+                }
+            }
+        }
+    }
+    assert!(!git_dirs.is_empty(), "a cache repository");
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let mut planted = Vec::new();
+    for g in &git_dirs {
+        for name in ["index.lock", "shallow.lock", "refs/heads/x.lock"] {
+            let p = g.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            let f = std::fs::File::create(&p).unwrap();
+            f.set_modified(old).unwrap();
+            planted.push(p);
+        }
+    }
+    w.gh.add_release("sigp/lighthouse", "v7.0.1");
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("removed stale lock"), "{err}");
+    for p in &planted {
+        assert!(!p.exists(), "{} cleared", p.display());
+    }
+}

@@ -94,6 +94,8 @@ pub struct Session {
 /// Builds a [`Session`]; `Err(exit)` after printing what is wrong with the
 /// settings.
 pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
+    // libgit2's socket timeouts are C globals: set before any thread starts.
+    git::configure();
     let env: HashMap<String, String> = std::env::vars().collect();
     let now = match crate::app::context::now(&env) {
         Ok(now) => now,
@@ -254,7 +256,10 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
     for p in report.problems.iter().chain(&report.warnings) {
         eprintln!("warning: {p}");
     }
-    if !report.failures.is_empty() {
+    if let Some(line) = report.not_checked_line() {
+        eprintln!("error: {line}");
+    }
+    if report.incomplete() {
         return Ok(Exit::Partial);
     }
     let failed = args
@@ -305,7 +310,9 @@ fn render_table(report: &CheckReport, colour: bool, now: chrono::DateTime<chrono
             ]
         })
         .collect();
-    let mut out = if rows.is_empty() && report.up_to_date > 0 {
+    let mut out = if rows.is_empty() && report.up_to_date > 0 && report.incomplete() {
+        String::from("Everything checked is up to date, but the check is incomplete.\n")
+    } else if rows.is_empty() && report.up_to_date > 0 {
         String::from("Everything checked is up to date.\n")
     } else if rows.is_empty() {
         String::from("No reference could be checked.\n")
@@ -390,6 +397,9 @@ fn summary(report: &CheckReport) -> String {
     }
     if !report.failures.is_empty() {
         let _ = write!(s, ", {} failed", report.failures.len());
+    }
+    if let Some(line) = report.not_checked_line() {
+        let _ = write!(s, "\n{line}");
     }
     s
 }

@@ -128,7 +128,7 @@ fn execute(
 }
 
 fn exit_code(report: &RunReport) -> Exit {
-    let failed = !report.check.failures.is_empty()
+    let failed = report.check.incomplete()
         || !report.failures.is_empty()
         || report
             .outcomes
@@ -182,7 +182,9 @@ fn print_plan(report: &RunReport, format: PlanFormat) -> Result<()> {
                     h.reason
                 ));
             }
-            if report.planned.is_empty() && report.held.is_empty() {
+            if let Some(line) = report.check.not_checked_line() {
+                out.push_str(&format!("# incomplete: {line}\n"));
+            } else if report.planned.is_empty() && report.held.is_empty() {
                 out.push_str("# nothing to do: every checked reference is up to date\n");
             }
         }
@@ -311,7 +313,13 @@ fn run_text(report: &RunReport) -> String {
         .filter_map(|k| counts.get(k).map(|n| format!("{n} {k}")))
         .chain((!report.closed.is_empty()).then(|| format!("{} closed", report.closed.len())))
         .collect();
-    if summary.is_empty() && !report.held.is_empty() {
+    let incomplete = report.check.not_checked_line();
+    if let Some(line) = &incomplete {
+        if !summary.is_empty() {
+            out.push_str(&format!("\n{}\n", summary.join(", ")));
+        }
+        out.push_str(&format!("incomplete: {line}\n"));
+    } else if summary.is_empty() && !report.held.is_empty() {
         out.push_str(&format!(
             "\nnothing opened: {} upgrade(s) held, each with its reason above\n",
             report.held.len()
