@@ -635,20 +635,7 @@ impl Forge {
         let what = format!("pull requests of {repo}");
         let first =
             format!("/repos/{repo}/pulls?state=all&sort=created&direction=desc&per_page=100");
-        let mut url = first.clone();
-        let mut out = Vec::new();
-        let auth = self.authorization(&first).await?;
-        for _ in 0..pages.max(1) {
-            let reply = self
-                .send_with(Method::GET, &url, None, None, &what, auth.as_deref())
-                .await?;
-            out.extend(decode::<Vec<PullRequest>>(&reply.body, &what)?);
-            match next_link(&reply.headers) {
-                Some(next) => url = next,
-                None => break,
-            }
-        }
-        Ok(out)
+        self.collect_pages(&first, &what, pages.max(1)).await
     }
 
     /// The open pull requests of `repo`.
@@ -661,16 +648,26 @@ impl Forge {
         .await
     }
 
-    /// All pages of a list.
+    /// All pages of a list (at most 50).
     async fn collect<T: serde::de::DeserializeOwned>(
         &self,
         first: &str,
         what: &str,
     ) -> Result<Vec<T>, ForgeError> {
+        self.collect_pages(first, what, 50).await
+    }
+
+    /// The first `pages` pages of a list.
+    async fn collect_pages<T: serde::de::DeserializeOwned>(
+        &self,
+        first: &str,
+        what: &str,
+        pages: usize,
+    ) -> Result<Vec<T>, ForgeError> {
         let mut url = first.to_string();
         let mut out = Vec::new();
         let auth = self.authorization(first).await?;
-        for _ in 0..50 {
+        for _ in 0..pages {
             let reply = self
                 .send_with(Method::GET, &url, None, None, what, auth.as_deref())
                 .await?;

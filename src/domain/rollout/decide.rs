@@ -358,6 +358,29 @@ fn configured_soak(envs: &[&Environment], settings: &RolloutSettings) -> Duratio
         .unwrap_or(settings.soak)
 }
 
+/// upkeep's merged upgrades (not rollbacks) of `upstream` to `target` or
+/// a newer release that touched one of `envs`, with their merge times.
+fn merges<'p>(
+    inputs: &'p Inputs<'_>,
+    upstream: &'p str,
+    target: usize,
+    envs: &'p [String],
+) -> impl Iterator<Item = (&'p PullRecord, DateTime<Utc>)> + 'p {
+    inputs
+        .pulls
+        .iter()
+        .filter(move |p| p.rollback_of.is_none() && p.touches(envs))
+        .filter(move |p| {
+            p.moves(upstream)
+                .and_then(|tag| position(inputs.releases, upstream, tag))
+                .is_some_and(|pos| pos <= target)
+        })
+        .filter_map(|p| match p.state {
+            PullState::Merged { at } => Some((p, at)),
+            _ => None,
+        })
+}
+
 /// When `env` first ran `upstream` at `target` or newer, through upkeep.
 fn merged_at(
     inputs: &Inputs<'_>,
@@ -365,19 +388,8 @@ fn merged_at(
     target: usize,
     env: &str,
 ) -> Option<DateTime<Utc>> {
-    inputs
-        .pulls
-        .iter()
-        .filter(|p| p.rollback_of.is_none() && p.environments.iter().any(|e| e == env))
-        .filter_map(|p| match p.state {
-            PullState::Merged { at } => Some((p, at)),
-            _ => None,
-        })
-        .filter(|(p, _)| {
-            p.moves(upstream)
-                .and_then(|tag| position(inputs.releases, upstream, tag))
-                .is_some_and(|pos| pos <= target)
-        })
+    let envs = [env.to_string()];
+    merges(inputs, upstream, target, &envs)
         .map(|(_, at)| at)
         .min()
 }
@@ -962,23 +974,11 @@ fn verify_wave(
 /// `envs`: the one to undo.
 fn brought_by<'p>(
     inputs: &'p Inputs<'_>,
-    upstream: &str,
+    upstream: &'p str,
     target: usize,
-    envs: &[String],
+    envs: &'p [String],
 ) -> Option<&'p PullRecord> {
-    inputs
-        .pulls
-        .iter()
-        .filter(|p| p.rollback_of.is_none() && p.touches(envs))
-        .filter(|p| {
-            p.moves(upstream)
-                .and_then(|tag| position(inputs.releases, upstream, tag))
-                .is_some_and(|pos| pos <= target)
-        })
-        .filter_map(|p| match p.state {
-            PullState::Merged { at } => Some((p, at)),
-            _ => None,
-        })
+    merges(inputs, upstream, target, envs)
         .max_by_key(|(_, at)| *at)
         .map(|(p, _)| p)
 }
