@@ -537,7 +537,10 @@ fn is_word(c: Option<char>) -> bool {
 fn mention_at(s: &str, i: usize) -> bool {
     let prev = s[..i].chars().next_back();
     let next = s[i + 1..].chars().next();
-    next.is_some_and(|c| c.is_ascii_alphanumeric()) && !is_word(prev)
+    // At the end of a run of text the next character is unknown: it may
+    // come from the next piece (an e-mail autolink's text), so a trailing
+    // `@` counts as a mention's start.
+    next.is_none_or(|c| c.is_ascii_alphanumeric()) && !is_word(prev)
 }
 
 /// Is the `-` at byte `i` of `s` the dash of a `GH-123` reference?
