@@ -7,6 +7,7 @@ pub mod cli;
 pub mod context;
 pub mod error;
 pub mod inventory;
+pub mod isolate;
 pub mod notify;
 pub mod pipeline;
 pub mod publish;

@@ -80,3 +80,8 @@ pub const PROMETHEUS_PASSWORD: &str = "UPKEEP_PROMETHEUS_PASSWORD";
 /// Also the longest a remote may stay silent. A transfer past it is
 /// aborted and reported as that repository's failure.
 pub const GIT_TIMEOUT: &str = "UPKEEP_GIT_TIMEOUT";
+/// **Test-only** fail point: `panic:<stage>=<owner/name>` makes upkeep
+/// panic while it handles that repository (`repository`: publishing it,
+/// `check`: opening it), to prove that a panic is caught at the repository
+/// boundary. Never set it in production.
+pub const FAILPOINT: &str = "UPKEEP_FAILPOINT";

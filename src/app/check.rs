@@ -64,7 +64,14 @@ async fn run_with_registry(
     for configured in &configured_repositories(&ctx.settings) {
         let name = configured.source.to_string();
         progress(Progress::Repository(name.clone()));
-        match open_repository(ctx, configured).await {
+        // The repository boundary: a panic while opening it fails it only.
+        let opening = crate::app::isolate::caught(&name, async {
+            crate::app::isolate::failpoint("check", &name);
+            open_repository(ctx, configured).await
+        })
+        .await
+        .unwrap_or_else(|panicked| Err(Skipped::Failed(AppError::Panicked(panicked))));
+        match opening {
             Ok((root, repo, base)) => {
                 opened.push(repo.clone());
                 if let Some(base) = base {
@@ -72,14 +79,24 @@ async fn run_with_registry(
                 }
                 let repo = &repo;
                 let scan = tokio::task::spawn_blocking(move || manifest::scan(&root)).await;
-                let Ok(scan) = scan else {
-                    failures.push(Failure {
-                        subject: name,
-                        error: "scan failed".into(),
-                    });
-                    continue;
+                let scan = match scan {
+                    Ok(scan) => scan,
+                    Err(e) => {
+                        let error = if e.is_panic() {
+                            crate::app::isolate::message(e.into_panic().as_ref())
+                        } else {
+                            "scan failed".into()
+                        };
+                        failures.push(Failure {
+                            subject: name,
+                            error,
+                        });
+                        continue;
+                    }
                 };
-                problems.extend(scan.problems.iter().map(|p| format!("{name}: {p}")));
+                problems.extend(scan.problems.iter().map(|p| {
+                    crate::domain::printable::printable(&format!("{name}: {p}")).into_owned()
+                }));
                 let references = scan
                     .references
                     .into_iter()

@@ -238,7 +238,18 @@ fn run(cli: &Cli) -> Result<Exit> {
 }
 
 /// Left-aligned columns separated by two spaces; trailing blanks trimmed.
+/// Control characters in cells (from file names, tags, …) are escaped
+/// ([`crate::domain::printable`]): one row per line, no escape sequence
+/// reaches the terminal.
 pub(crate) fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|r| {
+            r.clone()
+                .map(|c| crate::domain::printable::printable(&c).into_owned())
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths = header.map(|h| h.chars().count());
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

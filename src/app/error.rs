@@ -18,6 +18,10 @@ pub enum AppError {
     /// A background task died (a panic in blocking git work).
     #[error("{what} stopped unexpectedly: {cause}")]
     Task { what: String, cause: String },
+    /// A panic while handling one repository, caught at its boundary
+    /// ([`crate::app::isolate`]).
+    #[error("{0}")]
+    Panicked(String),
     /// The check did not read this repository's base branch.
     #[error("{0}: its base branch was not read in this pass")]
     NotChecked(String),

@@ -277,52 +277,59 @@ pub async fn run(
                 _ => findings.push(f.clone()),
             }
         }
-        if mode == Mode::Publish
-            && let RepoSource::GitHub { owner, name: n } = &repo.source
-        {
-            let pulls = check
-                .pulls
-                .get(&name)
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let merged =
-                automerge(ctx, &RepoName::new(owner, n), &repo, pulls, &check.findings).await;
-            report.merges.extend(merged);
-        }
-        if findings.is_empty() {
-            continue;
-        }
-        let planned = plan::plan(
-            &findings,
-            &ctx.settings.pull_requests,
-            ctx.settings.registries.pin_digests,
-            &Default::default(),
-            now,
-        );
-        report.held.extend(planned.held);
-        if let Err(error) = publish_repository(
-            ctx,
-            templates,
-            &repo,
-            &planned.pulls,
-            (&check.releases, &check.rollouts),
-            check
-                .pulls
-                .get(&name)
-                .map(Vec::as_slice)
-                .unwrap_or_default(),
-            check.bases.get(&name),
-            mode,
-            now,
-            &mut report,
-        )
-        .await
-        {
-            report.failures.push(Failure {
-                subject: name,
-                error: error.to_string(),
-            });
-        }
+        // The repository boundary: a panic below fails this repository only.
+        let work = async {
+            crate::app::isolate::failpoint("repository", &name);
+            if mode == Mode::Publish
+                && let RepoSource::GitHub { owner, name: n } = &repo.source
+            {
+                let pulls = check
+                    .pulls
+                    .get(&name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let merged =
+                    automerge(ctx, &RepoName::new(owner, n), &repo, pulls, &check.findings).await;
+                report.merges.extend(merged);
+            }
+            if findings.is_empty() {
+                return Ok(());
+            }
+            let planned = plan::plan(
+                &findings,
+                &ctx.settings.pull_requests,
+                ctx.settings.registries.pin_digests,
+                &Default::default(),
+                now,
+            );
+            report.held.extend(planned.held);
+            publish_repository(
+                ctx,
+                templates,
+                &repo,
+                &planned.pulls,
+                (&check.releases, &check.rollouts),
+                check
+                    .pulls
+                    .get(&name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+                check.bases.get(&name),
+                mode,
+                now,
+                &mut report,
+            )
+            .await
+        };
+        let error = match crate::app::isolate::caught(&name, work).await {
+            Ok(Ok(())) => continue,
+            Ok(Err(error)) => error.to_string(),
+            Err(panicked) => panicked,
+        };
+        report.failures.push(Failure {
+            subject: name,
+            error,
+        });
     }
     if mode == Mode::Publish {
         for req in &check.rollbacks {

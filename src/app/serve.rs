@@ -507,7 +507,18 @@ pub async fn run(
             biased;
             _ = stop.wait_for(|s| *s) => break,
             job = rx.recv() => match job {
-                Some(job) => worker.handle(job, crate::app::context::clock()).await,
+                Some(job) => {
+                    // A panic in a job fails that job only; the worker goes on.
+                    let subject = format!("{job:?}");
+                    let done = crate::app::isolate::caught(
+                        &subject,
+                        worker.handle(job, crate::app::context::clock()),
+                    )
+                    .await;
+                    if done.is_err() {
+                        metrics.error();
+                    }
+                }
                 None => break,
             },
         }

@@ -26,6 +26,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
 use crate::domain::evaluate::Deadline;
+use crate::domain::printable::printable;
 use crate::domain::release::Release;
 use crate::domain::rollout::decide::{UpstreamRollout, WaveState, WaveStatus};
 use crate::domain::rules::{Code, Priority};
@@ -699,10 +700,10 @@ impl<'a> Prepared<'a> {
             .flat_map(|u| {
                 u.bumps.iter().map(move |b| BumpView {
                     upstream_name: &u.name,
-                    image: &b.image,
-                    from: &b.from,
-                    to: &b.to,
-                    files: &b.files,
+                    image: printable(&b.image).into_owned(),
+                    from: printable(&b.from).into_owned(),
+                    to: printable(&b.to).into_owned(),
+                    files: b.files.iter().map(|f| printable(f).into_owned()).collect(),
                     environments: &b.environments,
                 })
             })
@@ -937,10 +938,13 @@ struct ReleaseView {
 #[derive(Serialize)]
 struct BumpView<'a> {
     upstream_name: &'a str,
-    image: &'a str,
-    from: &'a str,
-    to: &'a str,
-    files: &'a [String],
+    /// Image, tags and files come from the scanned tree (or the upstream):
+    /// control characters are escaped ([`printable`]), so that no file
+    /// name can add a line (a forged trailer) to a commit message.
+    image: String,
+    from: String,
+    to: String,
+    files: Vec<String>,
     environments: &'a [String],
 }
 

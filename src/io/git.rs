@@ -350,35 +350,13 @@ impl Session {
         &self,
         f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
     ) -> Result<T, (git2::Error, bool)> {
-        let mut remote = self
-            .repo
-            .remote_anonymous(&self.url)
-            .map_err(|e| (e, false))?;
-        let auth_failed = std::cell::Cell::new(false);
-        let result = {
-            let mut tried = false;
-            let mut callbacks = RemoteCallbacks::new();
-            let token = self.token.as_deref();
-            callbacks.credentials(|_url, _user, _allowed| {
-                if tried {
-                    auth_failed.set(true);
-                    return Err(git2::Error::from_str("authentication failed"));
-                }
-                tried = true;
-                match token {
-                    Some(t) => Cred::userpass_plaintext("x-access-token", t),
-                    None => Err(git2::Error::from_str(
-                        "the remote asks for credentials and no token is set",
-                    )),
-                }
-            });
-            callbacks.certificate_check(|_, _| Ok(CertificateCheckStatus::CertificatePassthrough));
-            let end = std::time::Instant::now() + self.deadline;
-            callbacks.transfer_progress(move |_| std::time::Instant::now() < end);
-            callbacks.sideband_progress(move |_| std::time::Instant::now() < end);
-            f(&mut remote, callbacks)
-        };
-        result.map_err(|e| (e, auth_failed.get()))
+        remote_raw(
+            &self.repo,
+            &self.url,
+            self.token.as_deref(),
+            self.deadline,
+            f,
+        )
     }
 
     /// Fetches `branch` with `depth` commits of history (0: all). Returns
@@ -560,19 +538,11 @@ impl Session {
             if force { "+" } else { "" }
         );
         let started = std::time::Instant::now();
-        let rejected = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
-        let sink = rejected.clone();
-        let pushed = self.with_remote_raw(|remote, mut callbacks| {
-            callbacks.push_update_reference(move |_name, status| {
-                if let Some(message) = status {
-                    *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
-                }
-                Ok(())
-            });
-            let mut options = git2::PushOptions::new();
-            options.remote_callbacks(callbacks);
-            remote.push(&[refspec.as_str()], Some(&mut options))
-        });
+        let pushed = self.push_within_deadline(refspec)?;
+        let (pushed, rejected) = match pushed {
+            Ok(rejected) => (Ok(()), rejected),
+            Err(e) => (Err(e), None),
+        };
         let rejection = |reason: String| GitError::Rejected {
             url: self.shown.clone(),
             branch: branch.to_string(),
@@ -588,12 +558,118 @@ impl Session {
                 None if auth_failed => GitError::Auth(self.shown.clone()),
                 None => git_error(&self.shown, "push", e),
             }),
-            Ok(()) => match rejected.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Ok(()) => match rejected {
                 Some(reason) => Err(rejection(reason)),
                 None => Ok(()),
             },
         }
     }
+
+    /// Pushes `refspec` on a thread of its own, over a handle of its own on
+    /// the cache repository, and waits for it at most the deadline: a
+    /// receive-pack that hangs or drips (which neither the socket timeouts
+    /// nor the progress callbacks catch while the server's answer trickles
+    /// in) is then [`GitError::Timeout`] and the caller goes on; the
+    /// abandoned thread ends when its socket does. `Ok` carries the push's
+    /// own result: a rejection message of the remote, or the raw error.
+    #[allow(clippy::type_complexity)]
+    fn push_within_deadline(
+        &self,
+        refspec: String,
+    ) -> Result<Result<Option<String>, (git2::Error, bool)>, GitError> {
+        let (path, url, token, deadline) = (
+            self.repo.path().to_path_buf(),
+            self.url.clone(),
+            self.token.clone(),
+            self.deadline,
+        );
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("upkeep-git-push".into())
+            .spawn(move || {
+                let result = Repository::open(&path)
+                    .map_err(|e| (e, false))
+                    .and_then(|repo| {
+                        let rejected = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+                        let sink = rejected.clone();
+                        remote_raw(
+                            &repo,
+                            &url,
+                            token.as_deref(),
+                            deadline,
+                            |remote, mut callbacks| {
+                                callbacks.push_update_reference(move |_name, status| {
+                                    if let Some(message) = status {
+                                        *sink.lock().unwrap_or_else(|e| e.into_inner()) =
+                                            Some(message.to_string());
+                                    }
+                                    Ok(())
+                                });
+                                let mut options = git2::PushOptions::new();
+                                options.remote_callbacks(callbacks);
+                                remote.push(&[refspec.as_str()], Some(&mut options))
+                            },
+                        )?;
+                        let rejected = rejected.lock().unwrap_or_else(|e| e.into_inner()).take();
+                        Ok(rejected)
+                    });
+                let _ = tx.send(result);
+            });
+        if let Err(e) = spawned {
+            return Err(GitError::Git {
+                context: format!("{}: push", self.shown),
+                message: e.to_string(),
+            });
+        }
+        match rx.recv_timeout(deadline) {
+            Ok(result) => Ok(result),
+            Err(_) => {
+                tracing::warn!(url = %self.shown, seconds = deadline.as_secs(), "git push abandoned at its deadline");
+                Err(GitError::Timeout {
+                    url: self.shown.clone(),
+                    what: "push".into(),
+                    seconds: deadline.as_secs(),
+                })
+            }
+        }
+    }
+}
+
+/// Runs a network operation on an anonymous remote of `repo` with the
+/// token callback; returns the raw error and whether the login was refused.
+/// The progress callbacks abort a transfer past `deadline`.
+fn remote_raw<T>(
+    repo: &Repository,
+    url: &str,
+    token: Option<&str>,
+    deadline: std::time::Duration,
+    f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
+) -> Result<T, (git2::Error, bool)> {
+    let mut remote = repo.remote_anonymous(url).map_err(|e| (e, false))?;
+    let auth_failed = std::cell::Cell::new(false);
+    let result = {
+        let mut tried = false;
+        let mut callbacks = RemoteCallbacks::new();
+        callbacks.credentials(|_url, _user, _allowed| {
+            if tried {
+                auth_failed.set(true);
+                return Err(git2::Error::from_str("authentication failed"));
+            }
+            tried = true;
+            match token {
+                Some(t) => Cred::userpass_plaintext("x-access-token", t),
+                None => Err(git2::Error::from_str(
+                    "the remote asks for credentials and no token is set",
+                )),
+            }
+        });
+        callbacks.certificate_check(|_, _| Ok(CertificateCheckStatus::CertificatePassthrough));
+        let end = std::time::Instant::now() + deadline;
+        callbacks.transfer_progress(move |_| std::time::Instant::now() < end);
+        callbacks.sideband_progress(move |_| std::time::Instant::now() < end);
+        f(&mut remote, callbacks)
+    };
+    result.map_err(|e| (e, auth_failed.get()))
 }
 
 fn git_error(shown: &str, context: &str, e: git2::Error) -> GitError {

@@ -79,14 +79,20 @@ impl World {
     }
 
     fn upkeep(&self, args: &[&str]) -> (String, String, i32) {
+        self.upkeep_with(args, &[])
+    }
+
+    /// [`World::upkeep`] with more environment variables.
+    fn upkeep_with(&self, args: &[&str], extra: &[(&str, &str)]) -> (String, String, i32) {
         let state = self.dir.path().join("state.sqlite3");
         let cache = self.dir.path().join("cache");
-        let env = [
+        let mut env = vec![
             ("UPKEEP_GITHUB_API_URL", self.gh.url()),
             ("UPKEEP_GITHUB_TOKEN", TOKEN),
             ("UPKEEP_STATE", state.to_str().unwrap()),
             ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
         ];
+        env.extend_from_slice(extra);
         let out = upkeep_env(self.dir.path(), args, &env);
         let err = stderr(&out);
         assert!(
@@ -1085,6 +1091,27 @@ fn a_git_server_that_never_answers_times_out_within_the_deadline() {
     assert!(err.contains("timed out after 2s"), "{err}");
     assert!(err.contains(REPO), "the repository is named: {err}");
     assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
+}
+
+#[test]
+fn a_hanging_push_times_out_and_fails_only_that_pull_request() {
+    let w = World::new();
+    w.git.hang_pushes();
+    let started = std::time::Instant::now();
+    let (out, err, code) = w.upkeep_with(&["run"], &[("UPKEEP_GIT_TIMEOUT", "2")]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert!(
+        out.contains("push timed out after 2s") || err.contains("push timed out after 2s"),
+        "{out}\n{err}"
+    );
+    assert!(
+        w.gh.pulls(REPO).is_empty(),
+        "no pull request without its branch"
+    );
+    // the fetch deadline is the same setting; the run did not wait for the
+    // dripping server (it drips for two minutes)
+    assert!(elapsed < std::time::Duration::from_secs(60), "{elapsed:?}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `upkeep check`: what is outdated, as a table, JSON or markdown, with an
 //! exit code for CI gates.
 
+use crate::domain::printable::{printable, printable_text};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
@@ -247,14 +248,17 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Table => render_table(&report, std::io::stdout().is_terminal(), now),
-        Format::Markdown => render_markdown(&report, now),
+        Format::Markdown => printable_text(&render_markdown(&report, now)).into_owned(),
     };
     std::io::stdout().write_all(out.as_bytes())?;
     for f in &report.failures {
-        eprintln!("error: {}: {}", f.subject, f.error);
+        eprintln!(
+            "error: {}",
+            printable(&format!("{}: {}", f.subject, f.error))
+        );
     }
     for p in report.problems.iter().chain(&report.warnings) {
-        eprintln!("warning: {p}");
+        eprintln!("warning: {}", printable(p));
     }
     if let Some(line) = report.not_checked_line() {
         eprintln!("error: {line}");

@@ -1,5 +1,6 @@
 //! `upkeep scan` and `upkeep bump`: the manifest stage on the command line.
 
+use crate::domain::printable::{printable, printable_text};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -138,7 +139,7 @@ pub fn scan(args: &ScanArgs) -> Result<Exit> {
     }
     std::io::stdout().write_all(out.as_bytes())?;
     for p in &report.problems {
-        eprintln!("warning: {p}");
+        eprintln!("warning: {}", printable(&p.to_string()));
     }
     Ok(if report.problems.is_empty() {
         Exit::Success
@@ -175,7 +176,7 @@ pub fn bump(args: &BumpArgs) -> Result<Exit> {
         Err(e) => return Err(e.into()),
     };
     for p in &plan.problems {
-        eprintln!("warning: {p}");
+        eprintln!("warning: {}", printable(&p.to_string()));
     }
     if args.dry_run {
         let mut out = String::new();
@@ -189,7 +190,7 @@ pub fn bump(args: &BumpArgs) -> Result<Exit> {
                     .header(&format!("a/{}", f.file), &format!("b/{}", f.file))
             );
         }
-        std::io::stdout().write_all(out.as_bytes())?;
+        std::io::stdout().write_all(printable_text(&out).as_bytes())?;
     }
     // The files that changed (or, in a dry run, would): a reference counts
     // as bumped only when its file is one of them.
@@ -203,7 +204,7 @@ pub fn bump(args: &BumpArgs) -> Result<Exit> {
                 Ok(()) => changed_files.push(&f.file),
                 Err(e) => {
                     failed = true;
-                    eprintln!("error: {e}");
+                    eprintln!("error: {}", printable(&e.to_string()));
                 }
             }
         }
@@ -213,23 +214,22 @@ pub fn bump(args: &BumpArgs) -> Result<Exit> {
         let r = &o.reference;
         let at = format!("{}:{}:{}", r.file, r.line, r.column);
         let current = r.tag.as_deref().unwrap_or("-");
-        match &o.result {
+        let line = match &o.result {
             Ok((tag, _)) if changed_files.contains(&r.file.as_str()) => {
                 changed += 1;
-                eprintln!("{at}  {}  {current} -> {tag}", r.image);
+                format!("{at}  {}  {current} -> {tag}", r.image)
             }
-            Ok((tag, _)) => {
-                eprintln!(
-                    "{at}  {}  {current}  left alone: {} not written (wanted {tag})",
-                    r.image, r.file
-                );
-            }
-            Err(why) => eprintln!(
+            Ok((tag, _)) => format!(
+                "{at}  {}  {current}  left alone: {} not written (wanted {tag})",
+                r.image, r.file
+            ),
+            Err(why) => format!(
                 "{at}  {}  {current}  left alone: {}",
                 r.image,
                 why.describe()
             ),
-        }
+        };
+        eprintln!("{}", printable(&line));
     }
     let verb = if args.dry_run { "would bump" } else { "bumped" };
     eprintln!(

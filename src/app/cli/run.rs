@@ -1,6 +1,7 @@
 //! `upkeep plan` and `upkeep run`: the pull requests upkeep would open, and
 //! opening them.
 
+use crate::domain::printable::{printable, printable_text};
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -119,10 +120,13 @@ fn execute(
     let report = runtime.block_on(pipeline::run(&ctx, &templates, mode, now, &progress));
     progress_done();
     for f in report.check.failures.iter().chain(&report.failures) {
-        eprintln!("error: {}: {}", f.subject, f.error);
+        eprintln!(
+            "error: {}",
+            printable(&format!("{}: {}", f.subject, f.error))
+        );
     }
     for w in &report.check.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", printable(w));
     }
     Ok(Ok(report))
 }
@@ -178,7 +182,7 @@ fn print_plan(report: &RunReport, format: PlanFormat) -> Result<()> {
                     h.finding.image,
                     h.finding.current,
                     h.finding.target_tag,
-                    h.finding.file,
+                    printable(&h.finding.file),
                     h.reason
                 ));
             }
@@ -187,6 +191,7 @@ fn print_plan(report: &RunReport, format: PlanFormat) -> Result<()> {
             } else if report.planned.is_empty() && report.held.is_empty() {
                 out.push_str("# nothing to do: every checked reference is up to date\n");
             }
+            out = printable_text(&out).into_owned();
         }
     }
     std::io::stdout().write_all(out.as_bytes())?;
@@ -218,7 +223,7 @@ pub fn run(args: &RunArgs, settings_file: Option<&Path>) -> Result<Exit> {
                 "failures": report.failures,
             }))? + "\n"
         }
-        RunFormat::Text => run_text(&report),
+        RunFormat::Text => printable_text(&run_text(&report)).into_owned(),
     };
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(exit_code(&report))

@@ -11,6 +11,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Method, Response, StatusCode, Uri};
@@ -22,6 +24,7 @@ pub struct GitServer {
     root: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    hang_pushes: Arc<AtomicBool>,
 }
 
 impl GitServer {
@@ -34,6 +37,8 @@ impl GitServer {
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let hang_pushes = Arc::new(AtomicBool::new(false));
+        let hang = hang_pushes.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -44,7 +49,15 @@ impl GitServer {
                 let app = axum::Router::new().fallback(
                     move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                         let (root, expected) = (project_root.clone(), expected.clone());
-                        async move { cgi(&root, &expected, method, uri, headers, body).await }
+                        let hang = hang.load(Ordering::SeqCst)
+                            && method == Method::POST
+                            && uri.path().ends_with("/git-receive-pack");
+                        async move {
+                            if hang {
+                                return dripping_receive_pack();
+                            }
+                            cgi(&root, &expected, method, uri, headers, body).await
+                        }
                     },
                 );
                 axum::serve(listener, app)
@@ -60,7 +73,17 @@ impl GitServer {
             root,
             shutdown: Some(tx),
             thread: Some(thread),
+            hang_pushes,
         }
+    }
+
+    /// From now on every push hangs: receive-pack reads the pack, answers
+    /// 200 and then drips its result one byte at a time (5 a second, for up
+    /// to two minutes) and never completes it, so that neither a socket
+    /// timeout nor a progress callback ends the push; only a total deadline
+    /// does. Fetches still work.
+    pub fn hang_pushes(&self) {
+        self.hang_pushes.store(true, Ordering::SeqCst);
     }
 
     /// `http://127.0.0.1:PORT/<name>.git`.
@@ -150,6 +173,46 @@ impl Drop for GitServer {
         }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
+        }
+    }
+}
+
+/// The answer of a hanging receive-pack: a side-band pkt-line announced as
+/// 65,520 bytes long whose bytes arrive one every 200 ms.
+fn dripping_receive_pack() -> Response<Body> {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header("content-type", "application/x-git-receive-pack-result")
+        .header("cache-control", "no-cache")
+        .body(Body::from_stream(Drip {
+            sent: 0,
+            tick: tokio::time::interval(std::time::Duration::from_millis(200)),
+        }))
+        .unwrap()
+}
+
+struct Drip {
+    sent: usize,
+    tick: tokio::time::Interval,
+}
+
+impl futures_core::Stream for Drip {
+    type Item = Result<Bytes, std::io::Error>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if self.sent >= 600 {
+            return std::task::Poll::Ready(None);
+        }
+        match self.tick.poll_tick(cx) {
+            std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Ready(_) => {
+                let chunk: &'static [u8] = if self.sent == 0 { b"fff0\x02" } else { b"." };
+                self.sent += 1;
+                std::task::Poll::Ready(Some(Ok(Bytes::from_static(chunk))))
+            }
         }
     }
 }
