@@ -59,6 +59,10 @@ pub const WEBHOOK_CONCURRENCY: &str = "UPKEEP_WEBHOOK_CONCURRENCY";
 /// `upkeep serve`: seconds one delivery may take, its body included
 /// (default 20); slower ones get 408.
 pub const WEBHOOK_TIMEOUT: &str = "UPKEEP_WEBHOOK_TIMEOUT";
+/// `upkeep serve`: seconds a connection may take to send a request's
+/// headers (default 10); a connection that sends none or only part of them
+/// (or stays idle that long between requests) is closed.
+pub const WEBHOOK_HEADER_TIMEOUT: &str = "UPKEEP_WEBHOOK_HEADER_TIMEOUT";
 /// The Slack incoming-webhook URL of the default channel (`upkeep notify`,
 /// alerts, reminders). A secret: never logged; reports show only its host.
 /// Routes in `slack.routes` name other variables (`webhook_env`) that hold

@@ -62,6 +62,10 @@ pub const DEFAULT_MAX_BODY: usize = 25 << 20;
 pub const DEFAULT_WEBHOOK_CONCURRENCY: usize = 8;
 /// Time for one delivery, its body included; slower ones get 408.
 pub const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(20);
+/// Time for a request's headers (on every route): a connection that sends
+/// none, or only part of them, is closed after it. An idle keep-alive
+/// connection is closed after it too.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// The webhook events upkeep reads: the only values of the `event` label
 /// of its metrics (anything else is `other`, and an unverified request is
 /// `unverified`), so a request cannot add series or break the exposition.
@@ -101,6 +105,8 @@ pub struct ServeOptions {
     pub webhook_concurrency: usize,
     /// Time for one delivery, body included; slower ones get 408.
     pub webhook_timeout: Duration,
+    /// Time for a request's headers; slower connections are closed.
+    pub header_timeout: Duration,
 }
 
 impl ServeOptions {
@@ -113,6 +119,7 @@ impl ServeOptions {
             queue: 1000,
             webhook_concurrency: DEFAULT_WEBHOOK_CONCURRENCY,
             webhook_timeout: DEFAULT_WEBHOOK_TIMEOUT,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
         }
     }
 }
@@ -491,14 +498,12 @@ pub async fn run(
     drop(tx);
 
     let app = router(state, options.max_body);
-    let mut http_stop = stop_rx.clone();
-    let http = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = http_stop.wait_for(|stop| *stop).await;
-            })
-            .await
-    });
+    let http = tokio::spawn(serve_http(
+        listener,
+        app,
+        options.header_timeout,
+        stop_rx.clone(),
+    ));
     on_listen(addr);
 
     let mut stop = stop_rx.clone();
@@ -543,6 +548,59 @@ pub async fn run(
         Ok(result) => result.map_err(ServeError::Http),
         Err(_) => Ok(()),
     }
+}
+
+/// Serves `app` on `listener` over HTTP/1.1 until `stop`, then lets the
+/// open connections finish (idle ones are closed at once). Each connection
+/// must send a request's headers within `header_timeout` or is closed, so
+/// that half-open connections cannot pile up; bodies are bounded by the
+/// `/webhook` limits ([`router`]).
+async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let socket = tokio::select! {
+            () = stopped(&mut stop) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            accepted = listener.accept() => match accepted {
+                Ok((socket, _)) => socket,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, then go on.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = socket.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stop = stop.clone();
+        connections.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(socket), service);
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                () = stopped(&mut stop) => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Completes once `stop` is set (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 /// Queues `job` ([`Job::Poll`], [`Job::Digest`]) at each time of `cron`,

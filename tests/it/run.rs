@@ -1154,3 +1154,153 @@ fn stale_locks_in_the_cache_are_cleared() {
         assert!(!p.exists(), "{} cleared", p.display());
     }
 }
+
+/// Settings with two repositories, `acme/deploy` and `acme/other`, each
+/// with the HOODI compose file in a `hoodi` environment.
+fn two_repositories(w: &World) {
+    w.git
+        .create_repo("other", &[("envs/hoodi/docker-compose.yml", HOODI)]);
+    w.gh.add_repo(
+        Repo::new("acme/other")
+            .default_branch("main")
+            .clone_url(&w.git.url("other"))
+            .git_dir(w.git.bare_path("other")),
+    );
+    let repo = |name: &str| {
+        format!(
+            "  - github: {name}\n    environments:\n      - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: hoodi\n"
+        )
+    };
+    let text = format!(
+        "repositories:\n{}{}registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n",
+        repo(REPO),
+        repo("acme/other")
+    );
+    std::fs::write(w.dir.path().join("upkeep.yml"), text).unwrap();
+}
+
+#[test]
+fn a_panic_while_publishing_one_repository_fails_only_that_repository() {
+    let w = World::new();
+    two_repositories(&w);
+    let (out, err, code) =
+        w.upkeep_with(&["run"], &[("UPKEEP_FAILPOINT", "panic:repository=acme/deploy")]);
+    assert_eq!(code, 3, "partial: {out}\n{err}");
+    assert!(
+        err.contains("error: acme/deploy: panicked: fail point repository=acme/deploy"),
+        "{err}"
+    );
+    assert!(w.gh.pulls(REPO).is_empty(), "{out}");
+    let other = w.gh.pulls("acme/other");
+    assert_eq!(other.len(), 2, "the other repository still gets its PRs: {out}");
+    // the panicking repository is done on the next run, without the fail point
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(w.gh.pulls(REPO).len(), 2, "{out}");
+}
+
+#[test]
+fn a_panic_while_checking_one_repository_fails_only_that_repository() {
+    let w = World::new();
+    two_repositories(&w);
+    let (out, err, code) = w.upkeep_with(&["run"], &[("UPKEEP_FAILPOINT", "panic:check=acme/other")]);
+    assert_eq!(code, 3, "partial: {out}\n{err}");
+    assert!(err.contains("error: acme/other: panicked"), "{err}");
+    assert!(w.gh.pulls("acme/other").is_empty(), "{out}");
+    assert_eq!(w.gh.pulls(REPO).len(), 2, "{out}");
+}
+
+/// A file name with a line break and a forged trailer, and one with an
+/// escape sequence.
+const FORGED: &str = "envs/hoodi/x\nCo-authored-by: Mallory <m@evil.example>\n.yml";
+const ESCAPED: &str = "envs/hoodi/e\u{1b}]0;pwned\u{7}\u{1b}[2J.yml";
+
+#[test]
+fn control_characters_in_file_names_reach_no_commit_message_or_body_raw() {
+    let w = World::new();
+    w.git.commit(
+        "deploy",
+        &[
+            (FORGED, "image: sigp/lighthouse:v6.0.0\n"),
+            (ESCAPED, "image: sigp/lighthouse:v6.0.0\n"),
+        ],
+        "hostile names",
+    );
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(!out.contains('\u{1b}') && !err.contains('\u{1b}'), "{out}\n{err}");
+    let pulls = w.gh.pulls(REPO);
+    let lh = pulls
+        .iter()
+        .find(|p| p.head == "upkeep/lighthouse-v7.0.0")
+        .unwrap();
+    let body = lh.body.clone().unwrap();
+    assert!(
+        body.contains("x\\nCo-authored-by: Mallory <m@evil.example>\\n.yml")
+            || body.contains("x\\\\nCo-authored-by"),
+        "escaped in the body: {body}"
+    );
+    assert!(!body.contains("\nCo-authored-by"), "{body}");
+    assert!(!body.contains('\u{1b}'), "{body}");
+    // the files themselves were bumped
+    assert_eq!(
+        w.show("upkeep/lighthouse-v7.0.0", FORGED),
+        "image: sigp/lighthouse:v7.0.0\n"
+    );
+    let bare = w.git.bare_path("deploy");
+    let log = Command::new("git")
+        .args([
+            "--git-dir",
+            bare.to_str().unwrap(),
+            "log",
+            "-1",
+            "--format=%B%x00%(trailers:only,unfold)",
+            "upkeep/lighthouse-v7.0.0",
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8(log.stdout).unwrap();
+    let (message, trailers) = log.split_once('\0').unwrap();
+    assert!(
+        message.contains("x\\nCo-authored-by: Mallory <m@evil.example>\\n.yml"),
+        "{message}"
+    );
+    assert!(!message.contains("\nCo-authored-by"), "{message}");
+    assert!(!message.contains('\u{1b}'), "{message}");
+    assert!(trailers.trim().is_empty(), "no trailer: {trailers:?}");
+}
+
+#[test]
+fn control_characters_in_file_names_reach_no_terminal_raw() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in [FORGED, ESCAPED] {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "image: sigp/lighthouse:v6.0.0\n").unwrap();
+    }
+    let out = upkeep_env(dir.path(), &["scan", "."], &[]);
+    let (text, err) = (stdout(&out), stderr(&out));
+    assert!(text.contains("e\\u{1b}]0;pwned\\u{7}\\u{1b}[2J.yml:1:"), "{text}");
+    assert!(text.contains("x\\nCo-authored-by: Mallory <m@evil.example>\\n.yml:1:"), "{text}");
+    for (what, s) in [("stdout", &text), ("stderr", &err)] {
+        assert!(
+            !s.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control character on {what}: {s:?}"
+        );
+    }
+    // one line per reference: a header, two rows, a blank line, a summary
+    assert_eq!(text.lines().count(), 5, "{text}");
+    let out = upkeep_env(
+        dir.path(),
+        &["bump", ".", "--image", "sigp/lighthouse", "--to", "v7.0.0", "--dry-run"],
+        &[],
+    );
+    let (text, err) = (stdout(&out), stderr(&out));
+    for (what, s) in [("stdout", &text), ("stderr", &err)] {
+        assert!(
+            !s.chars().any(|c| c.is_control() && c != '\n'),
+            "raw control character on {what}: {s:?}"
+        );
+    }
+    assert!(err.contains("x\\nCo-authored-by"), "{err}");
+}

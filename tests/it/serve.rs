@@ -1224,3 +1224,251 @@ fn slow_uploads_are_bounded_and_unverified_events_stay_out_of_metrics() {
     let (code, log) = served.stop();
     assert_eq!(code, Some(0), "{log}");
 }
+
+/// A push webhook for `repo` touching a YAML file on `main`.
+fn push_payload(repo: &str) -> Value {
+    json!({
+        "ref": "refs/heads/main",
+        "deleted": false,
+        "repository": {"full_name": repo, "default_branch": "main"},
+        "commits": [{"added": [], "modified": ["envs/hoodi/values.yaml"], "removed": []}],
+        "head_commit": null
+    })
+}
+
+/// A panic while one repository is handled fails that repository: the
+/// worker lives on, handles the next repository, and the server answers.
+#[test]
+fn a_panic_in_one_repository_leaves_the_worker_serving_the_others() {
+    use crate::support::github::Caller;
+    const TOKEN: &str = "ghp_serve_panic_token";
+    let dir = tempfile::tempdir().unwrap();
+    let gh = GitHubDouble::start();
+    let git = GitServer::start("x-access-token", TOKEN);
+    for name in ["deploy", "other"] {
+        git.create_repo(name, &[("envs/hoodi/values.yaml", VALUES)]);
+        gh.add_repo(
+            Repo::new(&format!("acme/{name}"))
+                .default_branch("main")
+                .clone_url(&git.url(name))
+                .git_dir(git.bare_path(name)),
+        );
+    }
+    gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
+    gh.add_releases("sigp/lighthouse", ["v6.0.0", "v7.0.0"]);
+    std::fs::write(
+        dir.path().join("upkeep.yml"),
+        "repositories:\n  - github: acme/deploy\n  - github: acme/other\n\
+         registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n",
+    )
+    .unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let cache = dir.path().join("cache");
+    let served = Served::start(
+        dir.path(),
+        &[
+            ("UPKEEP_GITHUB_API_URL", gh.url()),
+            ("UPKEEP_GITHUB_TOKEN", TOKEN),
+            ("UPKEEP_GITHUB_WEBHOOK_SECRET", SECRET),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+            ("UPKEEP_FAILPOINT", "panic:repository=acme/deploy"),
+        ],
+    );
+    assert_eq!(
+        served.webhook("push", "p-1", &push_payload("acme/deploy")),
+        202
+    );
+    assert_eq!(served.webhook("push", "p-2", &push_payload("acme/other")), 202);
+    wait_for(
+        120,
+        "the other repository's pull request",
+        || served.log(),
+        || !gh.pulls("acme/other").is_empty(),
+    );
+    assert!(gh.pulls(REPO).is_empty());
+    let log = served.log();
+    assert!(log.contains("fail point repository=acme/deploy"), "{log}");
+    assert!(log.contains("caught a panic"), "{log}");
+    let (status, body) = served.http("GET", "/healthz", &[], b"");
+    assert_eq!((status, body.as_str()), (200, "ok\n"));
+    let (_, metrics) = served.http("GET", "/metrics", &[], b"");
+    let errors: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("upkeep_errors_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no error counter: {metrics}"));
+    assert!(errors >= 1.0, "{metrics}");
+    // and the worker takes further jobs
+    assert_eq!(served.webhook("push", "p-3", &push_payload("acme/deploy")), 202);
+    wait_for(
+        60,
+        "a second failure of the panicking repository",
+        || served.log(),
+        || served.log().matches("fail point repository=acme/deploy").count() >= 2,
+    );
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+}
+
+/// `VmRSS` of a process, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
+}
+
+/// The soft limit on open files of this process (the server inherits it).
+fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1024)
+}
+
+const MIB: u64 = 1 << 20;
+
+/// `serve` under a flood, measured by its own RSS: 150 slow unsigned
+/// uploads announcing GitHub's largest body (25 MB) and up to 2,000
+/// half-open connections (nothing sent, or half a request head). Memory
+/// stays far under the pod limit (512Mi), the half-open connections are
+/// closed by the header timeout, `/healthz` answers throughout, and memory
+/// comes back near its idle level.
+#[test]
+fn a_flood_of_slow_uploads_and_half_open_connections_stays_within_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let gh = GitHubDouble::start();
+    std::fs::write(dir.path().join("upkeep.yml"), "repositories: []\n").unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let cache = dir.path().join("cache");
+    let served = Served::start(
+        dir.path(),
+        &[
+            ("UPKEEP_GITHUB_API_URL", gh.url()),
+            ("UPKEEP_GITHUB_TOKEN", "ghp_flood_token"),
+            ("UPKEEP_GITHUB_WEBHOOK_SECRET", SECRET),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+            ("UPKEEP_WEBHOOK_TIMEOUT", "4"),
+            ("UPKEEP_WEBHOOK_HEADER_TIMEOUT", "2"),
+        ],
+    );
+    let pid = served.child.id();
+    assert_eq!(served.http("GET", "/healthz", &[], b"").0, 200);
+    let idle = rss(pid);
+
+    // Sockets on both sides: keep well under the limit (other tests run
+    // in this process too).
+    let budget = open_files_limit().saturating_sub(1000) / 2;
+    let slow_count = 150.min(budget / 4);
+    let half_open_count = 2000.min(budget.saturating_sub(slow_count));
+    assert!(
+        half_open_count >= 200,
+        "open files limit too low for a meaningful flood: {}",
+        open_files_limit()
+    );
+    let connect = || {
+        let s = TcpStream::connect_timeout(&served.addr.parse().unwrap(), Duration::from_secs(10))
+            .ok()?;
+        s.set_nonblocking(true).ok()?;
+        Some(s)
+    };
+    let mut slow: Vec<TcpStream> = Vec::new();
+    for _ in 0..slow_count {
+        if let Some(mut s) = connect() {
+            let _ = s.write_all(
+                b"POST /webhook HTTP/1.1\r\nHost: upkeep\r\nX-GitHub-Event: push\r\nContent-Type: application/json\r\nContent-Length: 25000000\r\n\r\n{\"a\":\"",
+            );
+            slow.push(s);
+        }
+    }
+    let mut half_open: Vec<TcpStream> = Vec::new();
+    for i in 0..half_open_count {
+        if let Some(mut s) = connect() {
+            if i % 2 == 1 {
+                let _ = s.write_all(b"POST /webhook HTTP/1.1\r\nHost: upk");
+            }
+            half_open.push(s);
+        }
+    }
+    assert!(
+        half_open.len() * 10 >= half_open_count * 9,
+        "{} of {half_open_count} connected",
+        half_open.len()
+    );
+
+    // Feed the slow uploads 16 KiB each every 100 ms for 5 s, measuring.
+    let chunk = vec![b'x'; 16 << 10];
+    let mut peak = idle;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(5) {
+        for s in &mut slow {
+            let _ = s.write(&chunk);
+        }
+        peak = peak.max(rss(pid));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        served.http("GET", "/healthz", &[], b"").0,
+        200,
+        "healthz during the flood"
+    );
+
+    // The half-open connections are closed by the server (EOF or reset).
+    let mut closed = 0;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut open: Vec<TcpStream> = half_open;
+    while !open.is_empty() && Instant::now() < deadline {
+        open.retain_mut(|s| {
+            let mut buf = [0u8; 512];
+            match s.read(&mut buf) {
+                Ok(0) => false,
+                Ok(_) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+                Err(_) => false,
+            }
+        });
+        peak = peak.max(rss(pid));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    closed += half_open_count.min(usize::MAX) - open.len();
+    assert!(
+        open.is_empty(),
+        "{} of {half_open_count} half-open connections still open after 60 s ({closed} closed)",
+        open.len()
+    );
+    drop(slow);
+    eprintln!(
+        "serve flood: idle {} MiB, peak {} MiB ({slow_count} slow uploads, {half_open_count} half-open)",
+        idle / MIB,
+        peak / MIB
+    );
+    assert!(peak < 256 * MIB, "peak RSS {} MiB", peak / MIB);
+
+    // Afterwards: it answers, and memory is back near idle.
+    assert_eq!(served.http("GET", "/healthz", &[], b"").0, 200);
+    let mut after = rss(pid);
+    let settle = Instant::now();
+    while after > idle + 64 * MIB && settle.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(250));
+        after = rss(pid);
+    }
+    eprintln!("serve flood: after {} MiB", after / MIB);
+    assert!(
+        after < idle + 64 * MIB,
+        "RSS after the flood {} MiB, idle {} MiB",
+        after / MIB,
+        idle / MIB
+    );
+    let (code, log) = served.stop();
+    assert_eq!(code, Some(0), "{log}");
+}

@@ -79,6 +79,9 @@ pub fn serve(args: &ServeArgs, settings_file: Option<&Path>) -> Result<Exit> {
     if let Some(s) = number(env::WEBHOOK_TIMEOUT)? {
         options.webhook_timeout = std::time::Duration::from_secs(s);
     }
+    if let Some(s) = number(env::WEBHOOK_HEADER_TIMEOUT)? {
+        options.header_timeout = std::time::Duration::from_secs(s);
+    }
     let Session { runtime, ctx, .. } = match session(settings_file)? {
         Ok(s) => s,
         Err(exit) => return Ok(exit),
