@@ -1183,8 +1183,10 @@ fn two_repositories(w: &World) {
 fn a_panic_while_publishing_one_repository_fails_only_that_repository() {
     let w = World::new();
     two_repositories(&w);
-    let (out, err, code) =
-        w.upkeep_with(&["run"], &[("UPKEEP_FAILPOINT", "panic:repository=acme/deploy")]);
+    let (out, err, code) = w.upkeep_with(
+        &["run"],
+        &[("UPKEEP_FAILPOINT", "panic:repository=acme/deploy")],
+    );
     assert_eq!(code, 3, "partial: {out}\n{err}");
     assert!(
         err.contains("error: acme/deploy: panicked: fail point repository=acme/deploy"),
@@ -1192,7 +1194,11 @@ fn a_panic_while_publishing_one_repository_fails_only_that_repository() {
     );
     assert!(w.gh.pulls(REPO).is_empty(), "{out}");
     let other = w.gh.pulls("acme/other");
-    assert_eq!(other.len(), 2, "the other repository still gets its PRs: {out}");
+    assert_eq!(
+        other.len(),
+        2,
+        "the other repository still gets its PRs: {out}"
+    );
     // the panicking repository is done on the next run, without the fail point
     let (out, err, code) = w.run();
     assert_eq!(code, 0, "{out}\n{err}");
@@ -1203,7 +1209,8 @@ fn a_panic_while_publishing_one_repository_fails_only_that_repository() {
 fn a_panic_while_checking_one_repository_fails_only_that_repository() {
     let w = World::new();
     two_repositories(&w);
-    let (out, err, code) = w.upkeep_with(&["run"], &[("UPKEEP_FAILPOINT", "panic:check=acme/other")]);
+    let (out, err, code) =
+        w.upkeep_with(&["run"], &[("UPKEEP_FAILPOINT", "panic:check=acme/other")]);
     assert_eq!(code, 3, "partial: {out}\n{err}");
     assert!(err.contains("error: acme/other: panicked"), "{err}");
     assert!(w.gh.pulls("acme/other").is_empty(), "{out}");
@@ -1228,7 +1235,10 @@ fn control_characters_in_file_names_reach_no_commit_message_or_body_raw() {
     );
     let (out, err, code) = w.run();
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(!out.contains('\u{1b}') && !err.contains('\u{1b}'), "{out}\n{err}");
+    assert!(
+        !out.contains('\u{1b}') && !err.contains('\u{1b}'),
+        "{out}\n{err}"
+    );
     let pulls = w.gh.pulls(REPO);
     let lh = pulls
         .iter()
@@ -1280,8 +1290,14 @@ fn control_characters_in_file_names_reach_no_terminal_raw() {
     }
     let out = upkeep_env(dir.path(), &["scan", "."], &[]);
     let (text, err) = (stdout(&out), stderr(&out));
-    assert!(text.contains("e\\u{1b}]0;pwned\\u{7}\\u{1b}[2J.yml:1:"), "{text}");
-    assert!(text.contains("x\\nCo-authored-by: Mallory <m@evil.example>\\n.yml:1:"), "{text}");
+    assert!(
+        text.contains("e\\u{1b}]0;pwned\\u{7}\\u{1b}[2J.yml:1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("x\\nCo-authored-by: Mallory <m@evil.example>\\n.yml:1:"),
+        "{text}"
+    );
     for (what, s) in [("stdout", &text), ("stderr", &err)] {
         assert!(
             !s.chars().any(|c| c.is_control() && c != '\n'),
@@ -1292,7 +1308,15 @@ fn control_characters_in_file_names_reach_no_terminal_raw() {
     assert_eq!(text.lines().count(), 5, "{text}");
     let out = upkeep_env(
         dir.path(),
-        &["bump", ".", "--image", "sigp/lighthouse", "--to", "v7.0.0", "--dry-run"],
+        &[
+            "bump",
+            ".",
+            "--image",
+            "sigp/lighthouse",
+            "--to",
+            "v7.0.0",
+            "--dry-run",
+        ],
         &[],
     );
     let (text, err) = (stdout(&out), stderr(&out));

@@ -1279,7 +1279,10 @@ fn a_panic_in_one_repository_leaves_the_worker_serving_the_others() {
         served.webhook("push", "p-1", &push_payload("acme/deploy")),
         202
     );
-    assert_eq!(served.webhook("push", "p-2", &push_payload("acme/other")), 202);
+    assert_eq!(
+        served.webhook("push", "p-2", &push_payload("acme/other")),
+        202
+    );
     wait_for(
         120,
         "the other repository's pull request",
@@ -1300,12 +1303,21 @@ fn a_panic_in_one_repository_leaves_the_worker_serving_the_others() {
         .unwrap_or_else(|| panic!("no error counter: {metrics}"));
     assert!(errors >= 1.0, "{metrics}");
     // and the worker takes further jobs
-    assert_eq!(served.webhook("push", "p-3", &push_payload("acme/deploy")), 202);
+    assert_eq!(
+        served.webhook("push", "p-3", &push_payload("acme/deploy")),
+        202
+    );
     wait_for(
         60,
         "a second failure of the panicking repository",
         || served.log(),
-        || served.log().matches("fail point repository=acme/deploy").count() >= 2,
+        || {
+            served
+                .log()
+                .matches("fail point repository=acme/deploy")
+                .count()
+                >= 2
+        },
     );
     let (code, log) = served.stop();
     assert_eq!(code, Some(0), "{log}");
@@ -1453,6 +1465,57 @@ fn a_flood_of_slow_uploads_and_half_open_connections_stays_within_memory() {
         peak / MIB
     );
     assert!(peak < 256 * MIB, "peak RSS {} MiB", peak / MIB);
+
+    // The worst case by design: as many full-size (25 MB) unsigned bodies
+    // as deliveries are read at once (8 by default), sent as fast as
+    // loopback goes, twice. Bounded by that number, far under the pod limit.
+    let mut fast_peak = rss(pid);
+    for _ in 0..2 {
+        let uploads: Vec<_> = (0..8)
+            .map(|_| {
+                let addr = served.addr.clone();
+                std::thread::spawn(move || {
+                    let size = 25_000_000usize;
+                    let mut s = TcpStream::connect(&addr).unwrap();
+                    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+                    let head = format!(
+                        "POST /webhook HTTP/1.1\r\nHost: upkeep\r\nX-GitHub-Event: push\r\nConnection: close\r\nContent-Length: {size}\r\n\r\n"
+                    );
+                    let _ = s.write_all(head.as_bytes());
+                    let chunk = vec![b'x'; 1 << 20];
+                    let mut left = size;
+                    while left > 0 {
+                        let n = left.min(chunk.len());
+                        if s.write_all(&chunk[..n]).is_err() {
+                            break;
+                        }
+                        left -= n;
+                    }
+                    let mut answer = String::new();
+                    let _ = s.read_to_string(&mut answer);
+                    answer.split(' ').nth(1).unwrap_or_default().to_string()
+                })
+            })
+            .collect();
+        while uploads.iter().any(|u| !u.is_finished()) {
+            fast_peak = fast_peak.max(rss(pid));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for u in uploads {
+            let status = u.join().unwrap();
+            assert!(["401", "503"].contains(&status.as_str()), "{status}");
+        }
+    }
+    eprintln!(
+        "serve flood: 8 x 25 MB at once, twice: peak {} MiB",
+        fast_peak / MIB
+    );
+    assert!(
+        fast_peak < idle + 300 * MIB,
+        "peak RSS {} MiB with full-size bodies, idle {} MiB",
+        fast_peak / MIB,
+        idle / MIB
+    );
 
     // Afterwards: it answers, and memory is back near idle.
     assert_eq!(served.http("GET", "/healthz", &[], b"").0, 200);
