@@ -1436,8 +1436,8 @@ fn a_flood_of_slow_uploads_and_half_open_connections_stays_within_memory() {
     );
 
     // The half-open connections are closed by the server (EOF or reset).
-    let mut closed = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
+    let connected = half_open.len();
     let mut open: Vec<TcpStream> = half_open;
     while !open.is_empty() && Instant::now() < deadline {
         open.retain_mut(|s| {
@@ -1452,10 +1452,9 @@ fn a_flood_of_slow_uploads_and_half_open_connections_stays_within_memory() {
         peak = peak.max(rss(pid));
         std::thread::sleep(Duration::from_millis(200));
     }
-    closed += half_open_count.min(usize::MAX) - open.len();
     assert!(
         open.is_empty(),
-        "{} of {half_open_count} half-open connections still open after 60 s ({closed} closed)",
+        "{} of {connected} half-open connections still open after 60 s",
         open.len()
     );
     drop(slow);
