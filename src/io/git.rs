@@ -305,25 +305,23 @@ impl Session {
         move |e| git_error(&self.shown, &context, e)
     }
 
-    /// Runs a network operation with the token callback; maps a refused
-    /// login to [`GitError::Auth`].
-    fn with_remote<T>(
+    /// Maps the raw error of a transfer started at `started`: a deadline
+    /// is [`GitError::Timeout`], a refused login [`GitError::Auth`].
+    fn transfer_error(
         &self,
         what: &str,
-        f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
-    ) -> Result<T, GitError> {
-        let started = std::time::Instant::now();
-        self.with_remote_raw(f).map_err(|(e, auth_failed)| {
-            if let Some(timeout) = self.timed_out(what, started, &e) {
-                timeout
-            } else if auth_failed
-                || (e.class() == git2::ErrorClass::Http && e.message().contains("401"))
-            {
-                GitError::Auth(self.shown.clone())
-            } else {
-                git_error(&self.shown, what, e)
-            }
-        })
+        started: std::time::Instant,
+        (e, auth_failed): (git2::Error, bool),
+    ) -> GitError {
+        if let Some(timeout) = self.timed_out(what, started, &e) {
+            timeout
+        } else if auth_failed
+            || (e.class() == git2::ErrorClass::Http && e.message().contains("401"))
+        {
+            GitError::Auth(self.shown.clone())
+        } else {
+            git_error(&self.shown, what, e)
+        }
     }
 
     /// [`GitError::Timeout`] when `e` ended a transfer that ran into the
@@ -344,21 +342,6 @@ impl Session {
         })
     }
 
-    /// [`Session::with_remote`] with the raw error and whether the login
-    /// was refused. The callbacks abort a transfer past the deadline.
-    fn with_remote_raw<T>(
-        &self,
-        f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
-    ) -> Result<T, (git2::Error, bool)> {
-        remote_raw(
-            &self.repo,
-            &self.url,
-            self.token.as_deref(),
-            self.deadline,
-            f,
-        )
-    }
-
     /// Fetches `branch` with `depth` commits of history (0: all). Returns
     /// its commit, or `None` when the remote has no such branch.
     pub fn fetch(&self, branch: &str, depth: i32) -> Result<Option<String>, GitError> {
@@ -367,20 +350,31 @@ impl Session {
         if let Ok(mut r) = self.repo.find_reference(&local) {
             let _ = r.delete();
         }
-        let exists = self.with_remote("list", |remote, callbacks| {
-            let connection = remote.connect_auth(git2::Direction::Fetch, Some(callbacks), None)?;
-            let wanted = format!("refs/heads/{branch}");
-            Ok(connection.list()?.iter().any(|h| h.name() == wanted))
-        })?;
+        let started = std::time::Instant::now();
+        let (wanted, refspec) = (
+            format!("refs/heads/{branch}"),
+            format!("+refs/heads/{branch}:{local}"),
+        );
+        let exists = self
+            .on_own_thread("fetch", move |repo, remote| {
+                let exists = remote.run(repo, |r, callbacks| {
+                    let connection =
+                        r.connect_auth(git2::Direction::Fetch, Some(callbacks), None)?;
+                    Ok(connection.list()?.iter().any(|h| h.name() == wanted))
+                })?;
+                if exists {
+                    remote.run(repo, |r, callbacks| {
+                        let mut options = FetchOptions::new();
+                        options.remote_callbacks(callbacks).depth(depth);
+                        r.fetch(&[refspec.as_str()], Some(&mut options), None)
+                    })?;
+                }
+                Ok(exists)
+            })?
+            .map_err(|e| self.transfer_error("fetch", started, e))?;
         if !exists {
             return Ok(None);
         }
-        self.with_remote("fetch", |remote, callbacks| {
-            let mut options = FetchOptions::new();
-            options.remote_callbacks(callbacks).depth(depth);
-            let refspec = format!("+refs/heads/{branch}:{local}");
-            remote.fetch(&[refspec.as_str()], Some(&mut options), None)
-        })?;
         let commit = self
             .repo
             .find_reference(&local)
@@ -538,100 +532,101 @@ impl Session {
             if force { "+" } else { "" }
         );
         let started = std::time::Instant::now();
-        let pushed = self.push_within_deadline(refspec)?;
-        let (pushed, rejected) = match pushed {
-            Ok(rejected) => (Ok(()), rejected),
-            Err(e) => (Err(e), None),
-        };
+        let pushed = self.on_own_thread("push", move |repo, remote| {
+            let rejected = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+            let sink = rejected.clone();
+            remote.run(repo, |r, mut callbacks| {
+                callbacks.push_update_reference(move |_name, status| {
+                    if let Some(message) = status {
+                        *sink.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.to_string());
+                    }
+                    Ok(())
+                });
+                let mut options = git2::PushOptions::new();
+                options.remote_callbacks(callbacks);
+                r.push(&[refspec.as_str()], Some(&mut options))
+            })?;
+            let rejected = rejected.lock().unwrap_or_else(|e| e.into_inner()).take();
+            Ok(rejected)
+        })?;
         let rejection = |reason: String| GitError::Rejected {
             url: self.shown.clone(),
             branch: branch.to_string(),
             reason,
         };
         match pushed {
+            Ok(None) => Ok(()),
+            Ok(Some(reason)) => Err(rejection(reason)),
             // libgit2 refuses a non-fast-forward update before sending it.
             Err((e, _)) if e.code() == git2::ErrorCode::NotFastForward => {
                 Err(rejection("not a fast-forward".into()))
             }
-            Err((e, auth_failed)) => Err(match self.timed_out("push", started, &e) {
-                Some(timeout) => timeout,
-                None if auth_failed => GitError::Auth(self.shown.clone()),
-                None => git_error(&self.shown, "push", e),
-            }),
-            Ok(()) => match rejected {
-                Some(reason) => Err(rejection(reason)),
-                None => Ok(()),
-            },
+            Err(e) => Err(self.transfer_error("push", started, e)),
         }
     }
 
-    /// Pushes `refspec` on a thread of its own, over a handle of its own on
-    /// the cache repository, and waits for it at most the deadline: a
-    /// receive-pack that hangs or drips (which neither the socket timeouts
-    /// nor the progress callbacks catch while the server's answer trickles
-    /// in) is then [`GitError::Timeout`] and the caller goes on; the
-    /// abandoned thread ends when its socket does. `Ok` carries the push's
-    /// own result: a rejection message of the remote, or the raw error.
+    /// Runs a network transfer on a thread of its own, over a handle of its
+    /// own on the cache repository, and waits for it at most the deadline: a
+    /// server that hangs or drips (which neither the socket timeouts nor the
+    /// progress callbacks catch while its answer trickles in) is then
+    /// [`GitError::Timeout`] and the caller goes on; the abandoned thread
+    /// ends when its socket does. `Ok` carries the transfer's own result.
     #[allow(clippy::type_complexity)]
-    fn push_within_deadline(
+    fn on_own_thread<T: Send + 'static>(
         &self,
-        refspec: String,
-    ) -> Result<Result<Option<String>, (git2::Error, bool)>, GitError> {
-        let (path, url, token, deadline) = (
-            self.repo.path().to_path_buf(),
-            self.url.clone(),
-            self.token.clone(),
-            self.deadline,
-        );
+        what: &str,
+        transfer: impl FnOnce(&Repository, &Remote) -> Result<T, (git2::Error, bool)> + Send + 'static,
+    ) -> Result<Result<T, (git2::Error, bool)>, GitError> {
+        let path = self.repo.path().to_path_buf();
+        let remote = Remote {
+            url: self.url.clone(),
+            token: self.token.clone(),
+            deadline: self.deadline,
+        };
         let (tx, rx) = std::sync::mpsc::channel();
         let spawned = std::thread::Builder::new()
-            .name("upkeep-git-push".into())
+            .name(format!("upkeep-git-{what}"))
             .spawn(move || {
                 let result = Repository::open(&path)
                     .map_err(|e| (e, false))
-                    .and_then(|repo| {
-                        let rejected = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
-                        let sink = rejected.clone();
-                        remote_raw(
-                            &repo,
-                            &url,
-                            token.as_deref(),
-                            deadline,
-                            |remote, mut callbacks| {
-                                callbacks.push_update_reference(move |_name, status| {
-                                    if let Some(message) = status {
-                                        *sink.lock().unwrap_or_else(|e| e.into_inner()) =
-                                            Some(message.to_string());
-                                    }
-                                    Ok(())
-                                });
-                                let mut options = git2::PushOptions::new();
-                                options.remote_callbacks(callbacks);
-                                remote.push(&[refspec.as_str()], Some(&mut options))
-                            },
-                        )?;
-                        let rejected = rejected.lock().unwrap_or_else(|e| e.into_inner()).take();
-                        Ok(rejected)
-                    });
+                    .and_then(|repo| transfer(&repo, &remote));
                 let _ = tx.send(result);
             });
         if let Err(e) = spawned {
             return Err(GitError::Git {
-                context: format!("{}: push", self.shown),
+                context: format!("{}: {what}", self.shown),
                 message: e.to_string(),
             });
         }
-        match rx.recv_timeout(deadline) {
-            Ok(result) => Ok(result),
-            Err(_) => {
-                tracing::warn!(url = %self.shown, seconds = deadline.as_secs(), "git push abandoned at its deadline");
-                Err(GitError::Timeout {
-                    url: self.shown.clone(),
-                    what: "push".into(),
-                    seconds: deadline.as_secs(),
-                })
+        rx.recv_timeout(self.deadline).map_err(|_| {
+            let seconds = self.deadline.as_secs();
+            tracing::warn!(url = %self.shown, seconds, "git {what} abandoned at its deadline");
+            GitError::Timeout {
+                url: self.shown.clone(),
+                what: what.into(),
+                seconds,
             }
-        }
+        })
+    }
+}
+
+/// Where a transfer goes: the remote's URL, the token and the deadline.
+struct Remote {
+    url: String,
+    token: Option<String>,
+    deadline: std::time::Duration,
+}
+
+impl Remote {
+    /// Runs a network operation on an anonymous remote of `repo` with the
+    /// token callback; returns the raw error and whether the login was
+    /// refused. The progress callbacks abort a transfer past the deadline.
+    fn run<T>(
+        &self,
+        repo: &Repository,
+        f: impl FnOnce(&mut git2::Remote<'_>, RemoteCallbacks<'_>) -> Result<T, git2::Error>,
+    ) -> Result<T, (git2::Error, bool)> {
+        remote_raw(repo, &self.url, self.token.as_deref(), self.deadline, f)
     }
 }
 

@@ -1115,6 +1115,26 @@ fn a_hanging_push_times_out_and_fails_only_that_pull_request() {
 }
 
 #[test]
+fn a_dripping_fetch_times_out_within_the_deadline() {
+    let w = World::new();
+    w.git.hang_fetches();
+    let started = std::time::Instant::now();
+    let (out, err, code) = w.upkeep_with(&["run"], &[("UPKEEP_GIT_TIMEOUT", "2")]);
+    let elapsed = started.elapsed();
+    assert_eq!(code, 3, "{out}\n{err}");
+    assert!(
+        out.contains("fetch timed out after 2s") || err.contains("fetch timed out after 2s"),
+        "{out}\n{err}"
+    );
+    assert!(
+        w.gh.pulls(REPO).is_empty(),
+        "no pull request without a base"
+    );
+    // the server drips for two minutes; the run did not wait for it
+    assert!(elapsed < std::time::Duration::from_secs(60), "{elapsed:?}");
+}
+
+#[test]
 fn stale_locks_in_the_cache_are_cleared() {
     let w = World::new();
     let (out, err, code) = w.run();

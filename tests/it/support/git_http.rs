@@ -25,6 +25,7 @@ pub struct GitServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
     hang_pushes: Arc<AtomicBool>,
+    hang_fetches: Arc<AtomicBool>,
 }
 
 impl GitServer {
@@ -38,7 +39,8 @@ impl GitServer {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let hang_pushes = Arc::new(AtomicBool::new(false));
-        let hang = hang_pushes.clone();
+        let hang_fetches = Arc::new(AtomicBool::new(false));
+        let (hang_push, hang_fetch) = (hang_pushes.clone(), hang_fetches.clone());
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -49,12 +51,20 @@ impl GitServer {
                 let app = axum::Router::new().fallback(
                     move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
                         let (root, expected) = (project_root.clone(), expected.clone());
-                        let hang = hang.load(Ordering::SeqCst)
-                            && method == Method::POST
-                            && uri.path().ends_with("/git-receive-pack");
+                        let service =
+                            |name: &str| method == Method::POST && uri.path().ends_with(name);
+                        let hang = if hang_push.load(Ordering::SeqCst)
+                            && service("/git-receive-pack")
+                        {
+                            Some("application/x-git-receive-pack-result")
+                        } else if hang_fetch.load(Ordering::SeqCst) && service("/git-upload-pack") {
+                            Some("application/x-git-upload-pack-result")
+                        } else {
+                            None
+                        };
                         async move {
-                            if hang {
-                                return dripping_receive_pack();
+                            if let Some(content_type) = hang {
+                                return dripping(content_type);
                             }
                             cgi(&root, &expected, method, uri, headers, body).await
                         }
@@ -74,6 +84,7 @@ impl GitServer {
             shutdown: Some(tx),
             thread: Some(thread),
             hang_pushes,
+            hang_fetches,
         }
     }
 
@@ -84,6 +95,12 @@ impl GitServer {
     /// does. Fetches still work.
     pub fn hang_pushes(&self) {
         self.hang_pushes.store(true, Ordering::SeqCst);
+    }
+
+    /// From now on every fetch hangs the same way: the references are
+    /// listed, then upload-pack answers 200 and drips its pack.
+    pub fn hang_fetches(&self) {
+        self.hang_fetches.store(true, Ordering::SeqCst);
     }
 
     /// `http://127.0.0.1:PORT/<name>.git`.
@@ -177,12 +194,13 @@ impl Drop for GitServer {
     }
 }
 
-/// The answer of a hanging receive-pack: a side-band pkt-line announced as
-/// 65,520 bytes long whose bytes arrive one every 200 ms.
-fn dripping_receive_pack() -> Response<Body> {
+/// The answer of a hanging receive-pack or upload-pack: a side-band
+/// pkt-line announced as 65,520 bytes long whose bytes arrive one every
+/// 200 ms.
+fn dripping(content_type: &'static str) -> Response<Body> {
     Response::builder()
         .status(StatusCode::OK)
-        .header("content-type", "application/x-git-receive-pack-result")
+        .header("content-type", content_type)
         .header("cache-control", "no-cache")
         .body(Body::from_stream(Drip {
             sent: 0,
