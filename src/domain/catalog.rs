@@ -328,8 +328,8 @@ impl UpstreamSpec {
             }
             None => {
                 let t = Tag::parse(scheme, tag)?;
-                let prefix_ok = matches!(scheme, Scheme::Regex(_))
-                    || matches!(t.prefix(), "" | "v" | "V");
+                let prefix_ok =
+                    matches!(scheme, Scheme::Regex(_)) || matches!(t.prefix(), "" | "v" | "V");
                 (prefix_ok && t.variant().is_none()).then(|| t.version().clone())
             }
         })
@@ -1268,7 +1268,14 @@ mod tests {
     fn hotfixes_are_offered_and_left_for_the_next_regular_release() {
         let c = catalog();
         let prysm = "gcr.io/offchainlabs/prysm/beacon-chain";
-        let tags = ["v4.0.2", "v4.0.3", "v4.0.3-hotfix", "v4.1.0-rc.0!", "v4.1.0", "v4.1.1-hotfix"];
+        let tags = [
+            "v4.0.2",
+            "v4.0.3",
+            "v4.0.3-hotfix",
+            "v4.1.0-rc.0!",
+            "v4.1.0",
+            "v4.1.1-hotfix",
+        ];
         assert_eq!(
             offered(&c, prysm, "v4.0.3", &tags),
             ["v4.1.1-hotfix", "v4.1.0", "v4.0.3-hotfix"]
@@ -1281,7 +1288,9 @@ mod tests {
         assert!(offered(&c, prysm, "v4.0.3-hotfix", &["v4.0.3", "v4.0.3-hotfix"]).is_empty());
         // Build metadata and case: besu `23.10.3-Hotfix`, prysm `+6c0942`.
         let besu = c.upstream("besu-eth/besu").expect("catalogued");
-        let h = besu.release_version("23.10.3-Hotfix").expect("a final release");
+        let h = besu
+            .release_version("23.10.3-Hotfix")
+            .expect("a final release");
         assert!(h.is_hotfix() && !besu.is_prerelease(&h, false));
         let p = c.upstream("OffchainLabs/prysm").expect("catalogued");
         assert!(p.release_version("v1.3.8-hotfix+6c0942").is_some());
@@ -1290,7 +1299,12 @@ mod tests {
             ["23.10.3-hotfix"]
         );
         assert_eq!(
-            offered(&c, "hyperledger/besu", "23.10.3-hotfix-amd64", &["23.10.3-hotfix", "24.1.0"]),
+            offered(
+                &c,
+                "hyperledger/besu",
+                "23.10.3-hotfix-amd64",
+                &["23.10.3-hotfix", "24.1.0"]
+            ),
             ["24.1.0-amd64"]
         );
     }
@@ -1300,13 +1314,25 @@ mod tests {
         let c = catalog();
         let besu = "hyperledger/besu";
         let tags = ["22.12.8", "22.12.8.1", "22.12.8.2", "23.1.0"];
-        assert_eq!(offered(&c, besu, "22.12.8.1", &tags), ["23.1.0", "22.12.8.2"]);
-        assert_eq!(offered(&c, besu, "22.12.8", &tags), ["23.1.0", "22.12.8.2", "22.12.8.1"]);
+        assert_eq!(
+            offered(&c, besu, "22.12.8.1", &tags),
+            ["23.1.0", "22.12.8.2"]
+        );
+        assert_eq!(
+            offered(&c, besu, "22.12.8", &tags),
+            ["23.1.0", "22.12.8.2", "22.12.8.1"]
+        );
         // ... and back to four parts.
-        assert_eq!(offered(&c, besu, "23.1.0", &["23.1.0", "23.1.0.1"]), ["23.1.0.1"]);
+        assert_eq!(
+            offered(&c, besu, "23.1.0", &["23.1.0", "23.1.0.1"]),
+            ["23.1.0.1"]
+        );
         // A genuine 2-part version moves, to 3 parts and from them.
         let lh = "sigp/lighthouse";
-        assert_eq!(offered(&c, lh, "v3.1", &["v3.1", "v3.2", "v3.3.0"]), ["v3.3.0", "v3.2"]);
+        assert_eq!(
+            offered(&c, lh, "v3.1", &["v3.1", "v3.2", "v3.3.0"]),
+            ["v3.3.0", "v3.2"]
+        );
         assert_eq!(offered(&c, lh, "v3.2.0", &["v3.2.0", "v3.3"]), ["v3.3"]);
     }
 
@@ -1314,7 +1340,15 @@ mod tests {
     fn aliases_published_beside_releases_are_not_offered() {
         let c = catalog();
         // mev-boost tags v1.8 and v1.8.0 for one release (and alphas v1.9-alpha1).
-        let tags = ["v1.7", "v1.7.0", "v1.8", "v1.8.0", "v1.8.1", "v1.9-alpha1!", "v1.9"];
+        let tags = [
+            "v1.7",
+            "v1.7.0",
+            "v1.8",
+            "v1.8.0",
+            "v1.8.1",
+            "v1.9-alpha1!",
+            "v1.9",
+        ];
         let m = c.lookup("flashbots/mev-boost").expect("catalogued");
         let releases = history(&tags);
         let offers = m.offers("1.7.0", &releases).expect("a version");
@@ -1322,17 +1356,29 @@ mod tests {
         // `v1.9` has no 3-part twin yet, but the history shows it an alias.
         assert_eq!(got, ["v1.8.1", "v1.8.0"]);
         // The rolling `1.8` image tag keeps its precision.
-        assert_eq!(offered(&c, "flashbots/mev-boost", "1.7", &tags), ["1.8", "1.8"]);
+        assert_eq!(
+            offered(&c, "flashbots/mev-boost", "1.7", &tags),
+            ["1.8", "1.8"]
+        );
         // No alias in the history: 2-part tags are versions.
         let lh = "sigp/lighthouse";
-        assert_eq!(offered(&c, lh, "v2.4.0", &["v2.4", "v2.4.0", "v2.5", "v2.5.0"]), ["v2.5.0"]);
+        assert_eq!(
+            offered(&c, lh, "v2.4.0", &["v2.4", "v2.4.0", "v2.5", "v2.5.0"]),
+            ["v2.5.0"]
+        );
     }
 
     #[test]
     fn prerelease_policy() {
         let c = catalog();
         let lh = "sigp/lighthouse";
-        let tags = ["v7.0.0", "v7.1.0-rc.0!", "v7.1.0-rc.1!", "v7.1.0", "v7.2.0-rc.0!"];
+        let tags = [
+            "v7.0.0",
+            "v7.1.0-rc.0!",
+            "v7.1.0-rc.1!",
+            "v7.1.0",
+            "v7.2.0-rc.0!",
+        ];
         // A final deployment: finals only (lighthouse does not offer pre-releases).
         assert_eq!(offered(&c, lh, "v7.0.0", &tags), ["v7.1.0"]);
         // On a pre-release: the newest final at or above its base...
@@ -1350,7 +1396,10 @@ mod tests {
         }]);
         assert_eq!(offered(&c, lh, "v7.1.0-rc.0", &tags), ["v7.1.0"]);
         assert_eq!(offered(&c, lh, "v7.1.0-rc.0", &tags[..3]), ["v7.1.0-rc.1"]);
-        assert_eq!(offered(&c, lh, "v7.0.0", &tags), ["v7.2.0-rc.0", "v7.1.0", "v7.1.0-rc.1", "v7.1.0-rc.0"]);
+        assert_eq!(
+            offered(&c, lh, "v7.0.0", &tags),
+            ["v7.2.0-rc.0", "v7.1.0", "v7.1.0-rc.1", "v7.1.0-rc.0"]
+        );
     }
 
     #[test]
@@ -1368,9 +1417,17 @@ mod tests {
             "v3.1.0-fusaka-devnet-2",
             "v3.0.1",
         ];
-        assert_eq!(offered(&c, "erigontech/erigon", "v3.0.0", &tags), ["v3.0.1"]);
+        assert_eq!(
+            offered(&c, "erigontech/erigon", "v3.0.0", &tags),
+            ["v3.0.1"]
+        );
         let m = c.lookup("sigp/lighthouse").expect("catalogued");
-        for junk in ["v4.6.111-exp", "v1.6.4844-dev3", "v5.1.2-mekong-devnet", "20240101"] {
+        for junk in [
+            "v4.6.111-exp",
+            "v1.6.4844-dev3",
+            "v5.1.2-mekong-devnet",
+            "20240101",
+        ] {
             assert!(m.version_of(junk).is_none(), "{junk}");
         }
     }
@@ -1379,10 +1436,17 @@ mod tests {
     fn legacy_schemes_still_read() {
         let c = catalog();
         let nimbus = c.lookup("statusim/nimbus-eth2").expect("catalogued");
-        let old = nimbus.version_of("multiarch-v1.7.0").expect("pre-CalVer tag");
+        let old = nimbus
+            .version_of("multiarch-v1.7.0")
+            .expect("pre-CalVer tag");
         assert_eq!(old.version.as_str(), "1.7.0");
         assert_eq!(
-            offered(&c, "statusim/nimbus-eth2", "multiarch-v1.7.0", &["v1.7.0", "v22.1.0", "v24.9.0"]),
+            offered(
+                &c,
+                "statusim/nimbus-eth2",
+                "multiarch-v1.7.0",
+                &["v1.7.0", "v22.1.0", "v24.9.0"]
+            ),
             ["multiarch-v24.9.0", "multiarch-v22.1.0"]
         );
     }
@@ -1409,13 +1473,26 @@ mod tests {
         let image = "us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node";
         let m = c.lookup(image).expect("added");
         let up = m.upstream;
-        assert_eq!(up.release_version("op-node/v1.9.4").map(|v| v.to_string()).as_deref(), Some("1.9.4"));
+        assert_eq!(
+            up.release_version("op-node/v1.9.4")
+                .map(|v| v.to_string())
+                .as_deref(),
+            Some("1.9.4")
+        );
         for not_ours in ["op-batcher/v1.9.5", "v1.9.5", "op-node/v1.9.5-rehearsal.1"] {
             assert!(up.release_version(not_ours).is_none(), "{not_ours}");
         }
         assert!(m.version_of("develop-8").is_none());
-        let tags = ["op-node/v1.9.4", "op-batcher/v1.9.5", "op-node/v1.10.0!", "op-node/v1.9.5-rehearsal.1"];
-        assert_eq!(offered(&c, image, "v1.9.3-alpine", &tags), ["v1.10.0-alpine", "v1.9.4-alpine"]);
+        let tags = [
+            "op-node/v1.9.4",
+            "op-batcher/v1.9.5",
+            "op-node/v1.10.0!",
+            "op-node/v1.9.5-rehearsal.1",
+        ];
+        assert_eq!(
+            offered(&c, image, "v1.9.3-alpine", &tags),
+            ["v1.10.0-alpine", "v1.9.4-alpine"]
+        );
     }
 
     #[test]

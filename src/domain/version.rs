@@ -421,8 +421,15 @@ mod tests {
             "-hotfix.2",
             "-hotfix3",
         ]));
-        (prefix, parts, prop::option::of(pre()), hotfix, variant, build).prop_map(
-            |(prefix, parts, pre, hotfix, variant, build)| {
+        (
+            prefix,
+            parts,
+            prop::option::of(pre()),
+            hotfix,
+            variant,
+            build,
+        )
+            .prop_map(|(prefix, parts, pre, hotfix, variant, build)| {
                 // A hotfix is a final release: never after a pre-release.
                 let pre = if hotfix.is_some() { None } else { pre };
                 let numbers: Vec<&str> = parts.iter().map(|(_, s)| s.as_str()).collect();
@@ -442,8 +449,7 @@ mod tests {
                     hotfix: hotfix.is_some(),
                     variant,
                 }
-            },
-        )
+            })
     }
 
     fn parse_gen(g: &Gen) -> Result<Tag, TestCaseError> {

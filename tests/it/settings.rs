@@ -182,7 +182,7 @@ upstreams:
 ";
     assert_eq!(
         one_error(text),
-        "upkeep.yml:5:9: unknown field `tga`, expected `name` or `tag`"
+        "upkeep.yml:5:9: unknown field `tga`, expected one of `name`, `tag`, `variants`, `minor_tags`"
     );
 }
 

@@ -603,7 +603,13 @@ impl Validator {
             Some(t) => self.check(&at.key("tag"), parse_tag_template(t)),
         };
         let mut variants = Some(Vec::new());
-        for (i, v) in raw.variants.as_deref().unwrap_or_default().iter().enumerate() {
+        for (i, v) in raw
+            .variants
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
             match self.check(&at.key("variants").index(i), Variant::parse(v.trim())) {
                 Some(v) => variants.iter_mut().for_each(|all| all.push(v.clone())),
                 None => variants = None,

@@ -89,8 +89,10 @@ pub fn is_junk(tag: &str) -> bool {
 
 /// A piece naming a devnet, CI or experimental build (lowercase).
 fn is_build_marker(piece: &str) -> bool {
-    matches!(piece, "exp" | "experimental" | "testrun" | "buildbot" | "gha")
-        || piece.contains("devnet")
+    matches!(
+        piece,
+        "exp" | "experimental" | "testrun" | "buildbot" | "gha"
+    ) || piece.contains("devnet")
         || piece.contains("testnet")
         || piece
             .strip_prefix("dev")

@@ -303,7 +303,12 @@ mod tests {
         assert!(op.match_tag(&s, "v1.9.4").is_none());
         // Image tags hold no `/` or `@`.
         assert!(TagTemplate::parse("op-node/v{version}").is_err());
-        for bad in ["/v{version}", "a//v{version}", "{version}/x", "a@{{version}"] {
+        for bad in [
+            "/v{version}",
+            "a//v{version}",
+            "{version}/x",
+            "a@{{version}",
+        ] {
             assert!(TagTemplate::parse_release(bad).is_err(), "{bad}");
         }
     }
@@ -317,7 +322,9 @@ mod tests {
         let m = t.match_tag(&scheme, "release-1.4-alpine").expect("matches");
         assert_eq!((m.version.as_str(), m.variant), ("1.4", None));
         assert_eq!(t.render(&m.version), "release-1.4-alpine");
-        let m = t.match_tag(&scheme, "release-1.5-rc2-alpine").expect("matches");
+        let m = t
+            .match_tag(&scheme, "release-1.5-rc2-alpine")
+            .expect("matches");
         assert!(m.version.is_prerelease());
         assert!(t.match_tag(&scheme, "release-1.4").is_none());
         assert!(t.match_tag(&scheme, "other-1.4-alpine").is_none());
