@@ -177,7 +177,7 @@ impl JsonSchema for Scheme {
         json_schema!({
             "type": "string",
             "pattern": "^(semver|calver|regex:.+)$",
-            "description": "How release tags are read and ordered: \"semver\" (lenient: optional v prefix, 2 to 4 numeric parts), \"calver\" (first part a 2- or 4-digit year), or \"regex:<pattern>\" with named groups major (required), minor, patch, build and pre, matched against the whole tag.",
+            "description": "How release tags are read and ordered: \"semver\" (lenient: optional v prefix, 2 to 4 numeric parts; date stamps such as v2022.09.01 are not versions), \"calver\" (first part a 2- or 4-digit year), or \"regex:<pattern>\" with named groups major (required), minor, patch, build and pre, matched from the start of the version (a -variant may follow unless the pattern ends in $).",
             "examples": ["semver", "calver", "regex:(?P<major>\\d+)\\.(?P<minor>\\d+)"]
         })
     }
