@@ -505,17 +505,24 @@ impl ImageMatch<'_> {
                 Some((r, v, pre))
             })
             .collect();
-        let is_alias = |v: &Version| {
-            history.iter().any(|(_, w, pre)| {
-                !pre && w.parts().len() > v.parts().len()
-                    && w.cmp_precedence(v) == std::cmp::Ordering::Equal
-            })
-        };
-        let alias_lengths: Vec<usize> = history
+        // Lengths of final tags that are shorter twins of another final tag
+        // of the same version (`v1.8` beside `v1.8.0`).
+        let mut finals: Vec<&Version> = history
             .iter()
-            .filter(|(_, v, pre)| !pre && is_alias(v))
-            .map(|(_, v, _)| v.parts().len())
+            .filter(|(_, _, pre)| !pre)
+            .map(|(_, v, _)| v)
             .collect();
+        finals.sort_by(|a, b| a.cmp_precedence(b));
+        let mut alias_lengths: Vec<usize> = Vec::new();
+        for twins in finals.chunk_by(|a, b| a.cmp_precedence(b) == std::cmp::Ordering::Equal) {
+            let longest = twins.iter().map(|v| v.parts().len()).max().unwrap_or(0);
+            alias_lengths.extend(
+                twins
+                    .iter()
+                    .map(|v| v.parts().len())
+                    .filter(|&n| n < longest),
+            );
+        }
         let newer: Vec<(&Release, Version, bool)> = history
             .into_iter()
             .filter(|(_, v, pre)| *pre || !alias_lengths.contains(&v.parts().len()))
