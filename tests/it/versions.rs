@@ -290,7 +290,7 @@ fn a_monorepo_component_declared_in_the_settings() {
 #[test]
 fn settings_upstreams_are_validated_with_positions() {
     let gh = GitHubDouble::start();
-    let bad = "upstreams:\n  - github: acme/x\n    release_tag: \"op node/{version}\"\n    ignore_tags: [\"[\"]\n    images:\n      - name: acme/x\n        variants: [modern]\n";
+    let bad = "upstreams:\n  - github: acme/x\n    release_tag: \"op node/{version}\"\n    ignore_tags: [\"[\"]\n    images:\n      - name: acme/x\n        variants: [modern]\n  - github: acme/y\n    prereleases: maybe\n  - github: acme/z\n    prereleases: {offer: true, flag: false}\n";
     let (report, err, code) = {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("upkeep.yml"), format!("{SETTINGS}{bad}")).unwrap();
@@ -307,6 +307,8 @@ fn settings_upstreams_are_validated_with_positions() {
         "upkeep.yml:16:18: invalid release tag template",
         "upkeep.yml:17:19: invalid tag pattern",
         "upkeep.yml:20:20: invalid variant `modern`",
+        "upkeep.yml:22:18: invalid type: string \"maybe\", expected true, false or a mapping",
+        "upkeep.yml:24:32: unknown field `flag`, expected `offer` or `github_flag`",
     ] {
         assert!(all.contains(want), "{want}\n{all}");
     }

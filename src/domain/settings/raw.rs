@@ -248,13 +248,33 @@ pub struct RawUpstream {
 }
 
 /// Whether pre-releases are offered: a bool, or the full policy.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(untagged)]
 pub enum RawPrereleases {
     /// Offer pre-releases as upgrade targets (default false).
     Offer(bool),
     /// The full policy.
     Policy(RawPrereleasePolicy),
+}
+
+impl<'de> Deserialize<'de> for RawPrereleases {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = RawPrereleases;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or a mapping with `offer` and `github_flag`")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<RawPrereleases, E> {
+                Ok(RawPrereleases::Offer(b))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawPrereleases, A::Error> {
+                RawPrereleasePolicy::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawPrereleases::Policy)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// How an upstream marks pre-releases, and whether to offer them.
