@@ -287,28 +287,35 @@ fn a_monorepo_component_declared_in_the_settings() {
     assert_eq!(reasons, ["channel-tag"], "{report:#}");
 }
 
+/// `upkeep settings validate` of [`SETTINGS`] plus `extra`: (output, exit).
+fn validate(extra: &str) -> (String, i32) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("upkeep.yml"), format!("{SETTINGS}{extra}")).unwrap();
+    let out = upkeep_env(dir.path(), &["settings", "validate", "upkeep.yml"], &[]);
+    (
+        format!("{}{}", stdout(&out), stderr(&out)),
+        out.status.code().unwrap(),
+    )
+}
+
 #[test]
 fn settings_upstreams_are_validated_with_positions() {
-    let gh = GitHubDouble::start();
-    let bad = "upstreams:\n  - github: acme/x\n    release_tag: \"op node/{version}\"\n    ignore_tags: [\"[\"]\n    images:\n      - name: acme/x\n        variants: [modern]\n  - github: acme/y\n    prereleases: maybe\n  - github: acme/z\n    prereleases: {offer: true, flag: false}\n";
-    let (report, err, code) = {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("upkeep.yml"), format!("{SETTINGS}{bad}")).unwrap();
-        let out = upkeep_env(
-            dir.path(),
-            &["settings", "validate", "upkeep.yml"],
-            &[("UPKEEP_GITHUB_API_URL", gh.url())],
-        );
-        (stdout(&out), stderr(&out), out.status.code().unwrap())
-    };
-    assert_eq!(code, 2, "{report}{err}");
-    let all = format!("{report}{err}");
+    let bad = "upstreams:\n  - github: acme/x\n    release_tag: \"op node/{version}\"\n    ignore_tags: [\"[\"]\n    images:\n      - name: acme/x\n        variants: [modern]\n";
+    let (all, code) = validate(bad);
+    assert_eq!(code, 2, "{all}");
     for want in [
         "upkeep.yml:16:18: invalid release tag template",
         "upkeep.yml:17:19: invalid tag pattern",
         "upkeep.yml:20:20: invalid variant `modern`",
-        "upkeep.yml:22:18: invalid type: string \"maybe\", expected true, false or a mapping",
-        "upkeep.yml:24:32: unknown field `flag`, expected `offer` or `github_flag`",
+    ] {
+        assert!(all.contains(want), "{want}\n{all}");
+    }
+    let bad = "upstreams:\n  - github: acme/y\n    prereleases: maybe\n  - github: acme/z\n    prereleases: {offer: true, flag: false}\n";
+    let (all, code) = validate(bad);
+    assert_eq!(code, 2, "{all}");
+    for want in [
+        "upkeep.yml:16:18: invalid type: string \"maybe\", expected true, false or a mapping",
+        "upkeep.yml:18:32: unknown field `flag`, expected `offer` or `github_flag`",
     ] {
         assert!(all.contains(want), "{want}\n{all}");
     }
