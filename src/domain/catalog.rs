@@ -1502,6 +1502,81 @@ mod tests {
         );
     }
 
+    mod policy_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A lighthouse-shaped release tag: `vX.Y.Z`, an RC, a hotfix, or a
+        /// 2-part tag.
+        fn release_tag() -> impl Strategy<Value = String> {
+            (0u64..3, 0u64..4, 0u64..3, 0usize..6).prop_map(|(a, b, c, kind)| match kind {
+                0 => format!("v{a}.{b}.{c}-rc.{b}"),
+                1 => format!("v{a}.{b}.{c}-hotfix"),
+                2 => format!("v{a}.{b}"),
+                _ => format!("v{a}.{b}.{c}"),
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn offers_are_newer_in_the_same_variant_and_newest_first(
+                tags in prop::collection::vec((release_tag(), any::<bool>()), 0..24),
+                current in release_tag(),
+                modern in any::<bool>(),
+                offer_pre in any::<bool>(),
+            ) {
+                static BUILTIN: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+                let mut c = BUILTIN.get_or_init(catalog).clone();
+                if offer_pre {
+                    c.merge_settings(&[settings::Upstream {
+                        owner: "sigp".into(),
+                        name: "lighthouse".into(),
+                        prereleases: Some(true),
+                        ..Default::default()
+                    }]);
+                }
+                let m = c.lookup("sigp/lighthouse").expect("catalogued");
+                let current = if modern { format!("{current}-modern") } else { current };
+                let releases: Vec<Release> = tags
+                    .iter()
+                    .map(|(t, flag)| Release {
+                        tag_name: t.clone(),
+                        name: None,
+                        body: None,
+                        draft: false,
+                        prerelease: *flag && t.contains("-rc"),
+                        published_at: None,
+                        html_url: None,
+                    })
+                    .collect();
+                let cur = m.version_of(&current).expect("a version");
+                let offers = m.offers(&current, &releases).expect("a version");
+                for w in offers.windows(2) {
+                    prop_assert!(w[0].version.cmp_precedence(&w[1].version).is_ge());
+                }
+                let finals_newer = offers.iter().any(|o| !o.version.is_prerelease());
+                for o in &offers {
+                    prop_assert!(o.version.cmp_precedence(&cur.version).is_gt());
+                    prop_assert_ne!(&o.tag, &current);
+                    let read = m.version_of(&o.tag);
+                    prop_assert!(read.is_some(), "{} unreadable", o.tag);
+                    if let Some(read) = read {
+                        prop_assert_eq!(read.variant, cur.variant.clone());
+                        prop_assert!(read.version.cmp_precedence(&o.version).is_eq());
+                    }
+                    if o.version.is_prerelease() {
+                        prop_assert!(offer_pre, "{} offered without the policy", o.tag);
+                        prop_assert!(!(cur.version.is_prerelease() && finals_newer));
+                    }
+                    // Never an invented hotfix tag: only released ones.
+                    if o.tag.contains("hotfix") {
+                        prop_assert!(tags.iter().any(|(t, _)| o.tag.starts_with(t.as_str())));
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn patterns() {
         let p = Pattern::new("*-latest").expect("valid");
