@@ -19,11 +19,13 @@
 //!   (`None` for channel and junk tags such as `latest`, `stable`,
 //!   `multiarch-latest`);
 //! - [`ImageMatch::tag_for`] / [`ImageMatch::retag`]: the image tag of a
-//!   release in a given variant, or in the same form as a current tag.
+//!   release in a given variant, or in the same form as a current tag;
+//! - [`ImageMatch::offers`]: which releases of a history a reference may
+//!   move to (aliases, hotfixes, pre-release policy), newest first.
 //!
 //! Pure: no network, no clock, no global state; the only file reads are the
-//! catalog files a caller names. It never panics on input. It does not decide
-//! which release a reference should move to (that is `check`'s job).
+//! catalog files a caller names. It never panics on input. Whether a target
+//! is published, and which findings it carries, is `check`'s job.
 
 mod file;
 
