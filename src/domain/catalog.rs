@@ -19,11 +19,13 @@
 //!   (`None` for channel and junk tags such as `latest`, `stable`,
 //!   `multiarch-latest`);
 //! - [`ImageMatch::tag_for`] / [`ImageMatch::retag`]: the image tag of a
-//!   release in a given variant, or in the same form as a current tag.
+//!   release in a given variant, or in the same form as a current tag;
+//! - [`ImageMatch::offers`]: which releases of a history a reference may
+//!   move to (aliases, hotfixes, pre-release policy), newest first.
 //!
 //! Pure: no network, no clock, no global state; the only file reads are the
-//! catalog files a caller names. It never panics on input. It does not decide
-//! which release a reference should move to (that is `check`'s job).
+//! catalog files a caller names. It never panics on input. Whether a target
+//! is published, and which findings it carries, is `check`'s job.
 
 mod file;
 
@@ -32,6 +34,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::domain::manifest::image;
+use crate::domain::release::Release;
 use crate::domain::settings;
 use crate::domain::version::{PreKind, Scheme, Tag, TagTemplate, Version, is_junk};
 
@@ -169,6 +172,35 @@ pub enum Variant {
     Template(TagTemplate),
 }
 
+impl Variant {
+    /// Reads a variant as written in a catalog or settings file: a suffix
+    /// starting with `-` (`-modern`) or a tag template (`amd64-v{version}`).
+    /// The error says why it is neither.
+    pub fn parse(s: &str) -> Result<Variant, String> {
+        if let Some(body) = s.strip_prefix('-') {
+            let b = body.as_bytes();
+            let ok = matches!((b.first(), b.last()), (Some(f), Some(l)) if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric())
+                && b.iter()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+                && b.iter().any(u8::is_ascii_alphabetic);
+            if ok {
+                return Ok(Variant::Suffix(s.to_owned()));
+            }
+            return Err(format!(
+                "invalid variant suffix `{s}`: expected `-` then letters, digits, `.`, `-`, `_`, with at least one letter, ending in a letter or digit (`-modern`)"
+            ));
+        }
+        if s.contains("{version}") {
+            return TagTemplate::parse(s)
+                .map(Variant::Template)
+                .map_err(|e| e.to_string());
+        }
+        Err(format!(
+            "invalid variant `{s}`: expected a suffix starting with `-` (`-modern`) or a tag template with `{{version}}` (`amd64-v{{version}}`)"
+        ))
+    }
+}
+
 impl fmt::Display for Variant {
     /// The variant key: the suffix, or the template text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -242,7 +274,13 @@ pub struct UpstreamSpec {
     /// Former `owner/name`s (GitHub redirects them).
     pub moved_from: Vec<String>,
     pub versioning: Scheme,
-    /// How release tags are written (`v{version}`); `None`: an optional `v`.
+    /// The scheme of tags from before the project changed its scheme
+    /// (nimbus's `v1.7.0` before `v22.x` CalVer): tags that `versioning`
+    /// cannot read are read with it. Such a project's old versions must
+    /// sort below its new ones (as CalVer years do above small majors).
+    pub legacy_versioning: Option<Scheme>,
+    /// How release tags are written (`v{version}`); `None`: an optional `v`
+    /// (or, for a `regex:` scheme, what the pattern spells).
     pub release_tag: Option<TagTemplate>,
     pub prereleases: PrereleasePolicy,
     /// Release tags that are never releases (`*-exp`).
@@ -285,17 +323,23 @@ impl UpstreamSpec {
         {
             return None;
         }
-        match &self.release_tag {
+        self.schemes().find_map(|scheme| match &self.release_tag {
             Some(t) => {
-                let m = t.match_tag(&self.versioning, tag)?;
+                let m = t.match_tag(scheme, tag)?;
                 m.variant.is_none().then_some(m.version)
             }
             None => {
-                let t = Tag::parse(&self.versioning, tag)?;
-                (matches!(t.prefix(), "" | "v" | "V") && t.variant().is_none())
-                    .then(|| t.version().clone())
+                let t = Tag::parse(scheme, tag)?;
+                let prefix_ok =
+                    matches!(scheme, Scheme::Regex(_)) || matches!(t.prefix(), "" | "v" | "V");
+                (prefix_ok && t.variant().is_none()).then(|| t.version().clone())
             }
-        }
+        })
+    }
+
+    /// The scheme, then the legacy scheme if any.
+    fn schemes(&self) -> impl Iterator<Item = &Scheme> {
+        std::iter::once(&self.versioning).chain(self.legacy_versioning.as_ref())
     }
 
     /// Whether a release is a pre-release: its version says so (`-rc.1`), or
@@ -309,6 +353,15 @@ impl UpstreamSpec {
     pub fn offers(&self, version: &Version, github_flag: bool) -> bool {
         self.prereleases.offer || !self.is_prerelease(version, github_flag)
     }
+}
+
+/// A release offered to a reference ([`ImageMatch::offers`]).
+#[derive(Clone, Debug)]
+pub struct Offer<'r> {
+    pub release: &'r Release,
+    pub version: Version,
+    /// The image tag of the release in the reference's form.
+    pub tag: String,
 }
 
 /// The version and variant read from an image tag.
@@ -342,7 +395,12 @@ impl ImageMatch<'_> {
         if tag.len() > MAX_TAG_LEN || self.upstream.is_channel(tag) {
             return None;
         }
-        let scheme = &self.upstream.versioning;
+        self.upstream
+            .schemes()
+            .find_map(|scheme| self.version_under(scheme, tag))
+    }
+
+    fn version_under(&self, scheme: &Scheme, tag: &str) -> Option<ImageTag> {
         let image = self.image;
         let mut suffixes: Vec<&str> = image
             .variants
@@ -405,20 +463,89 @@ impl ImageMatch<'_> {
         let cur = self.version_of(current)?;
         let want = cur.version.parts().len();
         let have = release.parts().len();
-        if want == have {
-            return self.tag_for(release, cur.variant.as_deref());
-        }
-        if self.image.minor_tags
-            && want == 2
-            && have > 2
-            && !release.is_prerelease()
-            && release.build().is_none()
-        {
+        if self.image.minor_tags && want == 2 && have > 2 {
+            if release.is_prerelease() || release.build().is_some() {
+                return None;
+            }
             let parts = release.parts();
             let text = format!("{}.{}", parts[0], parts[1]);
             return self.render(&text, cur.variant.as_deref());
         }
-        None
+        // The release's own number of parts: `22.12.8.1` moves to `23.1.0`
+        // and `v3.1` to `v3.2.0` (aliases are left out by `offers`).
+        self.tag_for(release, cur.variant.as_deref())
+    }
+
+    /// The releases offered to a reference whose tag is `current`, newest
+    /// first, each with the image tag it gives; `None` when `current` is no
+    /// version of this image (a channel or junk tag).
+    ///
+    /// The policy:
+    /// - drafts, junk and tags that are no release of the upstream are
+    ///   never offered; a hotfix (`v4.0.3-hotfix`) is a final release;
+    /// - a release whose tag is a shorter alias of another release (`v2.4`
+    ///   beside `v2.4.0`) is not offered, the longer tag is; and once the
+    ///   history shows the upstream publishing such aliases, no final tag
+    ///   of that length is offered (its longer twin may come later);
+    /// - a reference on a final release is offered final releases, and
+    ///   pre-releases too where the upstream's `prereleases.offer` is set;
+    /// - a reference on a pre-release is offered the final releases newer
+    ///   than it (at or above its base version) when there is one, else
+    ///   newer pre-releases where `prereleases.offer` is set, else nothing;
+    /// - the target keeps the reference's variant (and, for rolling
+    ///   `MAJOR.MINOR` tags, that precision); a release whose image tag
+    ///   cannot be written, or is the current tag, is left out.
+    pub fn offers<'r>(&self, current: &str, releases: &'r [Release]) -> Option<Vec<Offer<'r>>> {
+        let cur = self.version_of(current)?;
+        let up = self.upstream;
+        let history: Vec<(&Release, Version, bool)> = releases
+            .iter()
+            .filter(|r| !r.draft)
+            .filter_map(|r| {
+                let v = up.release_version(&r.tag_name)?;
+                let pre = up.is_prerelease(&v, r.prerelease);
+                Some((r, v, pre))
+            })
+            .collect();
+        // Lengths of final tags that are shorter twins of another final tag
+        // of the same version (`v1.8` beside `v1.8.0`).
+        let mut finals: Vec<&Version> = history
+            .iter()
+            .filter(|(_, _, pre)| !pre)
+            .map(|(_, v, _)| v)
+            .collect();
+        finals.sort_by(|a, b| a.cmp_precedence(b));
+        let mut alias_lengths: Vec<usize> = Vec::new();
+        for twins in finals.chunk_by(|a, b| a.cmp_precedence(b) == std::cmp::Ordering::Equal) {
+            let longest = twins.iter().map(|v| v.parts().len()).max().unwrap_or(0);
+            alias_lengths.extend(
+                twins
+                    .iter()
+                    .map(|v| v.parts().len())
+                    .filter(|&n| n < longest),
+            );
+        }
+        let newer: Vec<(&Release, Version, bool)> = history
+            .into_iter()
+            .filter(|(_, v, pre)| *pre || !alias_lengths.contains(&v.parts().len()))
+            .filter(|(_, v, _)| v.cmp_precedence(&cur.version) == std::cmp::Ordering::Greater)
+            .collect();
+        let final_newer = newer.iter().any(|(_, _, pre)| !pre);
+        let take_pre = up.prereleases.offer && !(cur.version.is_prerelease() && final_newer);
+        let mut out: Vec<Offer<'r>> = newer
+            .into_iter()
+            .filter(|(_, _, pre)| !pre || take_pre)
+            .filter_map(|(release, version, _)| {
+                let tag = self.retag(current, &version)?;
+                (tag != current).then_some(Offer {
+                    release,
+                    version,
+                    tag,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| b.version.cmp_precedence(&a.version));
+        Some(out)
     }
 
     fn render(&self, version_text: &str, variant: Option<&str>) -> Option<String> {
@@ -436,7 +563,7 @@ impl ImageMatch<'_> {
 /// `1.9.0-rc.2` → `1.9.0rc2`, `1.9-dev1` → `1.9.dev1`. `None` for other
 /// pre-release kinds and for build metadata.
 fn pep440(v: &Version) -> Option<String> {
-    if v.build().is_some() {
+    if v.build().is_some() || v.is_hotfix() {
         return None;
     }
     let mut out = v
@@ -581,9 +708,11 @@ impl Catalog {
     }
 
     /// Merges the settings' `upstreams:`. For a known repository (or former
-    /// name) the versioning and pre-release policy an entry writes replace
-    /// the catalogued ones (what it leaves out stays); its images replace
-    /// the tag template of a known image or are added. Other
+    /// name) the versioning, release tag template and pre-release policy an
+    /// entry writes replace the catalogued ones (what it leaves out stays),
+    /// its tag patterns are added; its images replace the tag template (and
+    /// the variants and minor tags they write) of a known image or are
+    /// added. Other
     /// entries are new upstreams. An image mapped here leaves any other
     /// upstream that claimed it.
     pub fn merge_settings(&mut self, upstreams: &[settings::Upstream]) {
@@ -598,6 +727,14 @@ impl Catalog {
                     if let Some(offer) = u.prereleases {
                         up.prereleases.offer = offer;
                     }
+                    if let Some(flag) = u.github_prerelease_flag {
+                        up.prereleases.github_flag = flag;
+                    }
+                    if let Some(t) = &u.release_tag {
+                        up.release_tag = Some(t.clone());
+                    }
+                    up.ignore_tags.extend(u.ignore_tags.iter().cloned());
+                    up.channels.extend(u.channels.iter().cloned());
                     up.origin = Origin::Settings;
                     i
                 }
@@ -612,13 +749,14 @@ impl Catalog {
                         name: u.name.clone(),
                         moved_from: Vec::new(),
                         versioning: u.versioning.clone().unwrap_or_default(),
-                        release_tag: None,
+                        legacy_versioning: None,
+                        release_tag: u.release_tag.clone(),
                         prereleases: PrereleasePolicy {
                             offer: u.prereleases.unwrap_or(false),
-                            github_flag: true,
+                            github_flag: u.github_prerelease_flag.unwrap_or(true),
                         },
-                        ignore_tags: Vec::new(),
-                        channels: Vec::new(),
+                        ignore_tags: u.ignore_tags.clone(),
+                        channels: u.channels.clone(),
                         images: Vec::new(),
                         origin: Origin::Settings,
                         defined_at: None,
@@ -634,11 +772,23 @@ impl Catalog {
                     }
                 }
                 let up = &mut self.upstreams[at];
-                match up.images.iter_mut().find(|i| i.key == key) {
-                    Some(existing) => existing.tag = mapping.tag.clone(),
-                    None => up
-                        .images
-                        .push(ImageSpec::new(mapping.name.clone(), mapping.tag.clone())),
+                let spec = match up.images.iter_mut().position(|i| i.key == key) {
+                    Some(j) => {
+                        up.images[j].tag = mapping.tag.clone();
+                        &mut up.images[j]
+                    }
+                    None => {
+                        up.images
+                            .push(ImageSpec::new(mapping.name.clone(), mapping.tag.clone()));
+                        let last = up.images.len() - 1;
+                        &mut up.images[last]
+                    }
+                };
+                if !mapping.variants.is_empty() {
+                    spec.variants = mapping.variants.clone();
+                }
+                if let Some(minor) = mapping.minor_tags {
+                    spec.minor_tags = minor;
                 }
             }
         }
@@ -900,7 +1050,7 @@ mod tests {
             Some("1.9.0rc2")
         );
         assert_eq!(
-            m.tag_for(&v(s, "1.9-dev3"), None).as_deref(),
+            m.tag_for(&v(s, "1.9-dev.3"), None).as_deref(),
             Some("1.9.dev3")
         );
         assert_eq!(m.tag_for(&v(s, "1.9-preview"), None), None);
@@ -925,9 +1075,10 @@ mod tests {
             teku.retag("25.1.0-jdk21", &v(cal, "25.4.1")).as_deref(),
             Some("25.4.1-jdk21")
         );
-        // No rolling minor tags for lighthouse: precision must match.
+        // No rolling minor tags for lighthouse: a 2-part tag is a version
+        // and moves to the release as tagged.
         let lh = c.lookup("sigp/lighthouse").expect("catalogued");
-        assert_eq!(lh.retag("v5.3", &v(s, "7.0.0")), None);
+        assert_eq!(lh.retag("v5.3", &v(s, "7.0.0")).as_deref(), Some("v7.0.0"));
     }
 
     #[test]
@@ -1008,7 +1159,9 @@ mod tests {
                 images: vec![settings::ImageMapping {
                     name: "ghcr.io/acme/custom-node".into(),
                     tag: tmpl("v{version}"),
+                    ..Default::default()
                 }],
+                ..Default::default()
             },
             settings::Upstream {
                 owner: "consensys".into(),
@@ -1018,7 +1171,9 @@ mod tests {
                 images: vec![settings::ImageMapping {
                     name: "registry.acme.internal/mirror/teku".into(),
                     tag: tmpl("{version}"),
+                    ..Default::default()
                 }],
+                ..Default::default()
             },
         ]);
         let m = c.lookup("ghcr.io/acme/custom-node:v1.0.0").expect("added");
@@ -1039,6 +1194,7 @@ mod tests {
             versioning: Some(Scheme::Semver),
             prereleases: None,
             images: Vec::new(),
+            ..Default::default()
         }]);
         let teku = c.lookup("consensys/teku").expect("known");
         assert_eq!(teku.upstream.versioning, Scheme::Semver);
@@ -1049,6 +1205,7 @@ mod tests {
             versioning: Some(Scheme::Semver),
             prereleases: Some(false),
             images: Vec::new(),
+            ..Default::default()
         }]);
         assert_eq!(
             c.upstream("acme/reth").map(|u| u.id.as_str()),
@@ -1088,6 +1245,338 @@ mod tests {
             err.to_string(),
             "dup.yml:8:14: image `docker.io/acme/x` is already defined at dup.yml:5:14"
         );
+    }
+
+    /// Releases as GitHub lists them; `!` marks GitHub's pre-release flag.
+    fn history(tags: &[&str]) -> Vec<Release> {
+        tags.iter()
+            .map(|t| Release {
+                tag_name: t.trim_end_matches('!').to_owned(),
+                name: None,
+                body: None,
+                draft: false,
+                prerelease: t.ends_with('!'),
+                published_at: None,
+                html_url: None,
+            })
+            .collect()
+    }
+
+    /// The image tags offered to `current`, newest first.
+    fn offered(c: &Catalog, image: &str, current: &str, tags: &[&str]) -> Vec<String> {
+        let m = c.lookup(image).expect("catalogued");
+        let releases = history(tags);
+        m.offers(current, &releases)
+            .unwrap_or_else(|| panic!("{current} is a version of {image}"))
+            .into_iter()
+            .map(|o| o.tag)
+            .collect()
+    }
+
+    #[test]
+    fn hotfixes_are_offered_and_left_for_the_next_regular_release() {
+        let c = catalog();
+        let prysm = "gcr.io/offchainlabs/prysm/beacon-chain";
+        let tags = [
+            "v4.0.2",
+            "v4.0.3",
+            "v4.0.3-hotfix",
+            "v4.1.0-rc.0!",
+            "v4.1.0",
+            "v4.1.1-hotfix",
+        ];
+        assert_eq!(
+            offered(&c, prysm, "v4.0.3", &tags),
+            ["v4.1.1-hotfix", "v4.1.0", "v4.0.3-hotfix"]
+        );
+        // On a hotfix: the next releases, never an invented `-hotfix` tag.
+        assert_eq!(
+            offered(&c, prysm, "v4.0.3-hotfix", &["v4.0.3-hotfix", "v4.1.0"]),
+            ["v4.1.0"]
+        );
+        assert!(offered(&c, prysm, "v4.0.3-hotfix", &["v4.0.3", "v4.0.3-hotfix"]).is_empty());
+        // Build metadata and case: besu `23.10.3-Hotfix`, prysm `+6c0942`.
+        let besu = c.upstream("besu-eth/besu").expect("catalogued");
+        let h = besu
+            .release_version("23.10.3-Hotfix")
+            .expect("a final release");
+        assert!(h.is_hotfix() && !besu.is_prerelease(&h, false));
+        let p = c.upstream("OffchainLabs/prysm").expect("catalogued");
+        assert!(p.release_version("v1.3.8-hotfix+6c0942").is_some());
+        assert_eq!(
+            offered(&c, "hyperledger/besu", "23.10.2", &["23.10.3-hotfix"]),
+            ["23.10.3-hotfix"]
+        );
+        assert_eq!(
+            offered(
+                &c,
+                "hyperledger/besu",
+                "23.10.3-hotfix-amd64",
+                &["23.10.3-hotfix", "24.1.0"]
+            ),
+            ["24.1.0-amd64"]
+        );
+    }
+
+    #[test]
+    fn versions_move_across_numbers_of_parts() {
+        let c = catalog();
+        let besu = "hyperledger/besu";
+        let tags = ["22.12.8", "22.12.8.1", "22.12.8.2", "23.1.0"];
+        assert_eq!(
+            offered(&c, besu, "22.12.8.1", &tags),
+            ["23.1.0", "22.12.8.2"]
+        );
+        assert_eq!(
+            offered(&c, besu, "22.12.8", &tags),
+            ["23.1.0", "22.12.8.2", "22.12.8.1"]
+        );
+        // ... and back to four parts.
+        assert_eq!(
+            offered(&c, besu, "23.1.0", &["23.1.0", "23.1.0.1"]),
+            ["23.1.0.1"]
+        );
+        // A genuine 2-part version moves, to 3 parts and from them.
+        let lh = "sigp/lighthouse";
+        assert_eq!(
+            offered(&c, lh, "v3.1", &["v3.1", "v3.2", "v3.3.0"]),
+            ["v3.3.0", "v3.2"]
+        );
+        assert_eq!(offered(&c, lh, "v3.2.0", &["v3.2.0", "v3.3"]), ["v3.3"]);
+    }
+
+    #[test]
+    fn aliases_published_beside_releases_are_not_offered() {
+        let c = catalog();
+        // mev-boost tags v1.8 and v1.8.0 for one release (and alphas v1.9-alpha1).
+        let tags = [
+            "v1.7",
+            "v1.7.0",
+            "v1.8",
+            "v1.8.0",
+            "v1.8.1",
+            "v1.9-alpha1!",
+            "v1.9",
+        ];
+        let m = c.lookup("flashbots/mev-boost").expect("catalogued");
+        let releases = history(&tags);
+        let offers = m.offers("1.7.0", &releases).expect("a version");
+        let got: Vec<&str> = offers.iter().map(|o| o.release.tag_name.as_str()).collect();
+        // `v1.9` has no 3-part twin yet, but the history shows it an alias.
+        assert_eq!(got, ["v1.8.1", "v1.8.0"]);
+        // The rolling `1.8` image tag keeps its precision.
+        assert_eq!(
+            offered(&c, "flashbots/mev-boost", "1.7", &tags),
+            ["1.8", "1.8"]
+        );
+        // No alias in the history: 2-part tags are versions.
+        let lh = "sigp/lighthouse";
+        assert_eq!(
+            offered(&c, lh, "v2.4.0", &["v2.4", "v2.4.0", "v2.5", "v2.5.0"]),
+            ["v2.5.0"]
+        );
+    }
+
+    #[test]
+    fn prerelease_policy() {
+        let c = catalog();
+        let lh = "sigp/lighthouse";
+        let tags = [
+            "v7.0.0",
+            "v7.1.0-rc.0!",
+            "v7.1.0-rc.1!",
+            "v7.1.0",
+            "v7.2.0-rc.0!",
+        ];
+        // A final deployment: finals only (lighthouse does not offer pre-releases).
+        assert_eq!(offered(&c, lh, "v7.0.0", &tags), ["v7.1.0"]);
+        // On a pre-release: the newest final at or above its base...
+        assert_eq!(offered(&c, lh, "v7.1.0-rc.0", &tags), ["v7.1.0"]);
+        // ... and no newer pre-release where pre-releases are not offered.
+        assert!(offered(&c, lh, "v7.2.0-rc.0", &tags).is_empty());
+        assert!(offered(&c, lh, "v7.1.0-rc.0", &tags[..3]).is_empty());
+        // Where they are offered: a newer pre-release only when no final is newer.
+        let mut c = c;
+        c.merge_settings(&[settings::Upstream {
+            owner: "sigp".into(),
+            name: "lighthouse".into(),
+            prereleases: Some(true),
+            ..Default::default()
+        }]);
+        assert_eq!(offered(&c, lh, "v7.1.0-rc.0", &tags), ["v7.1.0"]);
+        assert_eq!(offered(&c, lh, "v7.1.0-rc.0", &tags[..3]), ["v7.1.0-rc.1"]);
+        assert_eq!(
+            offered(&c, lh, "v7.0.0", &tags),
+            ["v7.2.0-rc.0", "v7.1.0", "v7.1.0-rc.1", "v7.1.0-rc.0"]
+        );
+    }
+
+    #[test]
+    fn junk_in_a_history_is_never_offered() {
+        let c = catalog();
+        let tags = [
+            "v3.0.0",
+            "v2022.09.01",
+            "v2021.10.2",
+            "20240101",
+            "1626082128492",
+            "v3.1.0-exp",
+            "v3.1.0-dev3",
+            "pectra-devnet-4",
+            "v3.1.0-fusaka-devnet-2",
+            "v3.0.1",
+        ];
+        assert_eq!(
+            offered(&c, "erigontech/erigon", "v3.0.0", &tags),
+            ["v3.0.1"]
+        );
+        let m = c.lookup("sigp/lighthouse").expect("catalogued");
+        for junk in [
+            "v4.6.111-exp",
+            "v1.6.4844-dev3",
+            "v5.1.2-mekong-devnet",
+            "20240101",
+        ] {
+            assert!(m.version_of(junk).is_none(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn legacy_schemes_still_read() {
+        let c = catalog();
+        let nimbus = c.lookup("statusim/nimbus-eth2").expect("catalogued");
+        let old = nimbus
+            .version_of("multiarch-v1.7.0")
+            .expect("pre-CalVer tag");
+        assert_eq!(old.version.as_str(), "1.7.0");
+        assert_eq!(
+            offered(
+                &c,
+                "statusim/nimbus-eth2",
+                "multiarch-v1.7.0",
+                &["v1.7.0", "v22.1.0", "v24.9.0"]
+            ),
+            ["multiarch-v24.9.0", "multiarch-v22.1.0"]
+        );
+    }
+
+    #[test]
+    fn settings_upstreams_are_as_expressive_as_the_catalog() {
+        let mut c = catalog();
+        let pattern = |p: &str| Pattern::new(p).expect("valid");
+        c.merge_settings(&[settings::Upstream {
+            owner: "ethereum-optimism".into(),
+            name: "optimism".into(),
+            release_tag: Some(TagTemplate::parse_release("op-node/v{version}").expect("valid")),
+            ignore_tags: vec![pattern("*-rehearsal*")],
+            channels: vec![pattern("develop-*")],
+            github_prerelease_flag: Some(false),
+            images: vec![settings::ImageMapping {
+                name: "us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node".into(),
+                tag: TagTemplate::parse("v{version}").expect("valid"),
+                variants: vec![Variant::parse("-alpine").expect("valid")],
+                minor_tags: None,
+            }],
+            ..Default::default()
+        }]);
+        let image = "us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node";
+        let m = c.lookup(image).expect("added");
+        let up = m.upstream;
+        assert_eq!(
+            up.release_version("op-node/v1.9.4")
+                .map(|v| v.to_string())
+                .as_deref(),
+            Some("1.9.4")
+        );
+        for not_ours in ["op-batcher/v1.9.5", "v1.9.5", "op-node/v1.9.5-rehearsal.1"] {
+            assert!(up.release_version(not_ours).is_none(), "{not_ours}");
+        }
+        assert!(m.version_of("develop-8").is_none());
+        let tags = [
+            "op-node/v1.9.4",
+            "op-batcher/v1.9.5",
+            "op-node/v1.10.0!",
+            "op-node/v1.9.5-rehearsal.1",
+        ];
+        assert_eq!(
+            offered(&c, image, "v1.9.3-alpine", &tags),
+            ["v1.10.0-alpine", "v1.9.4-alpine"]
+        );
+    }
+
+    mod policy_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A lighthouse-shaped release tag: `vX.Y.Z`, an RC, a hotfix, or a
+        /// 2-part tag.
+        fn release_tag() -> impl Strategy<Value = String> {
+            (0u64..3, 0u64..4, 0u64..3, 0usize..6).prop_map(|(a, b, c, kind)| match kind {
+                0 => format!("v{a}.{b}.{c}-rc.{b}"),
+                1 => format!("v{a}.{b}.{c}-hotfix"),
+                2 => format!("v{a}.{b}"),
+                _ => format!("v{a}.{b}.{c}"),
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn offers_are_newer_in_the_same_variant_and_newest_first(
+                tags in prop::collection::vec((release_tag(), any::<bool>()), 0..24),
+                current in release_tag(),
+                modern in any::<bool>(),
+                offer_pre in any::<bool>(),
+            ) {
+                static BUILTIN: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+                let mut c = BUILTIN.get_or_init(catalog).clone();
+                if offer_pre {
+                    c.merge_settings(&[settings::Upstream {
+                        owner: "sigp".into(),
+                        name: "lighthouse".into(),
+                        prereleases: Some(true),
+                        ..Default::default()
+                    }]);
+                }
+                let m = c.lookup("sigp/lighthouse").expect("catalogued");
+                let current = if modern { format!("{current}-modern") } else { current };
+                let releases: Vec<Release> = tags
+                    .iter()
+                    .map(|(t, flag)| Release {
+                        tag_name: t.clone(),
+                        name: None,
+                        body: None,
+                        draft: false,
+                        prerelease: *flag && t.contains("-rc"),
+                        published_at: None,
+                        html_url: None,
+                    })
+                    .collect();
+                let cur = m.version_of(&current).expect("a version");
+                let offers = m.offers(&current, &releases).expect("a version");
+                for w in offers.windows(2) {
+                    prop_assert!(w[0].version.cmp_precedence(&w[1].version).is_ge());
+                }
+                let finals_newer = offers.iter().any(|o| !o.version.is_prerelease());
+                for o in &offers {
+                    prop_assert!(o.version.cmp_precedence(&cur.version).is_gt());
+                    prop_assert_ne!(&o.tag, &current);
+                    let read = m.version_of(&o.tag);
+                    prop_assert!(read.is_some(), "{} unreadable", o.tag);
+                    if let Some(read) = read {
+                        prop_assert_eq!(read.variant, cur.variant.clone());
+                        prop_assert!(read.version.cmp_precedence(&o.version).is_eq());
+                    }
+                    if o.version.is_prerelease() {
+                        prop_assert!(offer_pre, "{} offered without the policy", o.tag);
+                        prop_assert!(!(cur.version.is_prerelease() && finals_newer));
+                    }
+                    // Never an invented hotfix tag: only released ones.
+                    if o.tag.contains("hotfix") {
+                        prop_assert!(tags.iter().any(|(t, _)| o.tag.starts_with(t.as_str())));
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -349,28 +349,18 @@ pub fn evaluate_gated(
                 report.unchecked.push(unchecked("upstream-failed"));
                 continue;
             };
-            let allow_pre = current.version.is_prerelease();
-            // Newer releases, each with the tag it gives this reference.
-            let mut newer: Vec<(&Release, crate::domain::version::Version, String)> = list
-                .iter()
-                .filter(|rel| !rel.draft)
-                .filter_map(|rel| {
-                    let v = m.upstream.release_version(&rel.tag_name)?;
-                    if !(m.upstream.offers(&v, rel.prerelease) || allow_pre) {
-                        return None;
-                    }
-                    if v.cmp_precedence(&current.version) != std::cmp::Ordering::Greater {
-                        return None;
-                    }
-                    let target = m.retag(tag, &v)?;
-                    (target != *tag).then_some((rel, v, target))
-                })
+            // Newer releases offered (catalog policy: pre-releases, aliases,
+            // hotfixes), newest first, each with the tag it gives.
+            let newer: Vec<(&Release, crate::domain::version::Version, String)> = m
+                .offers(tag, list)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|o| (o.release, o.version, o.tag))
                 .collect();
             if newer.is_empty() {
                 report.up_to_date += 1;
                 continue;
             }
-            newer.sort_by(|a, b| b.1.cmp_precedence(&a.1));
             let behind = newer.iter().map(|n| &n.2).collect::<BTreeSet<_>>().len();
             let (pick, target_digest) = pick_published(&newer, |t| existence(&r.image, t));
             let waiting = pick.is_none();

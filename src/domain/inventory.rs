@@ -397,21 +397,12 @@ fn first_newer(
     tag: Option<&str>,
 ) -> Option<DateTime<Utc>> {
     let m = catalog.lookup(image)?;
-    let current = m.version_of(tag?)?;
     let Some(Ok(list)) = report.releases.get(&m.upstream.repo()) else {
         return None;
     };
-    let allow_pre = current.version.is_prerelease();
-    list.iter()
-        .filter(|r| !r.draft)
-        .filter_map(|r| {
-            let v = m.upstream.release_version(&r.tag_name)?;
-            let offered = m.upstream.offers(&v, r.prerelease) || allow_pre;
-            (offered && v.cmp_precedence(&current.version) == std::cmp::Ordering::Greater)
-                .then_some((v, r.published_at))
-        })
-        .min_by(|a, b| a.0.cmp_precedence(&b.0))
-        .and_then(|(_, at)| at)
+    m.offers(tag?, list)?
+        .last()
+        .and_then(|o| o.release.published_at)
 }
 
 /// The newest offered release tag of the image's upstream, at least as
@@ -422,12 +413,16 @@ fn newest(catalog: &Catalog, report: &CheckReport, image: &str, tag: &str) -> Op
     let Some(Ok(list)) = report.releases.get(&m.upstream.repo()) else {
         return None;
     };
-    let allow_pre = current.version.is_prerelease();
+    if let Some(newest) = m.offers(tag, list)?.first() {
+        return Some(newest.release.tag_name.clone());
+    }
+    // Up to date: the release it runs (or the newest below it).
     list.iter()
         .filter(|r| !r.draft)
         .filter_map(|r| {
             let v = m.upstream.release_version(&r.tag_name)?;
-            (m.upstream.offers(&v, r.prerelease) || allow_pre).then_some((v, &r.tag_name))
+            (v.cmp_precedence(&current.version) != std::cmp::Ordering::Greater)
+                .then_some((v, &r.tag_name))
         })
         .max_by(|a, b| a.0.cmp_precedence(&b.0))
         .map(|(_, t)| t.clone())

@@ -33,7 +33,15 @@
 //!   it is a rebuild counter, not a compatibility class. A pre-release may
 //!   precede the variant (`v1.2.3-rc.1-alpine`); a pre-release word after a
 //!   variant (`-alpine-rc1`) is part of the variant;
+//! - `hotfix` (only without `pre`) is `-hotfix` in any case, optionally
+//!   followed by a number (`-Hotfix`, `-hotfix.2`, `-hotfix2`): a *final*
+//!   release sorting after its base version and before the next one
+//!   (besu `23.10.3-hotfix`, prysm `v1.3.8-hotfix+6c0942`);
 //! - `+build` is semver build metadata; it ends the tag (no variant after it).
+//!
+//! Under `semver` a tag whose first part reads as a year and second as a
+//! month (`v2022.09.01`, `2024.1.0`) is a date-stamped snapshot, not a
+//! version; use `calver` for calendar schemes.
 //!
 //! The `regex:<pattern>` scheme lets a user pattern decide; see [`Scheme`].
 //!
@@ -42,7 +50,7 @@
 //! [`Version`] is ordered by numeric parts (missing trailing parts count as
 //! 0, so `1.9 < 1.10` and `2025.1.0 > 24.12.2`), then pre-release
 //! ([`PreKind`] precedence, then its number; a release is greater than all of
-//! its pre-releases), and finally, as a tie-break, by the exact version text
+//! its pre-releases, a hotfix greater than the release), and finally, as a tie-break, by the exact version text
 //! (byte order). The tie-break makes the order total and consistent with
 //! `Eq`: two versions are equal only when they are written identically, so
 //! `1.9` and `1.9.0`, `2025.1.7` and `2025.01.07`, or `1.2.3+a` and `1.2.3+b`
@@ -276,7 +284,11 @@ mod tests {
         assert!(tag(&s, "v1.29.0-rc.0").version() < tag(&s, "v1.29.0").version());
         assert!(tag(&s, "v3.0.0-beta2").version() < tag(&s, "v3.0.0-rc1").version());
         assert!(tag(&s, "v3.0.0-RC1").version() > tag(&s, "v3.0.0-Beta9").version());
-        assert!(tag(&s, "2025.1.0").version() > tag(&s, "24.12.2").version());
+        let cal = Scheme::Calver;
+        assert!(tag(&cal, "2025.1.0").version() > tag(&cal, "24.12.2").version());
+        // Hotfixes are finals between their base and the next release.
+        assert!(tag(&s, "v4.0.3").version() < tag(&s, "v4.0.3-hotfix").version());
+        assert!(tag(&s, "v4.0.3-hotfix").version() < tag(&s, "v4.0.4").version());
     }
 
     #[test]
@@ -372,6 +384,7 @@ mod tests {
         prefix: &'static str,
         parts: Vec<u64>,
         pre: bool,
+        hotfix: bool,
         variant: Option<&'static str>,
     }
 
@@ -385,6 +398,8 @@ mod tests {
         ]);
         let sep = prop::sample::select(vec!["", ".", "-"]);
         (word, sep, prop::option::of(0u64..12)).prop_map(|(w, sep, n)| match n {
+            // `-dev3` is a development build, never a version.
+            Some(n) if w == "dev" && sep.is_empty() => format!("-{w}.{n}"),
             Some(n) => format!("-{w}{sep}{n}"),
             None => format!("-{w}"),
         })
@@ -400,11 +415,27 @@ mod tests {
             "-alpine3.20",
         ]));
         let build = prop::option::of(prop::sample::select(vec!["+build.1", "+sha.5114f85", "+2"]));
-        (prefix, parts, prop::option::of(pre()), variant, build).prop_map(
-            |(prefix, parts, pre, variant, build)| {
+        let hotfix = prop::option::of(prop::sample::select(vec![
+            "-hotfix",
+            "-Hotfix",
+            "-hotfix.2",
+            "-hotfix3",
+        ]));
+        (
+            prefix,
+            parts,
+            prop::option::of(pre()),
+            hotfix,
+            variant,
+            build,
+        )
+            .prop_map(|(prefix, parts, pre, hotfix, variant, build)| {
+                // A hotfix is a final release: never after a pre-release.
+                let pre = if hotfix.is_some() { None } else { pre };
                 let numbers: Vec<&str> = parts.iter().map(|(_, s)| s.as_str()).collect();
                 let mut text = format!("{prefix}{}", numbers.join("."));
                 text.push_str(pre.as_deref().unwrap_or(""));
+                text.push_str(hotfix.unwrap_or(""));
                 match (variant, build) {
                     (Some(v), _) => text.push_str(v),
                     (None, Some(b)) => text.push_str(b),
@@ -415,10 +446,10 @@ mod tests {
                     prefix,
                     parts: parts.iter().map(|(n, _)| *n).collect(),
                     pre: pre.is_some(),
+                    hotfix: hotfix.is_some(),
                     variant,
                 }
-            },
-        )
+            })
     }
 
     fn parse_gen(g: &Gen) -> Result<Tag, TestCaseError> {
@@ -434,6 +465,7 @@ mod tests {
             prop_assert_eq!(t.prefix(), g.prefix);
             prop_assert_eq!(t.version().parts(), g.parts.as_slice());
             prop_assert_eq!(t.version().is_prerelease(), g.pre);
+            prop_assert_eq!(t.version().is_hotfix(), g.hotfix);
             prop_assert_eq!(t.variant(), g.variant);
             let reparsed = Tag::parse(&Scheme::Semver, &t.to_string());
             prop_assert_eq!(reparsed.as_ref(), Some(&t));
@@ -507,6 +539,33 @@ mod tests {
                 let t = Tag::parse(&Scheme::Semver, &text);
                 prop_assert_eq!(t.as_ref().map(Tag::class), Some(ta.class()));
                 prop_assert_eq!(t.as_ref().map(Tag::version), Some(tb.version()));
+            }
+        }
+
+        #[test]
+        fn a_hotfix_sorts_after_its_base_and_before_the_next(
+            g in gen_tag(), marker in prop::sample::select(vec!["-hotfix", "-Hotfix.2", "-hotfix7"])
+        ) {
+            // The generated numbers alone: a final release.
+            let base = g.parts.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
+            let v = Version::parse(&Scheme::Semver, &base)
+                .ok_or_else(|| TestCaseError::fail(format!("{base:?} did not parse")))?;
+            let v = &v;
+            let hot = Version::parse(&Scheme::Semver, &format!("{v}{marker}"));
+            prop_assert!(hot.is_some());
+            if let Some(hot) = hot {
+                prop_assert!(hot.is_hotfix() && !hot.is_prerelease());
+                prop_assert_eq!(hot.cmp_precedence(v), Ordering::Greater);
+                let mut next = v.parts().to_vec();
+                if let Some(last) = next.last_mut() {
+                    *last += 1;
+                }
+                let next = next.iter().map(u64::to_string).collect::<Vec<_>>().join(".");
+                let next = Version::parse(&Scheme::Semver, &next);
+                prop_assert!(next.is_some());
+                if let Some(next) = next {
+                    prop_assert_eq!(hot.cmp_precedence(&next), Ordering::Less);
+                }
             }
         }
 

@@ -442,3 +442,274 @@ fn a_user_catalog_file_extends_and_malformed_entries_are_positioned() {
         .expect_err("missing file");
     assert!(missing.to_string().contains("cannot read the catalog file"));
 }
+
+/// Tag histories as the upstreams publish them (odd, legacy and junk tags
+/// included; newest scheme last), and the releases the catalog reads from
+/// them, oldest first. Fixtures of our own, shaped like the real lists.
+const HISTORIES: &[(&str, &[&str], &[&str])] = &[
+    (
+        "ethereum/go-ethereum",
+        &[
+            "v0.6.5-1",
+            "v0.7.10-broken",
+            "v1.0.1.1",
+            "0.9.16",
+            "1.2.1",
+            "2",
+            "PoC6",
+            "poc5-rc1",
+            "buildbot-testing-tag-3",
+            "fusaka-devnet-2",
+            "v1.10.8",
+            "v1.16.7",
+        ],
+        &["v1.0.1.1", "v1.10.8", "v1.16.7"],
+    ),
+    (
+        "sigp/lighthouse",
+        &[
+            "v2.1.0-rc.1",
+            "v3.4.0-tree.1",
+            "v4.2.990-exp",
+            "v4.6.0-rc.0",
+            "v4.6.111-exp",
+            "eth2-ssz-v0.4.1",
+            "c0.2.7",
+            "quic-test",
+            "v5.3.0",
+            "v8.0.1",
+        ],
+        &["v2.1.0-rc.1", "v4.6.0-rc.0", "v5.3.0", "v8.0.1"],
+    ),
+    (
+        "OffchainLabs/prysm",
+        &[
+            "0.0.0",
+            "0.3.5",
+            "v1.0.0-alpha.29",
+            "v1.0.0.rc.1",
+            "v1.0.0-beta.0.rc",
+            "v1.2.1-rc",
+            "v1.3.8-hotfix+6c0942",
+            "audit1",
+            "ethSpec-v0.10.1",
+            "test",
+            "v4.0.3",
+            "v4.0.3-hotfix",
+            "v4.1.1-hotfix",
+            "v5.1.2-mekong",
+            "v5.1.2-mekong-1",
+            "v6.0.5-rc.0-fix",
+            "v7.1.4-rc.3",
+            "v7.1.6",
+        ],
+        &[
+            "v1.0.0-alpha.29",
+            "v1.2.1-rc",
+            "v1.3.8-hotfix+6c0942",
+            "v4.0.3",
+            "v4.0.3-hotfix",
+            "v4.1.1-hotfix",
+            "v7.1.4-rc.3",
+            "v7.1.6",
+        ],
+    ),
+    (
+        "Consensys/teku",
+        &[
+            "v.07.1.3",
+            "v.7.1.x",
+            "v0.1.x",
+            "v0.4.2",
+            "v0.5.1.2",
+            "20.11.0-RC1",
+            "22.9.1-RC1",
+            "24.10.3",
+            "25.11.0",
+            "26.8.0",
+        ],
+        &["20.11.0-RC1", "22.9.1-RC1", "24.10.3", "25.11.0", "26.8.0"],
+    ),
+    (
+        "besu-eth/besu",
+        &[
+            "1.4.0-beta1",
+            "1626082128492",
+            "canary",
+            "dev",
+            "develop",
+            "GHA-TESTRUN-1",
+            "GHA.TESTRUN.1",
+            "22.12.8",
+            "22.12.8.1",
+            "22.12.8.4",
+            "23.1.0-BETA",
+            "23.10.3-hotfix",
+            "24.3.0",
+            "24.3.0-hotfix",
+            "25.2.0-alpha1",
+            "25.11.0-RC1",
+            "25.11.0",
+        ],
+        &[
+            "1.4.0-beta1",
+            "22.12.8",
+            "22.12.8.1",
+            "22.12.8.4",
+            "23.1.0-BETA",
+            "23.10.3-hotfix",
+            "24.3.0",
+            "24.3.0-hotfix",
+            "25.2.0-alpha1",
+            "25.11.0-RC1",
+            "25.11.0",
+        ],
+    ),
+    (
+        "status-im/nimbus-eth2",
+        &[
+            "201903-testnet0",
+            "altair-beta",
+            "altona_v1",
+            "witti",
+            "v0.0.5-RC1",
+            "v1.0.0-test",
+            "v1.0.11-RC1",
+            "v1.7.0",
+            "v23.2.0-rc",
+            "v23.6.1-rc2",
+            "v24.9.0",
+            "latest",
+            "nightly",
+        ],
+        &[
+            "v0.0.5-RC1",
+            "v1.0.11-RC1",
+            "v1.7.0",
+            "v23.2.0-rc",
+            "v23.6.1-rc2",
+            "v24.9.0",
+        ],
+    ),
+    (
+        "erigontech/erigon",
+        &[
+            "v2021.10.2",
+            "v2022.09.01",
+            "v2.60.1",
+            "v3.0.0-alpha5",
+            "v3.0.0-beta2",
+            "v3.0.0-rc1",
+            "v3.3.1",
+        ],
+        &[
+            "v2.60.1",
+            "v3.0.0-alpha5",
+            "v3.0.0-beta2",
+            "v3.0.0-rc1",
+            "v3.3.1",
+        ],
+    ),
+    (
+        "ChainSafe/lodestar",
+        &[
+            "v0.34.0-beta.0",
+            "1.17.11",
+            "v1.21.0-rc.5",
+            "v1.22.0",
+            "v1.23.0-rc.0",
+        ],
+        &["v0.34.0-beta.0", "v1.21.0-rc.5", "v1.22.0", "v1.23.0-rc.0"],
+    ),
+    (
+        "grandinetech/grandine",
+        &[
+            "0.4.0.rc7",
+            "1.0.0.rc2",
+            "1.0.0",
+            "1.1.3.rc1",
+            "2.0.0.rc0",
+            "2.0.0.rc1",
+            "2.0.0",
+        ],
+        &[
+            "0.4.0.rc7",
+            "1.0.0.rc2",
+            "1.0.0",
+            "1.1.3.rc1",
+            "2.0.0.rc0",
+            "2.0.0.rc1",
+            "2.0.0",
+        ],
+    ),
+    (
+        "flashbots/mev-boost",
+        &[
+            "v1.6-alpha7",
+            "1.6.1-alpha1",
+            "v1.6.1-alpha1",
+            "v1.6.4844-dev1",
+            "v1.6.4844-dev5",
+            "v1.7",
+            "v1.7.0",
+            "v1.8-rc1",
+            "v1.8-rc4",
+            "v1.8",
+            "v1.8.0",
+            "v1.8.1",
+        ],
+        &[
+            "v1.6-alpha7",
+            "v1.6.1-alpha1",
+            "v1.7",
+            "v1.7.0",
+            "v1.8-rc1",
+            "v1.8-rc4",
+            "v1.8",
+            "v1.8.0",
+            "v1.8.1",
+        ],
+    ),
+    (
+        "Consensys/web3signer",
+        &[
+            "0.1.0",
+            "0.2.0",
+            "21.8.1-rc1",
+            "24.2.0",
+            "25.3.0-RC2",
+            "26.4.1",
+            "26.4.1-RC2",
+            "26.4.2",
+        ],
+        &[
+            "0.1.0",
+            "0.2.0",
+            "21.8.1-rc1",
+            "24.2.0",
+            "25.3.0-RC2",
+            "26.4.1-RC2",
+            "26.4.1",
+            "26.4.2",
+        ],
+    ),
+];
+
+#[test]
+fn tag_histories_read_as_releases_in_order() {
+    let c = builtin();
+    for &(repo, tags, want) in HISTORIES {
+        let up = c.upstream(repo).unwrap_or_else(|| panic!("{repo}"));
+        let mut got: Vec<(upkeep::domain::version::Version, &str)> = tags
+            .iter()
+            .filter_map(|t| up.release_version(t).map(|v| (v, *t)))
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let got: Vec<&str> = got.iter().map(|(_, t)| *t).collect();
+        assert_eq!(got, want, "{repo}");
+    }
+    // Hotfixes are finals, between their base and the next release.
+    let besu = c.upstream("besu-eth/besu").unwrap();
+    let hot = besu.release_version("24.3.0-hotfix").unwrap();
+    assert!(hot.is_hotfix() && !besu.is_prerelease(&hot, false));
+}

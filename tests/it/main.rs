@@ -22,4 +22,5 @@ mod serve;
 mod settings;
 mod support;
 mod transport;
+mod versions;
 mod webhook;

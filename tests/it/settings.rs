@@ -80,7 +80,7 @@ fn the_example_file_loads() {
         s.repositories[1].environments[0].network,
         Some(Network::Other("devnet-7".into()))
     );
-    assert_eq!(s.upstreams.len(), 2);
+    assert_eq!(s.upstreams.len(), 3);
     assert_eq!(s.upstreams[0].repo(), "acme/custom-node");
     assert_eq!(s.upstreams[0].versioning, Some(Scheme::Semver));
     assert_eq!(s.upstreams[0].images[0].name, "ghcr.io/acme/custom-node");
@@ -90,6 +90,17 @@ fn the_example_file_loads() {
         s.upstreams[1].images[0].tag.to_string(),
         "release-{version}-alpine"
     );
+    let op = &s.upstreams[2];
+    assert_eq!(
+        op.release_tag.as_ref().map(ToString::to_string).as_deref(),
+        Some("op-node/v{version}")
+    );
+    assert_eq!(
+        (op.prereleases, op.github_prerelease_flag),
+        (Some(false), Some(true))
+    );
+    assert_eq!(op.ignore_tags[0].as_str(), "*-rehearsal*");
+    assert_eq!(op.images[0].variants.len(), 1);
     assert_eq!(s.pull_requests.labels, ["upkeep"]);
     assert_eq!(s.pull_requests.group, Group::Upstream);
     assert_eq!(
@@ -182,7 +193,7 @@ upstreams:
 ";
     assert_eq!(
         one_error(text),
-        "upkeep.yml:5:9: unknown field `tga`, expected `name` or `tag`"
+        "upkeep.yml:5:9: unknown field `tga`, expected one of `name`, `tag`, `variants`, `minor_tags`"
     );
 }
 

@@ -77,7 +77,8 @@ struct RawUpstream {
     github: Option<Repo>,
     moved_from: Option<Vec<Repo>>,
     versioning: Option<Scheme>,
-    release_tag: Option<TagTemplate>,
+    legacy_versioning: Option<Scheme>,
+    release_tag: Option<ReleaseTag>,
     prereleases: Option<RawPrereleases>,
     ignore_tags: Option<Vec<RawPattern>>,
     channels: Option<Vec<RawPattern>>,
@@ -188,7 +189,8 @@ impl RawUpstream {
                 .map(|r| format!("{}/{}", r.0, r.1))
                 .collect(),
             versioning: self.versioning.unwrap_or(Scheme::Semver),
-            release_tag: self.release_tag,
+            legacy_versioning: self.legacy_versioning,
+            release_tag: self.release_tag.map(|t| t.0),
             prereleases: self.prereleases.map_or(defaults, |p| PrereleasePolicy {
                 offer: p.offer.unwrap_or(defaults.offer),
                 github_flag: p.github_flag.unwrap_or(defaults.github_flag),
@@ -347,28 +349,19 @@ struct RawVariant(Variant);
 
 impl<'de> Deserialize<'de> for RawVariant {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked(d, |s| Variant::parse(&s).map(RawVariant))
+    }
+}
+
+/// A release tag template (`v{version}`, `op-node/v{version}`).
+struct ReleaseTag(TagTemplate);
+
+impl<'de> Deserialize<'de> for ReleaseTag {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         checked(d, |s| {
-            if let Some(body) = s.strip_prefix('-') {
-                let b = body.as_bytes();
-                let ok = matches!((b.first(), b.last()), (Some(f), Some(l)) if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric())
-                    && b.iter()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
-                    && b.iter().any(u8::is_ascii_alphabetic);
-                if ok {
-                    return Ok(RawVariant(Variant::Suffix(s)));
-                }
-                return Err(format!(
-                    "invalid variant suffix `{s}`: expected `-` then letters, digits, `.`, `-`, `_`, with at least one letter, ending in a letter or digit (`-modern`)"
-                ));
-            }
-            if s.contains("{version}") {
-                return TagTemplate::parse(&s)
-                    .map(|t| RawVariant(Variant::Template(t)))
-                    .map_err(|e| e.to_string());
-            }
-            Err(format!(
-                "invalid variant `{s}`: expected a suffix starting with `-` (`-modern`) or a tag template with `{{version}}` (`amd64-v{{version}}`)"
-            ))
+            TagTemplate::parse_release(&s)
+                .map(ReleaseTag)
+                .map_err(|e| e.to_string())
         })
     }
 }

@@ -218,15 +218,75 @@ pub struct RawUpstream {
     #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+$"))]
     pub github: String,
     /// How release tags parse and order: `semver` (default; a leading `v`
-    /// is allowed), `calver` (`24.10.3`, `2025.1.0`) or `regex:<pattern>`
-    /// with named groups `major` (required), `minor`, `patch`, `build`,
-    /// `pre`, matched against the whole tag.
+    /// is allowed; date stamps such as `v2022.09.01` are not versions),
+    /// `calver` (`24.10.3`, `2025.1.0`) or `regex:<pattern>` with named
+    /// groups `major` (required), `minor`, `patch`, `build`, `pre`, matched
+    /// from the start of the version (a `-variant` may follow unless the
+    /// pattern ends in `$`); the pattern may spell the text around the
+    /// version too (`^release-(?<major>\d+)…$`).
     #[schemars(regex(pattern = r"^(semver|calver|regex:.+)$"))]
     pub versioning: Option<String>,
-    /// Offer prereleases too (default false).
-    pub prereleases: Option<bool>,
+    /// The git tag of a release, with exactly one `{version}`: `v{version}`,
+    /// a monorepo component `op-node/v{version}` or `tests@{version}`, a
+    /// chart `mychart-{version}` (default: the version with an optional
+    /// `v`). Tags that do not fit are not releases of this upstream.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9._/@-]*\{version\}(-[A-Za-z0-9._-]*)?$"))]
+    pub release_tag: Option<String>,
+    /// Pre-releases: `true` or `false` (offer them or not; default false),
+    /// or `{offer: BOOL, github_flag: BOOL}`.
+    pub prereleases: Option<RawPrereleases>,
+    /// Release tags that are never releases, as patterns matched against
+    /// the whole tag, any case (`*` any run, `?` one character, `[...]` a
+    /// class): `["*-exp", "v20??.*"]`.
+    pub ignore_tags: Option<Vec<String>>,
+    /// Moving image tags that are never versions, as patterns (`stable`,
+    /// `latest-*`); `latest`, `main`, `nightly` and commit hashes are
+    /// channels without being listed.
+    pub channels: Option<Vec<String>>,
     /// The container images this upstream publishes.
     pub images: Option<Vec<RawImage>>,
+}
+
+/// Whether pre-releases are offered: a bool, or the full policy.
+#[derive(Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(untagged)]
+pub enum RawPrereleases {
+    /// Offer pre-releases as upgrade targets (default false).
+    Offer(bool),
+    /// The full policy.
+    Policy(RawPrereleasePolicy),
+}
+
+impl<'de> Deserialize<'de> for RawPrereleases {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = RawPrereleases;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or a mapping with `offer` and `github_flag`")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<RawPrereleases, E> {
+                Ok(RawPrereleases::Offer(b))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawPrereleases, A::Error> {
+                RawPrereleasePolicy::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawPrereleases::Policy)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How an upstream marks pre-releases, and whether to offer them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawPrereleasePolicy {
+    /// Offer pre-releases as upgrade targets (default false).
+    pub offer: Option<bool>,
+    /// GitHub's "pre-release" flag marks a pre-release (default true); set
+    /// false where every release carries it. The tag's own marker
+    /// (`-rc.1`, `-RC1`) always counts.
+    pub github_flag: Option<bool>,
 }
 
 /// A container image published by an upstream.
@@ -243,6 +303,14 @@ pub struct RawImage {
     /// `v{version}-alltools`.
     #[schemars(regex(pattern = r"^[A-Za-z0-9._-]*\{version\}(-[A-Za-z0-9._-]*)?$"))]
     pub tag: Option<String>,
+    /// Known variants: suffixes after the templated tag (`-alpine`,
+    /// `-modern`), or other spellings of the whole tag (`amd64-v{version}`).
+    /// A reference keeps its variant when it moves.
+    pub variants: Option<Vec<String>>,
+    /// The image also carries a rolling `MAJOR.MINOR` tag per release: a
+    /// reference written that way moves to the next `MAJOR.MINOR` (default
+    /// false).
+    pub minor_tags: Option<bool>,
 }
 
 /// How pull requests are opened.

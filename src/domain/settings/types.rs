@@ -12,6 +12,7 @@ use crate::domain::rollout::window::Windows;
 use crate::domain::rules::Code;
 
 pub use super::raw::Group;
+pub use crate::domain::catalog::{Pattern, Variant};
 pub use crate::domain::version::{Scheme, TagTemplate};
 
 /// The default poll schedule: every ten minutes.
@@ -218,7 +219,7 @@ impl fmt::Display for Network {
 }
 
 /// An upstream tracked in addition to the built-in catalog.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Upstream {
     pub owner: String,
     pub name: String,
@@ -228,6 +229,14 @@ pub struct Upstream {
     /// Whether pre-releases are offered, when written (default: no, or the
     /// catalog's policy for a catalogued upstream).
     pub prereleases: Option<bool>,
+    /// Whether GitHub's pre-release flag marks a pre-release, when written.
+    pub github_prerelease_flag: Option<bool>,
+    /// The git tag template of a release, when written.
+    pub release_tag: Option<TagTemplate>,
+    /// Release tags that are never releases.
+    pub ignore_tags: Vec<Pattern>,
+    /// Moving image tags that are never versions.
+    pub channels: Vec<Pattern>,
     pub images: Vec<ImageMapping>,
 }
 
@@ -239,10 +248,14 @@ impl Upstream {
 }
 
 /// An image an upstream publishes and how its tags are written.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ImageMapping {
     pub name: String,
     pub tag: TagTemplate,
+    /// Known variants (suffixes or alternative templates).
+    pub variants: Vec<Variant>,
+    /// Rolling `MAJOR.MINOR` tags, when written.
+    pub minor_tags: Option<bool>,
 }
 
 /// How pull requests are opened.

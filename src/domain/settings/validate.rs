@@ -7,13 +7,13 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::issue::{At, Issue};
 use super::raw::{
-    RawEnvironment, RawHealthGate, RawImage, RawRepository, RawRollout, RawSettings, RawSlackRoute,
-    RawUpstream,
+    RawEnvironment, RawHealthGate, RawImage, RawPrereleases, RawRepository, RawRollout,
+    RawSettings, RawSlackRoute, RawUpstream,
 };
 use super::types::{
-    Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, PullRequests, Registries,
+    Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, Pattern, PullRequests, Registries,
     RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate,
-    Upstream, glob, route_glob,
+    Upstream, Variant, glob, route_glob,
 };
 use crate::domain::rollout::verify::{Gate, Threshold};
 use crate::domain::rollout::window::{WindowError, Windows};
@@ -544,6 +544,19 @@ impl Validator {
                     .check(&at.key("versioning"), parse_versioning(text))
                     .map(Some),
             };
+            let release_tag = match &up.release_tag {
+                None => Some(None),
+                Some(t) => self
+                    .check(&at.key("release_tag"), parse_release_tag(t))
+                    .map(Some),
+            };
+            let ignore_tags = self.patterns(up.ignore_tags.as_deref(), &at.key("ignore_tags"));
+            let channels = self.patterns(up.channels.as_deref(), &at.key("channels"));
+            let (prereleases, github_prerelease_flag) = match &up.prereleases {
+                None => (None, None),
+                Some(RawPrereleases::Offer(b)) => (Some(*b), None),
+                Some(RawPrereleases::Policy(p)) => (p.offer, p.github_flag),
+            };
             let images: Vec<Option<ImageMapping>> = up
                 .images
                 .as_deref()
@@ -552,16 +565,30 @@ impl Validator {
                 .enumerate()
                 .map(|(k, image)| self.image(image, &at.key("images").index(k)))
                 .collect();
-            if let (Some((owner, name)), Some(versioning), Some(images)) = (
+            if let (
+                Some((owner, name)),
+                Some(versioning),
+                Some(release_tag),
+                Some(ignore_tags),
+                Some(channels),
+                Some(images),
+            ) = (
                 repo,
                 versioning,
+                release_tag,
+                ignore_tags,
+                channels,
                 images.into_iter().collect::<Option<Vec<_>>>(),
             ) {
                 out.push(Upstream {
                     owner,
                     name,
                     versioning,
-                    prereleases: up.prereleases,
+                    prereleases,
+                    github_prerelease_flag,
+                    release_tag,
+                    ignore_tags,
+                    channels,
                     images,
                 });
             }
@@ -575,10 +602,37 @@ impl Validator {
             None => Some(TagTemplate::default()),
             Some(t) => self.check(&at.key("tag"), parse_tag_template(t)),
         };
+        let mut variants = Some(Vec::new());
+        for (i, v) in raw
+            .variants
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            match self.check(&at.key("variants").index(i), Variant::parse(v.trim())) {
+                Some(v) => variants.iter_mut().for_each(|all| all.push(v.clone())),
+                None => variants = None,
+            }
+        }
         Some(ImageMapping {
             name: name?,
             tag: tag?,
+            variants: variants?,
+            minor_tags: raw.minor_tags,
         })
+    }
+
+    /// Tag patterns (`*-exp`); `None` when one is invalid (reported).
+    fn patterns(&mut self, raw: Option<&[String]>, at: &At) -> Option<Vec<Pattern>> {
+        let mut out = Some(Vec::new());
+        for (i, p) in raw.unwrap_or_default().iter().enumerate() {
+            match self.check(&at.index(i), Pattern::new(p.trim())) {
+                Some(p) => out.iter_mut().for_each(|all| all.push(p.clone())),
+                None => out = None,
+            }
+        }
+        out
     }
 
     fn labels(&mut self, raw: &[String], at: &At) -> Vec<String> {
@@ -932,6 +986,15 @@ pub(crate) fn parse_versioning(text: &str) -> Result<Scheme, String> {
 }
 
 /// A tag template, read by the version stage's [`TagTemplate`].
+fn parse_release_tag(text: &str) -> Result<TagTemplate, String> {
+    TagTemplate::parse_release(text.trim()).map_err(|e| match e {
+        VersionError::InvalidTemplate { template, reason } => format!(
+            "invalid release tag template `{template}`: {reason}; expected exactly one `{{version}}`, e.g. `v{{version}}` or `op-node/v{{version}}`"
+        ),
+        other => other.to_string(),
+    })
+}
+
 fn parse_tag_template(text: &str) -> Result<TagTemplate, String> {
     TagTemplate::parse(text).map_err(|e| match e {
         VersionError::InvalidTemplate { template, reason } => format!(

@@ -42,11 +42,22 @@ const FLOATING: &[&str] = &[
 ///   least one digit and one letter (`8d9c1b2`, `a94a8fe5...`), optionally
 ///   after a `g` as in `git describe` output (`v1.2.3-4-g8d9c1b2`).
 ///
-/// All-digit strings such as `20240101` are not junk by this rule (they could
-/// be a hash, but also a date or build number); under `semver` and `calver`
-/// they are still not versions, having a single part.
+/// - bare integers of 6 digits or more: date stamps (`20240101`,
+///   `240101`), timestamps and CI build numbers (`1626082128492`);
+/// - devnet, CI and experimental builds: a `-`/`_`/`.`-separated piece
+///   that is `exp`, `experimental`, `testrun`, `buildbot`, `gha`, holds
+///   `devnet` or `testnet` (`fusaka-devnet-2`, `v1.2.0-pectra-devnet-4`),
+///   or is `dev` glued to a number (`v1.6.4844-dev3`; `-dev` and `-dev.1`
+///   stay pre-releases).
+///
+/// Short integers such as `16` are not junk by this rule (a `regex:` scheme
+/// may read a major-only version); under `semver` and `calver` they are
+/// still not versions, having a single part.
 pub fn is_junk(tag: &str) -> bool {
     if tag.is_empty() || tag.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return true;
+    }
+    if tag.len() >= 6 && tag.bytes().all(|c| c.is_ascii_digit()) {
         return true;
     }
     let lower = tag.to_ascii_lowercase();
@@ -69,9 +80,23 @@ pub fn is_junk(tag: &str) -> bool {
         return true;
     }
     let before_build = lower.split('+').next().unwrap_or("");
-    before_build
-        .split(['-', '_', '.'])
-        .any(|piece| looks_like_hash(piece) || piece.strip_prefix('g').is_some_and(looks_like_hash))
+    before_build.split(['-', '_', '.']).any(|piece| {
+        looks_like_hash(piece)
+            || piece.strip_prefix('g').is_some_and(looks_like_hash)
+            || is_build_marker(piece)
+    })
+}
+
+/// A piece naming a devnet, CI or experimental build (lowercase).
+fn is_build_marker(piece: &str) -> bool {
+    matches!(
+        piece,
+        "exp" | "experimental" | "testrun" | "buildbot" | "gha"
+    ) || piece.contains("devnet")
+        || piece.contains("testnet")
+        || piece
+            .strip_prefix("dev")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// True when `s` holds a digit, `.` or `_`, digit sequence (`1.2`, `1_2`).
@@ -122,6 +147,20 @@ mod tests {
             "1.2.3-8d9c1b2",
             "pr-123-a1b2c3d",
             "v1.2.3\n",
+            "20240101",
+            "240101",
+            "1626082128492",
+            "v4.6.111-exp",
+            "v5.1.222-EXP",
+            "1.2.3-experimental",
+            "fusaka-devnet-2",
+            "v1.2.0-pectra-devnet-4",
+            "201903-testnet0",
+            "v1.6.4844-dev3",
+            "1.9.dev3",
+            "GHA-TESTRUN-1",
+            "GHA.TESTRUN.1",
+            "buildbot-testing-tag-3",
         ] {
             assert!(is_junk(s), "{s:?}");
         }
@@ -135,8 +174,14 @@ mod tests {
             "release-1.2.3",
             "release-1_2_3-rc4-alpine",
             "16",
-            "20240101",
+            "12345",
             "v5.3.0-modern",
+            "v5.3.0-dev",
+            "1.0.0-dev.1",
+            "v4.0.3-hotfix",
+            "v1.3.8-hotfix+6c0942",
+            "25.2.0-alpha1",
+            "v1.2.3-devel",
             "1.0.0+sha.5114f85",
             "1.0.0+8d9c1b2",
             "multiarch-v25.4.1",

@@ -71,6 +71,9 @@ pub(super) fn lenient(text: &str, calver: bool) -> Option<Tag> {
     if parts.len() < 2 || (calver && first_len != 2 && first_len != 4) {
         return None;
     }
+    if !calver && is_date_stamp(first_len, &parts) {
+        return None;
+    }
 
     let (pre, pre_len) = match prerelease_at(&text[i..])? {
         Some((kind, number, len)) => {
@@ -84,6 +87,13 @@ pub(super) fn lenient(text: &str, calver: bool) -> Option<Tag> {
         None => (None, 0),
     };
     i += pre_len;
+    let mut hotfix = None;
+    if pre.is_none()
+        && let Some((number, len)) = hotfix_at(&text[i..])?
+    {
+        hotfix = Some(number);
+        i += len;
+    }
 
     let rest = &text[i..];
     let (build, variant) = if let Some(meta) = rest.strip_prefix('+') {
@@ -108,6 +118,7 @@ pub(super) fn lenient(text: &str, calver: bool) -> Option<Tag> {
         version: Version {
             parts,
             pre,
+            hotfix,
             build,
             text: text[start..end].to_owned(),
         },
@@ -151,6 +162,53 @@ fn prerelease_at(rest: &str) -> Option<Option<(PreKind, Option<u64>, usize)>> {
     }
     match after.get(used) {
         None | Some(b'-' | b'+') => Some(Some((kind, number, dash + word_len + used))),
+        Some(_) => None,
+    }
+}
+
+/// A semver-scheme tag whose first part reads as a year (a 4-digit number
+/// from 1970 to 2099) and whose second part as a month: a date-stamped
+/// snapshot such as `v2022.09.01`, not a semantic version.
+fn is_date_stamp(first_len: usize, parts: &[u64]) -> bool {
+    first_len == 4
+        && (1970..=2099).contains(&parts[0])
+        && parts.get(1).is_some_and(|m| (1..=12).contains(m))
+}
+
+/// Looks for a hotfix marker at the start of `rest`: `-hotfix` in any case,
+/// optionally followed by a number (`-hotfix2`, `-hotfix.2`).
+///
+/// `Some(None)`: there is none. `Some(Some((number, len)))`: one spanning
+/// `rest[..len]` (number 0 when none is written). `None`: `-hotfix` and a
+/// number followed by something that is no variant or build metadata.
+fn hotfix_at(rest: &str) -> Option<Option<(u64, usize)>> {
+    const WORD: &[u8] = b"hotfix";
+    let Some(body) = rest.strip_prefix('-') else {
+        return Some(None);
+    };
+    let b = body.as_bytes();
+    if b.len() < WORD.len() || !b[..WORD.len()].eq_ignore_ascii_case(WORD) {
+        return Some(None);
+    }
+    let after = &b[WORD.len()..];
+    let digits_at = match after {
+        [] | [b'-' | b'+', ..] => return Some(Some((0, 1 + WORD.len()))),
+        [d, ..] if d.is_ascii_digit() => 0,
+        [b'.', d, ..] if d.is_ascii_digit() => 1,
+        // `-hotfixes`, `-hotfix_x`: not a hotfix marker (a variant, maybe).
+        _ => return Some(None),
+    };
+    let n = after[digits_at..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    let number = std::str::from_utf8(&after[digits_at..digits_at + n])
+        .ok()?
+        .parse::<u64>()
+        .ok()?;
+    let used = digits_at + n;
+    match after.get(used) {
+        None | Some(b'-' | b'+') => Some(Some((number, 1 + WORD.len() + used))),
         Some(_) => None,
     }
 }
@@ -215,7 +273,19 @@ pub(super) fn regex(scheme: &RegexScheme, text: &str) -> Option<Tag> {
     if text.len() > MAX_TAG_LEN || is_junk(text) {
         return None;
     }
-    let caps = scheme.regex().captures(text)?;
+    // The whole text, or a start of it followed by a variant suffix.
+    let caps = match scheme.regex().captures(text) {
+        Some(c) => c,
+        None => {
+            let c = scheme.head().captures(text)?;
+            let end = c.get(0)?.end();
+            let tail = text.get(end..)?;
+            if !tail.strip_prefix('-').is_some_and(valid_variant) {
+                return None;
+            }
+            c
+        }
+    };
     let mut lo = usize::MAX;
     let mut hi = 0;
     let mut numbers = [None; 4];
@@ -236,14 +306,16 @@ pub(super) fn regex(scheme: &RegexScheme, text: &str) -> Option<Tag> {
         .rposition(Option::is_some)
         .map_or(0, |p| p + 1);
     let parts = numbers[..count].iter().map(|n| n.unwrap_or(0)).collect();
-    let pre = match caps.name("pre") {
-        Some(m) if !m.as_str().is_empty() => {
-            lo = lo.min(m.start());
-            hi = hi.max(m.end());
-            Some(classify_pre(m.as_str()))
+    let (mut pre, mut hotfix) = (None, None);
+    if let Some(m) = caps.name("pre").filter(|m| !m.as_str().is_empty()) {
+        lo = lo.min(m.start());
+        hi = hi.max(m.end());
+        let dashed = format!("-{}", m.as_str().trim_start_matches(['-', '.', '_']));
+        match hotfix_at(&dashed) {
+            Some(Some((number, len))) if len == dashed.len() => hotfix = Some(number),
+            _ => pre = Some(classify_pre(m.as_str())),
         }
-        _ => None,
-    };
+    }
     let version_text = text.get(lo..hi)?;
     let variant = text.get(hi..)?;
     Some(Tag {
@@ -251,6 +323,7 @@ pub(super) fn regex(scheme: &RegexScheme, text: &str) -> Option<Tag> {
         version: Version {
             parts,
             pre,
+            hotfix,
             build: None,
             text: version_text.to_owned(),
         },
@@ -299,8 +372,67 @@ mod tests {
             "ümlaut1.2",
             "2024-01-01",
             "20240101",
+            "1.2.3-hotfix2x",
         ] {
             assert!(semver(s).is_none(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn hotfix_markers() {
+        // (tag, version text, variant)
+        let cases: &[(&str, &str, Option<&str>)] = &[
+            ("v4.0.3-hotfix", "4.0.3-hotfix", None),
+            ("23.10.3-Hotfix", "23.10.3-Hotfix", None),
+            ("v0.4.0-HOTFIX", "0.4.0-HOTFIX", None),
+            ("1.2.3-hotfix.2", "1.2.3-hotfix.2", None),
+            ("1.2.3-hotfix2", "1.2.3-hotfix2", None),
+            ("v1.3.8-hotfix+6c0942", "1.3.8-hotfix+6c0942", None),
+            ("v5.3.0-hotfix-modern", "5.3.0-hotfix", Some("-modern")),
+            ("1.2.3-hotfixes", "1.2.3", Some("-hotfixes")),
+            ("1.2.3-hotfix.x", "1.2.3", Some("-hotfix.x")),
+        ];
+        for &(s, version, variant) in cases {
+            let t = semver(s).unwrap_or_else(|| panic!("{s:?} should parse"));
+            assert_eq!(t.version.as_str(), version, "{s}");
+            assert_eq!(t.variant.as_deref(), variant, "{s}");
+            assert!(!t.version.is_prerelease(), "{s}");
+            assert_eq!(t.to_string(), s);
+        }
+        assert_eq!(
+            semver("1.2.3-hotfix.2").map(|t| t.version.hotfix),
+            Some(Some(2))
+        );
+        assert_eq!(
+            semver("1.2.3-hotfix").map(|t| t.version.hotfix),
+            Some(Some(0))
+        );
+        // A pre-release is never also a hotfix: the marker is a variant there.
+        let t = semver("1.2.3-rc.1-hotfix").expect("parses");
+        assert!(t.version.is_prerelease() && !t.version.is_hotfix());
+    }
+
+    #[test]
+    fn date_stamps_are_not_semver_versions() {
+        for s in [
+            "v2022.09.01",
+            "2024.01.15",
+            "v2021.10.2",
+            "2025.1.0",
+            "v1999.12.31",
+        ] {
+            assert!(semver(s).is_none(), "{s:?}");
+            assert!(lenient(s, true).is_some(), "calver reads {s:?}");
+        }
+        for s in [
+            "v3.1",
+            "1.2.3.4",
+            "2100.1.0",
+            "1969.1.0",
+            "2024.13.1",
+            "v0.2024.1",
+        ] {
+            assert!(semver(s).is_some(), "{s:?}");
         }
     }
 
@@ -366,6 +498,40 @@ mod tests {
         // Anchored: no partial match.
         assert!(Tag::parse(&scheme, "xrelease-1_2").is_none());
         assert!(Tag::parse(&scheme, "release-1_2_").is_none());
+    }
+
+    #[test]
+    fn regex_scheme_reads_a_variant_after_its_match() {
+        // The upkeep.example.yml pattern: anchored by the user, no tail.
+        let scheme: Scheme = r"regex:^release-(?<major>\d+)\.(?<minor>\d+)(?:-(?<pre>rc\d+))?$"
+            .parse()
+            .expect("valid");
+        let t = Tag::parse(&scheme, "release-1.4-rc2").expect("matches");
+        assert_eq!((t.prefix(), t.version().as_str()), ("release-", "1.4-rc2"));
+        assert!(t.version().is_prerelease());
+        assert!(
+            Tag::parse(&scheme, "release-1.4-alpine").is_none(),
+            "`$` is the user's"
+        );
+        let version_only: Scheme = r"regex:(?<major>\d+)_(?<minor>\d+)(?:-(?<pre>rc\d+|hotfix))?"
+            .parse()
+            .expect("valid");
+        let t = Tag::parse(&version_only, "1_2-alpine").expect("a variant follows");
+        assert_eq!(
+            (t.version().as_str(), t.variant()),
+            ("1_2", Some("-alpine"))
+        );
+        let t = Tag::parse(&version_only, "1_2-rc3-alpine").expect("matches");
+        assert_eq!(
+            (t.version().as_str(), t.variant()),
+            ("1_2-rc3", Some("-alpine"))
+        );
+        let h = Tag::parse(&version_only, "1_2-hotfix").expect("matches");
+        assert!(h.version().is_hotfix() && !h.version().is_prerelease());
+        assert!(h.version() > Tag::parse(&version_only, "1_2").expect("m").version());
+        for bad in ["1_2_", "1_2-", "1_2-alpine-", "1_2.3"] {
+            assert!(Tag::parse(&version_only, bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -35,13 +35,16 @@ pub enum Scheme {
     Regex(RegexScheme),
 }
 
-/// A user-supplied version pattern, compiled with size limits and matched
-/// against the whole tag (anchored, full match).
+/// A user-supplied version pattern, compiled with size limits (in the
+/// `regex` crate: linear time, no backtracking) and matched from the start
+/// of the text: the whole text, or a start of it followed by a `-variant`
+/// suffix (`1_2-alpine`). Write `$` to forbid the suffix.
 ///
 /// Named groups: `major` (required, must match digits), `minor`, `patch`,
 /// `build` (optional digits: a missing one counts as 0, and the number of
 /// parts runs up to the last group that matched), `pre` (optional
-/// pre-release, classified by [`PreKind`](super::PreKind) words). Any other
+/// pre-release, classified by [`PreKind`](super::PreKind) words; a `hotfix`
+/// there marks a final hotfix release instead). Any other
 /// named group is an error (likely a typo); use unnamed groups freely. The
 /// tag's prefix is the text before the first of these groups, its variant
 /// the text after the last one.
@@ -49,6 +52,8 @@ pub enum Scheme {
 pub struct RegexScheme {
     pattern: String,
     regex: Regex,
+    /// Anchored at the start only: a variant suffix may follow the match.
+    head: Regex,
 }
 
 impl RegexScheme {
@@ -87,9 +92,11 @@ impl RegexScheme {
             ));
         }
         let regex = compile(&format!("^(?:{pattern})$"))?;
+        let head = compile(&format!("^(?:{pattern})"))?;
         Ok(RegexScheme {
             pattern: pattern.to_owned(),
             regex,
+            head,
         })
     }
 
@@ -101,6 +108,11 @@ impl RegexScheme {
     /// The anchored, compiled pattern.
     pub(super) fn regex(&self) -> &Regex {
         &self.regex
+    }
+
+    /// The pattern anchored at the start only.
+    pub(super) fn head(&self) -> &Regex {
+        &self.head
     }
 }
 
@@ -165,7 +177,7 @@ impl JsonSchema for Scheme {
         json_schema!({
             "type": "string",
             "pattern": "^(semver|calver|regex:.+)$",
-            "description": "How release tags are read and ordered: \"semver\" (lenient: optional v prefix, 2 to 4 numeric parts), \"calver\" (first part a 2- or 4-digit year), or \"regex:<pattern>\" with named groups major (required), minor, patch, build and pre, matched against the whole tag.",
+            "description": "How release tags are read and ordered: \"semver\" (lenient: optional v prefix, 2 to 4 numeric parts; date stamps such as v2022.09.01 are not versions), \"calver\" (first part a 2- or 4-digit year), or \"regex:<pattern>\" with named groups major (required), minor, patch, build and pre, matched from the start of the version (a -variant may follow unless the pattern ends in $).",
             "examples": ["semver", "calver", "regex:(?P<major>\\d+)\\.(?P<minor>\\d+)"]
         })
     }

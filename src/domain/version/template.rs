@@ -36,8 +36,20 @@ pub struct TemplateMatch {
 }
 
 impl TagTemplate {
-    /// Parses a template; errors name the template and the problem.
+    /// Parses an image tag template; errors name the template and the
+    /// problem.
     pub fn parse(template: &str) -> Result<Self, VersionError> {
+        Self::parse_with(template, false)
+    }
+
+    /// Parses a release (git) tag template: as [`parse`](Self::parse), and
+    /// the text before `{version}` may also hold `/` and `@`, as component
+    /// tags of a monorepo do (`op-node/v{version}`, `tests@{version}`).
+    pub fn parse_release(template: &str) -> Result<Self, VersionError> {
+        Self::parse_with(template, true)
+    }
+
+    fn parse_with(template: &str, release: bool) -> Result<Self, VersionError> {
         let invalid = |reason| VersionError::InvalidTemplate {
             template: template.to_owned(),
             reason,
@@ -48,20 +60,27 @@ impl TagTemplate {
         if after.contains(PLACEHOLDER) {
             return Err(invalid("it has more than one {version} placeholder"));
         }
-        for literal in [before, after] {
+        for (literal, lax) in [(before, release), (after, false)] {
             if literal.contains(['{', '}']) {
                 return Err(invalid(
                     "braces are only allowed in the {version} placeholder",
                 ));
             }
-            if !literal
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
-            {
-                return Err(invalid(
-                    "only letters, digits, '.', '-' and '_' may surround {version}",
-                ));
+            let ok = |c: u8| {
+                c.is_ascii_alphanumeric()
+                    || matches!(c, b'.' | b'-' | b'_')
+                    || (lax && matches!(c, b'/' | b'@'))
+            };
+            if !literal.bytes().all(ok) {
+                return Err(invalid(if release {
+                    "only letters, digits, '.', '-', '_' (and before {version} '/' and '@') may surround {version}"
+                } else {
+                    "only letters, digits, '.', '-' and '_' may surround {version}"
+                }));
             }
+        }
+        if release && (before.contains("//") || before.starts_with('/') || before.contains("@{")) {
+            return Err(invalid("not a valid git tag name"));
         }
         if !after.is_empty() && !after.starts_with('-') {
             return Err(invalid("text after {version} must start with '-'"));
@@ -81,7 +100,34 @@ impl TagTemplate {
     /// under `scheme` (which parses the text between the template's prefix
     /// and suffix). `None` when the tag does not fit the template or holds no
     /// version.
+    ///
+    /// A `regex:` pattern may also spell the template's literal text itself
+    /// (`^release-(?<major>\d+)…$` with `release-{version}-alpine`): when
+    /// the text between fails, the whole tag without the template's suffix
+    /// is read, and its prefix must be the template's.
     pub fn match_tag(&self, scheme: &Scheme, tag: &str) -> Option<TemplateMatch> {
+        match (self.match_inside(scheme, tag), scheme) {
+            (Some(m), _) => Some(m),
+            (None, Scheme::Regex(_)) => self.match_spelled(scheme, tag),
+            (None, _) => None,
+        }
+    }
+
+    /// [`match_tag`](Self::match_tag) for a pattern that holds the
+    /// template's prefix.
+    fn match_spelled(&self, scheme: &Scheme, tag: &str) -> Option<TemplateMatch> {
+        let body = tag.strip_suffix(self.after.as_str())?;
+        let parsed = Tag::parse(scheme, body)?;
+        if parsed.prefix != self.before || (!self.after.is_empty() && parsed.variant.is_some()) {
+            return None;
+        }
+        Some(TemplateMatch {
+            version: parsed.version,
+            variant: parsed.variant,
+        })
+    }
+
+    fn match_inside(&self, scheme: &Scheme, tag: &str) -> Option<TemplateMatch> {
         let rest = tag.strip_prefix(self.before.as_str())?;
         let parsed = Tag::parse(scheme, rest)?;
         if !parsed.prefix.is_empty() {
@@ -236,6 +282,55 @@ mod tests {
         assert_eq!(m.version.parts(), &[1, 2]);
         assert_eq!(m.variant.as_deref(), Some("-slim"));
         assert_eq!(t.render(&m.version) + "-slim", "release-1_2-slim");
+    }
+
+    #[test]
+    fn release_templates_of_monorepos() {
+        let s = Scheme::Semver;
+        for (t, tag, version) in [
+            ("op-node/v{version}", "op-node/v1.9.4", "1.9.4"),
+            ("tests@{version}", "tests@2.1.0-rc.1", "2.1.0-rc.1"),
+            ("mychart-{version}", "mychart-0.4.2", "0.4.2"),
+        ] {
+            let tmpl = TagTemplate::parse_release(t).unwrap_or_else(|e| panic!("{e}"));
+            let m = tmpl.match_tag(&s, tag).expect("matches");
+            assert_eq!((m.version.as_str(), m.variant), (version, None));
+            assert_eq!(tmpl.render(&m.version), tag);
+            assert_eq!(tmpl.to_string(), t);
+        }
+        let op = TagTemplate::parse_release("op-node/v{version}").expect("valid");
+        assert!(op.match_tag(&s, "op-batcher/v1.9.4").is_none());
+        assert!(op.match_tag(&s, "v1.9.4").is_none());
+        // Image tags hold no `/` or `@`.
+        assert!(TagTemplate::parse("op-node/v{version}").is_err());
+        for bad in [
+            "/v{version}",
+            "a//v{version}",
+            "{version}/x",
+            "a@{{version}",
+        ] {
+            assert!(TagTemplate::parse_release(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_regex_may_spell_the_template_prefix() {
+        let scheme: Scheme = r"regex:^release-(?<major>\d+)\.(?<minor>\d+)(?:-(?<pre>rc\d+))?$"
+            .parse()
+            .expect("valid");
+        let t = template("release-{version}-alpine");
+        let m = t.match_tag(&scheme, "release-1.4-alpine").expect("matches");
+        assert_eq!((m.version.as_str(), m.variant), ("1.4", None));
+        assert_eq!(t.render(&m.version), "release-1.4-alpine");
+        let m = t
+            .match_tag(&scheme, "release-1.5-rc2-alpine")
+            .expect("matches");
+        assert!(m.version.is_prerelease());
+        assert!(t.match_tag(&scheme, "release-1.4").is_none());
+        assert!(t.match_tag(&scheme, "other-1.4-alpine").is_none());
+        let release = TagTemplate::parse_release("release-{version}").expect("valid");
+        let m = release.match_tag(&scheme, "release-1.4").expect("matches");
+        assert_eq!(m.version.as_str(), "1.4");
     }
 
     #[test]

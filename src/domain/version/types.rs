@@ -87,6 +87,9 @@ impl fmt::Display for Prerelease {
 pub struct Version {
     pub(super) parts: Vec<u64>,
     pub(super) pre: Option<Prerelease>,
+    /// A final hotfix release of these parts (`-hotfix`, `-Hotfix.2`): its
+    /// number, 0 when none is written. Never together with `pre`.
+    pub(super) hotfix: Option<u64>,
     pub(super) build: Option<String>,
     pub(super) text: String,
 }
@@ -118,6 +121,13 @@ impl Version {
         self.pre.is_some()
     }
 
+    /// True for a final hotfix release (`4.0.3-hotfix`, `23.10.3-Hotfix`,
+    /// `1.3.8-hotfix.2+6c0942`): it sorts after its base version and
+    /// before the next one, and is not a pre-release.
+    pub fn is_hotfix(&self) -> bool {
+        self.hotfix.is_some()
+    }
+
     /// Build metadata after `+`, without the `+`.
     pub fn build(&self) -> Option<&str> {
         self.build.as_deref()
@@ -129,7 +139,8 @@ impl Version {
     }
 
     /// Precedence only: numeric parts (missing ones count as 0), then
-    /// pre-release; ignores build metadata and spelling. `1.9` and `1.9.0`
+    /// pre-release (below the release), then hotfix (above it, by number);
+    /// ignores build metadata and spelling. `1.9` and `1.9.0`
     /// are `Equal` here but not under [`Ord`].
     pub fn cmp_precedence(&self, other: &Self) -> Ordering {
         let len = self.parts.len().max(other.parts.len());
@@ -139,7 +150,7 @@ impl Version {
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
             .then_with(|| match (&self.pre, &other.pre) {
-                (None, None) => Ordering::Equal,
+                (None, None) => self.hotfix.cmp(&other.hotfix),
                 (None, Some(_)) => Ordering::Greater,
                 (Some(_), None) => Ordering::Less,
                 (Some(a), Some(b)) => a.kind.cmp(&b.kind).then(a.number.cmp(&b.number)),
@@ -352,6 +363,26 @@ mod tests {
             assert_eq!(v(a).cmp_precedence(&v(b)), Ordering::Equal);
             assert_ne!(v(a), v(b));
         }
+    }
+
+    #[test]
+    fn hotfixes_are_finals_after_their_base() {
+        let chain = [
+            "4.0.3-rc.1",
+            "4.0.3",
+            "4.0.3-hotfix",
+            "4.0.3-Hotfix.1",
+            "4.0.3-hotfix.2",
+            "4.0.4",
+        ];
+        for w in chain.windows(2) {
+            assert!(v(w[0]) < v(w[1]), "{} < {}", w[0], w[1]);
+        }
+        let h = v("1.3.8-hotfix+6c0942");
+        assert!(h.is_hotfix() && !h.is_prerelease());
+        assert_eq!(h.build(), Some("6c0942"));
+        assert_eq!(h.as_str(), "1.3.8-hotfix+6c0942");
+        assert_eq!(h.cmp_precedence(&v("1.3.8-hotfix")), Ordering::Equal);
     }
 
     #[test]
