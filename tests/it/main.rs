@@ -20,6 +20,7 @@ mod run;
 mod scan;
 mod serve;
 mod settings;
+mod store;
 mod support;
 mod transport;
 mod webhook;

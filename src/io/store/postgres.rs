@@ -874,9 +874,9 @@ mod tests {
         assert_eq!(c.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
         let (_, tls, prefer) = configure("postgres://u@h/db", "x").unwrap();
         assert!(tls.is_some() && prefer);
-        let err = configure("postgres://u@h/db?sslmode=sometimes", "x").unwrap_err();
+        let err = configure("postgres://u@h/db?sslmode=sometimes", "x").err().unwrap();
         assert!(err.to_string().contains("sslmode=sometimes"), "{err}");
-        let err = configure("postgres://u@h/db?sslrootcert=/nonexistent.pem", "x").unwrap_err();
+        let err = configure("postgres://u@h/db?sslrootcert=/nonexistent.pem", "x").err().unwrap();
         assert!(err.to_string().contains("/nonexistent.pem"), "{err}");
     }
 }

@@ -12,6 +12,7 @@ pub mod git_http;
 pub mod github;
 pub mod prometheus;
 pub mod registry;
+pub mod postgres;
 pub mod slack;
 
 /// `tests/fixtures/<rel>`.
