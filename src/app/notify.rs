@@ -170,7 +170,8 @@ pub async fn deliver(
         };
         // A store shared by replicas: claim the keys first, so that only
         // one replica sends (and give them back if the message is lost).
-        let shared = store.filter(|s| s.is_shared() && !m.keys.is_empty() && channel.webhook.is_ok());
+        let shared =
+            store.filter(|s| s.is_shared() && !m.keys.is_empty() && channel.webhook.is_ok());
         let mut claimed = Vec::new();
         if let Some(store) = shared {
             match store.claim_slack(&m.channel, &m.keys, now) {

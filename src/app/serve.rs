@@ -643,6 +643,10 @@ async fn schedule(
             _ = stop.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(wait) => {}
         }
+        // One waiting already: leave the tick to another replica.
+        if shared.is_some() && queued.load(Ordering::SeqCst) {
+            continue;
+        }
         if let Some(shared) = &shared
             && !shared.claim_tick(name, next).await
         {

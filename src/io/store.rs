@@ -114,14 +114,16 @@ const TICK_MEMORY_SECS: i64 = 7 * 24 * 3600;
 
 /// One more pass requested for a repository (its time kept while one is
 /// pending already).
-const REQUEST_PASS_SQL: &str = "INSERT INTO repo_job (repository, requested, done, reason, requested_ms)
+const REQUEST_PASS_SQL: &str =
+    "INSERT INTO repo_job (repository, requested, done, reason, requested_ms)
      VALUES (?1, 1, 0, ?2, ?3)
      ON CONFLICT (repository) DO UPDATE SET
          requested = repo_job.requested + 1,
          reason = excluded.reason,
          requested_ms = CASE WHEN repo_job.requested > repo_job.done
                              THEN repo_job.requested_ms ELSE excluded.requested_ms END";
-const REQUEST_PASS_SQL_PG: &str = "INSERT INTO repo_job (repository, requested, done, reason, requested_ms)
+const REQUEST_PASS_SQL_PG: &str =
+    "INSERT INTO repo_job (repository, requested, done, reason, requested_ms)
      VALUES ($1, 1, 0, $2, $3)
      ON CONFLICT (repository) DO UPDATE SET
          requested = repo_job.requested + 1,
@@ -438,18 +440,18 @@ impl Store {
             pg.cached_releases(upstream)?
         } else {
             self.with(|conn| {
-            conn.query_row(
-                "SELECT etag, fetched_at, releases FROM release_cache WHERE upstream = ?1",
-                params![upstream],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )
-            .optional()
+                conn.query_row(
+                    "SELECT etag, fetched_at, releases FROM release_cache WHERE upstream = ?1",
+                    params![upstream],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    },
+                )
+                .optional()
             })?
         };
         let Some((etag, fetched_at, json)) = row else {
@@ -554,19 +556,19 @@ impl Store {
             pg.cached_manifest(endpoint, repository, tag)?
         } else {
             self.with(|conn| {
-            conn.query_row(
-                "SELECT digest, media_type, checked_at FROM registry_cache
+                conn.query_row(
+                    "SELECT digest, media_type, checked_at FROM registry_cache
                  WHERE endpoint = ?1 AND repository = ?2 AND tag = ?3",
-                params![endpoint, repository, tag],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                },
-            )
-            .optional()
+                    params![endpoint, repository, tag],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    },
+                )
+                .optional()
             })?
         };
         Ok(row.map(|(digest, media_type, at)| CachedManifest {

@@ -13,6 +13,7 @@ mod notify;
 mod prometheus;
 mod registry;
 mod render;
+mod replicas;
 mod repo_config;
 mod rollout;
 mod rules;

@@ -81,8 +81,13 @@ fn release(tag: &str) -> Release {
 fn releases_round_trip_and_first_seen_sticks(b: Backend) {
     let a = b.open();
     assert!(a.cached_releases("sigp/lighthouse").unwrap().is_none());
-    a.save_releases("sigp/lighthouse", Some("\"e1\""), &[release("v1.0.0")], t(0))
-        .unwrap();
+    a.save_releases(
+        "sigp/lighthouse",
+        Some("\"e1\""),
+        &[release("v1.0.0")],
+        t(0),
+    )
+    .unwrap();
     let other = b.open();
     other
         .save_releases(
@@ -95,9 +100,16 @@ fn releases_round_trip_and_first_seen_sticks(b: Backend) {
     let cached = a.cached_releases("sigp/lighthouse").unwrap().unwrap();
     assert_eq!(cached.etag.as_deref(), Some("\"e2\""));
     assert_eq!(cached.fetched_at, t(600));
-    let tags: Vec<&str> = cached.releases.iter().map(|r| r.tag_name.as_str()).collect();
+    let tags: Vec<&str> = cached
+        .releases
+        .iter()
+        .map(|r| r.tag_name.as_str())
+        .collect();
     assert_eq!(tags, ["v1.1.0", "v1.0.0"]);
-    assert_eq!(a.first_seen("sigp/lighthouse", "v1.0.0").unwrap(), Some(t(0)));
+    assert_eq!(
+        a.first_seen("sigp/lighthouse", "v1.0.0").unwrap(),
+        Some(t(0))
+    );
     assert_eq!(
         a.first_seen("sigp/lighthouse", "v1.1.0").unwrap(),
         Some(t(600))
@@ -113,7 +125,9 @@ fn registry_answers_round_trip(b: Backend) {
     let store = b.open();
     let ep = "https://registry-1.docker.io";
     assert_eq!(
-        store.cached_manifest(ep, "sigp/lighthouse", "v7.0.0").unwrap(),
+        store
+            .cached_manifest(ep, "sigp/lighthouse", "v7.0.0")
+            .unwrap(),
         None
     );
     store
@@ -128,7 +142,13 @@ fn registry_answers_round_trip(b: Backend) {
     let digest = format!("sha256:{}", "a".repeat(64));
     let media = "application/vnd.oci.image.index.v1+json";
     store
-        .save_manifest(ep, "sigp/lighthouse", "v7.0.0", Some((&digest, media)), t(5))
+        .save_manifest(
+            ep,
+            "sigp/lighthouse",
+            "v7.0.0",
+            Some((&digest, media)),
+            t(5),
+        )
         .unwrap();
     let found = b
         .open()
@@ -214,9 +234,21 @@ fn schedule_ticks_fire_once_across_processes(b: Backend) {
     });
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
     // Another schedule, or the next tick, is claimed anew.
-    assert!(stores[0].claim_tick("digest", t(60), "replica-0", t(60)).unwrap());
-    assert!(stores[1].claim_tick("poll", t(120), "replica-1", t(120)).unwrap());
-    assert!(!stores[2].claim_tick("poll", t(120), "replica-2", t(121)).unwrap());
+    assert!(
+        stores[0]
+            .claim_tick("digest", t(60), "replica-0", t(60))
+            .unwrap()
+    );
+    assert!(
+        stores[1]
+            .claim_tick("poll", t(120), "replica-1", t(120))
+            .unwrap()
+    );
+    assert!(
+        !stores[2]
+            .claim_tick("poll", t(120), "replica-2", t(121))
+            .unwrap()
+    );
 }
 
 fn passes_are_requested_leased_and_released(b: Backend) {
@@ -239,7 +271,11 @@ fn passes_are_requested_leased_and_released(b: Backend) {
         other.lock_repo("acme/deploy", "b", t(4), lease).unwrap(),
         None
     );
-    assert!(a.lock_repo("acme/deploy", "a", t(4), lease).unwrap().is_some());
+    assert!(
+        a.lock_repo("acme/deploy", "a", t(4), lease)
+            .unwrap()
+            .is_some()
+    );
     // A push while the pass runs asks for another pass after it.
     other.request_pass("acme/deploy", "push", t(5)).unwrap();
     a.release_repo(&got, "a").unwrap();
@@ -256,7 +292,12 @@ fn passes_are_requested_leased_and_released(b: Backend) {
     assert_eq!(polled.generation, 0);
     assert_eq!(other.lock_repo("acme/new", "b", t(8), lease).unwrap(), None);
     a.release_repo(&polled, "a").unwrap();
-    assert!(other.lock_repo("acme/new", "b", t(9), lease).unwrap().is_some());
+    assert!(
+        other
+            .lock_repo("acme/new", "b", t(9), lease)
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(a.pending_passes().unwrap(), 0);
 }
 
@@ -315,9 +356,15 @@ fn concurrent_claims_never_hand_out_a_repository_twice(b: Backend) {
 fn merged_pulls_are_counted(b: Backend) {
     let store = b.open();
     assert_eq!(store.merged_count().unwrap(), 0);
-    store.record_merged("acme/deploy", 7, "upkeep/x", t(0)).unwrap();
-    store.record_merged("acme/deploy", 7, "upkeep/x", t(5)).unwrap();
-    store.record_merged("acme/deploy", 8, "upkeep/y", t(5)).unwrap();
+    store
+        .record_merged("acme/deploy", 7, "upkeep/x", t(0))
+        .unwrap();
+    store
+        .record_merged("acme/deploy", 7, "upkeep/x", t(5))
+        .unwrap();
+    store
+        .record_merged("acme/deploy", 8, "upkeep/y", t(5))
+        .unwrap();
     assert_eq!(b.open().merged_count().unwrap(), 2);
 }
 
@@ -338,7 +385,15 @@ fn postgres_replicas_starting_together_migrate_once() {
     drop(stores);
     // Reopening finds the schema and the data.
     let again = Store::open_from(Some(&url)).unwrap();
-    assert_eq!(again.cached_releases("x/y").unwrap().unwrap().releases.len(), 1);
+    assert_eq!(
+        again
+            .cached_releases("x/y")
+            .unwrap()
+            .unwrap()
+            .releases
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -353,7 +408,11 @@ fn an_unreachable_postgres_fails_calls_and_recovers() {
     assert!(err.contains("127.0.0.1"), "{err}");
     postgres::set_reachable(&url, true);
     store.ping().unwrap();
-    assert!(store.first_delivery("d", t(0), Duration::from_secs(60)).unwrap());
+    assert!(
+        store
+            .first_delivery("d", t(0), Duration::from_secs(60))
+            .unwrap()
+    );
 }
 
 #[test]
@@ -366,12 +425,27 @@ fn state_migrate_copies_sqlite_into_postgres_idempotently() {
     let path = dir.path().join("state.sqlite3");
     {
         let old = Store::open(&path).unwrap();
-        old.save_releases("sigp/lighthouse", Some("\"e1\""), &[release("v7.0.0")], t(0))
+        old.save_releases(
+            "sigp/lighthouse",
+            Some("\"e1\""),
+            &[release("v7.0.0")],
+            t(0),
+        )
+        .unwrap();
+        old.save_manifest(
+            "https://r",
+            "sigp/lighthouse",
+            "v7.0.0",
+            Some(("sha256:ab", "m")),
+            t(1),
+        )
+        .unwrap();
+        assert!(
+            old.first_delivery("d-1", t(2), Duration::from_secs(3600))
+                .unwrap()
+        );
+        old.record_merged("acme/deploy", 3, "upkeep/b", t(3))
             .unwrap();
-        old.save_manifest("https://r", "sigp/lighthouse", "v7.0.0", Some(("sha256:ab", "m")), t(1))
-            .unwrap();
-        assert!(old.first_delivery("d-1", t(2), Duration::from_secs(3600)).unwrap());
-        old.record_merged("acme/deploy", 3, "upkeep/b", t(3)).unwrap();
         old.record_slack_sent("ops", &["alert|k".to_string()], t(4))
             .unwrap();
     }
@@ -379,10 +453,18 @@ fn state_migrate_copies_sqlite_into_postgres_idempotently() {
     let migrate = || {
         let out = upkeep_env(
             dir.path(),
-            &["state", "migrate", "--from", &from, "--to", &url, "--format", "json"],
+            &[
+                "state", "migrate", "--from", &from, "--to", &url, "--format", "json",
+            ],
             &[],
         );
-        assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
         serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
     };
     let first = migrate();
@@ -401,7 +483,10 @@ fn state_migrate_copies_sqlite_into_postgres_idempotently() {
     let cached = pg.cached_releases("sigp/lighthouse").unwrap().unwrap();
     assert_eq!(cached.etag.as_deref(), Some("\"e1\""));
     assert_eq!(cached.releases[0].tag_name, "v7.0.0");
-    assert_eq!(pg.first_seen("sigp/lighthouse", "v7.0.0").unwrap(), Some(t(0)));
+    assert_eq!(
+        pg.first_seen("sigp/lighthouse", "v7.0.0").unwrap(),
+        Some(t(0))
+    );
     assert_eq!(
         pg.cached_manifest("https://r", "sigp/lighthouse", "v7.0.0")
             .unwrap()
@@ -409,17 +494,29 @@ fn state_migrate_copies_sqlite_into_postgres_idempotently() {
             .manifest,
         Some(("sha256:ab".into(), "m".into()))
     );
-    assert!(!pg.first_delivery("d-1", t(5), Duration::from_secs(3600)).unwrap());
+    assert!(
+        !pg.first_delivery("d-1", t(5), Duration::from_secs(3600))
+            .unwrap()
+    );
     assert_eq!(pg.merged_count().unwrap(), 1);
     assert_eq!(
-        pg.slack_sent("ops", &["alert|k".to_string()]).unwrap().len(),
+        pg.slack_sent("ops", &["alert|k".to_string()])
+            .unwrap()
+            .len(),
         1
     );
 
     // A wrong pair is a usage error, and the password never shows.
     let out = upkeep_env(
         dir.path(),
-        &["state", "migrate", "--from", "postgres://u:hunter2@127.0.0.1:9/x", "--to", &url],
+        &[
+            "state",
+            "migrate",
+            "--from",
+            "postgres://u:hunter2@127.0.0.1:9/x",
+            "--to",
+            &url,
+        ],
         &[],
     );
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -98,9 +98,16 @@ impl Shared {
             .blocking(move |s| s.store.claim_tick(name, tick, &s.holder, wall()))
             .await
         {
-            Ok(true) => true,
+            Ok(true) => {
+                tracing::info!(schedule = name, tick = tick.timestamp(), "tick claimed");
+                true
+            }
             Ok(false) => {
-                tracing::info!(schedule = name, %tick, "fired on another replica");
+                tracing::info!(
+                    schedule = name,
+                    tick = tick.timestamp(),
+                    "fired on another replica"
+                );
                 false
             }
             Err(e) => {
@@ -111,7 +118,11 @@ impl Shared {
     }
 
     /// Asks any replica for a pass over each of `repos`.
-    pub async fn request(self: &Arc<Self>, repos: Vec<String>, reason: String) -> Result<(), String> {
+    pub async fn request(
+        self: &Arc<Self>,
+        repos: Vec<String>,
+        reason: String,
+    ) -> Result<(), String> {
         self.blocking(move |s| {
             for r in &repos {
                 s.store.request_pass(r, &reason, wall())?;

@@ -231,7 +231,11 @@ impl Worker {
     /// Does one job to the end. Failures are logged and counted; the worker
     /// goes on with the next job.
     pub async fn handle(&mut self, job: Job, now: DateTime<Utc>) {
-        tracing::info!(?job, "job started");
+        if job == Job::Claim {
+            tracing::debug!(?job, "job started");
+        } else {
+            tracing::info!(?job, "job started");
+        }
         match job {
             Job::Discover => self.discover().await,
             Job::Poll => {

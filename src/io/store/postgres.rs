@@ -411,7 +411,10 @@ async fn migrate(pool: &Arc<Pool>) -> Result<(), StoreError> {
     .await
     .map_err(|e| pg_err(pool, e))?;
     let row = tx
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM upkeep_migration", &[])
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM upkeep_migration",
+            &[],
+        )
         .await
         .map_err(|e| pg_err(pool, e))?;
     let version: i32 = row.get(0);
@@ -441,9 +444,9 @@ impl Postgres {
         T: Send + 'static,
         F: for<'c> FnOnce(
                 &'c mut Client,
-            )
-                -> Pin<Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + Send + 'c>>
-            + Send
+            ) -> Pin<
+                Box<dyn Future<Output = Result<T, tokio_postgres::Error>> + Send + 'c>,
+            > + Send
             + 'static,
     {
         self.call(move |pool| async move {
@@ -540,7 +543,11 @@ impl Postgres {
         repository: &str,
         tag: &str,
     ) -> Result<Option<(Option<String>, Option<String>, i64)>, StoreError> {
-        let (e, r, t) = (endpoint.to_string(), repository.to_string(), tag.to_string());
+        let (e, r, t) = (
+            endpoint.to_string(),
+            repository.to_string(),
+            tag.to_string(),
+        );
         self.run(move |c| {
             Box::pin(async move {
                 let row = c
@@ -563,7 +570,11 @@ impl Postgres {
         manifest: Option<(&str, &str)>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let (e, r, t) = (endpoint.to_string(), repository.to_string(), tag.to_string());
+        let (e, r, t) = (
+            endpoint.to_string(),
+            repository.to_string(),
+            tag.to_string(),
+        );
         let (digest, media_type) = manifest
             .map(|(d, m)| (d.to_string(), m.to_string()))
             .unzip();
@@ -712,7 +723,12 @@ impl Postgres {
         })
     }
 
-    pub fn request_pass(&self, repository: &str, reason: &str, now_ms: i64) -> Result<(), StoreError> {
+    pub fn request_pass(
+        &self,
+        repository: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let (r, why) = (repository.to_string(), reason.to_string());
         self.run(move |c| {
             Box::pin(async move {
@@ -874,9 +890,13 @@ mod tests {
         assert_eq!(c.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
         let (_, tls, prefer) = configure("postgres://u@h/db", "x").unwrap();
         assert!(tls.is_some() && prefer);
-        let err = configure("postgres://u@h/db?sslmode=sometimes", "x").err().unwrap();
+        let err = configure("postgres://u@h/db?sslmode=sometimes", "x")
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("sslmode=sometimes"), "{err}");
-        let err = configure("postgres://u@h/db?sslrootcert=/nonexistent.pem", "x").err().unwrap();
+        let err = configure("postgres://u@h/db?sslrootcert=/nonexistent.pem", "x")
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("/nonexistent.pem"), "{err}");
     }
 }

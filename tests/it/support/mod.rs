@@ -10,9 +10,9 @@ use upkeep::domain::manifest::Reference;
 
 pub mod git_http;
 pub mod github;
+pub mod postgres;
 pub mod prometheus;
 pub mod registry;
-pub mod postgres;
 pub mod slack;
 
 /// `tests/fixtures/<rel>`.
