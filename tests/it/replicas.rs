@@ -359,3 +359,69 @@ fn a_scheduled_digest_is_sent_once_per_tick_by_three_replicas() {
         "{digests} digests for {ticks:?}"
     );
 }
+
+#[test]
+fn readyz_fails_while_the_database_does_not_answer() {
+    let Some(mut c) = Cluster::new(&["acme/deploy"]) else {
+        return;
+    };
+    c.start(1, 5_000, &[]);
+    let r = &c.replicas[0];
+    let ready = || r.http("GET", "/readyz", &[], b"").0;
+    wait_for(30, "ready", || c.logs(), || ready() == 200);
+    postgres::set_reachable(&c.url, false);
+    wait_for(30, "not ready", || c.logs(), || ready() == 503);
+    assert_eq!(
+        r.http("GET", "/healthz", &[], b"").0,
+        200,
+        "alive all the same"
+    );
+    postgres::set_reachable(&c.url, true);
+    wait_for(30, "ready again", || c.logs(), || ready() == 200);
+    assert!(
+        r.log().contains("the state store does not answer"),
+        "{}",
+        c.logs()
+    );
+}
+
+#[test]
+fn the_postgres_deployment_runs_replicas_with_a_disruption_budget() {
+    let docs = crate::serve::yaml_docs("deploy/kubernetes/app-postgres.yaml");
+    let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service"]
+    );
+    let deployment = &docs[1];
+    assert!(deployment["spec"]["replicas"].as_i64().unwrap() >= 2);
+    let labels = &deployment["spec"]["selector"]["matchLabels"];
+    assert_eq!(&docs[2]["spec"]["selector"]["matchLabels"], labels);
+    assert_eq!(docs[2]["spec"]["minAvailable"].as_i64(), Some(1));
+    assert_eq!(&docs[3]["spec"]["selector"], labels);
+    let c = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["readinessProbe"]["httpGet"]["path"].as_str(),
+        Some("/readyz")
+    );
+    let state = c["env"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"].as_str() == Some(upkeep::env::STATE))
+        .expect("UPKEEP_STATE");
+    assert_eq!(
+        state["valueFrom"]["secretKeyRef"]["name"].as_str(),
+        Some("upkeep-postgres"),
+        "the database URL (with its password) comes from a Secret"
+    );
+    // No volume shared between replicas: the state is in the database.
+    let volumes = deployment["spec"]["template"]["spec"]["volumes"]
+        .as_vec()
+        .unwrap();
+    assert!(
+        volumes
+            .iter()
+            .all(|v| v["persistentVolumeClaim"].is_badvalue())
+    );
+}

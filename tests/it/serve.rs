@@ -740,7 +740,7 @@ fn shards_cover_every_repository_exactly_once() {
 }
 
 /// Every YAML document under `deploy/` and the example workflow, parsed.
-fn yaml_docs(rel: &str) -> Vec<yaml_rust2::Yaml> {
+pub(crate) fn yaml_docs(rel: &str) -> Vec<yaml_rust2::Yaml> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
     yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
