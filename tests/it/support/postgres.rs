@@ -123,13 +123,15 @@ fn start() -> Option<Server> {
         parent = std::process::id(),
     );
     let sh = PathBuf::from("/bin/sh");
-    as_owner(&sh)
+    let mut watchdog = as_owner(&sh)
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start postgres");
+    // Reaped when it ends (with the test process, usually).
+    std::thread::spawn(move || watchdog.wait());
     let server = Server { port, dir, bin };
     let start = Instant::now();
     loop {
