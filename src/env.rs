@@ -89,3 +89,11 @@ pub const GIT_TIMEOUT: &str = "UPKEEP_GIT_TIMEOUT";
 /// `check`: opening it), to prove that a panic is caught at the repository
 /// boundary. Never set it in production.
 pub const FAILPOINT: &str = "UPKEEP_FAILPOINT";
+/// `serve` on a shared (PostgreSQL) state store: how long a replica holds a
+/// repository's lease without renewing it, in milliseconds (default
+/// 60000); a replica that dies mid-pass loses it after this long and
+/// another replica redoes the pass.
+pub const LEASE_MS: &str = "UPKEEP_LEASE_MS";
+/// `serve` on a shared state store: how often a replica looks for passes
+/// requested through another replica, in milliseconds (default 2000).
+pub const CLAIM_INTERVAL_MS: &str = "UPKEEP_CLAIM_INTERVAL_MS";

@@ -21,6 +21,7 @@ mod rollout;
 mod rules;
 mod run;
 mod serve;
+mod state;
 
 use manifest::{BumpArgs, ScanArgs};
 
@@ -124,6 +125,9 @@ scanning the file again before it is written atomically.")]
     /// an environment.
     #[command(after_help = rollout::ROLLBACK_HELP)]
     Rollback(rollout::RollbackArgs),
+    /// The state store: copy a SQLite store into PostgreSQL.
+    #[command(subcommand)]
+    State(state::StateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +217,7 @@ fn run(cli: &Cli) -> Result<Exit> {
         Command::Rules(cmd) => rules::run(cmd),
         Command::Notify(args) => notify::notify(args, cli.settings.as_deref()),
         Command::Inventory(args) => inventory::inventory(args, cli.settings.as_deref()),
+        Command::State(cmd) => state::run(cmd),
         Command::Settings(SettingsCommand::Schema) => {
             println!("{}", serde_json::to_string_pretty(&settings::schema())?);
             Ok(Exit::Success)

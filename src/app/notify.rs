@@ -168,12 +168,27 @@ pub async fn deliver(
             attempts: 0,
             error: None,
         };
+        // A store shared by replicas: claim the keys first, so that only
+        // one replica sends (and give them back if the message is lost).
+        let shared =
+            store.filter(|s| s.is_shared() && !m.keys.is_empty() && channel.webhook.is_ok());
+        let mut claimed = Vec::new();
+        if let Some(store) = shared {
+            match store.claim_slack(&m.channel, &m.keys, now) {
+                Ok(keys) if keys.is_empty() => {
+                    tracing::info!(channel = %m.channel, kind = m.kind.as_str(), subject = %m.subject, "already sent (another replica)");
+                    continue;
+                }
+                Ok(keys) => claimed = keys.into_iter().collect(),
+                Err(e) => warnings.push(format!("{e}; this {} may be sent twice", m.kind.as_str())),
+            }
+        }
         match &channel.webhook {
             Err(e) => d.error = Some(e.clone()),
             Ok(webhook) => match sender.send(webhook, &m.payload).await {
                 Ok(attempts) => {
                     d.attempts = attempts;
-                    if let (Some(store), false) = (store, m.keys.is_empty())
+                    if let (Some(store), false, None) = (store, m.keys.is_empty(), shared)
                         && let Err(e) = store.record_slack_sent(&m.channel, &m.keys, now)
                     {
                         warnings.push(format!("{e}; this {} may be sent again", m.kind.as_str()));
@@ -187,6 +202,11 @@ pub async fn deliver(
                         _ => 1,
                     };
                     tracing::warn!(channel = %m.channel, kind = m.kind.as_str(), error = %e, "Slack message not delivered");
+                    if let (Some(store), false) = (shared, claimed.is_empty())
+                        && let Err(e) = store.unclaim_slack(&m.channel, &claimed, now)
+                    {
+                        warnings.push(format!("{e}; this {} will not be retried", m.kind.as_str()));
+                    }
                     d.error = Some(e);
                 }
             },

@@ -24,8 +24,15 @@
 //!   known, not shutting down), `GET /metrics` ([`metrics`]).
 //! - On SIGTERM or ctrl-c: stop accepting, finish the current job, drop the
 //!   rest (the next poll redoes it; GitHub is the source of truth).
+//! - Replicas on a shared (PostgreSQL) store ([`replicas`]): a delivery is
+//!   handled by the first replica to record it; `push`/`recheck` passes
+//!   are requested in the store and run by whichever replica claims them
+//!   first, one replica per repository at a time, under a lease it renews;
+//!   each schedule tick fires on one replica; `/readyz` fails while the
+//!   database does not answer.
 
 pub mod metrics;
+pub mod replicas;
 pub mod webhook;
 pub mod worker;
 
@@ -150,6 +157,8 @@ pub struct AppState {
     /// Shared with the worker: repositories with a pass queued.
     queued_repos: Arc<std::sync::Mutex<std::collections::BTreeSet<crate::domain::repo::RepoName>>>,
     webhook_timeout: Duration,
+    /// Set when the store is shared with other replicas.
+    shared: Option<Arc<replicas::Shared>>,
 }
 
 impl AppState {
@@ -174,6 +183,7 @@ impl AppState {
             in_flight: Arc::new(tokio::sync::Semaphore::new(DEFAULT_WEBHOOK_CONCURRENCY)),
             queued_repos: Arc::default(),
             webhook_timeout: DEFAULT_WEBHOOK_TIMEOUT,
+            shared: None,
         }
     }
 
@@ -342,6 +352,26 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         state.metrics.webhook(label, "ignored");
         return StatusCode::NO_CONTENT.into_response();
     };
+    // Shared store: any replica may run the pass (one at a time).
+    if let (Some(shared), Job::Repos { repos, reason }) = (&state.shared, &job)
+        && reason != "installation"
+    {
+        let names = repos.iter().map(ToString::to_string).collect();
+        match shared.request(names, reason.clone()).await {
+            Ok(()) => {
+                if !shared.claim_queued.swap(true, Ordering::SeqCst)
+                    && state.queue.try_send(Job::Claim).is_err()
+                {
+                    shared.claim_queued.store(false, Ordering::SeqCst);
+                }
+                state.metrics.webhook(label, "accepted");
+                return (StatusCode::ACCEPTED, "requested\n").into_response();
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot request a pass in the shared store; running it here")
+            }
+        }
+    }
     // A pass already queued for these repositories absorbs this trigger.
     if let Job::Repos { repos, .. } = &job {
         let mut queued = state.queued_repos.lock().unwrap_or_else(|e| e.into_inner());
@@ -455,6 +485,11 @@ pub async fn run(
     let digest = worker.settings.slack.digest.clone();
     let digest_queued = worker.digest_queued.clone();
     let wake = worker.wake.subscribe();
+    let shared = replicas::Shared::new(store.clone());
+    worker.shared = shared.clone();
+    if let Some(s) = &shared {
+        tracing::info!(replica = %s.holder, store = %store.location(), "sharing work with other replicas through the store");
+    }
 
     let (tx, mut rx) = mpsc::channel::<Job>(options.queue.max(1));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -473,17 +508,61 @@ pub async fn run(
     .with_webhook_limits(options.webhook_concurrency, options.webhook_timeout);
     let state = AppState {
         queued_repos: worker.queued_repos.clone(),
+        shared: shared.clone(),
         ..state
     };
     let ready_view = state.ready.clone();
-    // /readyz: installations known and not shutting down.
+    // A shared store: ready only while the database answers.
+    let store_ok = Arc::new(AtomicBool::new(true));
+    let pinger = shared.as_ref().map(|shared| {
+        let (shared, ok, mut stop) = (shared.clone(), store_ok.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            loop {
+                let store = shared.store.clone();
+                let answer = tokio::task::spawn_blocking(move || store.ping()).await;
+                let up = matches!(answer, Ok(Ok(())));
+                if ok.swap(up, Ordering::SeqCst) != up {
+                    if up {
+                        tracing::info!("the state store answers again: ready");
+                    } else {
+                        tracing::warn!("the state store does not answer: not ready");
+                    }
+                }
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        })
+    });
+    // Shared store: look for passes requested through other replicas.
+    let claimer = shared.as_ref().map(|shared| {
+        let (shared, queue, mut stop) = (shared.clone(), tx.clone(), stop_rx.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    _ = tokio::time::sleep(shared.claim_every) => {}
+                }
+                if !shared.claim_queued.swap(true, Ordering::SeqCst)
+                    && queue.try_send(Job::Claim).is_err()
+                {
+                    shared.claim_queued.store(false, Ordering::SeqCst);
+                }
+            }
+        })
+    });
+    // /readyz: installations known, the store answers, not shutting down.
     {
         let (ready, serving, view) = (ready.clone(), serving.clone(), ready_view.clone());
+        let store_ok = store_ok.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             loop {
                 view.store(
-                    ready.load(Ordering::SeqCst) && serving.load(Ordering::SeqCst),
+                    ready.load(Ordering::SeqCst)
+                        && serving.load(Ordering::SeqCst)
+                        && store_ok.load(Ordering::SeqCst),
                     Ordering::SeqCst,
                 );
                 tokio::select! {
@@ -505,12 +584,14 @@ pub async fn run(
         tx.clone(),
         poll_queued,
         stop_rx.clone(),
+        shared.clone(),
     ));
     let waker = tokio::spawn(wake_up(
         wake,
         tx.clone(),
         worker.poll_queued.clone(),
         stop_rx.clone(),
+        shared.clone(),
     ));
     let digests = digest.map(|cron| {
         tokio::spawn(schedule(
@@ -519,6 +600,7 @@ pub async fn run(
             tx.clone(),
             digest_queued,
             stop_rx.clone(),
+            shared.clone(),
         ))
     });
     drop(tx);
@@ -567,6 +649,9 @@ pub async fn run(
     }
     scheduler.abort();
     waker.abort();
+    for task in [pinger, claimer].into_iter().flatten() {
+        task.abort();
+    }
     if let Some(digests) = digests {
         digests.abort();
     }
@@ -630,14 +715,20 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 /// Queues `job` ([`Job::Poll`], [`Job::Digest`]) at each time of `cron`,
-/// unless one is waiting (`queued`).
+/// unless one is waiting (`queued`) or, with replicas, another replica
+/// claimed that tick.
 async fn schedule(
     cron: Cron,
     job: Job,
     queue: mpsc::Sender<Job>,
     queued: Arc<AtomicBool>,
     mut stop: watch::Receiver<bool>,
+    shared: Option<Arc<replicas::Shared>>,
 ) {
+    let name = match job {
+        Job::Digest => "digest",
+        _ => "poll",
+    };
     loop {
         let Some(next) = cron.schedule().upcoming(Utc).next() else {
             return;
@@ -646,6 +737,15 @@ async fn schedule(
         tokio::select! {
             _ = stop.wait_for(|s| *s) => return,
             _ = tokio::time::sleep(wait) => {}
+        }
+        // One waiting already: leave the tick to another replica.
+        if shared.is_some() && queued.load(Ordering::SeqCst) {
+            continue;
+        }
+        if let Some(shared) = &shared
+            && !shared.claim_tick(name, next).await
+        {
+            continue;
         }
         if !queued.swap(true, Ordering::SeqCst) && queue.try_send(job.clone()).is_err() {
             queued.store(false, Ordering::SeqCst);
@@ -661,6 +761,7 @@ async fn wake_up(
     queue: mpsc::Sender<Job>,
     queued: Arc<AtomicBool>,
     mut stop: watch::Receiver<bool>,
+    shared: Option<Arc<replicas::Shared>>,
 ) {
     let mut fired: Option<chrono::DateTime<Utc>> = None;
     loop {
@@ -677,16 +778,23 @@ async fn wake_up(
                     .to_std()
                     .unwrap_or_default()
                     + Duration::from_secs(1);
-                tokio::select! {
+                let due = tokio::select! {
                     _ = stop.wait_for(|s| *s) => return,
-                    changed = wake.changed() => if changed.is_err() { return },
-                    _ = tokio::time::sleep(wait) => {
-                        fired = Some(at);
-                        tracing::info!(%at, "a rollout wave may open now: poll queued");
-                        if !queued.swap(true, Ordering::SeqCst) && queue.try_send(Job::Poll).is_err() {
-                            queued.store(false, Ordering::SeqCst);
-                        }
-                    }
+                    changed = wake.changed() => if changed.is_err() { return } else { false },
+                    _ = tokio::time::sleep(wait) => true,
+                };
+                if !due {
+                    continue;
+                }
+                fired = Some(at);
+                if let Some(shared) = &shared
+                    && !shared.claim_tick("wave", at).await
+                {
+                    continue;
+                }
+                tracing::info!(%at, "a rollout wave may open now: poll queued");
+                if !queued.swap(true, Ordering::SeqCst) && queue.try_send(Job::Poll).is_err() {
+                    queued.store(false, Ordering::SeqCst);
                 }
             }
         }

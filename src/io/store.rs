@@ -7,6 +7,15 @@
 //! It is a cache: losing the file costs API calls, never correctness. Knows
 //! nothing about GitHub or manifests; every other module that needs state
 //! goes through here.
+//!
+//! With `UPKEEP_STATE=postgres://…` the same store lives in PostgreSQL
+//! ([`postgres`]), which several `upkeep serve` replicas share: webhook
+//! deliveries, schedule ticks and Slack keys are then claimed atomically
+//! across them, and passes over a repository are requested and leased
+//! through the `repo_job` table (both backends have it; only a shared
+//! store needs it).
+
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -76,7 +85,141 @@ const MIGRATIONS: &[&str] = &[
          sent_at INTEGER NOT NULL,
          PRIMARY KEY (channel, key)
      );",
+    // 5: work shared by `serve` replicas
+    SHARED_WORK_SQL,
 ];
+
+/// Passes requested and leased per repository, and schedule ticks
+/// claimed: the same SQL on both backends. A repository has work pending
+/// while `requested > done`; `holder` holds it until `lease_until_ms`.
+const SHARED_WORK_SQL: &str = "CREATE TABLE repo_job (
+         repository     TEXT PRIMARY KEY,
+         requested      BIGINT NOT NULL DEFAULT 0,
+         done           BIGINT NOT NULL DEFAULT 0,
+         reason         TEXT,
+         requested_ms   BIGINT,
+         holder         TEXT,
+         lease_until_ms BIGINT
+     );
+     CREATE TABLE schedule_tick (
+         schedule   TEXT NOT NULL,
+         tick       BIGINT NOT NULL,
+         holder     TEXT NOT NULL,
+         claimed_at BIGINT NOT NULL,
+         PRIMARY KEY (schedule, tick)
+     );";
+
+/// Claimed ticks are forgotten after a week.
+const TICK_MEMORY_SECS: i64 = 7 * 24 * 3600;
+
+/// One more pass requested for a repository (its time kept while one is
+/// pending already).
+const REQUEST_PASS_SQL: &str =
+    "INSERT INTO repo_job (repository, requested, done, reason, requested_ms)
+     VALUES (?1, 1, 0, ?2, ?3)
+     ON CONFLICT (repository) DO UPDATE SET
+         requested = repo_job.requested + 1,
+         reason = excluded.reason,
+         requested_ms = CASE WHEN repo_job.requested > repo_job.done
+                             THEN repo_job.requested_ms ELSE excluded.requested_ms END";
+const REQUEST_PASS_SQL_PG: &str =
+    "INSERT INTO repo_job (repository, requested, done, reason, requested_ms)
+     VALUES ($1, 1, 0, $2, $3)
+     ON CONFLICT (repository) DO UPDATE SET
+         requested = repo_job.requested + 1,
+         reason = excluded.reason,
+         requested_ms = CASE WHEN repo_job.requested > repo_job.done
+                             THEN repo_job.requested_ms ELSE excluded.requested_ms END";
+
+/// Takes a repository's lease when it is free, expired, or already ours;
+/// returns the generation requested by then.
+const LOCK_REPO_SQL: &str = "INSERT INTO repo_job (repository, holder, lease_until_ms)
+     VALUES (?1, ?2, ?4)
+     ON CONFLICT (repository) DO UPDATE SET holder = excluded.holder,
+         lease_until_ms = excluded.lease_until_ms
+     WHERE repo_job.holder IS NULL OR repo_job.lease_until_ms < ?3
+         OR repo_job.holder = excluded.holder
+     RETURNING requested, reason";
+const LOCK_REPO_SQL_PG: &str = "INSERT INTO repo_job (repository, holder, lease_until_ms)
+     VALUES ($1, $2, $4)
+     ON CONFLICT (repository) DO UPDATE SET holder = excluded.holder,
+         lease_until_ms = excluded.lease_until_ms
+     WHERE repo_job.holder IS NULL OR repo_job.lease_until_ms < $3
+         OR repo_job.holder = excluded.holder
+     RETURNING requested, reason";
+
+/// A repository leased to one process for one pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lease {
+    pub repository: String,
+    /// Passes requested when the lease was taken; releasing marks them done.
+    pub generation: i64,
+    /// Why the latest pass was requested.
+    pub reason: Option<String>,
+}
+
+/// One value of a copied row (`upkeep state migrate`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cell {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+/// The tables `upkeep state migrate` copies, with their columns (`true`:
+/// an integer).
+pub const COPIED: &[(&str, &[(&str, bool)])] = &[
+    (
+        "release_cache",
+        &[
+            ("upstream", false),
+            ("etag", false),
+            ("fetched_at", true),
+            ("releases", false),
+        ],
+    ),
+    (
+        "release_seen",
+        &[("upstream", false), ("tag", false), ("first_seen", true)],
+    ),
+    (
+        "registry_cache",
+        &[
+            ("endpoint", false),
+            ("repository", false),
+            ("tag", false),
+            ("digest", false),
+            ("media_type", false),
+            ("checked_at", true),
+        ],
+    ),
+    ("webhook_delivery", &[("id", false), ("received_at", true)]),
+    (
+        "merged_pull",
+        &[
+            ("repository", false),
+            ("number", true),
+            ("branch", false),
+            ("merged_at", true),
+        ],
+    ),
+    (
+        "slack_sent",
+        &[("channel", false), ("key", false), ("sent_at", true)],
+    ),
+];
+
+/// Whether `UPKEEP_STATE` names a PostgreSQL database.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn ms_after(t: DateTime<Utc>, d: Duration) -> i64 {
+    ms(t).saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
 
 /// A cached registry answer for one tag.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,8 +238,13 @@ pub struct CachedReleases {
 }
 
 pub struct Store {
-    conn: Mutex<Connection>,
+    backend: Backend,
     path: String,
+}
+
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    Postgres(postgres::Postgres),
 }
 
 impl std::fmt::Debug for Store {
@@ -123,17 +271,20 @@ impl Store {
     /// or the default location.
     pub fn open_from(location: Option<&str>) -> Result<Store, StoreError> {
         match location {
-            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-                Err(StoreError::Other {
-                    path: "UPKEEP_STATE".into(),
-                    message:
-                        "PostgreSQL state stores are not supported yet; use a SQLite file path"
-                            .into(),
-                })
-            }
-            Some(path) => Store::open(Path::new(path)),
+            Some(url) if is_postgres_url(url) => Store::open_postgres(url),
+            Some(path) => Store::open(Path::new(path.strip_prefix("sqlite:").unwrap_or(path))),
             None => Store::open(&default_path()),
         }
+    }
+
+    /// Connects to the PostgreSQL database at `url` (`postgres://…`),
+    /// migrating it when needed.
+    pub fn open_postgres(url: &str) -> Result<Store, StoreError> {
+        let pg = postgres::Postgres::open(url)?;
+        Ok(Store {
+            path: pg.shown.clone(),
+            backend: Backend::Postgres(pg),
+        })
     }
 
     /// Opens (creating if needed) the SQLite store at `path`. The store is a
@@ -180,7 +331,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
         let store = Store {
-            conn: Mutex::new(conn),
+            backend: Backend::Sqlite(Mutex::new(conn)),
             path: display,
         };
         store.migrate()?;
@@ -210,7 +361,7 @@ impl Store {
             source,
         })?;
         let store = Store {
-            conn: Mutex::new(conn),
+            backend: Backend::Sqlite(Mutex::new(conn)),
             path: ":memory:".into(),
         };
         store.migrate()?;
@@ -228,8 +379,43 @@ impl Store {
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut conn).map_err(|e| self.err(e))
+        match &self.backend {
+            Backend::Sqlite(conn) => {
+                let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+                f(&mut conn).map_err(|e| self.err(e))
+            }
+            Backend::Postgres(_) => Err(StoreError::Other {
+                path: self.path.clone(),
+                message: "a SQLite operation on a PostgreSQL store".into(),
+            }),
+        }
+    }
+
+    /// The PostgreSQL backend, when this store is one.
+    fn pg(&self) -> Option<&postgres::Postgres> {
+        match &self.backend {
+            Backend::Postgres(pg) => Some(pg),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Whether several processes may share this store at once (PostgreSQL):
+    /// `upkeep serve` then shares its work with other replicas through it.
+    pub fn is_shared(&self) -> bool {
+        self.pg().is_some()
+    }
+
+    /// Where the store is (a path, or the URL without its password).
+    pub fn location(&self) -> &str {
+        &self.path
+    }
+
+    /// Whether the store answers now (`/readyz`).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        match self.pg() {
+            Some(pg) => pg.ping(),
+            None => self.with(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))),
+        }
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
@@ -250,20 +436,24 @@ impl Store {
 
     /// The cached release list of an upstream.
     pub fn cached_releases(&self, upstream: &str) -> Result<Option<CachedReleases>, StoreError> {
-        let row = self.with(|conn| {
-            conn.query_row(
-                "SELECT etag, fetched_at, releases FROM release_cache WHERE upstream = ?1",
-                params![upstream],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                },
-            )
-            .optional()
-        })?;
+        let row = if let Some(pg) = self.pg() {
+            pg.cached_releases(upstream)?
+        } else {
+            self.with(|conn| {
+                conn.query_row(
+                    "SELECT etag, fetched_at, releases FROM release_cache WHERE upstream = ?1",
+                    params![upstream],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, String>(2)?,
+                        ))
+                    },
+                )
+                .optional()
+            })?
+        };
         let Some((etag, fetched_at, json)) = row else {
             return Ok(None);
         };
@@ -294,6 +484,10 @@ impl Store {
             path: self.path.clone(),
             message: e.to_string(),
         })?;
+        if let Some(pg) = self.pg() {
+            let tags = releases.iter().map(|r| r.tag_name.clone()).collect();
+            return pg.save_releases(upstream, etag, json, tags, now.timestamp());
+        }
         self.with(|conn| {
             let tx = conn.transaction()?;
             tx.execute(
@@ -316,6 +510,9 @@ impl Store {
 
     /// Marks a cached list as confirmed unchanged at `now`.
     pub fn touch_releases(&self, upstream: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.touch_releases(upstream, now.timestamp());
+        }
         self.with(|conn| {
             conn.execute(
                 "UPDATE release_cache SET fetched_at = ?2 WHERE upstream = ?1",
@@ -331,6 +528,10 @@ impl Store {
         upstream: &str,
         tag: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if let Some(pg) = self.pg() {
+            let t = pg.first_seen(upstream, tag)?;
+            return Ok(t.and_then(|t| Utc.timestamp_opt(t, 0).single()));
+        }
         let t: Option<i64> = self.with(|conn| {
             conn.query_row(
                 "SELECT first_seen FROM release_seen WHERE upstream = ?1 AND tag = ?2",
@@ -351,21 +552,25 @@ impl Store {
         repository: &str,
         tag: &str,
     ) -> Result<Option<CachedManifest>, StoreError> {
-        let row = self.with(|conn| {
-            conn.query_row(
-                "SELECT digest, media_type, checked_at FROM registry_cache
+        let row = if let Some(pg) = self.pg() {
+            pg.cached_manifest(endpoint, repository, tag)?
+        } else {
+            self.with(|conn| {
+                conn.query_row(
+                    "SELECT digest, media_type, checked_at FROM registry_cache
                  WHERE endpoint = ?1 AND repository = ?2 AND tag = ?3",
-                params![endpoint, repository, tag],
-                |r| {
-                    Ok((
-                        r.get::<_, Option<String>>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, i64>(2)?,
-                    ))
-                },
-            )
-            .optional()
-        })?;
+                    params![endpoint, repository, tag],
+                    |r| {
+                        Ok((
+                            r.get::<_, Option<String>>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, i64>(2)?,
+                        ))
+                    },
+                )
+                .optional()
+            })?
+        };
         Ok(row.map(|(digest, media_type, at)| CachedManifest {
             manifest: digest.map(|d| (d, media_type.unwrap_or_default())),
             checked_at: Utc.timestamp_opt(at, 0).single().unwrap_or_default(),
@@ -382,6 +587,9 @@ impl Store {
         manifest: Option<(&str, &str)>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.save_manifest(endpoint, repository, tag, manifest, now.timestamp());
+        }
         let (digest, media_type) = manifest.unzip();
         self.with(|conn| {
             conn.execute(
@@ -409,6 +617,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = now.timestamp();
         let oldest = now.saturating_sub(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+        if let Some(pg) = self.pg() {
+            return pg.first_delivery(id, now, oldest);
+        }
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             tx.execute(
@@ -433,6 +644,10 @@ impl Store {
         branch: &str,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            let number = i64::try_from(number).unwrap_or(i64::MAX);
+            return pg.record_merged(repository, number, branch, at.timestamp());
+        }
         self.with(|conn| {
             conn.execute(
                 "INSERT OR REPLACE INTO merged_pull (repository, number, branch, merged_at) \
@@ -450,6 +665,9 @@ impl Store {
 
     /// How many of upkeep's pull requests were recorded merged.
     pub fn merged_count(&self) -> Result<u64, StoreError> {
+        if let Some(pg) = self.pg() {
+            return Ok(u64::try_from(pg.merged_count()?).unwrap_or(0));
+        }
         self.with(|conn| {
             conn.query_row("SELECT COUNT(*) FROM merged_pull", [], |r| {
                 r.get::<_, i64>(0)
@@ -467,6 +685,9 @@ impl Store {
         channel: &str,
         keys: &[String],
     ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg.slack_sent(channel, keys)?.into_iter().collect());
+        }
         self.with(|conn| {
             let mut query =
                 conn.prepare_cached("SELECT 1 FROM slack_sent WHERE channel = ?1 AND key = ?2")?;
@@ -488,6 +709,9 @@ impl Store {
         keys: &[String],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.claim_slack(channel, keys, now.timestamp()).map(|_| ());
+        }
         self.with(|conn| {
             let tx = conn.transaction()?;
             {
@@ -501,6 +725,283 @@ impl Store {
             }
             tx.commit()
         })
+    }
+}
+
+/// Slack keys claimed before sending, so that two replicas never send the
+/// same alert or reminder.
+impl Store {
+    /// Records those of `keys` not yet recorded for `channel` as sent at
+    /// `now`, atomically, and returns them: the caller sends only when it
+    /// got some, and gives them back ([`Store::unclaim_slack`]) when the
+    /// message did not arrive.
+    pub fn claim_slack(
+        &self,
+        channel: &str,
+        keys: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<std::collections::BTreeSet<String>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return Ok(pg
+                .claim_slack(channel, keys, now.timestamp())?
+                .into_iter()
+                .collect());
+        }
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut claimed = std::collections::BTreeSet::new();
+            {
+                let mut insert = tx.prepare(
+                    "INSERT INTO slack_sent (channel, key, sent_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT DO NOTHING",
+                )?;
+                for key in keys {
+                    if insert.execute(params![channel, key, now.timestamp()])? == 1 {
+                        claimed.insert(key.clone());
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(claimed)
+        })
+    }
+
+    /// Forgets keys claimed at `at` by [`Store::claim_slack`] (their
+    /// message did not arrive).
+    pub fn unclaim_slack(
+        &self,
+        channel: &str,
+        keys: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.unclaim_slack(channel, keys, at.timestamp());
+        }
+        self.with(|conn| {
+            for key in keys {
+                conn.execute(
+                    "DELETE FROM slack_sent WHERE channel = ?1 AND key = ?2 AND sent_at = ?3",
+                    params![channel, key, at.timestamp()],
+                )?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Work shared by `serve` replicas: schedule ticks, and passes over a
+/// repository requested and leased. Lease times are the wall clock of the
+/// processes (liveness, not the domain's `UPKEEP_NOW`), in milliseconds.
+impl Store {
+    /// Claims tick `tick` of schedule `name` for `holder`; `false` when
+    /// another process claimed it already (it fires there).
+    pub fn claim_tick(
+        &self,
+        name: &str,
+        tick: DateTime<Utc>,
+        holder: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.claim_tick(name, tick.timestamp(), holder, now.timestamp());
+        }
+        self.with(|conn| {
+            conn.execute(
+                "DELETE FROM schedule_tick WHERE claimed_at < ?1",
+                params![now.timestamp() - TICK_MEMORY_SECS],
+            )?;
+            conn.execute(
+                "INSERT INTO schedule_tick (schedule, tick, holder, claimed_at)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                params![name, tick.timestamp(), holder, now.timestamp()],
+            )
+            .map(|n| n == 1)
+        })
+    }
+
+    /// Asks for one more pass over `repository` (any process may run it).
+    pub fn request_pass(
+        &self,
+        repository: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.request_pass(repository, reason, ms(now));
+        }
+        self.with(|conn| {
+            conn.execute(REQUEST_PASS_SQL, params![repository, reason, ms(now)])
+                .map(|_| ())
+        })
+    }
+
+    /// The oldest requested pass whose repository nobody holds (or whose
+    /// holder's lease ran out), leased to `holder` for `lease`.
+    pub fn claim_pass(
+        &self,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        let row = if let Some(pg) = self.pg() {
+            pg.claim_pass(holder, ms(now), ms_after(now, lease))?
+        } else {
+            self.with(|conn| {
+                let tx =
+                    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let next: Option<String> = tx
+                    .query_row(
+                        "SELECT repository FROM repo_job
+                         WHERE requested > done AND (holder IS NULL OR lease_until_ms < ?1)
+                         ORDER BY requested_ms, repository LIMIT 1",
+                        params![ms(now)],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let row = match next {
+                    None => None,
+                    Some(repository) => Some(tx.query_row(
+                        "UPDATE repo_job SET holder = ?2, lease_until_ms = ?3
+                         WHERE repository = ?1 RETURNING repository, requested, reason",
+                        params![repository, holder, ms_after(now, lease)],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )?),
+                };
+                tx.commit()?;
+                Ok(row)
+            })?
+        };
+        Ok(row.map(|(repository, generation, reason)| Lease {
+            repository,
+            generation,
+            reason,
+        }))
+    }
+
+    /// Leases `repository` to `holder` for `lease` when nobody else holds
+    /// it (or their lease ran out); `None` when another process does.
+    pub fn lock_repo(
+        &self,
+        repository: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        let row = if let Some(pg) = self.pg() {
+            pg.lock_repo(repository, holder, ms(now), ms_after(now, lease))?
+        } else {
+            self.with(|conn| {
+                conn.query_row(
+                    LOCK_REPO_SQL,
+                    params![repository, holder, ms(now), ms_after(now, lease)],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+            })?
+        };
+        Ok(row.map(|(generation, reason)| Lease {
+            repository: repository.to_string(),
+            generation,
+            reason,
+        }))
+    }
+
+    /// Extends every lease `holder` has to `lease` from `now`; how many.
+    pub fn renew_leases(
+        &self,
+        holder: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<u64, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.renew_leases(holder, ms_after(now, lease));
+        }
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE repo_job SET lease_until_ms = ?2 WHERE holder = ?1",
+                params![holder, ms_after(now, lease)],
+            )
+            .map(|n| n as u64)
+        })
+    }
+
+    /// Gives a lease back, the passes requested until it was taken done.
+    /// A no-op when the lease was lost (expired and taken by another).
+    pub fn release_repo(&self, lease: &Lease, holder: &str) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.release_repo(&lease.repository, holder, lease.generation);
+        }
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE repo_job SET holder = NULL, lease_until_ms = NULL,
+                     done = MAX(done, ?3)
+                 WHERE repository = ?1 AND holder = ?2",
+                params![lease.repository, holder, lease.generation],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// How many repositories have a pass requested and not done.
+    pub fn pending_passes(&self) -> Result<u64, StoreError> {
+        if let Some(pg) = self.pg() {
+            return Ok(u64::try_from(pg.pending_passes()?).unwrap_or(0));
+        }
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT COUNT(*) FROM repo_job WHERE requested > done",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| u64::try_from(n).unwrap_or(0))
+        })
+    }
+}
+
+/// `upkeep state migrate`: rows out of a SQLite store, into a PostgreSQL one.
+impl Store {
+    /// Every row of `table` (one of [`COPIED`]).
+    pub fn export(
+        &self,
+        table: &str,
+        columns: &[(&str, bool)],
+    ) -> Result<Vec<Vec<Cell>>, StoreError> {
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+        let sql = format!("SELECT {} FROM {table}", names.join(", "));
+        self.with(|conn| {
+            let mut query = conn.prepare(&sql)?;
+            let rows = query.query_map([], |r| {
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, int))| {
+                        Ok(if *int {
+                            Cell::Int(r.get(i)?)
+                        } else {
+                            Cell::Text(r.get(i)?)
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<Cell>>>()
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// Adds `rows` to `table` (one of [`COPIED`]), keeping the rows already
+    /// there; returns how many were new. PostgreSQL stores only.
+    pub fn import(
+        &self,
+        table: &'static str,
+        columns: &'static [(&'static str, bool)],
+        rows: Vec<Vec<Cell>>,
+    ) -> Result<u64, StoreError> {
+        match self.pg() {
+            Some(pg) => pg.import(table, columns, rows),
+            None => Err(StoreError::Other {
+                path: self.path.clone(),
+                message: "only a PostgreSQL store can be migrated into".into(),
+            }),
+        }
     }
 }
 
@@ -747,8 +1248,14 @@ mod tests {
     }
 
     #[test]
-    fn postgres_urls_are_refused_clearly() {
-        let err = Store::open_from(Some("postgres://u@h/db")).unwrap_err();
-        assert!(err.to_string().contains("not supported yet"));
+    fn an_unreachable_postgres_is_a_clear_error() {
+        // Port 9 (discard) on loopback: nothing listens there.
+        let err = Store::open_from(Some(
+            "postgres://upkeep:s3cret@127.0.0.1:9/upkeep?sslmode=disable",
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("127.0.0.1:9"), "{err}");
+        assert!(!err.contains("s3cret"), "{err}");
     }
 }

@@ -22,19 +22,19 @@ use crate::support::github::{AppModel, GitHubDouble, Repo, generate_keys, test_k
 const APP_ID: u64 = 4242;
 const INSTALLATION: u64 = 77;
 const GIT_TOKEN: &str = "ghs_installation_token_for_git_0001";
-const SECRET: &str = "webhook-secret-current";
+pub(crate) const SECRET: &str = "webhook-secret-current";
 const REPO: &str = "acme/deploy";
 const VALUES: &str = "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0\n";
 
 /// A running `upkeep serve` and what it printed on stderr.
-struct Served {
-    child: Child,
+pub(crate) struct Served {
+    pub(crate) child: Child,
     addr: String,
     stderr: Arc<Mutex<String>>,
 }
 
 impl Served {
-    fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Served {
+    pub(crate) fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Served {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_upkeep"));
         cmd.current_dir(dir)
             .args(["serve", "--listen", "127.0.0.1:0", "-v"])
@@ -71,12 +71,12 @@ impl Served {
         }
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
 
     /// One HTTP/1.1 request; the status and body.
-    fn http(
+    pub(crate) fn http(
         &self,
         method: &str,
         path: &str,
@@ -113,7 +113,7 @@ impl Served {
         (status, body)
     }
 
-    fn webhook(&self, event: &str, delivery: &str, payload: &Value) -> u16 {
+    pub(crate) fn webhook(&self, event: &str, delivery: &str, payload: &Value) -> u16 {
         let body = serde_json::to_vec(payload).unwrap();
         let sig = webhook::sign(SECRET, &body);
         let headers = [
@@ -126,7 +126,7 @@ impl Served {
     }
 
     /// SIGTERM, then the exit status.
-    fn stop(mut self) -> (Option<i32>, String) {
+    pub(crate) fn stop(mut self) -> (Option<i32>, String) {
         let pid = self.child.id().to_string();
         Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         let start = Instant::now();
@@ -152,7 +152,12 @@ impl Drop for Served {
 }
 
 /// Polls `what` until it holds, at most `secs` seconds.
-fn wait_for(secs: u64, what: &str, log: impl Fn() -> String, mut f: impl FnMut() -> bool) {
+pub(crate) fn wait_for(
+    secs: u64,
+    what: &str,
+    log: impl Fn() -> String,
+    mut f: impl FnMut() -> bool,
+) {
     let start = Instant::now();
     while !f() {
         assert!(
@@ -735,7 +740,7 @@ fn shards_cover_every_repository_exactly_once() {
 }
 
 /// Every YAML document under `deploy/` and the example workflow, parsed.
-fn yaml_docs(rel: &str) -> Vec<yaml_rust2::Yaml> {
+pub(crate) fn yaml_docs(rel: &str) -> Vec<yaml_rust2::Yaml> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{rel}: {e}"));
     yaml_rust2::YamlLoader::load_from_str(&text).unwrap_or_else(|e| panic!("{rel}: {e}"))
@@ -903,7 +908,7 @@ fn deploy_files_are_complete() {
 }
 
 /// The header of a captured Slack message (checked as Block Kit).
-fn slack_header(payload: &Value) -> String {
+pub(crate) fn slack_header(payload: &Value) -> String {
     use crate::support::slack::blockkit::{self, Block};
     match blockkit::check(payload).blocks.first() {
         Some(Block::Header { text }) => text.text().to_string(),

@@ -79,6 +79,9 @@ pub enum Job {
         number: u64,
         user: String,
     },
+    /// Shared store: run the passes requested (by any replica) that no
+    /// replica runs, one repository at a time.
+    Claim,
 }
 
 /// The worker's world: the pipeline context's parts, and what it learnt.
@@ -118,6 +121,9 @@ pub struct Worker {
     /// When a pending wave next may open (`None`: no such time known);
     /// `serve` queues a pass then.
     pub wake: watch::Sender<Option<DateTime<Utc>>>,
+    /// Set when the store is shared with other replicas: passes then run
+    /// under a lease on each repository ([`super::replicas`]).
+    pub shared: Option<Arc<super::replicas::Shared>>,
 }
 
 struct Slack {
@@ -218,13 +224,18 @@ impl Worker {
             inventory: BTreeMap::new(),
             rollouts: BTreeMap::new(),
             wake: watch::Sender::new(None),
+            shared: None,
         }
     }
 
     /// Does one job to the end. Failures are logged and counted; the worker
     /// goes on with the next job.
     pub async fn handle(&mut self, job: Job, now: DateTime<Utc>) {
-        tracing::info!(?job, "job started");
+        if job == Job::Claim {
+            tracing::debug!(?job, "job started");
+        } else {
+            tracing::info!(?job, "job started");
+        }
         match job {
             Job::Discover => self.discover().await,
             Job::Poll => {
@@ -283,6 +294,7 @@ impl Worker {
                 }
             }
             Job::Rollback { repo, number, user } => self.rollback(repo, number, user, now).await,
+            Job::Claim => self.claim_passes(now).await,
             Job::Ignore { repo, number, user } => {
                 let text = format!(
                     "Closed at @{user}'s request (`@upkeep ignore`): upkeep will not propose this version again."
@@ -304,6 +316,44 @@ impl Worker {
             }
         }
         self.metrics.sync_forge(&self.forge);
+    }
+
+    /// Runs the passes requested through the shared store that no replica
+    /// runs, until none is left.
+    async fn claim_passes(&mut self, now: DateTime<Utc>) {
+        let Some(shared) = self.shared.clone() else {
+            return;
+        };
+        shared.claim_queued.store(false, Ordering::SeqCst);
+        loop {
+            let lease = match shared.claim().await {
+                Ok(Some(lease)) => lease,
+                Ok(None) => break,
+                Err(e) => {
+                    self.metrics.error();
+                    tracing::warn!(error = %e, "cannot claim a pass");
+                    break;
+                }
+            };
+            tracing::info!(repository = %lease.repository, reason = ?lease.reason, "pass claimed");
+            let repo = lease
+                .repository
+                .split_once('/')
+                .map(|(owner, name)| RepoName::new(owner, name));
+            match repo.as_ref().and_then(|r| self.repository(r)) {
+                Some(chosen) => {
+                    if let (Some(r), true) = (&repo, self.forge.is_app()) {
+                        self.known.insert(r.clone());
+                    }
+                    self.run_repositories(vec![chosen], Pass::Publish, now)
+                        .await;
+                }
+                None => {
+                    tracing::info!(repository = %lease.repository, "not a configured repository; ignored")
+                }
+            }
+            shared.release(vec![lease]).await;
+        }
     }
 
     /// `@upkeep rollback` on pull request `number`: a check of its
@@ -450,6 +500,44 @@ impl Worker {
         if repos.is_empty() {
             return None;
         }
+        // Shared store: only repositories no other replica is running a
+        // pass of, leased (and the leases renewed) until done.
+        let shared = self.shared.clone();
+        let (repos, leases, _heartbeat) = match &shared {
+            None => (repos, Vec::new(), None),
+            Some(shared) => {
+                let names = repos.iter().map(|r| r.source.to_string()).collect();
+                let (leases, busy) = shared.lock(names).await;
+                for name in &busy {
+                    tracing::info!(repository = %name, "another replica is running a pass of it; skipped");
+                }
+                let repos: Vec<Repository> = repos
+                    .into_iter()
+                    .filter(|r| {
+                        let name = r.source.to_string();
+                        leases.iter().any(|l| l.repository == name)
+                    })
+                    .collect();
+                (repos, leases, Some(shared.heartbeat()))
+            }
+        };
+        let all = self.run_groups(repos, pass, now).await;
+        if let Some(shared) = &shared {
+            shared.release(leases).await;
+        }
+        all
+    }
+
+    /// [`Worker::run_repositories`] once the repositories are chosen.
+    async fn run_groups(
+        &mut self,
+        repos: Vec<Repository>,
+        pass: Pass,
+        now: DateTime<Utc>,
+    ) -> Option<CheckReport> {
+        if repos.is_empty() {
+            return None;
+        }
         let mut groups: BTreeMap<String, Vec<Repository>> = BTreeMap::new();
         for r in repos {
             let owner = match &r.source {
@@ -476,6 +564,7 @@ impl Worker {
                 _ => self.git_token.clone(),
             };
             let names: Vec<String> = group.iter().map(|r| r.source.to_string()).collect();
+            tracing::info!(repositories = ?names, at_ms = Utc::now().timestamp_millis(), "pass started");
             let ctx = self.context(group, git_token);
             let check = match pass {
                 Pass::Publish => {
@@ -488,6 +577,7 @@ impl Worker {
                         repositories = ?names,
                         outcomes = report.outcomes.len(),
                         closed = report.closed.len(),
+                        at_ms = Utc::now().timestamp_millis(),
                         "pass done"
                     );
                     self.metrics.record_run(&report, &names, now);
@@ -498,7 +588,7 @@ impl Worker {
                     for f in &report.failures {
                         tracing::warn!(subject = %f.subject, error = %f.error, "failed");
                     }
-                    tracing::info!(repositories = ?names, findings = report.findings.len(), "check done");
+                    tracing::info!(repositories = ?names, findings = report.findings.len(), at_ms = Utc::now().timestamp_millis(), "check done");
                     report
                 }
             };

@@ -152,7 +152,10 @@ use serde_json::Value;
 pub use apps::{AppModel, AppStats, generate_keys, test_keys};
 pub use checks::Protection;
 pub use pulls::{Comment, DEFAULT_LOGIN, Label, NewPull, PullRequest, PullView};
-pub use state::{Bucket, Caller, NewRelease, Problem, Recorded, Release, Repo, State, Stats};
+pub use state::{
+    Bucket, Caller, HoldGate, NewRelease, Problem, Recorded, Release, Repo, State, Stats,
+};
+use std::sync::Arc;
 
 /// The running double. See the module docs.
 pub struct GitHubDouble {
@@ -294,6 +297,20 @@ impl GitHubDouble {
     /// Every request about `owner/name` answers 502, for good.
     pub fn break_repo(&self, repo: &str) {
         self.with_state(|s| s.faults.broken_repos.insert(repo.to_ascii_lowercase()));
+    }
+
+    /// Holds the next `method` request to `path` (relative to the API
+    /// root, no query) until the returned gate is opened: a client is then
+    /// deterministically in the middle of its work (and may be killed
+    /// there; a gate never opened holds that request for good).
+    pub fn hold_next(&self, method: &str, path: &str) -> Arc<HoldGate> {
+        let gate = Arc::new(HoldGate::default());
+        self.with_state(|s| {
+            s.faults
+                .holds
+                .push((method.to_owned(), path.to_owned(), gate.clone()))
+        });
+        gate
     }
 
     /// Delays every answer by `latency` (zero to stop).

@@ -10,6 +10,7 @@ use upkeep::domain::manifest::Reference;
 
 pub mod git_http;
 pub mod github;
+pub mod postgres;
 pub mod prometheus;
 pub mod registry;
 pub mod slack;

@@ -136,6 +136,29 @@ async fn entry(
     extract::State(shared): extract::State<Arc<Shared>>,
     request: Request,
 ) -> Response<Body> {
+    let gate = {
+        let mut state = shared.lock();
+        let holds = &mut state.faults.holds;
+        let path = request.uri().path();
+        let method = request.method().as_str();
+        holds
+            .iter()
+            .position(|(m, p, _)| m == method && p == path)
+            .map(|i| holds.remove(i).2)
+    };
+    if let Some(gate) = gate {
+        use std::sync::atomic::Ordering;
+        gate.held.store(true, Ordering::SeqCst);
+        while !gate.open.load(Ordering::SeqCst) {
+            if gate.abandon.load(Ordering::SeqCst) {
+                return Response::builder()
+                    .status(502)
+                    .body(Body::from("abandoned"))
+                    .unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
     let latency = shared.lock().faults.latency;
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

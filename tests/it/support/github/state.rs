@@ -461,6 +461,19 @@ pub(super) struct Faults {
     pub broken_repos: HashSet<String>,
     pub latency: Duration,
     pub corrupt_next: Option<Corruption>,
+    /// (method, path without query, gate): the next such request waits
+    /// at the gate until it is opened.
+    pub holds: Vec<(String, String, std::sync::Arc<HoldGate>)>,
+}
+
+/// Where a held request waits (`GitHubDouble::hold_next`).
+#[derive(Default)]
+pub struct HoldGate {
+    pub held: std::sync::atomic::AtomicBool,
+    pub open: std::sync::atomic::AtomicBool,
+    /// The held request is answered 502 without being handled (its
+    /// client is gone).
+    pub abandon: std::sync::atomic::AtomicBool,
 }
 
 /// The whole model. Tests reach it through `GitHubDouble::with_state`.
