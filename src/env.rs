@@ -80,3 +80,8 @@ pub const PROMETHEUS_PASSWORD: &str = "UPKEEP_PROMETHEUS_PASSWORD";
 /// Also the longest a remote may stay silent. A transfer past it is
 /// aborted and reported as that repository's failure.
 pub const GIT_TIMEOUT: &str = "UPKEEP_GIT_TIMEOUT";
+/// The total deadline of one attempt of one GitHub API request, in seconds
+/// (default 30; fractions allowed): connect, headers and the whole body. A
+/// server that answers slowly or drips its body is cut off, and the request
+/// retried or reported like any other transport failure.
+pub const GITHUB_TIMEOUT: &str = "UPKEEP_GITHUB_TIMEOUT";

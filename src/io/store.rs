@@ -2,7 +2,9 @@
 //! saves work between runs: ETags and cached release lists per upstream,
 //! when each release was first seen, what container registries answered
 //! for image tags (digest, or missing), and which Slack alerts and
-//! reminders each channel already got.
+//! reminders each channel already got, GitHub replies kept for
+//! conditional requests (`ETag`, body, `Link`) and GitHub write pauses after
+//! a secondary rate limit.
 //!
 //! It is a cache: losing the file costs API calls, never correctness. Knows
 //! nothing about GitHub or manifests; every other module that needs state
@@ -75,6 +77,19 @@ const MIGRATIONS: &[&str] = &[
          key     TEXT NOT NULL,
          sent_at INTEGER NOT NULL,
          PRIMARY KEY (channel, key)
+     );",
+    // 5: GitHub replies revalidated with If-None-Match, and write pauses
+    //    after a secondary rate limit (per token or installation)
+    "CREATE TABLE http_reply (
+         url        TEXT PRIMARY KEY,
+         etag       TEXT NOT NULL,
+         body       TEXT NOT NULL,
+         link       TEXT,
+         fetched_at INTEGER NOT NULL
+     );
+     CREATE TABLE write_pause (
+         scope TEXT PRIMARY KEY,
+         until INTEGER NOT NULL
      );",
 ];
 
@@ -311,6 +326,65 @@ impl Store {
                 }
             }
             tx.commit()
+        })
+    }
+
+    /// A kept GitHub reply: `(etag, body, link)`.
+    pub fn cached_reply(
+        &self,
+        url: &str,
+    ) -> Result<Option<(String, String, Option<String>)>, StoreError> {
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT etag, body, link FROM http_reply WHERE url = ?1",
+                params![url],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// Keeps a GitHub reply for the next conditional request.
+    pub fn save_reply(
+        &self,
+        url: &str,
+        etag: &str,
+        body: &str,
+        link: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO http_reply (url, etag, body, link, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (url) DO UPDATE SET etag = ?2, body = ?3, link = ?4, fetched_at = ?5",
+                params![url, etag, body, link, now.timestamp()],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Until when GitHub writes of `scope` are paused, if a pause was kept.
+    pub fn write_pause(&self, scope: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let until = self.with(|conn| {
+            conn.query_row(
+                "SELECT until FROM write_pause WHERE scope = ?1",
+                params![scope],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+        })?;
+        Ok(until.and_then(|t| Utc.timestamp_opt(t, 0).single()))
+    }
+
+    /// Keeps a pause of GitHub writes of `scope` until `until`.
+    pub fn save_write_pause(&self, scope: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO write_pause (scope, until) VALUES (?1, ?2)
+                 ON CONFLICT (scope) DO UPDATE SET until = ?2",
+                params![scope, until.timestamp()],
+            )
+            .map(|_| ())
         })
     }
 

@@ -123,12 +123,22 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let store = Arc::new(Store::open_from(env.get(env::STATE).map(String::as_str))?);
     let forge = {
         // octocrab's client spawns onto the runtime it is built in.
         let _entered = runtime.enter();
-        Arc::new(Forge::from_env(&env)?)
+        let mut forge = match Forge::from_env(&env) {
+            Ok(f) => f,
+            Err(e @ crate::io::forge::ForgeError::Setting(_)) => {
+                eprintln!("{e}");
+                return Ok(Err(Exit::Usage));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        forge.set_memory(Arc::new(crate::app::context::StoreMemory(store.clone())));
+        forge.set_clock(crate::app::context::clock);
+        Arc::new(forge)
     };
-    let store = Arc::new(Store::open_from(env.get(env::STATE).map(String::as_str))?);
     let git_token = env
         .get(env::GITHUB_TOKEN)
         .or_else(|| env.get(env::GITHUB_TOKEN_FALLBACK))

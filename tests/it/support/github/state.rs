@@ -460,7 +460,18 @@ pub(super) struct Faults {
     /// Lowercased `owner/name`s that always answer 502.
     pub broken_repos: HashSet<String>,
     pub latency: Duration,
+    /// Requests whose path starts with this are answered slowly (or never).
+    pub slow: Option<(String, Slow)>,
     pub corrupt_next: Option<Corruption>,
+}
+
+/// How a slow path answers (`GitHubDouble::drip`, `GitHubDouble::hang`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slow {
+    /// Status and headers at once, then the body one byte per interval.
+    Drip(Duration),
+    /// Never: the connection stays open, no status line comes.
+    Hang,
 }
 
 /// The whole model. Tests reach it through `GitHubDouble::with_state`.
