@@ -114,11 +114,9 @@ pub struct StoreMemory(pub Arc<Store>);
 impl crate::io::forge::Memory for StoreMemory {
     fn reply(&self, url: &str) -> Option<crate::io::forge::CachedReply> {
         match self.0.cached_reply(url) {
-            Ok(kept) => kept.map(|(etag, body, link)| crate::io::forge::CachedReply {
-                etag,
-                body,
-                link,
-            }),
+            Ok(kept) => {
+                kept.map(|(etag, body, link)| crate::io::forge::CachedReply { etag, body, link })
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "state store: cannot read a kept GitHub reply");
                 None
@@ -127,10 +125,13 @@ impl crate::io::forge::Memory for StoreMemory {
     }
 
     fn save_reply(&self, url: &str, reply: &crate::io::forge::CachedReply) {
-        if let Err(e) =
-            self.0
-                .save_reply(url, &reply.etag, &reply.body, reply.link.as_deref(), clock())
-        {
+        if let Err(e) = self.0.save_reply(
+            url,
+            &reply.etag,
+            &reply.body,
+            reply.link.as_deref(),
+            clock(),
+        ) {
             tracing::warn!(error = %e, "state store: cannot keep a GitHub reply");
         }
     }

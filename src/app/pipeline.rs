@@ -418,13 +418,12 @@ async fn publish_repository(
                     .await?;
             let open = &listing.open;
             for (pr, words) in &rendered {
-                let action =
-                    target
-                        .publish(&base, pr, words, &listing)
-                        .await
-                        .unwrap_or_else(|e| Action::Failed {
-                            error: e.to_string(),
-                        });
+                let action = target
+                    .publish(&base, pr, words, &listing)
+                    .await
+                    .unwrap_or_else(|e| Action::Failed {
+                        error: e.to_string(),
+                    });
                 if let Action::Created { number, .. }
                 | Action::Updated { number, .. }
                 | Action::Unchanged { number, .. } = &action

@@ -32,8 +32,8 @@ pub mod checks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -1065,7 +1065,9 @@ impl Forge {
     /// limit; a 200 with an `ETag` is kept for next time.
     async fn get_cached(&self, url: &str, what: &str, auth: &Auth) -> Result<Reply, ForgeError> {
         let Some(memory) = &self.memory else {
-            return self.send_with(Method::GET, url, None, None, what, auth).await;
+            return self
+                .send_with(Method::GET, url, None, None, what, auth)
+                .await;
         };
         let kept = memory.reply(url);
         let reply = self
@@ -1087,7 +1089,11 @@ impl Forge {
             };
             let mut headers = reply.headers;
             headers.remove(header::LINK);
-            if let Some(link) = kept.link.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+            if let Some(link) = kept
+                .link
+                .as_deref()
+                .and_then(|l| HeaderValue::from_str(l).ok())
+            {
                 headers.insert(header::LINK, link);
             }
             return Ok(Reply {
@@ -1096,7 +1102,11 @@ impl Forge {
                 body: kept.body,
             });
         }
-        if let Some(etag) = reply.headers.get(header::ETAG).and_then(|v| v.to_str().ok()) {
+        if let Some(etag) = reply
+            .headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+        {
             memory.save_reply(
                 url,
                 &CachedReply {

@@ -307,7 +307,9 @@ impl GitHubDouble {
     /// with their status and headers at once, then the body one byte every
     /// `every`: a server that drips its answer.
     pub fn drip(&self, path_prefix: &str, every: Duration) {
-        self.with_state(|s| s.faults.slow = Some((path_prefix.to_owned(), state::Slow::Drip(every))));
+        self.with_state(|s| {
+            s.faults.slow = Some((path_prefix.to_owned(), state::Slow::Drip(every)))
+        });
     }
 
     /// Never answers requests whose path starts with `path_prefix` (`""`:
