@@ -85,3 +85,8 @@ pub const GIT_TIMEOUT: &str = "UPKEEP_GIT_TIMEOUT";
 /// server that answers slowly or drips its body is cut off, and the request
 /// retried or reported like any other transport failure.
 pub const GITHUB_TIMEOUT: &str = "UPKEEP_GITHUB_TIMEOUT";
+/// `upkeep serve`: requests of a GitHub rate budget (per App installation,
+/// or the token's) kept in reserve, default 200. A pass over an
+/// installation's repositories whose last known budget is below it is
+/// postponed until GitHub's reset time.
+pub const GITHUB_RATE_RESERVE: &str = "UPKEEP_GITHUB_RATE_RESERVE";
