@@ -130,7 +130,7 @@ impl Listing {
 
     /// The pull requests from `branch` of `repo` itself, newest first;
     /// `None` when the listing cannot tell (a long history).
-    fn from_branch(&self, repo: &RepoName, branch: &str) -> Option<Vec<PullRequest>> {
+    fn of_branch(&self, repo: &RepoName, branch: &str) -> Option<Vec<PullRequest>> {
         let mut found: Vec<PullRequest> = self
             .open
             .iter()
@@ -144,7 +144,7 @@ impl Listing {
             })
             .cloned()
             .collect();
-        found.sort_by(|a, b| b.number.cmp(&a.number));
+        found.sort_by_key(|p| std::cmp::Reverse(p.number));
         found.dedup_by_key(|p| p.number);
         (!found.is_empty() || self.complete).then_some(found)
     }
@@ -256,7 +256,7 @@ impl Target<'_> {
         words: &Rendered,
         listing: &Listing,
     ) -> Result<Action, PublishError> {
-        let existing = match listing.from_branch(&self.repo, &words.branch) {
+        let existing = match listing.of_branch(&self.repo, &words.branch) {
             Some(found) => found,
             None => self.forge.pulls_by_head(&self.repo, &words.branch).await?,
         };
