@@ -274,6 +274,75 @@ pub enum ForgeError {
     Decode { what: String, message: String },
 }
 
+/// One line for a GitHub-wide failure: the cause (DNS, refused, proxy,
+/// TLS, timeout, credentials, rate limit) and what to check. `api_url` is
+/// shown as configured; `message` is a transport message (no token).
+fn cause_line(e: &ForgeError, host: &str) -> Option<String> {
+    let proxies: Vec<&str> = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+    ]
+    .into_iter()
+    .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    .collect();
+    let proxy_note = if proxies.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} is set, but upkeep connects to GitHub directly (it does not use proxy variables)",
+            proxies.join(", ")
+        )
+    };
+    Some(match e {
+        ForgeError::Network { message, .. } => {
+            let lower = message.to_ascii_lowercase();
+            if lower.contains("dns error")
+                || lower.contains("lookup address")
+                || lower.contains("name or service not known")
+            {
+                format!(
+                    "cannot resolve {host} (DNS): check the network and {}{proxy_note}",
+                    crate::env::GITHUB_API_URL
+                )
+            } else if lower.contains("proxy") {
+                format!(
+                    "a proxy refused the connection to {host}: check the proxy variables (HTTPS_PROXY, NO_PROXY)"
+                )
+            } else if lower.contains("certificate")
+                || lower.contains("tls")
+                || lower.contains("ssl")
+                || lower.contains("handshake")
+            {
+                format!(
+                    "TLS with {host} failed: check the system's CA certificates and {} (https to the API's host)",
+                    crate::env::GITHUB_API_URL
+                )
+            } else if lower.contains("connection refused") {
+                format!(
+                    "{host} refused the connection: check {} and the network{proxy_note}",
+                    crate::env::GITHUB_API_URL
+                )
+            } else {
+                format!(
+                    "GitHub at {host} is unreachable: check the network and {}{proxy_note}",
+                    crate::env::GITHUB_API_URL
+                )
+            }
+        }
+        ForgeError::Timeout { secs, .. } => format!(
+            "GitHub at {host} did not answer within {secs}s: check the network, or raise UPKEEP_GITHUB_TIMEOUT{proxy_note}"
+        ),
+        ForgeError::Unauthorized => format!(
+            "GitHub at {host} rejected the credentials (401): check UPKEEP_GITHUB_TOKEN (expired, revoked, or made for another host) or the App's id and key"
+        ),
+        ForgeError::RateLimited { .. } | ForgeError::AppAuth(_) => e.to_string(),
+        _ => return None,
+    })
+}
+
 /// A commit made through the Git Data API.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ApiCommit {
@@ -296,6 +365,9 @@ pub struct ForgeStats {
     pub by_status: Mutex<BTreeMap<u16, u64>>,
     /// Installation access tokens fetched (App mode).
     pub tokens_issued: AtomicU64,
+    /// Why requests failed for good, one line per cause with what to
+    /// check, and how many requests each ended (see [`ForgeError::cause`]).
+    pub causes: Mutex<BTreeMap<String, u64>>,
 }
 
 /// The GitHub client.
@@ -1165,6 +1237,30 @@ impl Forge {
     /// header to send (App mode; `None` leaves it to octocrab) and the
     /// scope it spends. Each attempt has [`Forge::set_timeout`]'s deadline.
     async fn send_with(
+        &self,
+        method: Method,
+        url: &str,
+        etag: Option<&str>,
+        body: Option<&serde_json::Value>,
+        what: &str,
+        auth: &Auth,
+    ) -> Result<Reply, ForgeError> {
+        let result = self.retrying(method, url, etag, body, what, auth).await;
+        if let Err(e) = &result
+            && let Some(line) = cause_line(e, &self.host)
+        {
+            *self
+                .stats
+                .causes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(line)
+                .or_default() += 1;
+        }
+        result
+    }
+
+    async fn retrying(
         &self,
         method: Method,
         url: &str,

@@ -128,16 +128,19 @@ async fn a_dripping_answer_is_cut_off_by_the_total_deadline() {
         .unwrap();
 }
 
-/// A GitHub that never answers: `check` finishes (partial, exit 3) with a
+/// A GitHub that never answers: `check` finishes (nothing checked, exit 4) with a
 /// timeout per request instead of hanging.
 #[test]
 fn a_hanging_github_does_not_hang_check() {
     let w = World::new();
     w.gh.hang("/repos/acme/deploy");
     let (out, err, code) = w.upkeep(&["check"], NOW, &[("UPKEEP_GITHUB_TIMEOUT", "0.3")]);
-    assert_eq!(code, 3, "{out}{err}");
+    assert_eq!(code, 4, "{out}{err}");
     assert!(
-        err.contains("GitHub did not answer acme/deploy within 0.3s"),
+        err.contains("GitHub at 127.0.0.1:")
+            && err.contains(
+                " did not answer within 0.3s: check the network, or raise UPKEEP_GITHUB_TIMEOUT"
+            ),
         "{err}"
     );
 }
@@ -238,4 +241,48 @@ fn warm_check_and_run_cost_no_rate_limit() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("was closed without merging"), "{out}");
     assert_eq!(w.gh.pulls(REPO).len(), 2);
+}
+
+/// Offline: one line per cause with what to check, not one per repository
+/// and upstream, and exit 4 (nothing could be checked) rather than 3.
+#[test]
+fn an_unreachable_github_is_one_clear_line_and_exit_4() {
+    let w = World::new();
+    let closed = "http://127.0.0.1:9";
+    let (out, err, code) = w.upkeep(
+        &["check"],
+        NOW,
+        &[
+            ("UPKEEP_GITHUB_API_URL", closed),
+            ("UPKEEP_GITHUB_TIMEOUT", "2"),
+        ],
+    );
+    assert_eq!(code, 4, "{out}{err}");
+    assert!(
+        err.contains(
+            "error: 127.0.0.1:9 refused the connection: check UPKEEP_GITHUB_API_URL and the network"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("GitHub could not be used for 1 of 1 subject(s): acme/deploy"),
+        "{err}"
+    );
+    assert!(!err.contains("cannot reach GitHub for"), "{err}");
+    assert!(err.contains("no reference could be checked"), "{err}");
+}
+
+/// A token GitHub refuses: one line naming the setting to check.
+#[test]
+fn a_refused_token_is_one_clear_line() {
+    let w = World::new();
+    w.gh.accept_only_tokens(&["another"]);
+    let (out, err, code) = w.upkeep(&["check"], NOW, &[]);
+    assert_eq!(code, 4, "{out}{err}");
+    assert_eq!(
+        err.matches("rejected the credentials (401): check UPKEEP_GITHUB_TOKEN")
+            .count(),
+        1,
+        "{err}"
+    );
 }
