@@ -275,8 +275,8 @@ pub enum ForgeError {
 }
 
 /// One line for a GitHub-wide failure: the cause (DNS, refused, proxy,
-/// TLS, timeout, credentials, rate limit) and what to check. `api_url` is
-/// shown as configured; `message` is a transport message (no token).
+/// TLS, timeout, credentials, rate limit) and what to check; `None` for an
+/// answer about one repository. Names the host, never the token.
 fn cause_line(e: &ForgeError, host: &str) -> Option<String> {
     let proxies: Vec<&str> = [
         "HTTPS_PROXY",
