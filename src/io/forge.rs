@@ -1744,6 +1744,47 @@ mod tests {
     }
 
     #[test]
+    fn timeout_setting() {
+        assert_eq!(timeout_from(None).unwrap(), DEFAULT_TIMEOUT);
+        assert_eq!(timeout_from(Some(" ")).unwrap(), DEFAULT_TIMEOUT);
+        assert_eq!(
+            timeout_from(Some("0.5")).unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(timeout_from(Some("45")).unwrap(), Duration::from_secs(45));
+        for bad in ["0", "-1", "soon", "NaN", "1e9"] {
+            assert!(timeout_from(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn causes_say_what_to_check() {
+        let network = |m: &str| ForgeError::Network {
+            what: "x".into(),
+            message: m.into(),
+        };
+        let line = |e: &ForgeError| cause_line(e, "api.github.com").unwrap();
+        assert!(
+            line(&network(
+                "client error (Connect): dns error: failed to lookup address information"
+            ))
+            .starts_with("cannot resolve api.github.com (DNS)")
+        );
+        assert!(
+            line(&network(
+                "tcp connect error: Connection refused (os error 111)"
+            ))
+            .starts_with("api.github.com refused the connection")
+        );
+        assert!(
+            line(&network("the handshake failed: certificate verify failed"))
+                .starts_with("TLS with api.github.com failed")
+        );
+        assert!(line(&ForgeError::Unauthorized).contains("check UPKEEP_GITHUB_TOKEN"));
+        assert_eq!(cause_line(&ForgeError::NotFound("a/b".into()), "h"), None);
+    }
+
+    #[test]
     fn rate_limit_error_tells_anonymous_users_what_to_do() {
         let e = ForgeError::RateLimited {
             limit: 60,
