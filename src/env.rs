@@ -97,3 +97,13 @@ pub const LEASE_MS: &str = "UPKEEP_LEASE_MS";
 /// `serve` on a shared state store: how often a replica looks for passes
 /// requested through another replica, in milliseconds (default 2000).
 pub const CLAIM_INTERVAL_MS: &str = "UPKEEP_CLAIM_INTERVAL_MS";
+/// The total deadline of one attempt of one GitHub API request, in seconds
+/// (default 30; fractions allowed): connect, headers and the whole body. A
+/// server that answers slowly or drips its body is cut off, and the request
+/// retried or reported like any other transport failure.
+pub const GITHUB_TIMEOUT: &str = "UPKEEP_GITHUB_TIMEOUT";
+/// `upkeep serve`: requests of a GitHub rate budget (per App installation,
+/// or the token's) kept in reserve, default 200. A pass over an
+/// installation's repositories whose last known budget is below it is
+/// postponed until GitHub's reset time.
+pub const GITHUB_RATE_RESERVE: &str = "UPKEEP_GITHUB_RATE_RESERVE";

@@ -167,7 +167,7 @@ async fn run_with_registry(
 }
 
 /// Pages of recent pull requests read per repository for the rollout.
-const PULL_PAGES: usize = 3;
+pub(crate) const PULL_PAGES: usize = 3;
 
 /// Reads upkeep's pull requests of every GitHub repository checked and
 /// decides where each release stands in its waves

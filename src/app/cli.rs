@@ -149,6 +149,8 @@ pub enum Exit {
     Findings = 1,
     Usage = 2,
     Partial = 3,
+    /// `check`: nothing could be checked (every reference unchecked).
+    NothingChecked = 4,
 }
 
 impl From<Exit> for ExitCode {

@@ -105,3 +105,47 @@ impl Context {
         Ok(self.git_token.clone())
     }
 }
+
+/// The state store as the forge's [`crate::io::forge::Memory`]: GitHub
+/// replies for conditional requests and write pauses outlive the run. A
+/// store that fails is logged and forgotten (it is a cache).
+pub struct StoreMemory(pub Arc<Store>);
+
+impl crate::io::forge::Memory for StoreMemory {
+    fn reply(&self, url: &str) -> Option<crate::io::forge::CachedReply> {
+        match self.0.cached_reply(url) {
+            Ok(kept) => {
+                kept.map(|(etag, body, link)| crate::io::forge::CachedReply { etag, body, link })
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "state store: cannot read a kept GitHub reply");
+                None
+            }
+        }
+    }
+
+    fn save_reply(&self, url: &str, reply: &crate::io::forge::CachedReply) {
+        if let Err(e) = self.0.save_reply(
+            url,
+            &reply.etag,
+            &reply.body,
+            reply.link.as_deref(),
+            clock(),
+        ) {
+            tracing::warn!(error = %e, "state store: cannot keep a GitHub reply");
+        }
+    }
+
+    fn writes_paused(&self, scope: &str) -> Option<DateTime<Utc>> {
+        self.0.write_pause(scope).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "state store: cannot read GitHub write pauses");
+            None
+        })
+    }
+
+    fn pause_writes(&self, scope: &str, until: DateTime<Utc>) {
+        if let Err(e) = self.0.save_write_pause(scope, until) {
+            tracing::warn!(error = %e, "state store: cannot keep a GitHub write pause");
+        }
+    }
+}

@@ -420,22 +420,24 @@ async fn publish_repository(
                 .flat_map(|(pr, _)| pr.labels.iter().cloned())
                 .collect();
             target.ensure_labels(&labels).await?;
-            let open = ctx.forge.open_pulls(&target.repo).await?;
+            let listing =
+                publish::Listing::read(&ctx.forge, &target.repo, crate::app::check::PULL_PAGES)
+                    .await?;
+            let open = &listing.open;
             for (pr, words) in &rendered {
-                let action =
-                    target
-                        .publish(&base, pr, words)
-                        .await
-                        .unwrap_or_else(|e| Action::Failed {
-                            error: e.to_string(),
-                        });
+                let action = target
+                    .publish(&base, pr, words, &listing)
+                    .await
+                    .unwrap_or_else(|e| Action::Failed {
+                        error: e.to_string(),
+                    });
                 if let Action::Created { number, .. }
                 | Action::Updated { number, .. }
                 | Action::Unchanged { number, .. } = &action
                 {
                     let lineage = lineage_of(&words.fingerprint);
                     match target
-                        .close_superseded(&open, *number, &lineage, &words.branch, &|p| {
+                        .close_superseded(open, *number, &lineage, &words.branch, &|p| {
                             p.body
                                 .as_deref()
                                 .and_then(render::parse_fingerprint)

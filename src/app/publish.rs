@@ -5,7 +5,10 @@
 //! branches (force only on branches upkeep owns), and pull requests found by
 //! head branch, created or updated, labelled, and superseded ones closed.
 //! GitHub is the source of truth: a re-run finds what exists and changes
-//! only what differs, so nothing is opened twice, even after a crash. For a
+//! only what differs, so nothing is opened twice, even after a crash. The
+//! pull requests are read once per repository ([`Listing`], conditional
+//! requests: free when nothing changed), not once per branch. While a
+//! secondary rate limit pauses GitHub writes, nothing is pushed. For a
 //! local repository: local branches and commits, no pull requests.
 
 use std::collections::BTreeSet;
@@ -98,6 +101,53 @@ enum Branch {
     Stale,
     /// Not there yet.
     Missing,
+}
+
+/// A repository's pull requests, read once for a publish: every open one
+/// and the newest in any state.
+#[derive(Clone, Debug, Default)]
+pub struct Listing {
+    pub open: Vec<PullRequest>,
+    pub recent: Vec<PullRequest>,
+    /// `recent` holds every pull request of the repository (it was not cut
+    /// at `pages`): a branch not in it has none.
+    pub complete: bool,
+}
+
+impl Listing {
+    /// Reads the open pull requests of `repo` and the newest `pages` pages
+    /// of all of them.
+    pub async fn read(forge: &Forge, repo: &RepoName, pages: usize) -> Result<Listing, ForgeError> {
+        let open = forge.open_pulls(repo).await?;
+        let recent = forge.recent_pulls(repo, pages).await?;
+        let complete = recent.len() < pages.max(1) * 100;
+        Ok(Listing {
+            open,
+            recent,
+            complete,
+        })
+    }
+
+    /// The pull requests from `branch` of `repo` itself, newest first;
+    /// `None` when the listing cannot tell (a long history).
+    fn of_branch(&self, repo: &RepoName, branch: &str) -> Option<Vec<PullRequest>> {
+        let mut found: Vec<PullRequest> = self
+            .open
+            .iter()
+            .chain(&self.recent)
+            .filter(|p| {
+                p.head.branch == branch
+                    && p.head
+                        .repo
+                        .as_ref()
+                        .is_some_and(|r| r.full_name.eq_ignore_ascii_case(&repo.to_string()))
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|p| std::cmp::Reverse(p.number));
+        found.dedup_by_key(|p| p.number);
+        (!found.is_empty() || self.complete).then_some(found)
+    }
 }
 
 /// What a GitHub repository publish needs.
@@ -196,14 +246,20 @@ impl Target<'_> {
         ensure_labels(self.forge, &self.repo, labels).await
     }
 
-    /// Publishes one planned pull request on top of `base` (a commit id).
+    /// Publishes one planned pull request on top of `base` (a commit id),
+    /// finding its existing pull requests in `listing` (asking GitHub only
+    /// when the listing cannot tell).
     pub async fn publish(
         &self,
         base: &str,
         pr: &PlannedPr,
         words: &Rendered,
+        listing: &Listing,
     ) -> Result<Action, PublishError> {
-        let existing = self.forge.pulls_by_head(&self.repo, &words.branch).await?;
+        let existing = match listing.of_branch(&self.repo, &words.branch) {
+            Some(found) => found,
+            None => self.forge.pulls_by_head(&self.repo, &words.branch).await?,
+        };
         if let Some(merged) = existing.iter().find(|p| p.is_merged()) {
             return Ok(Action::Skipped {
                 reason: format!("already merged in #{}", merged.number),
@@ -229,6 +285,16 @@ impl Target<'_> {
                 branch,
             } => (files, commit, branch),
         };
+        if (open.is_none() || !matches!(branch, Branch::Current))
+            && let Some(until) = self.forge.writes_paused(&self.repo).await?
+        {
+            return Ok(Action::Failed {
+                error: format!(
+                    "not published: GitHub writes are paused after a secondary rate limit; they resume at {}",
+                    until.format("%Y-%m-%d %H:%M:%S UTC")
+                ),
+            });
+        }
         let mut changed = Vec::new();
         match branch {
             Branch::Current => {}

@@ -6,10 +6,21 @@
 //! GitHub's stays here: primary and secondary rate limits
 //! (`x-ratelimit-*`), write pacing, the API's shapes.
 //!
+//! Every attempt of every request (retries, Git Data API writes, app
+//! tokens) runs under a total deadline (`UPKEEP_GITHUB_TIMEOUT`, default
+//! 30 s): connect, headers and the whole body, so a server that drips its
+//! answer is cut off and reported like any other transport failure.
+//!
+//! Limits are kept per [`Scope`] (the token, or one installation in App
+//! mode): the last `x-ratelimit-*` budget, and a pause on writes after a
+//! secondary rate limit whose `retry-after` is longer than upkeep waits
+//! (reads go on; writes fail at once with the time they resume).
+//!
 //! Domain types leave this module (`Release`, `RepoName`, `RepoInfo`,
 //! `RateLimit`); octocrab and http types do not. The token never appears in
 //! a log line, an error or a URL. Knows nothing of the state store: callers
-//! pass ETags in and get them back.
+//! pass ETags in and get them back, or hand the forge a [`Memory`] (ETags
+//! and bodies of list and repository reads, write pauses) to keep.
 //!
 //! Two ways to authenticate: a token (`UPKEEP_GITHUB_TOKEN`, job and CLI
 //! mode) or a GitHub App (`UPKEEP_GITHUB_APP_ID` and
@@ -21,8 +32,8 @@ pub mod checks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -137,6 +148,61 @@ pub struct RateLimit {
     pub reset: Option<DateTime<Utc>>,
 }
 
+/// Whose budget a request spends and whose writes a secondary limit pauses:
+/// the token (token mode or anonymous), the app itself (its JWT), or one
+/// installation (App mode).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    Token,
+    App,
+    Installation(u64),
+}
+
+impl Scope {
+    /// A stable key for the state store (`token`, `app`,
+    /// `installation/42`).
+    pub fn key(&self) -> String {
+        match self {
+            Scope::Token => "token".into(),
+            Scope::App => "app".into(),
+            Scope::Installation(id) => format!("installation/{id}"),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Token => f.write_str("the token"),
+            Scope::App => f.write_str("the app"),
+            Scope::Installation(id) => write!(f, "installation {id}"),
+        }
+    }
+}
+
+/// A read kept for a conditional request: its `ETag`, its body and its
+/// `Link` header (a 304 carries neither).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedReply {
+    pub etag: String,
+    pub body: String,
+    pub link: Option<String>,
+}
+
+/// What the forge remembers between runs, kept by its caller (the state
+/// store): replies to revalidate with `If-None-Match` (a 304 costs no rate
+/// limit with credentials) and write pauses per [`Scope::key`]. Failures
+/// to remember are the keeper's to log; the forge goes on without.
+pub trait Memory: Send + Sync {
+    fn reply(&self, url: &str) -> Option<CachedReply>;
+    fn save_reply(&self, url: &str, reply: &CachedReply);
+    fn writes_paused(&self, scope: &str) -> Option<DateTime<Utc>>;
+    fn pause_writes(&self, scope: &str, until: DateTime<Utc>);
+}
+
+/// The default deadline of one attempt of one request.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Releases of one upstream, or "unchanged since that ETag".
 #[derive(Clone, Debug)]
 pub enum Releases {
@@ -169,8 +235,33 @@ pub enum ForgeError {
     },
     #[error("GitHub App authentication: {0}")]
     AppAuth(String),
-    #[error("GitHub secondary rate limit: asked to wait {0} s, longer than upkeep waits")]
-    SecondaryLimit(u64),
+    #[error(
+        "GitHub secondary rate limit for {what}: asked to wait {secs} s, longer than upkeep waits; writes for {scope} resume at {until}"
+    )]
+    SecondaryLimit {
+        what: String,
+        secs: u64,
+        scope: String,
+        until: String,
+    },
+    #[error(
+        "not sent ({what}): writes for {scope} are paused after a GitHub secondary rate limit; they resume at {until}"
+    )]
+    WritesPaused {
+        what: String,
+        scope: String,
+        until: String,
+    },
+    #[error(
+        "GitHub did not answer {what} within {secs}s ({host}); raise UPKEEP_GITHUB_TIMEOUT if it is slow"
+    )]
+    Timeout {
+        what: String,
+        host: String,
+        secs: f64,
+    },
+    #[error("{0}")]
+    Setting(String),
     #[error("GitHub answered {status} for {what}: {message}")]
     Status {
         status: u16,
@@ -181,6 +272,75 @@ pub enum ForgeError {
     Network { what: String, message: String },
     #[error("unexpected answer from GitHub for {what}: {message}")]
     Decode { what: String, message: String },
+}
+
+/// One line for a GitHub-wide failure: the cause (DNS, refused, proxy,
+/// TLS, timeout, credentials, rate limit) and what to check; `None` for an
+/// answer about one repository. Names the host, never the token.
+fn cause_line(e: &ForgeError, host: &str) -> Option<String> {
+    let proxies: Vec<&str> = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+    ]
+    .into_iter()
+    .filter(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    .collect();
+    let proxy_note = if proxies.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} is set, but upkeep connects to GitHub directly (it does not use proxy variables)",
+            proxies.join(", ")
+        )
+    };
+    Some(match e {
+        ForgeError::Network { message, .. } => {
+            let lower = message.to_ascii_lowercase();
+            if lower.contains("dns error")
+                || lower.contains("lookup address")
+                || lower.contains("name or service not known")
+            {
+                format!(
+                    "cannot resolve {host} (DNS): check the network and {}{proxy_note}",
+                    crate::env::GITHUB_API_URL
+                )
+            } else if lower.contains("proxy") {
+                format!(
+                    "a proxy refused the connection to {host}: check the proxy variables (HTTPS_PROXY, NO_PROXY)"
+                )
+            } else if lower.contains("certificate")
+                || lower.contains("tls")
+                || lower.contains("ssl")
+                || lower.contains("handshake")
+            {
+                format!(
+                    "TLS with {host} failed: check the system's CA certificates and {} (https to the API's host)",
+                    crate::env::GITHUB_API_URL
+                )
+            } else if lower.contains("connection refused") {
+                format!(
+                    "{host} refused the connection: check {} and the network{proxy_note}",
+                    crate::env::GITHUB_API_URL
+                )
+            } else {
+                format!(
+                    "GitHub at {host} is unreachable: check the network and {}{proxy_note}",
+                    crate::env::GITHUB_API_URL
+                )
+            }
+        }
+        ForgeError::Timeout { secs, .. } => format!(
+            "GitHub at {host} did not answer within {secs}s: check the network, or raise UPKEEP_GITHUB_TIMEOUT{proxy_note}"
+        ),
+        ForgeError::Unauthorized => format!(
+            "GitHub at {host} rejected the credentials (401): check UPKEEP_GITHUB_TOKEN (expired, revoked, or made for another host) or the App's id and key"
+        ),
+        ForgeError::RateLimited { .. } | ForgeError::AppAuth(_) => e.to_string(),
+        _ => return None,
+    })
 }
 
 /// A commit made through the Git Data API.
@@ -205,14 +365,27 @@ pub struct ForgeStats {
     pub by_status: Mutex<BTreeMap<u16, u64>>,
     /// Installation access tokens fetched (App mode).
     pub tokens_issued: AtomicU64,
+    /// Why requests failed for good, one line per cause with what to
+    /// check, and how many requests each ended (see [`ForgeError::cause`]).
+    pub causes: Mutex<BTreeMap<String, u64>>,
 }
 
 /// The GitHub client.
 pub struct Forge {
     client: Octocrab,
+    /// `host[:port]` of the API, for errors.
+    host: String,
     anonymous: bool,
     retry: RetryPolicy,
+    /// The total deadline of one attempt.
+    timeout: Duration,
     rate: Mutex<RateLimit>,
+    /// The last budget per scope.
+    rates: Mutex<BTreeMap<Scope, RateLimit>>,
+    /// Write pauses after secondary limits, per scope.
+    paused: Mutex<HashMap<Scope, DateTime<Utc>>>,
+    memory: Option<Arc<dyn Memory>>,
+    clock: fn() -> DateTime<Utc>,
     pacer: Pacer,
     pub stats: ForgeStats,
     /// App mode: credentials and token caches.
@@ -261,6 +434,12 @@ impl fmt::Debug for Forge {
     }
 }
 
+/// The credentials of a request and the scope they spend.
+struct Auth {
+    header: Option<String>,
+    scope: Scope,
+}
+
 /// A response with its body read.
 struct Reply {
     status: StatusCode,
@@ -283,18 +462,28 @@ impl Forge {
             .base_uri(api_url)
             .map_err(|_| ForgeError::InvalidUrl(api_url.to_string()))?
             .set_connect_timeout(Some(Duration::from_secs(10)))
-            .set_read_timeout(Some(Duration::from_secs(30)));
+            .set_read_timeout(Some(DEFAULT_TIMEOUT));
         if let Some(t) = token.filter(|t| !t.is_empty()) {
             builder = builder.personal_token(t.to_string());
         }
         let client = builder
             .build()
             .map_err(|_| ForgeError::InvalidUrl(api_url.to_string()))?;
+        let host = url::Url::parse(api_url)
+            .ok()
+            .and_then(|u| net::authority(&u))
+            .unwrap_or_else(|| "GitHub".into());
         Ok(Forge {
             client,
+            host,
             anonymous: token.is_none_or(str::is_empty),
             retry,
+            timeout: DEFAULT_TIMEOUT,
             rate: Mutex::new(RateLimit::default()),
+            rates: Mutex::default(),
+            paused: Mutex::default(),
+            memory: None,
+            clock: Utc::now,
             pacer: Pacer::new(),
             stats: ForgeStats::default(),
             app: None,
@@ -318,23 +507,44 @@ impl Forge {
 
     /// A client configured from `UPKEEP_GITHUB_API_URL` and either
     /// `UPKEEP_GITHUB_APP_ID` + `UPKEEP_GITHUB_APP_PRIVATE_KEY` (App mode,
-    /// when both are set) or `UPKEEP_GITHUB_TOKEN` (or `GITHUB_TOKEN`).
+    /// when both are set) or `UPKEEP_GITHUB_TOKEN` (or `GITHUB_TOKEN`), with
+    /// the deadline of `UPKEEP_GITHUB_TIMEOUT`.
     pub fn from_env(env: &HashMap<String, String>) -> Result<Forge, ForgeError> {
         let url = env
             .get(crate::env::GITHUB_API_URL)
             .map_or(DEFAULT_API_URL, String::as_str);
+        let timeout = timeout_from(env.get(crate::env::GITHUB_TIMEOUT).map(String::as_str))?;
         let non_empty = |k: &str| env.get(k).filter(|v| !v.trim().is_empty());
-        if let (Some(id), Some(key)) = (
+        let mut forge = if let (Some(id), Some(key)) = (
             non_empty(crate::env::GITHUB_APP_ID),
             non_empty(crate::env::GITHUB_APP_PRIVATE_KEY),
         ) {
-            return Forge::with_app(url, AppCredentials::new(id, key)?, RetryPolicy::default());
-        }
-        let token = env
-            .get(crate::env::GITHUB_TOKEN)
-            .or_else(|| env.get(crate::env::GITHUB_TOKEN_FALLBACK))
-            .map(String::as_str);
-        Forge::new(url, token, RetryPolicy::default())
+            Forge::with_app(url, AppCredentials::new(id, key)?, RetryPolicy::default())?
+        } else {
+            let token = env
+                .get(crate::env::GITHUB_TOKEN)
+                .or_else(|| env.get(crate::env::GITHUB_TOKEN_FALLBACK))
+                .map(String::as_str);
+            Forge::new(url, token, RetryPolicy::default())?
+        };
+        forge.set_timeout(timeout);
+        Ok(forge)
+    }
+
+    /// The total deadline of each attempt of each request.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout.max(Duration::from_millis(1));
+    }
+
+    /// Keeps conditional-request replies and write pauses in `memory`
+    /// across runs.
+    pub fn set_memory(&mut self, memory: Arc<dyn Memory>) {
+        self.memory = Some(memory);
+    }
+
+    /// The clock write pauses are measured by (`UPKEEP_NOW` in the app).
+    pub fn set_clock(&mut self, clock: fn() -> DateTime<Utc>) {
+        self.clock = clock;
     }
 
     pub fn is_anonymous(&self) -> bool {
@@ -364,9 +574,12 @@ impl Forge {
         let mut url = "/app/installations?per_page=100".to_string();
         let mut out = Vec::new();
         for _ in 0..50 {
-            let jwt = app.jwt_header()?;
+            let auth = Auth {
+                header: Some(app.jwt_header()?),
+                scope: Scope::App,
+            };
             let reply = self
-                .send_with(Method::GET, &url, None, None, what, Some(&jwt))
+                .send_with(Method::GET, &url, None, None, what, &auth)
                 .await?;
             for raw in decode::<Vec<Raw>>(&reply.body, what)? {
                 let account = raw.account.map(|a| a.login).unwrap_or_default();
@@ -399,9 +612,12 @@ impl Forge {
         let mut url = "/installation/repositories?per_page=100".to_string();
         let mut out = Vec::new();
         for _ in 0..50 {
-            let auth = format!("Bearer {}", self.installation_token(id).await?);
+            let auth = Auth {
+                header: Some(format!("Bearer {}", self.installation_token(id).await?)),
+                scope: Scope::Installation(id),
+            };
             let reply = self
-                .send_with(Method::GET, &url, None, None, &what, Some(&auth))
+                .send_with(Method::GET, &url, None, None, &what, &auth)
                 .await?;
             let page: Page = decode(&reply.body, &what)?;
             out.extend(
@@ -443,7 +659,10 @@ impl Forge {
             return Ok(t.token.clone());
         }
         let what = format!("an access token of installation {id}");
-        let jwt = app.jwt_header()?;
+        let jwt = Auth {
+            header: Some(app.jwt_header()?),
+            scope: Scope::App,
+        };
         let reply = self
             .send_with(
                 Method::POST,
@@ -451,7 +670,7 @@ impl Forge {
                 None,
                 None,
                 &what,
-                Some(&jwt),
+                &jwt,
             )
             .await?;
         let t: Token = decode(&reply.body, &what)?;
@@ -499,7 +718,10 @@ impl Forge {
             return Ok(known);
         }
         let what = format!("the app's installation on {owner}/{repo}");
-        let jwt = app.jwt_header()?;
+        let jwt = Auth {
+            header: Some(app.jwt_header()?),
+            scope: Scope::App,
+        };
         let found = match self
             .send_with(
                 Method::GET,
@@ -507,7 +729,7 @@ impl Forge {
                 None,
                 None,
                 &what,
-                Some(&jwt),
+                &jwt,
             )
             .await
         {
@@ -523,9 +745,12 @@ impl Forge {
     /// mode (octocrab adds the token) and anonymously; in App mode the
     /// installation token of the URL's owner, or of any installation for a
     /// repository the app is not installed on.
-    async fn authorization(&self, url: &str) -> Result<Option<String>, ForgeError> {
+    async fn authorization(&self, url: &str) -> Result<Auth, ForgeError> {
         let Some(app) = &self.app else {
-            return Ok(None);
+            return Ok(Auth {
+                header: None,
+                scope: Scope::Token,
+            });
         };
         let installation = match app::owner_of(url) {
             Some((owner, repo)) => self.installation_for(owner, repo).await?,
@@ -536,17 +761,73 @@ impl Forge {
             None => self.installations().await?.iter().map(|i| i.id).min(),
         };
         match installation {
-            Some(id) => Ok(Some(format!(
-                "Bearer {}",
-                self.installation_token(id).await?
-            ))),
-            None => Ok(None),
+            Some(id) => Ok(Auth {
+                header: Some(format!("Bearer {}", self.installation_token(id).await?)),
+                scope: Scope::Installation(id),
+            }),
+            None => Ok(Auth {
+                header: None,
+                scope: Scope::App,
+            }),
         }
     }
 
     /// The budget GitHub reported last.
     pub fn rate_limit(&self) -> RateLimit {
         *self.rate.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The budget GitHub reported last, per scope.
+    pub fn rate_limits(&self) -> BTreeMap<Scope, RateLimit> {
+        self.rates.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The scope requests about `repo` spend (App mode: its installation,
+    /// asked once per owner).
+    pub async fn scope_of(&self, repo: &RepoName) -> Result<Scope, ForgeError> {
+        match &self.app {
+            None => Ok(Scope::Token),
+            Some(_) => Ok(self
+                .installation_for(&repo.owner, &repo.name)
+                .await?
+                .map_or(Scope::App, Scope::Installation)),
+        }
+    }
+
+    /// Until when writes about `repo` are paused after a secondary rate
+    /// limit (this run's, or one the [`Memory`] kept), if they are.
+    pub async fn writes_paused(
+        &self,
+        repo: &RepoName,
+    ) -> Result<Option<DateTime<Utc>>, ForgeError> {
+        Ok(self.paused_until(self.scope_of(repo).await?))
+    }
+
+    /// Until when writes of `scope` are paused, if they are now.
+    pub fn paused_until(&self, scope: Scope) -> Option<DateTime<Utc>> {
+        let now = (self.clock)();
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(until) = paused.get(&scope).copied() {
+            return (until > now).then_some(until);
+        }
+        let kept = self
+            .memory
+            .as_ref()
+            .and_then(|m| m.writes_paused(&scope.key()));
+        // Remembered for the run, so the store is read once per scope.
+        let until = kept.unwrap_or(now);
+        paused.insert(scope, until);
+        (until > now).then_some(until)
+    }
+
+    /// Pauses writes of `scope` until `until`, here and in the [`Memory`].
+    fn pause_writes(&self, scope: Scope, until: DateTime<Utc>) {
+        let mut paused = self.paused.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = paused.entry(scope).or_insert(until);
+        *entry = (*entry).max(until);
+        if let Some(m) = &self.memory {
+            m.pause_writes(&scope.key(), *entry);
+        }
     }
 
     /// `GET /repos/{owner}/{repo}`.
@@ -557,7 +838,9 @@ impl Forge {
             clone_url: String,
         }
         let what = repo.to_string();
-        let reply = self.get(&format!("/repos/{repo}"), None, &what).await?;
+        let url = format!("/repos/{repo}");
+        let auth = self.authorization(&url).await?;
+        let reply = self.get_cached(&url, &what, &auth).await?;
         let r: Repo = decode(&reply.body, &what)?;
         Ok(RepoInfo {
             default_branch: r.default_branch,
@@ -583,7 +866,7 @@ impl Forge {
         for page in 0..max_pages.max(1) {
             let conditional = if page == 0 { etag } else { None };
             let reply = self
-                .send_with(Method::GET, &url, conditional, None, &what, auth.as_deref())
+                .send_with(Method::GET, &url, conditional, None, &what, &auth)
                 .await?;
             if reply.status == StatusCode::NOT_MODIFIED {
                 return Ok(Releases::NotModified);
@@ -668,9 +951,7 @@ impl Forge {
         let mut out = Vec::new();
         let auth = self.authorization(first).await?;
         for _ in 0..pages {
-            let reply = self
-                .send_with(Method::GET, &url, None, None, what, auth.as_deref())
-                .await?;
+            let reply = self.get_cached(&url, what, &auth).await?;
             out.extend(decode::<Vec<T>>(&reply.body, what)?);
             match next_link(&reply.headers) {
                 Some(next) => url = next,
@@ -851,8 +1132,72 @@ impl Forge {
         self.send(Method::GET, url, etag, None, what).await
     }
 
-    /// A content-creating request (POST, PATCH, PUT, DELETE): paced, then
-    /// sent like any other.
+    /// A GET revalidated with the [`Memory`]'s `ETag` when it has one: a
+    /// 304 answers the kept body (and `Link`), without spending the rate
+    /// limit; a 200 with an `ETag` is kept for next time.
+    async fn get_cached(&self, url: &str, what: &str, auth: &Auth) -> Result<Reply, ForgeError> {
+        let Some(memory) = &self.memory else {
+            return self
+                .send_with(Method::GET, url, None, None, what, auth)
+                .await;
+        };
+        let kept = memory.reply(url);
+        let reply = self
+            .send_with(
+                Method::GET,
+                url,
+                kept.as_ref().map(|k| k.etag.as_str()),
+                None,
+                what,
+                auth,
+            )
+            .await?;
+        if reply.status == StatusCode::NOT_MODIFIED {
+            let Some(kept) = kept else {
+                return Err(ForgeError::Decode {
+                    what: what.to_string(),
+                    message: "304 Not Modified to an unconditional request".into(),
+                });
+            };
+            let mut headers = reply.headers;
+            headers.remove(header::LINK);
+            if let Some(link) = kept
+                .link
+                .as_deref()
+                .and_then(|l| HeaderValue::from_str(l).ok())
+            {
+                headers.insert(header::LINK, link);
+            }
+            return Ok(Reply {
+                status: StatusCode::OK,
+                headers,
+                body: kept.body,
+            });
+        }
+        if let Some(etag) = reply
+            .headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+        {
+            memory.save_reply(
+                url,
+                &CachedReply {
+                    etag: etag.to_string(),
+                    body: reply.body.clone(),
+                    link: reply
+                        .headers
+                        .get(header::LINK)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string),
+                },
+            );
+        }
+        Ok(reply)
+    }
+
+    /// A content-creating request (POST, PATCH, PUT, DELETE): refused at
+    /// once while a secondary limit pauses writes of its scope, else paced
+    /// and sent like any other.
     async fn write(
         &self,
         method: Method,
@@ -860,9 +1205,17 @@ impl Forge {
         body: Option<&serde_json::Value>,
         what: &str,
     ) -> Result<Reply, ForgeError> {
+        let auth = self.authorization(url).await?;
+        if let Some(until) = self.paused_until(auth.scope) {
+            return Err(ForgeError::WritesPaused {
+                what: what.to_string(),
+                scope: auth.scope.to_string(),
+                until: clock_time(until),
+            });
+        }
         self.pacer.wait().await;
         self.stats.writes.fetch_add(1, Ordering::Relaxed);
-        self.send(method, url, None, body, what).await
+        self.send_with(method, url, None, body, what, &auth).await
     }
 
     /// One request with the credentials `url` needs, and retries.
@@ -875,14 +1228,14 @@ impl Forge {
         what: &str,
     ) -> Result<Reply, ForgeError> {
         let auth = self.authorization(url).await?;
-        self.send_with(method, url, etag, body, what, auth.as_deref())
-            .await
+        self.send_with(method, url, etag, body, what, &auth).await
     }
 
     /// One request with retries: rate limits, secondary limits, 5xx and
     /// network errors. Returns 2xx and 304 replies; everything else is an
     /// error once the retry policy is spent. `auth` is the `Authorization`
-    /// header to send (App mode); `None` leaves it to octocrab.
+    /// header to send (App mode; `None` leaves it to octocrab) and the
+    /// scope it spends. Each attempt has [`Forge::set_timeout`]'s deadline.
     async fn send_with(
         &self,
         method: Method,
@@ -890,7 +1243,31 @@ impl Forge {
         etag: Option<&str>,
         body: Option<&serde_json::Value>,
         what: &str,
-        auth: Option<&str>,
+        auth: &Auth,
+    ) -> Result<Reply, ForgeError> {
+        let result = self.retrying(method, url, etag, body, what, auth).await;
+        if let Err(e) = &result
+            && let Some(line) = cause_line(e, &self.host)
+        {
+            *self
+                .stats
+                .causes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(line)
+                .or_default() += 1;
+        }
+        result
+    }
+
+    async fn retrying(
+        &self,
+        method: Method,
+        url: &str,
+        etag: Option<&str>,
+        body: Option<&serde_json::Value>,
+        what: &str,
+        auth: &Auth,
     ) -> Result<Reply, ForgeError> {
         let mut attempt = 0;
         loop {
@@ -903,36 +1280,56 @@ impl Forge {
             if let Some(tag) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
                 builder = builder.header(header::IF_NONE_MATCH, tag);
             }
-            if let Some(mut value) = auth.and_then(|a| HeaderValue::from_str(a).ok()) {
+            if let Some(mut value) = auth
+                .header
+                .as_deref()
+                .and_then(|a| HeaderValue::from_str(a).ok())
+            {
                 value.set_sensitive(true);
                 builder = builder.header(header::AUTHORIZATION, value);
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = match self.client.build_request(builder, body) {
-                Ok(request) => match self.client.execute(request).await {
-                    Ok(response) => {
-                        let status = response.status();
-                        *self
-                            .stats
-                            .by_status
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .entry(status.as_u16())
-                            .or_default() += 1;
-                        let headers = response.headers().clone();
-                        self.record_rate(&headers);
-                        match self.client.body_to_string(response).await {
-                            Ok(body) => Ok(Reply {
-                                status,
-                                headers,
-                                body,
-                            }),
-                            Err(e) => Err(network_message(&e)),
-                        }
-                    }
-                    Err(e) => Err(network_message(&e)),
-                },
-                Err(e) => Err(network_message(&e)),
+            let exchange = async {
+                let request = self
+                    .client
+                    .build_request(builder, body)
+                    .map_err(|e| network_message(&e))?;
+                let response = self
+                    .client
+                    .execute(request)
+                    .await
+                    .map_err(|e| network_message(&e))?;
+                let status = response.status();
+                *self
+                    .stats
+                    .by_status
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(status.as_u16())
+                    .or_default() += 1;
+                let headers = response.headers().clone();
+                self.record_rate(&headers, auth.scope);
+                let body = self
+                    .client
+                    .body_to_string(response)
+                    .await
+                    .map_err(|e| network_message(&e))?;
+                Ok::<_, String>(Reply {
+                    status,
+                    headers,
+                    body,
+                })
+            };
+            let outcome = match tokio::time::timeout(self.timeout, exchange).await {
+                Ok(outcome) => outcome.map_err(|m| (m, false)),
+                Err(_) => Err((
+                    format!(
+                        "{} timed out after {}s",
+                        self.host,
+                        self.timeout.as_secs_f64()
+                    ),
+                    true,
+                )),
             };
             let wait = match outcome {
                 Ok(reply) if reply.status.is_success() => return Ok(reply),
@@ -940,11 +1337,18 @@ impl Forge {
                     self.stats.not_modified.fetch_add(1, Ordering::Relaxed);
                     return Ok(reply);
                 }
-                Ok(reply) => self.after_failure(reply, attempt, what)?,
-                Err(message) => match self.retry.next_wait(attempt, None) {
+                Ok(reply) => self.after_failure(reply, attempt, what, auth.scope)?,
+                Err((message, timed_out)) => match self.retry.next_wait(attempt, None) {
                     Some(wait) => {
                         tracing::info!(%what, attempt, %message, "GitHub request failed; retrying");
                         wait
+                    }
+                    None if timed_out => {
+                        return Err(ForgeError::Timeout {
+                            what: what.to_string(),
+                            host: self.host.clone(),
+                            secs: self.timeout.as_secs_f64(),
+                        });
                     }
                     None => {
                         return Err(ForgeError::Network {
@@ -966,6 +1370,7 @@ impl Forge {
         reply: Reply,
         attempt: u32,
         what: &str,
+        scope: Scope,
     ) -> Result<Duration, ForgeError> {
         let status = reply.status;
         let header_u64 = |name: &str| {
@@ -979,7 +1384,18 @@ impl Forge {
         if limited && let Some(asked) = net::retry_after(&reply.headers) {
             let secs = asked.as_secs();
             let Some(wait) = self.retry.next_wait(attempt, Some(asked)) else {
-                return Err(ForgeError::SecondaryLimit(secs));
+                let until = (self.clock)()
+                    + chrono::Duration::from_std(asked).unwrap_or(chrono::Duration::MAX);
+                if scope != Scope::App {
+                    self.pause_writes(scope, until);
+                }
+                tracing::warn!(%what, secs, %scope, resume = %clock_time(until), "GitHub secondary rate limit; writes paused");
+                return Err(ForgeError::SecondaryLimit {
+                    what: what.to_string(),
+                    secs,
+                    scope: scope.to_string(),
+                    until: clock_time(until),
+                });
             };
             tracing::warn!(%what, secs, "GitHub secondary rate limit; waiting as told");
             return Ok(wait);
@@ -1024,7 +1440,7 @@ impl Forge {
         })
     }
 
-    fn record_rate(&self, headers: &HeaderMap) {
+    fn record_rate(&self, headers: &HeaderMap, scope: Scope) {
         let get = |name: &str| {
             headers
                 .get(name)
@@ -1037,6 +1453,10 @@ impl Forge {
             rate.limit = get("x-ratelimit-limit");
             rate.reset =
                 get("x-ratelimit-reset").and_then(|s| Utc.timestamp_opt(s as i64, 0).single());
+            self.rates
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(scope, *rate);
         }
     }
 
@@ -1181,6 +1601,29 @@ impl Forge {
     }
 }
 
+/// A time as errors show it: `2026-12-08 10:00:00 UTC`.
+fn clock_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The deadline of one attempt: `UPKEEP_GITHUB_TIMEOUT` seconds (a positive
+/// number, fractions allowed), else [`DEFAULT_TIMEOUT`].
+fn timeout_from(value: Option<&str>) -> Result<Duration, ForgeError> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(DEFAULT_TIMEOUT);
+    };
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| {
+            ForgeError::Setting(format!(
+                "{}: `{text}` is not a number of seconds between 0 and 86400 (e.g. 30)",
+                crate::env::GITHUB_TIMEOUT
+            ))
+        })
+}
+
 /// Tokens and installation tokens travel only over https, or plain http
 /// to a loopback host (a GitHub double): the shared rule.
 fn refuse_plain_http(api_url: &str) -> Result<(), ForgeError> {
@@ -1298,6 +1741,47 @@ mod tests {
         );
         assert!("sigp".parse::<RepoName>().is_err());
         assert!("a/b/c".parse::<RepoName>().is_err());
+    }
+
+    #[test]
+    fn timeout_setting() {
+        assert_eq!(timeout_from(None).unwrap(), DEFAULT_TIMEOUT);
+        assert_eq!(timeout_from(Some(" ")).unwrap(), DEFAULT_TIMEOUT);
+        assert_eq!(
+            timeout_from(Some("0.5")).unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(timeout_from(Some("45")).unwrap(), Duration::from_secs(45));
+        for bad in ["0", "-1", "soon", "NaN", "1e9"] {
+            assert!(timeout_from(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn causes_say_what_to_check() {
+        let network = |m: &str| ForgeError::Network {
+            what: "x".into(),
+            message: m.into(),
+        };
+        let line = |e: &ForgeError| cause_line(e, "api.github.com").unwrap();
+        assert!(
+            line(&network(
+                "client error (Connect): dns error: failed to lookup address information"
+            ))
+            .starts_with("cannot resolve api.github.com (DNS)")
+        );
+        assert!(
+            line(&network(
+                "tcp connect error: Connection refused (os error 111)"
+            ))
+            .starts_with("api.github.com refused the connection")
+        );
+        assert!(
+            line(&network("the handshake failed: certificate verify failed"))
+                .starts_with("TLS with api.github.com failed")
+        );
+        assert!(line(&ForgeError::Unauthorized).contains("check UPKEEP_GITHUB_TOKEN"));
+        assert_eq!(cause_line(&ForgeError::NotFound("a/b".into()), "h"), None);
     }
 
     #[test]

@@ -2,7 +2,9 @@
 //! saves work between runs: ETags and cached release lists per upstream,
 //! when each release was first seen, what container registries answered
 //! for image tags (digest, or missing), and which Slack alerts and
-//! reminders each channel already got.
+//! reminders each channel already got, GitHub replies kept for
+//! conditional requests (`ETag`, body, `Link`) and GitHub write pauses after
+//! a secondary rate limit.
 //!
 //! It is a cache: losing the file costs API calls, never correctness. Knows
 //! nothing about GitHub or manifests; every other module that needs state
@@ -87,6 +89,9 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 5: work shared by `serve` replicas
     SHARED_WORK_SQL,
+    // 6: GitHub replies revalidated with If-None-Match, and write pauses
+    //    after a secondary rate limit (per token or installation)
+    GITHUB_MEMORY_SQL,
 ];
 
 /// Passes requested and leased per repository, and schedule ticks
@@ -107,6 +112,21 @@ const SHARED_WORK_SQL: &str = "CREATE TABLE repo_job (
          holder     TEXT NOT NULL,
          claimed_at BIGINT NOT NULL,
          PRIMARY KEY (schedule, tick)
+     );";
+
+/// GitHub replies kept for conditional requests (`url` → ETag, body and
+/// `Link` header) and pauses of GitHub writes (per token or installation,
+/// until `resume_at`, Unix seconds): the same SQL on both backends.
+const GITHUB_MEMORY_SQL: &str = "CREATE TABLE http_reply (
+         url        TEXT PRIMARY KEY,
+         etag       TEXT NOT NULL,
+         body       TEXT NOT NULL,
+         link       TEXT,
+         fetched_at BIGINT NOT NULL
+     );
+     CREATE TABLE write_pause (
+         scope     TEXT PRIMARY KEY,
+         resume_at BIGINT NOT NULL
      );";
 
 /// Claimed ticks are forgotten after a week.
@@ -206,6 +226,17 @@ pub const COPIED: &[(&str, &[(&str, bool)])] = &[
         "slack_sent",
         &[("channel", false), ("key", false), ("sent_at", true)],
     ),
+    (
+        "http_reply",
+        &[
+            ("url", false),
+            ("etag", false),
+            ("body", false),
+            ("link", false),
+            ("fetched_at", true),
+        ],
+    ),
+    ("write_pause", &[("scope", false), ("resume_at", true)]),
 ];
 
 /// Whether `UPKEEP_STATE` names a PostgreSQL database.
@@ -505,6 +536,78 @@ impl Store {
                 }
             }
             tx.commit()
+        })
+    }
+
+    /// A kept GitHub reply: `(etag, body, link)`.
+    pub fn cached_reply(
+        &self,
+        url: &str,
+    ) -> Result<Option<(String, String, Option<String>)>, StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.cached_reply(url);
+        }
+        self.with(|conn| {
+            conn.query_row(
+                "SELECT etag, body, link FROM http_reply WHERE url = ?1",
+                params![url],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+        })
+    }
+
+    /// Keeps a GitHub reply for the next conditional request.
+    pub fn save_reply(
+        &self,
+        url: &str,
+        etag: &str,
+        body: &str,
+        link: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.save_reply(url, etag, body, link, now.timestamp());
+        }
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO http_reply (url, etag, body, link, fetched_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (url) DO UPDATE SET etag = ?2, body = ?3, link = ?4, fetched_at = ?5",
+                params![url, etag, body, link, now.timestamp()],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// Until when GitHub writes of `scope` are paused, if a pause was kept.
+    pub fn write_pause(&self, scope: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let until = if let Some(pg) = self.pg() {
+            pg.write_pause(scope)?
+        } else {
+            self.with(|conn| {
+                conn.query_row(
+                    "SELECT resume_at FROM write_pause WHERE scope = ?1",
+                    params![scope],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()
+            })?
+        };
+        Ok(until.and_then(|t| Utc.timestamp_opt(t, 0).single()))
+    }
+
+    /// Keeps a pause of GitHub writes of `scope` until `until`.
+    pub fn save_write_pause(&self, scope: &str, until: DateTime<Utc>) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.save_write_pause(scope, until.timestamp());
+        }
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO write_pause (scope, resume_at) VALUES (?1, ?2)
+                 ON CONFLICT (scope) DO UPDATE SET resume_at = MAX(resume_at, ?2)",
+                params![scope, until.timestamp()],
+            )
+            .map(|_| ())
         })
     }
 

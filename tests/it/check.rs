@@ -270,7 +270,7 @@ fn anonymous_checks_work_and_exhaustion_is_explained() {
         std::time::Duration::from_secs(3600),
     );
     let (_, err, code) = s.check(&[]);
-    assert_eq!(code, 3);
+    assert_eq!(code, 4, "nothing could be checked: {err}");
     assert!(
         err.contains("rate limit exhausted (60 requests/hour for anonymous requests)"),
         "{err}"
@@ -385,7 +385,7 @@ fn a_wrong_token_for_git_is_a_clear_error_without_the_token() {
     let server = GitServer::start("x-access-token", "the-right-token");
     let s = remote_scenario(&server);
     let (report, err, code) = s.check(&[]);
-    assert_eq!(code, 3, "{err}");
+    assert_eq!(code, 4, "nothing could be checked: {err}");
     assert_eq!(report["failures"][0]["subject"], "acme/deploy");
     let message = report["failures"][0]["error"].as_str().unwrap();
     assert!(
@@ -619,7 +619,7 @@ fn a_broken_state_store_is_moved_aside_and_the_check_succeeds() {
 }
 
 #[test]
-fn a_check_whose_upstreams_all_fail_says_so_and_exits_3() {
+fn a_check_whose_upstreams_all_fail_says_so_and_exits_4() {
     let s = Scenario::new();
     seed_clients(&s.gh);
     seed_deploy(&s);
@@ -631,7 +631,7 @@ fn a_check_whose_upstreams_all_fail_says_so_and_exits_3() {
         s.gh.fail_next(&format!("/repos/{upstream}/releases"), 50, 502);
     }
     let (_, err, code) = s.check(&[]);
-    assert_eq!(code, 3, "{err}");
+    assert_eq!(code, 4, "nothing could be checked: {err}");
     assert!(err.contains("no reference could be checked"), "{err}");
     assert!(err.contains("upstream releases could not be read"), "{err}");
 }

@@ -8,6 +8,7 @@ mod check;
 mod fuzz;
 mod git;
 mod github_double;
+mod github_limits;
 mod inventory;
 mod notify;
 mod prometheus;

@@ -901,12 +901,14 @@ fn twelve_upstreams_one_repository_requests_and_time() {
     let second = gh.stats();
     assert_eq!(second.writes, 0);
     eprintln!(
-        "run over 1 repository x 12 upstreams: first {} requests ({} writes, {:.1} per PR) in {:.2?}; second {} requests (0 writes) in {:.2?}",
+        "run over 1 repository x 12 upstreams: first {} requests ({} writes, {:.1} per PR, {} charged) in {:.2?}; second {} requests (0 writes, {} charged) in {:.2?}",
         first.total,
         first.writes,
         first.total as f64 / 12.0,
+        first.charged,
         cold,
         second.total,
+        second.charged,
         warm
     );
 }

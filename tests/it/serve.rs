@@ -1539,3 +1539,89 @@ fn a_flood_of_slow_uploads_and_half_open_connections_stays_within_memory() {
     let (code, log) = served.stop();
     assert_eq!(code, Some(0), "{log}");
 }
+
+/// Rate budget per installation: with its budget below the reserve, a
+/// pass over the installation's repositories is postponed (no release,
+/// pull-request or write request) until GitHub's reset, the budget is on
+/// `/metrics` per installation, and after the reset the pass runs.
+#[test]
+fn a_pass_waits_while_the_installation_budget_is_below_the_reserve() {
+    use crate::support::github::Caller;
+    let keys = test_keys();
+    let dir = tempfile::tempdir().unwrap();
+    let gh = GitHubDouble::start();
+    let git = GitServer::start("x-access-token", GIT_TOKEN);
+    git.create_repo("deploy", &[("envs/mainnet/values.yaml", VALUES)]);
+    gh.add_repo(
+        Repo::new(REPO)
+            .default_branch("main")
+            .clone_url(&git.url("deploy"))
+            .git_dir(git.bare_path("deploy")),
+    );
+    gh.add_releases("sigp/lighthouse", ["v6.0.0", "v6.1.0"]);
+    gh.enable_app(AppModel::new(APP_ID, "upkeep", &keys.public_pem));
+    gh.fix_installation_token(GIT_TOKEN);
+    gh.add_installation(INSTALLATION, "acme", &[REPO]);
+    // 50 requests left for the next 8 seconds, then GitHub's 5,000.
+    gh.set_rate_limit(Caller::Token(GIT_TOKEN), 50, Duration::from_secs(8));
+    std::fs::write(
+        dir.path().join("upkeep.yml"),
+        "registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\nschedule:\n  poll: \"*/1 * * * * *\"\n",
+    )
+    .unwrap();
+    let state = dir.path().join("state.sqlite3");
+    let cache = dir.path().join("cache");
+    let key_file = dir.path().join("app.pem");
+    std::fs::write(&key_file, &keys.private_pem).unwrap();
+    let app_id = APP_ID.to_string();
+    let served = Served::start(
+        dir.path(),
+        &[
+            ("UPKEEP_GITHUB_API_URL", gh.url()),
+            ("UPKEEP_GITHUB_APP_ID", &app_id),
+            ("UPKEEP_GITHUB_APP_PRIVATE_KEY", key_file.to_str().unwrap()),
+            ("UPKEEP_GITHUB_WEBHOOK_SECRET", SECRET),
+            ("UPKEEP_GITHUB_RATE_RESERVE", "100"),
+            ("UPKEEP_STATE", state.to_str().unwrap()),
+            ("UPKEEP_CACHE_DIR", cache.to_str().unwrap()),
+        ],
+    );
+    wait_for(
+        30,
+        "a postponed pass",
+        || served.log(),
+        || served.log().contains("pass postponed until the reset"),
+    );
+    let metrics = served.http("GET", "/metrics", &[], b"").1;
+    let line = format!("upkeep_github_rate_remaining{{installation=\"{INSTALLATION}\"}} ");
+    let remaining: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(&line))
+        .unwrap_or_else(|| panic!("no {line}in\n{metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(remaining < 50, "{remaining}");
+    assert!(
+        metrics.contains("upkeep_github_passes_postponed_total "),
+        "{metrics}"
+    );
+    let stats = gh.stats();
+    assert!(
+        !stats.by_operation.contains_key("repos/list-releases")
+            && !stats.by_operation.contains_key("pulls/list")
+            && stats
+                .writes_by_operation
+                .keys()
+                .all(|op| op.starts_with("apps/")),
+        "{:?}",
+        stats.by_operation
+    );
+    // After the reset, the pass runs.
+    wait_for(
+        60,
+        "the pull request after the reset",
+        || served.log(),
+        || !gh.pulls(REPO).is_empty(),
+    );
+}

@@ -124,12 +124,22 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    let store = Arc::new(Store::open_from(env.get(env::STATE).map(String::as_str))?);
     let forge = {
         // octocrab's client spawns onto the runtime it is built in.
         let _entered = runtime.enter();
-        Arc::new(Forge::from_env(&env)?)
+        let mut forge = match Forge::from_env(&env) {
+            Ok(f) => f,
+            Err(e @ crate::io::forge::ForgeError::Setting(_)) => {
+                eprintln!("{e}");
+                return Ok(Err(Exit::Usage));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        forge.set_memory(Arc::new(crate::app::context::StoreMemory(store.clone())));
+        forge.set_clock(crate::app::context::clock);
+        Arc::new(forge)
     };
-    let store = Arc::new(Store::open_from(env.get(env::STATE).map(String::as_str))?);
     let git_token = env
         .get(env::GITHUB_TOKEN)
         .or_else(|| env.get(env::GITHUB_TOKEN_FALLBACK))
@@ -251,12 +261,7 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
         Format::Markdown => printable_text(&render_markdown(&report, now)).into_owned(),
     };
     std::io::stdout().write_all(out.as_bytes())?;
-    for f in &report.failures {
-        eprintln!(
-            "error: {}",
-            printable(&format!("{}: {}", f.subject, f.error))
-        );
-    }
+    print_failures(&report, &forge);
     for p in report.problems.iter().chain(&report.warnings) {
         eprintln!("warning: {}", printable(p));
     }
@@ -264,7 +269,11 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
         eprintln!("error: {line}");
     }
     if report.incomplete() {
-        return Ok(Exit::Partial);
+        return Ok(if report.checked() == 0 {
+            Exit::NothingChecked
+        } else {
+            Exit::Partial
+        });
     }
     let failed = args
         .fail_on
@@ -435,4 +444,53 @@ fn render_markdown(report: &CheckReport, now: chrono::DateTime<chrono::Utc>) -> 
     }
     let _ = writeln!(out, "\n{}", summary(report));
     out
+}
+
+/// The failures on stderr: when GitHub itself could not be used
+/// (unreachable, DNS, TLS, timeout, credentials, rate limit), one line per
+/// cause with what to check and the subjects it hit, instead of one
+/// near-identical line per repository and upstream; every other failure
+/// on its own line.
+fn print_failures(report: &CheckReport, forge: &Forge) {
+    let causes = forge
+        .stats
+        .causes
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let github_wide = |error: &str| {
+        !causes.is_empty()
+            && [
+                "cannot reach GitHub for ",
+                "GitHub did not answer ",
+                "GitHub rejected the credentials",
+                "GitHub API rate limit exhausted",
+                "GitHub App authentication",
+            ]
+            .iter()
+            .any(|p| error.starts_with(p) || error.contains(&format!(": {p}")))
+    };
+    let mut hit = Vec::new();
+    for f in &report.failures {
+        if github_wide(&f.error) {
+            hit.push(f.subject.as_str());
+        } else {
+            eprintln!(
+                "error: {}",
+                printable(&format!("{}: {}", f.subject, f.error))
+            );
+        }
+    }
+    if hit.is_empty() {
+        return;
+    }
+    for cause in causes.keys() {
+        eprintln!("error: {cause}");
+    }
+    eprintln!(
+        "error: GitHub could not be used for {} of {} subject(s): {}",
+        hit.len(),
+        report.failures.len(),
+        hit.join(", ")
+    );
 }

@@ -26,7 +26,7 @@ use prometheus_client::registry::Registry;
 use crate::app::pipeline::RunReport;
 use crate::app::publish::Action;
 use crate::domain::rollout::decide::{UpstreamRollout, WaveState};
-use crate::io::forge::Forge;
+use crate::io::forge::{Forge, Scope};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Status {
@@ -47,6 +47,12 @@ struct PullAction {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Outcome {
     outcome: String,
+}
+
+/// Whose rate budget: an App installation's id, or `token`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Installation {
+    installation: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -106,6 +112,8 @@ pub struct Metrics {
     webhooks: Family<Webhook, Counter>,
     github_requests: Family<Status, Counter>,
     rate_remaining: Gauge,
+    installation_rate: Family<Installation, Gauge>,
+    postponed: Counter,
     tokens: Counter,
     pulls: Family<PullAction, Counter>,
     errors: Counter,
@@ -138,6 +146,8 @@ impl Metrics {
             webhooks: Family::default(),
             github_requests: Family::default(),
             rate_remaining: Gauge::default(),
+            installation_rate: Family::default(),
+            postponed: Counter::default(),
             tokens: Counter::default(),
             pulls: Family::default(),
             errors: Counter::default(),
@@ -168,6 +178,16 @@ impl Metrics {
             "github_rate_limit_remaining",
             "GitHub API requests left in the current rate-limit window",
             m.rate_remaining.clone(),
+        );
+        registry.register(
+            "github_rate_remaining",
+            "GitHub API requests left in the current rate-limit window, per installation (`token` in token mode)",
+            m.installation_rate.clone(),
+        );
+        registry.register(
+            "github_passes_postponed",
+            "Passes over an installation's repositories postponed because its rate budget was below the reserve",
+            m.postponed.clone(),
         );
         registry.register(
             "github_installation_tokens",
@@ -349,6 +369,23 @@ impl Metrics {
             self.rate_remaining
                 .set(i64::try_from(remaining).unwrap_or(i64::MAX));
         }
+        for (scope, rate) in forge.rate_limits() {
+            let installation = match scope {
+                Scope::Installation(id) => id.to_string(),
+                Scope::Token => "token".into(),
+                Scope::App => continue,
+            };
+            if let Some(remaining) = rate.remaining {
+                self.installation_rate
+                    .get_or_create(&Installation { installation })
+                    .set(i64::try_from(remaining).unwrap_or(i64::MAX));
+            }
+        }
+    }
+
+    /// A pass postponed for want of rate budget.
+    pub fn postponed(&self) {
+        self.postponed.inc();
     }
 
     /// The Prometheus text exposition (format 0.0.4, what `/metrics`

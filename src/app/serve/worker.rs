@@ -550,6 +550,18 @@ impl Worker {
         }
         let mut all: Option<CheckReport> = None;
         for (_, group) in groups {
+            if let Some((scope, remaining, reset)) = self.short_of_budget(&group[0]).await {
+                self.metrics.postponed();
+                tracing::warn!(
+                    %scope,
+                    remaining,
+                    reserve = rate_reserve(),
+                    resets_at = %reset.format("%Y-%m-%d %H:%M:%S UTC"),
+                    repositories = group.len(),
+                    "GitHub rate budget below the reserve: pass postponed until the reset"
+                );
+                continue;
+            }
             let git_token = match (&group[0].source, self.forge.is_app()) {
                 (RepoSource::GitHub { owner, name }, true) => {
                     match self.forge.git_token(&RepoName::new(owner, name)).await {
@@ -600,6 +612,29 @@ impl Worker {
             }
         }
         all
+    }
+
+    /// The scope of `repo` (its installation in App mode, else the token)
+    /// with the budget GitHub last reported, when that is below the reserve
+    /// (`UPKEEP_GITHUB_RATE_RESERVE`) and not reset yet: a pass would eat
+    /// into what webhooks and commands need, or run dry halfway.
+    async fn short_of_budget(
+        &self,
+        repo: &Repository,
+    ) -> Option<(crate::io::forge::Scope, u64, DateTime<Utc>)> {
+        let RepoSource::GitHub { owner, name } = &repo.source else {
+            return None;
+        };
+        let scope = self
+            .forge
+            .scope_of(&RepoName::new(owner, name))
+            .await
+            .ok()?;
+        let rate = self.forge.rate_limits().get(&scope).copied()?;
+        let (remaining, reset) = (rate.remaining?, rate.reset?);
+        // GitHub's reset is wall-clock time, not a decision time: the real clock.
+        (remaining < rate_reserve() && reset > chrono::Utc::now())
+            .then_some((scope, remaining, reset))
     }
 
     /// The pipeline context for `repositories`.
@@ -729,4 +764,14 @@ fn default_repository(repo: &RepoName) -> Repository {
         branch: None,
         environments: Vec::new(),
     }
+}
+
+/// Requests of an installation's (or the token's) budget kept for
+/// webhooks and commands: a pass starts only with more left
+/// (`UPKEEP_GITHUB_RATE_RESERVE`, default 200).
+fn rate_reserve() -> u64 {
+    std::env::var(crate::env::GITHUB_RATE_RESERVE)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(200)
 }

@@ -172,9 +172,7 @@ impl Forge {
         let mut url = first.to_string();
         let mut pages = Vec::new();
         for _ in 0..50 {
-            let reply = self
-                .send_with(Method::GET, &url, None, None, what, auth.as_deref())
-                .await?;
+            let reply = self.get_cached(&url, what, &auth).await?;
             pages.push(decode::<T>(&reply.body, what)?);
             match next_link(&reply.headers) {
                 Some(next) => url = next,

@@ -81,6 +81,8 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 2: work shared by replicas (the SQLite store's migration 5)
     super::SHARED_WORK_SQL,
+    // 3: GitHub replies and write pauses (the SQLite store's migration 6)
+    super::GITHUB_MEMORY_SQL,
 ];
 
 type Task = Box<dyn FnOnce(Arc<Pool>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
@@ -586,6 +588,83 @@ impl Postgres {
                      ON CONFLICT (endpoint, repository, tag)
                      DO UPDATE SET digest = $4, media_type = $5, checked_at = $6",
                     &[&e, &r, &t, &digest, &media_type, &now],
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+    }
+
+    pub fn cached_reply(
+        &self,
+        url: &str,
+    ) -> Result<Option<(String, String, Option<String>)>, StoreError> {
+        let url = url.to_string();
+        self.run(move |c| {
+            Box::pin(async move {
+                let row = c
+                    .query_opt(
+                        "SELECT etag, body, link FROM http_reply WHERE url = $1",
+                        &[&url],
+                    )
+                    .await?;
+                Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+            })
+        })
+    }
+
+    pub fn save_reply(
+        &self,
+        url: &str,
+        etag: &str,
+        body: &str,
+        link: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (url, etag, body, link) = (
+            url.to_string(),
+            etag.to_string(),
+            body.to_string(),
+            link.map(str::to_string),
+        );
+        self.run(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "INSERT INTO http_reply (url, etag, body, link, fetched_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (url) DO UPDATE SET etag = $2, body = $3, link = $4, fetched_at = $5",
+                    &[&url, &etag, &body, &link, &now],
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+    }
+
+    pub fn write_pause(&self, scope: &str) -> Result<Option<i64>, StoreError> {
+        let scope = scope.to_string();
+        self.run(move |c| {
+            Box::pin(async move {
+                let row = c
+                    .query_opt(
+                        "SELECT resume_at FROM write_pause WHERE scope = $1",
+                        &[&scope],
+                    )
+                    .await?;
+                Ok(row.map(|r| r.get(0)))
+            })
+        })
+    }
+
+    pub fn save_write_pause(&self, scope: &str, until: i64) -> Result<(), StoreError> {
+        let scope = scope.to_string();
+        self.run(move |c| {
+            Box::pin(async move {
+                // the later pause wins: replicas may hit limits at once
+                c.execute(
+                    "INSERT INTO write_pause (scope, resume_at) VALUES ($1, $2)
+                     ON CONFLICT (scope) DO UPDATE
+                     SET resume_at = GREATEST(write_pause.resume_at, $2)",
+                    &[&scope, &until],
                 )
                 .await
                 .map(|_| ())

@@ -85,6 +85,8 @@
 //! gh.limit_writes_per_minute(80);                // GitHub's pace; more: 403 + retry-after
 //! gh.break_repo("o/broken");                     // always 502
 //! gh.set_latency(Duration::from_millis(200));    // every request
+//! gh.drip("/repos/o/r", Duration::from_secs(1)); // headers now, body 1 byte/s
+//! gh.hang("/repos/o/r");                         // never answers
 //! gh.set_rate_limit(Caller::Anonymous, 0, Duration::from_secs(30)); // exhausted
 //! gh.accept_only_tokens(&["good"]);              // other tokens: 401
 //! ```
@@ -316,6 +318,26 @@ impl GitHubDouble {
     /// Delays every answer by `latency` (zero to stop).
     pub fn set_latency(&self, latency: Duration) {
         self.with_state(|s| s.faults.latency = latency);
+    }
+
+    /// Answers requests whose path starts with `path_prefix` (`""`: all)
+    /// with their status and headers at once, then the body one byte every
+    /// `every`: a server that drips its answer.
+    pub fn drip(&self, path_prefix: &str, every: Duration) {
+        self.with_state(|s| {
+            s.faults.slow = Some((path_prefix.to_owned(), state::Slow::Drip(every)))
+        });
+    }
+
+    /// Never answers requests whose path starts with `path_prefix` (`""`:
+    /// all): the connection stays open without a status line.
+    pub fn hang(&self, path_prefix: &str) {
+        self.with_state(|s| s.faults.slow = Some((path_prefix.to_owned(), state::Slow::Hang)));
+    }
+
+    /// Answers every path at normal speed again.
+    pub fn stop_slowness(&self) {
+        self.with_state(|s| s.faults.slow = None);
     }
 
     /// Sets `caller`'s primary bucket: `remaining` points, refilled in `resets_in`.

@@ -18,7 +18,8 @@
 //!    GitHub; anonymous conditional requests still cost a point);
 //! 8. charge the caller's bucket; `x-ratelimit-*` on every answer.
 //!
-//! Artificial latency is applied before all of it.
+//! Artificial latency is applied before all of it; a slow path
+//! (`drip`/`hang`) answers its body one byte at a time, or never.
 
 use std::collections::hash_map::DefaultHasher;
 use std::future::IntoFuture;
@@ -40,7 +41,7 @@ use tokio::sync::oneshot;
 use super::render::Urls;
 use super::routes::{self, Call, Route};
 use super::spec::spec;
-use super::state::{CallerKey, Problem, Recorded, State, is_write_method, token_hash};
+use super::state::{CallerKey, Problem, Recorded, Slow, State, is_write_method, token_hash};
 
 pub(super) fn unix_now() -> u64 {
     SystemTime::now()
@@ -159,15 +160,48 @@ async fn entry(
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    let latency = shared.lock().faults.latency;
+    let (latency, slow) = {
+        let state = shared.lock();
+        (state.faults.latency, state.faults.slow.clone())
+    };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
+    }
+    let slow = slow
+        .filter(|(prefix, _)| request.uri().path().starts_with(prefix.as_str()))
+        .map(|(_, how)| how);
+    if slow == Some(Slow::Hang) {
+        // Never answered; the connection is dropped with the server.
+        std::future::pending::<()>().await;
     }
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, 32 << 20)
         .await
         .unwrap_or_default();
-    shared.handle(&parts.method, &parts.uri, &parts.headers, &body)
+    let response = shared.handle(&parts.method, &parts.uri, &parts.headers, &body);
+    match slow {
+        Some(Slow::Drip(every)) => drip(response, every).await,
+        _ => response,
+    }
+}
+
+/// `response` with its status and headers at once and its body one byte
+/// every `every`.
+async fn drip(response: Response<Body>, every: Duration) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let (mut tx, channel) = http_body_util::channel::Channel::<bytes::Bytes>::new(1);
+    tokio::spawn(async move {
+        for i in 0..bytes.len() {
+            tokio::time::sleep(every).await;
+            if tx.send_data(bytes.slice(i..=i)).await.is_err() {
+                break;
+            }
+        }
+    });
+    Response::from_parts(parts, Body::new(channel))
 }
 
 /// What the pipeline decided, before it becomes an HTTP response.

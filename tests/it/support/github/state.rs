@@ -460,6 +460,8 @@ pub(super) struct Faults {
     /// Lowercased `owner/name`s that always answer 502.
     pub broken_repos: HashSet<String>,
     pub latency: Duration,
+    /// Requests whose path starts with this are answered slowly (or never).
+    pub slow: Option<(String, Slow)>,
     pub corrupt_next: Option<Corruption>,
     /// (method, path without query, gate): the next such request waits
     /// at the gate until it is opened.
@@ -474,6 +476,15 @@ pub struct HoldGate {
     /// The held request is answered 502 without being handled (its
     /// client is gone).
     pub abandon: std::sync::atomic::AtomicBool,
+}
+
+/// How a slow path answers (`GitHubDouble::drip`, `GitHubDouble::hang`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slow {
+    /// Status and headers at once, then the body one byte per interval.
+    Drip(Duration),
+    /// Never: the connection stays open, no status line comes.
+    Hang,
 }
 
 /// The whole model. Tests reach it through `GitHubDouble::with_state`.
