@@ -10,5 +10,6 @@ pub mod inventory;
 pub mod notify;
 pub mod pipeline;
 pub mod publish;
+pub mod readiness;
 pub mod rollback;
 pub mod serve;

@@ -15,6 +15,7 @@ pub mod located;
 pub mod manifest;
 pub mod notify;
 pub mod plan;
+pub mod readiness;
 pub mod release;
 pub mod render;
 pub mod repo;

@@ -247,6 +247,7 @@ impl Reader<'_> {
                 "rules" => raw.rules = self.one(value, &at).flatten(),
                 "rollout" => raw.rollout = self.one(value, &at).flatten(),
                 "prometheus" => raw.prometheus = self.one(value, &at).flatten(),
+                "forks" => raw.forks = self.one(value, &at).flatten(),
                 _ => self
                     .issues
                     .push(Issue::key(at, unknown_field(&name, SECTIONS))),
