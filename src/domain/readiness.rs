@@ -71,7 +71,8 @@ pub enum Source {
         note: Option<String>,
     },
     /// The release notes of `release`: the first to enable the fork there,
-    /// or (`required`) a later one saying it is required.
+    /// or a later one saying it is required; `required` when its notes say
+    /// so.
     ReleaseNotes { release: String, required: bool },
 }
 
@@ -84,11 +85,11 @@ impl Source {
             Source::ReleaseNotes {
                 release,
                 required: false,
-            } => format!("release notes of {release} (first to enable it)"),
+            } => format!("release notes of {release}"),
             Source::ReleaseNotes {
                 release,
                 required: true,
-            } => format!("release notes of {release} (required)"),
+            } => format!("release notes of {release}, required"),
         }
     }
 }
@@ -196,7 +197,7 @@ impl Minimums {
             };
             match self.notes.get(&key) {
                 None => {
-                    self.notes.insert(key, make(&f, false));
+                    self.notes.insert(key, make(&f, f.required));
                 }
                 Some(old)
                     if f.required

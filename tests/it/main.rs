@@ -11,6 +11,7 @@ mod github_double;
 mod inventory;
 mod notify;
 mod prometheus;
+mod readiness;
 mod registry;
 mod render;
 mod repo_config;
