@@ -270,6 +270,51 @@ fn only_the_execution_layer_ready_names_the_consensus_version_needed() {
         "upkeep_fork_seconds_left{repository=\"acme/eth\",environment=\"mainnet\",network=\"mainnet\",fork=\"Glamsterdam\"} 604800"
     ), "{prom}");
     crate::inventory::promtool_check(&prom);
+
+    // Slack: the digest leads with readiness, the reminder for the fork
+    // on mainnet starts with mainnet's
+    let (out, err, code) = d.upkeep(&["notify", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let texts = |kind: &str| -> Vec<String> {
+        v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == kind)
+            .flat_map(|m| m["payload"]["blocks"].as_array().unwrap().clone())
+            .filter_map(|b| b["text"]["text"].as_str().map(str::to_string))
+            .collect()
+    };
+    let digest = texts("digest");
+    assert_eq!(
+        digest[1],
+        ":shield: *Fork readiness* (2)\n:white_check_mark: *hoodi*: ready for Glamsterdam, 2 days left\n:x: *mainnet*: not ready for Glamsterdam, 7 days left: lighthouse v9.1.0 needed",
+        "{digest:#?}"
+    );
+    let reminder = texts("reminder");
+    assert!(
+        reminder[1].starts_with(":x: *mainnet*: not ready for Glamsterdam, 7 days left: lighthouse v9.1.0 needed\nGlamsterdam activates on *mainnet*"),
+        "{reminder:#?}"
+    );
+
+    // the pull requests that fix it, once opened
+    let (_, err, code) = d.upkeep(&["run"]);
+    assert_eq!(code, 0, "{err}");
+    let pulls = d.gh.pulls(REPO);
+    assert!(!pulls.is_empty());
+    let v = d.json(&[]);
+    let mainnet = row(&v, "mainnet", "Glamsterdam");
+    let prs = mainnet["blocking"][0]["pulls"].as_array().unwrap();
+    assert_eq!(prs.len(), 1, "{mainnet:#}");
+    assert_eq!(prs[0]["release"], "v9.1.0");
+    let number = prs[0]["number"].as_u64().unwrap();
+    assert!(pulls.iter().any(|p| p.number == number));
+    let (out, _, _) = d.upkeep(&["readiness"]);
+    assert!(
+        out.contains(&format!("lighthouse v9.1.0 needed (#{number})")),
+        "{out}"
+    );
 }
 
 #[test]

@@ -11,7 +11,9 @@
 //! the rollouts only (repositories, upstreams, releases, wave numbers and
 //! the five states), replaced whole after each pass. After them, the
 //! inventory gauges ([`crate::domain::inventory::to_prometheus`]) of the latest
-//! pass over each repository.
+//! pass over each repository, and its fork readiness
+//! ([`crate::domain::readiness::to_prometheus`]: `upkeep_fork_ready`,
+//! `upkeep_fork_seconds_left`, counted down at each scrape).
 
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
@@ -52,6 +54,26 @@ struct Outcome {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Repository {
     repository: Escaped,
+}
+
+impl Metrics {
+    /// The readiness gauges at `now`: seconds left counted again, forks
+    /// active by now dropped.
+    fn readiness_text(&self, now: DateTime<Utc>) -> String {
+        let mut rows = self
+            .readiness
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for r in &mut rows {
+            r.seconds_left = (r.activates_at - now).num_seconds();
+        }
+        rows.retain(|r| r.seconds_left > 0);
+        crate::domain::readiness::to_prometheus(&crate::domain::readiness::Readiness {
+            now: Some(now),
+            rows,
+        })
+    }
 }
 
 /// A label value escaped as the text format asks (`\\`, `\"`, `\n`):
@@ -116,6 +138,8 @@ pub struct Metrics {
     opens_at: Family<RolloutWaveAt, Gauge>,
     /// Prometheus text of the inventory families, appended to the registry's.
     inventory: Mutex<String>,
+    /// The fork readiness rows of the latest pass over each repository.
+    readiness: Mutex<Vec<crate::domain::readiness::Row>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -147,6 +171,7 @@ impl Metrics {
             wave_state: Family::default(),
             opens_at: Family::default(),
             inventory: Mutex::new(String::new()),
+            readiness: Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
         registry.register(
@@ -278,6 +303,12 @@ impl Metrics {
         *self.inventory.lock().unwrap_or_else(|e| e.into_inner()) = text;
     }
 
+    /// Replaces the fork readiness rows (`upkeep_fork_ready`,
+    /// `upkeep_fork_seconds_left`, the latter counted at each scrape).
+    pub fn set_readiness(&self, rows: Vec<crate::domain::readiness::Row>) {
+        *self.readiness.lock().unwrap_or_else(|e| e.into_inner()) = rows;
+    }
+
     /// After one pipeline pass: PR actions, errors, and the per-repository
     /// gauges of the repositories it looked at.
     pub fn record_run(&self, report: &RunReport, repositories: &[String], now: DateTime<Utc>) {
@@ -359,6 +390,7 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut open_metrics, &self.registry);
         let mut out = to_text_format(&open_metrics);
         out.push_str(&self.inventory.lock().unwrap_or_else(|e| e.into_inner()));
+        out.push_str(&self.readiness_text(crate::app::context::clock()));
         out
     }
 }
