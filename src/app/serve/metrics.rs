@@ -452,4 +452,33 @@ mod tests {
         assert!(!text.contains("# EOF"), "{text}");
         assert!(text.ends_with("upkeep_x 1\n"), "{text}");
     }
+
+    #[test]
+    fn readiness_counts_down_at_each_scrape_and_drops_active_forks() {
+        use crate::domain::readiness::{Row, State};
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let row = |env: &str, fork: &str, when: &str, state: State| Row {
+            repository: "acme/eth".into(),
+            environment: env.into(),
+            network: "mainnet".into(),
+            fork: fork.into(),
+            activates_at: at(when),
+            seconds_left: 0,
+            state,
+            blocking: Vec::new(),
+            clients: Vec::new(),
+        };
+        let m = Metrics::new();
+        m.set_readiness(vec![
+            row("mainnet", "Glamsterdam", "2027-03-08T00:00:00Z", State::NotReady),
+            row("hoodi", "Fusaka", "2027-03-01T12:00:00Z", State::Ready),
+        ]);
+        let text = m.readiness_text(at("2027-03-01T00:00:00Z"));
+        assert!(text.contains("upkeep_fork_ready{repository=\"acme/eth\",environment=\"mainnet\",network=\"mainnet\",fork=\"Glamsterdam\"} 0\n"), "{text}");
+        assert!(text.contains("upkeep_fork_seconds_left{repository=\"acme/eth\",environment=\"hoodi\",network=\"mainnet\",fork=\"Fusaka\"} 43200\n"), "{text}");
+        let later = m.readiness_text(at("2027-03-02T00:00:00Z"));
+        assert!(!later.contains("Fusaka"), "{later}");
+        assert!(later.contains("fork=\"Glamsterdam\"} 518400\n"), "{later}");
+        assert!(m.readiness_text(at("2027-04-01T00:00:00Z")).is_empty());
+    }
 }
