@@ -706,6 +706,90 @@ fn blockers(clients: &[Client], pulls: Option<&Vec<PullRecord>>, environment: &s
     out
 }
 
+/// An environment's readiness for a fork once a pull request is merged
+/// (and running): for its body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct After {
+    pub environment: String,
+    pub network: String,
+    pub fork: String,
+    pub activates_at: DateTime<Utc>,
+    /// Before the pull request.
+    pub before: State,
+    /// Once it is merged and running.
+    pub state: State,
+    /// What is still needed then (`lighthouse v9.0.0 needed (#12)`).
+    pub still_needed: Vec<String>,
+}
+
+/// For a pull request of `repository` moving `upgrades` ((upstream,
+/// release tag)) in `environments`: the readiness of each of those
+/// environments for each upcoming fork whose clients it touches, once it is
+/// merged. Pure.
+pub fn after(
+    rows: &[Row],
+    repository: &str,
+    upgrades: &[(String, String)],
+    environments: &[String],
+) -> Vec<After> {
+    let mut out = Vec::new();
+    for row in rows
+        .iter()
+        .filter(|r| r.repository == repository && environments.contains(&r.environment))
+    {
+        let touched = |c: &Client| {
+            upgrades
+                .iter()
+                .find(|(u, _)| u.eq_ignore_ascii_case(&c.upstream))
+                .map(|(_, tag)| tag.as_str())
+        };
+        if !row.clients.iter().any(|c| touched(c).is_some()) {
+            continue;
+        }
+        let clients: Vec<Client> = row
+            .clients
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                if let (Some(tag), Some(min)) = (touched(&c), &c.minimum)
+                    && let Some(v) = parse_version(tag)
+                {
+                    if v.cmp_precedence(&min.parsed).is_lt() {
+                        c.state = State::NotReady;
+                        c.needed = Some(min.version.clone());
+                    } else {
+                        c.state = State::Ready;
+                        c.needed = None;
+                    }
+                }
+                c
+            })
+            .collect();
+        let state = clients.iter().map(|c| c.state).min().unwrap_or(State::Unknown);
+        // The blockers this pull request fixes are gone; the others keep
+        // the pull requests known for them.
+        let still: Vec<String> = blockers(&clients, None, &row.environment)
+            .into_iter()
+            .map(|mut b| {
+                if let Some(known) = row.blocking.iter().find(|x| x.upstream == b.upstream) {
+                    b.pulls = known.pulls.clone();
+                }
+                blocker_text(&b)
+            })
+            .collect();
+        out.push(After {
+            environment: row.environment.clone(),
+            network: row.network.clone(),
+            fork: row.fork.clone(),
+            activates_at: row.activates_at,
+            before: row.state,
+            state,
+            still_needed: still,
+        });
+    }
+    out
+}
+
 /// `5 days`, `1 day`, `7 hours`, `12 minutes`, `overdue`.
 pub fn time_left(seconds: i64) -> String {
     let plural = |n: i64, unit: &str| {
@@ -996,5 +1080,69 @@ mod tests {
         assert_eq!(m.get("Fusaka", &names, "mainnet").unwrap().version, "v8.0.0");
         m.add_notes("sigp/lighthouse", vec![fact("Fusaka", "v8.0.1", true)]);
         assert_eq!(m.get("Fusaka", &names, "mainnet").unwrap().version, "v8.0.1");
+    }
+
+    fn client_row(upstream: &str, role: Role, desired: &str, min: &str) -> Client {
+        let d = v(desired);
+        let m = v(min);
+        let ready = d.cmp_precedence(&m).is_ge();
+        Client {
+            role,
+            client: upstream.rsplit('/').next().unwrap_or_default().into(),
+            upstream: upstream.into(),
+            image: upstream.into(),
+            file: "values.yaml:1".into(),
+            desired: Some(desired.into()),
+            running: None,
+            minimum: Some(Minimum {
+                upstream: upstream.into(),
+                fork: "Glamsterdam".into(),
+                network: "mainnet".into(),
+                version: min.into(),
+                parsed: m,
+                source: Source::Settings,
+            }),
+            state: if ready { State::Ready } else { State::NotReady },
+            needed: (!ready).then(|| min.to_string()),
+            why: String::new(),
+        }
+    }
+
+    #[test]
+    fn after_a_pull_request_what_is_still_needed() {
+        let clients = vec![
+            client_row("ethereum/go-ethereum", Role::Execution, "v1.16.0", "v1.17.0"),
+            client_row("sigp/lighthouse", Role::Consensus, "v8.0.0", "v9.0.0"),
+        ];
+        let row = Row {
+            repository: "acme/eth".into(),
+            environment: "mainnet".into(),
+            network: "mainnet".into(),
+            fork: "Glamsterdam".into(),
+            activates_at: "2027-03-08T00:00:00Z".parse().unwrap(),
+            seconds_left: 1,
+            state: State::NotReady,
+            blocking: blockers(&clients, None, "mainnet"),
+            clients,
+        };
+        let rows = [row];
+        let envs = ["mainnet".to_string()];
+        let geth = [("ethereum/go-ethereum".to_string(), "v1.17.0".to_string())];
+        let a = after(&rows, "acme/eth", &geth, &envs);
+        assert_eq!(a.len(), 1);
+        assert_eq!((a[0].before, a[0].state), (State::NotReady, State::NotReady));
+        assert_eq!(a[0].still_needed, ["lighthouse v9.0.0 needed"]);
+        let both = [
+            geth[0].clone(),
+            ("sigp/lighthouse".to_string(), "v9.0.1".to_string()),
+        ];
+        let a = after(&rows, "acme/eth", &both, &envs);
+        assert_eq!(a[0].state, State::Ready);
+        assert!(a[0].still_needed.is_empty());
+        // another environment, another repository, an untouched client
+        assert!(after(&rows, "acme/eth", &geth, &["hoodi".to_string()]).is_empty());
+        assert!(after(&rows, "acme/other", &geth, &envs).is_empty());
+        let other = [("flashbots/mev-boost".to_string(), "1.9".to_string())];
+        assert!(after(&rows, "acme/eth", &other, &envs).is_empty());
     }
 }

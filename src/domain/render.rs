@@ -79,6 +79,9 @@ pub struct PullRequestContext {
     /// The rollouts (through the repository's waves) of its upstreams, when
     /// they have one: the body shows their waves.
     pub rollouts: Vec<UpstreamRollout>,
+    /// Its environments' readiness for upcoming forks once it is merged
+    /// ([`crate::domain::readiness::after`]).
+    pub readiness: Vec<crate::domain::readiness::After>,
 }
 
 /// One upstream moving to a release.
@@ -628,6 +631,21 @@ struct Prepared<'a> {
     breaking: Vec<String>,
     security: Option<String>,
     rollouts: Vec<RolloutView>,
+    readiness: Vec<ReadinessView>,
+}
+
+/// An environment's readiness for a fork once the pull request is merged.
+#[derive(Serialize)]
+struct ReadinessView {
+    environment: String,
+    network: String,
+    fork: String,
+    at: String,
+    time_left: String,
+    /// `ready`, `not-ready`, `unknown`, before and after.
+    before: &'static str,
+    state: &'static str,
+    still_needed: Vec<String>,
 }
 
 impl<'a> Prepared<'a> {
@@ -735,8 +753,23 @@ impl<'a> Prepared<'a> {
         }
         let first = ctx.upgrades.first().map(|u| u.upstream.as_str());
         let rollouts = ctx.rollouts.iter().map(|r| rollout_view(ctx, r)).collect();
+        let readiness = ctx
+            .readiness
+            .iter()
+            .map(|r| ReadinessView {
+                environment: r.environment.clone(),
+                network: r.network.clone(),
+                fork: r.fork.clone(),
+                at: r.activates_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                time_left: time_left(now, r.activates_at),
+                before: r.before.as_str(),
+                state: r.state.as_str(),
+                still_needed: r.still_needed.clone(),
+            })
+            .collect();
         Prepared {
             rollouts,
+            readiness,
             ctx,
             upstreams,
             releases,
@@ -808,6 +841,7 @@ impl<'a> Prepared<'a> {
             codes: self.ctx.codes.iter().map(|c| c.as_str()).collect(),
             priority: self.ctx.priority.map(Priority::as_str),
             rollouts: &self.rollouts,
+            readiness: &self.readiness,
         }
     }
 }
@@ -832,6 +866,7 @@ struct View<'a> {
     codes: Vec<&'static str>,
     priority: Option<&'a str>,
     rollouts: &'a [RolloutView],
+    readiness: &'a [ReadinessView],
     omitted: usize,
     shown: usize,
 }
@@ -1057,6 +1092,7 @@ mod tests {
             codes: Vec::new(),
             priority: None,
             rollouts: Vec::new(),
+            readiness: Vec::new(),
         }
     }
 

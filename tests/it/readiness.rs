@@ -309,7 +309,13 @@ fn only_the_execution_layer_ready_names_the_consensus_version_needed() {
     assert_eq!(prs.len(), 1, "{mainnet:#}");
     assert_eq!(prs[0]["release"], "v9.1.0");
     let number = prs[0]["number"].as_u64().unwrap();
-    assert!(pulls.iter().any(|p| p.number == number));
+    let pr = pulls.iter().find(|p| p.number == number).unwrap();
+    // its body says what it does for the fork
+    let body = pr.body.as_deref().unwrap_or_default();
+    assert!(
+        body.contains("> Once merged, **mainnet** is ready for **Glamsterdam** (7 days left, at 2027-03-08 00:00 UTC)."),
+        "{body}"
+    );
     let (out, _, _) = d.upkeep(&["readiness"]);
     assert!(
         out.contains(&format!("lighthouse v9.1.0 needed (#{number})")),
