@@ -375,12 +375,8 @@ async fn publish_repository(
             .iter()
             .filter_map(|e| e.environment.clone())
             .collect();
-        context.readiness = crate::domain::readiness::after(
-            readiness,
-            &pr.repository,
-            &pr.upgrades,
-            &environments,
-        );
+        context.readiness =
+            crate::domain::readiness::after(readiness, &pr.repository, &pr.upgrades, &environments);
         match templates.render(&context, now) {
             Ok(words) => rendered.push((pr, words)),
             Err(e) => report.failures.push(Failure {

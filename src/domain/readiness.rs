@@ -406,7 +406,11 @@ fn notes_facts(
                 .fork(&f.fork)
                 .map_or_else(|| f.fork.clone(), |x| x.name.clone());
             let mut networks: BTreeSet<String> = BTreeSet::new();
-            for n in f.networks.iter().chain(f.per_network.iter().map(|p| &p.network)) {
+            for n in f
+                .networks
+                .iter()
+                .chain(f.per_network.iter().map(|p| &p.network))
+            {
                 if n == crate::domain::rules::fork::TESTNETS {
                     networks.extend(
                         schedule
@@ -430,7 +434,11 @@ fn notes_facts(
                     if newer {
                         announced.insert(
                             key,
-                            (at, version.clone(), format!("release notes of {}", r.tag_name)),
+                            (
+                                at,
+                                version.clone(),
+                                format!("release notes of {}", r.tag_name),
+                            ),
                         );
                     }
                 }
@@ -539,7 +547,8 @@ pub fn build(inputs: &Inputs<'_>) -> Readiness {
                 .iter()
                 .map(|(e, role)| client(catalog, &minimums, e, *role, &up.fork, network))
                 .collect();
-            row_clients.sort_by(|a, b| (a.role, &a.client, &a.file).cmp(&(b.role, &b.client, &b.file)));
+            row_clients
+                .sort_by(|a, b| (a.role, &a.client, &a.file).cmp(&(b.role, &b.client, &b.file)));
             let state = row_clients
                 .iter()
                 .map(|c| c.state)
@@ -644,7 +653,9 @@ fn client(
     if let Some(running) = &running {
         let old: Vec<String> = running
             .iter()
-            .filter(|r| version_of(&r.version).is_none_or(|v| v.cmp_precedence(&min.parsed).is_lt()))
+            .filter(|r| {
+                version_of(&r.version).is_none_or(|v| v.cmp_precedence(&min.parsed).is_lt())
+            })
             .map(|r| format!("{} × {}", r.containers, r.version))
             .collect();
         if !old.is_empty() {
@@ -661,7 +672,11 @@ fn client(
 
 /// Per upstream, the clients that are not ready (then unknown), with the
 /// open upkeep pull requests that bring it to that environment.
-fn blockers(clients: &[Client], pulls: Option<&Vec<PullRecord>>, environment: &str) -> Vec<Blocker> {
+fn blockers(
+    clients: &[Client],
+    pulls: Option<&Vec<PullRecord>>,
+    environment: &str,
+) -> Vec<Blocker> {
     let mut out: Vec<Blocker> = Vec::new();
     for c in clients.iter().filter(|c| c.state != State::Ready) {
         match out.iter_mut().find(|b| b.upstream == c.upstream) {
@@ -765,7 +780,11 @@ pub fn after(
                 c
             })
             .collect();
-        let state = clients.iter().map(|c| c.state).min().unwrap_or(State::Unknown);
+        let state = clients
+            .iter()
+            .map(|c| c.state)
+            .min()
+            .unwrap_or(State::Unknown);
         // The blockers this pull request fixes are gone; the others keep
         // the pull requests known for them.
         let still: Vec<String> = blockers(&clients, None, &row.environment)
@@ -904,7 +923,9 @@ pub fn to_markdown(r: &Readiness) -> String {
         out.push_str("No fork is scheduled on the networks of the configured environments.\n");
         return out;
     }
-    out.push_str("| repository | environment | network | fork | activates | left | state | blocking |\n");
+    out.push_str(
+        "| repository | environment | network | fork | activates | left | state | blocking |\n",
+    );
     out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for row in table_rows(r) {
         let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
@@ -1072,14 +1093,23 @@ mod tests {
         let mut m = Minimums::new(engine.schedule(), &overrides);
         let names = vec!["sigp/lighthouse".to_string()];
         let got = m.get("Glamsterdam", &names, "hoodi").unwrap();
-        assert_eq!((got.version.as_str(), &got.source), ("v9.9.0", &Source::Settings));
+        assert_eq!(
+            (got.version.as_str(), &got.source),
+            ("v9.9.0", &Source::Settings)
+        );
         assert_eq!(got.network, "hoodi");
         // schedule v8.0.0 for Fusaka on mainnet; notes saying v7.9.0 lose,
         // notes saying v8.0.1 win.
         m.add_notes("sigp/lighthouse", vec![fact("Fusaka", "v7.9.0", false)]);
-        assert_eq!(m.get("Fusaka", &names, "mainnet").unwrap().version, "v8.0.0");
+        assert_eq!(
+            m.get("Fusaka", &names, "mainnet").unwrap().version,
+            "v8.0.0"
+        );
         m.add_notes("sigp/lighthouse", vec![fact("Fusaka", "v8.0.1", true)]);
-        assert_eq!(m.get("Fusaka", &names, "mainnet").unwrap().version, "v8.0.1");
+        assert_eq!(
+            m.get("Fusaka", &names, "mainnet").unwrap().version,
+            "v8.0.1"
+        );
     }
 
     fn client_row(upstream: &str, role: Role, desired: &str, min: &str) -> Client {
@@ -1111,7 +1141,12 @@ mod tests {
     #[test]
     fn after_a_pull_request_what_is_still_needed() {
         let clients = vec![
-            client_row("ethereum/go-ethereum", Role::Execution, "v1.16.0", "v1.17.0"),
+            client_row(
+                "ethereum/go-ethereum",
+                Role::Execution,
+                "v1.16.0",
+                "v1.17.0",
+            ),
             client_row("sigp/lighthouse", Role::Consensus, "v8.0.0", "v9.0.0"),
         ];
         let row = Row {
@@ -1130,7 +1165,10 @@ mod tests {
         let geth = [("ethereum/go-ethereum".to_string(), "v1.17.0".to_string())];
         let a = after(&rows, "acme/eth", &geth, &envs);
         assert_eq!(a.len(), 1);
-        assert_eq!((a[0].before, a[0].state), (State::NotReady, State::NotReady));
+        assert_eq!(
+            (a[0].before, a[0].state),
+            (State::NotReady, State::NotReady)
+        );
         assert_eq!(a[0].still_needed, ["lighthouse v9.0.0 needed"]);
         let both = [
             geth[0].clone(),

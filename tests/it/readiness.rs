@@ -50,7 +50,8 @@ forks:
         hoodi: {version: v1.16.9, source: \"geth v1.16.9 schedules Amsterdam on hoodi\"}
 ";
 
-const LH_HOODI: &str = "## Summary\n\nThis release schedules the Glamsterdam hard fork on the Hoodi testnet.\n";
+const LH_HOODI: &str =
+    "## Summary\n\nThis release schedules the Glamsterdam hard fork on the Hoodi testnet.\n";
 const LH_MAINNET: &str = "## Summary\n\nThis release schedules the Glamsterdam hard fork on Mainnet. All mainnet users must upgrade to v9.1.0 before the fork.\n";
 
 struct Deployment {
@@ -220,10 +221,7 @@ fn only_the_execution_layer_ready_names_the_consensus_version_needed() {
     let hoodi = row(&v, "hoodi", "Glamsterdam");
     assert_eq!(hoodi["state"], "ready", "{hoodi:#}");
     assert_eq!(hoodi["clients"][1]["minimum"]["version"], "v9.0.0");
-    assert_eq!(
-        hoodi["clients"][1]["minimum"]["source"]["required"],
-        false
-    );
+    assert_eq!(hoodi["clients"][1]["minimum"]["source"]["required"], false);
     // an image without a role is not a client
     assert!(!hoodi.to_string().contains("acme/metrics"));
 
@@ -334,7 +332,10 @@ fn both_layers_ready_and_settings_overrides() {
     let mainnet = row(&v, "mainnet", "Glamsterdam");
     assert_eq!(mainnet["state"], "ready", "{mainnet:#}");
     assert_eq!(mainnet["blocking"], serde_json::json!([]));
-    assert_eq!(mainnet["clients"][1]["minimum"]["source"]["kind"], "settings");
+    assert_eq!(
+        mainnet["clients"][1]["minimum"]["source"]["kind"],
+        "settings"
+    );
     assert_eq!(row(&v, "hoodi", "Glamsterdam")["state"], "ready");
 
     // a per-network override raises mainnet's geth: not ready again

@@ -84,8 +84,7 @@ pub fn readiness(args: &ReadinessArgs, settings_file: Option<&Path>) -> Result<E
         return Ok(Exit::Usage);
     }
     let progress = progress();
-    let (mut r, report) =
-        runtime.block_on(crate::app::readiness::collect(&ctx, now, &progress));
+    let (mut r, report) = runtime.block_on(crate::app::readiness::collect(&ctx, now, &progress));
     progress_done();
     if let (Some(fork), Some(engine)) = (&args.fork, &ctx.engine) {
         r = r.only_fork(engine.schedule(), fork);

@@ -470,7 +470,12 @@ mod tests {
         };
         let m = Metrics::new();
         m.set_readiness(vec![
-            row("mainnet", "Glamsterdam", "2027-03-08T00:00:00Z", State::NotReady),
+            row(
+                "mainnet",
+                "Glamsterdam",
+                "2027-03-08T00:00:00Z",
+                State::NotReady,
+            ),
             row("hoodi", "Fusaka", "2027-03-01T12:00:00Z", State::Ready),
         ]);
         let text = m.readiness_text(at("2027-03-01T00:00:00Z"));

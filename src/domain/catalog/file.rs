@@ -16,8 +16,8 @@ use crate::domain::version::{Scheme, TagTemplate};
 use crate::domain::yaml::{self, Node};
 
 use super::{
-    CatalogError, ImageSpec, Location, Origin, Pattern, PrereleasePolicy, Role, UpstreamSpec, Variant,
-    VersionFormat,
+    CatalogError, ImageSpec, Location, Origin, Pattern, PrereleasePolicy, Role, UpstreamSpec,
+    Variant, VersionFormat,
 };
 
 /// The only format version this build reads.

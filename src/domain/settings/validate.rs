@@ -7,13 +7,13 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::issue::{At, Issue};
 use super::raw::{
-    RawEnvironment, RawFork, RawForkMinimum, RawHealthGate, RawImage, RawRepository, RawRollout, RawSettings, RawSlackRoute,
-    RawUpstream,
+    RawEnvironment, RawFork, RawForkMinimum, RawHealthGate, RawImage, RawRepository, RawRollout,
+    RawSettings, RawSlackRoute, RawUpstream,
 };
 use super::types::{
-    Cron, DEFAULT_CHANNEL, Environment, ForkMinimum, ImageMapping, Network, PullRequests, Registries,
-    RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate,
-    Upstream, glob, route_glob,
+    Cron, DEFAULT_CHANNEL, Environment, ForkMinimum, ImageMapping, Network, PullRequests,
+    Registries, RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute,
+    TagTemplate, Upstream, glob, route_glob,
 };
 use crate::domain::rollout::verify::{Gate, Threshold};
 use crate::domain::rollout::window::{WindowError, Windows};
@@ -290,7 +290,10 @@ impl Validator {
         for (fork, f) in raw {
             let at = At::root("forks").key(fork);
             if fork.trim().is_empty() || fork.contains(char::is_whitespace) {
-                self.error(&at, format!("`{fork}` is not a fork name: expected e.g. Glamsterdam"));
+                self.error(
+                    &at,
+                    format!("`{fork}` is not a fork name: expected e.g. Glamsterdam"),
+                );
                 continue;
             }
             for (upstream, minimum) in f.minimum.iter().flatten() {
@@ -322,7 +325,9 @@ impl Validator {
                     if crate::domain::version::Tag::parse(&Scheme::Semver, text).is_none() {
                         self.error(
                             &at,
-                            format!("`{version}` is not a version: expected e.g. v9.0.1 or 25.11.0"),
+                            format!(
+                                "`{version}` is not a version: expected e.g. v9.0.1 or 25.11.0"
+                            ),
                         );
                         continue;
                     }
