@@ -467,15 +467,15 @@ fn upcoming(
 ) -> Vec<Upcoming> {
     let mut out: Vec<Upcoming> = Vec::new();
     for fork in schedule.forks() {
-        if let Some(a) = fork.activation(network) {
-            if a.time > now {
-                out.push(Upcoming {
-                    fork: fork.name.clone(),
-                    network: network.to_string(),
-                    at: a.time,
-                    from: "schedule".into(),
-                });
-            }
+        if let Some(a) = fork.activation(network)
+            && a.time > now
+        {
+            out.push(Upcoming {
+                fork: fork.name.clone(),
+                network: network.to_string(),
+                at: a.time,
+                from: "schedule".into(),
+            });
         }
     }
     for ((fork, net), (at, _, from)) in announced {
@@ -497,6 +497,9 @@ fn upcoming(
     out
 }
 
+/// An environment's network and its client references with their roles.
+type EnvClients<'a> = (String, Vec<(&'a Entry, Role)>);
+
 /// The readiness matrix. Pure.
 pub fn build(inputs: &Inputs<'_>) -> Readiness {
     let Inputs {
@@ -510,7 +513,7 @@ pub fn build(inputs: &Inputs<'_>) -> Readiness {
     } = *inputs;
     let schedule = engine.schedule();
     // Environments with a network, and their client references.
-    let mut envs: BTreeMap<(String, String), (String, Vec<(&Entry, Role)>)> = BTreeMap::new();
+    let mut envs: BTreeMap<(String, String), EnvClients<'_>> = BTreeMap::new();
     for e in &inventory.references {
         let (Some(env), Some(net)) = (&e.environment, &e.network) else {
             continue;
