@@ -179,11 +179,25 @@ impl PullRequestContext {
     /// A hash of the rollouts' waves and their shown states (not their
     /// times): a body is rewritten when a wave moves on, not when a time
     /// in it passes. `None` without a rollout.
+    ///
+    /// The readiness shown (each environment's state once merged and what
+    /// is still needed, with the pull requests that bring it) counts too:
+    /// a pull request opened for the other layer of a fork gets linked
+    /// from this one's body on the next run.
     fn rollout_key(&self) -> Option<String> {
-        if self.rollouts.is_empty() {
+        if self.rollouts.is_empty() && self.readiness.is_empty() {
             return None;
         }
         let mut parts: Vec<String> = Vec::new();
+        for r in &self.readiness {
+            parts.push(format!(
+                "readiness {} {} {} {}",
+                r.environment,
+                r.fork,
+                r.state.as_str(),
+                r.still_needed.join(",")
+            ));
+        }
         for r in &self.rollouts {
             parts.push(format!("{} {} {}", r.upstream, r.version, r.at_risk));
             for w in &r.waves {

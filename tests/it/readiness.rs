@@ -357,6 +357,69 @@ fn both_layers_ready_and_settings_overrides() {
 }
 
 #[test]
+fn coupled_upgrades_link_each_other() {
+    // mainnet needs both layers: geth v1.17.1 (settings) and lighthouse
+    // v9.1.0 (notes); one pull request each, linked on the next run.
+    let d = Deployment::new([LH_HOODI, LH_MAINNET]);
+    d.schedule(SCHEDULE);
+    d.gh.add_release(
+        "ethereum/go-ethereum",
+        NewRelease::new("v1.17.1")
+            .body("Bug fixes.")
+            .created_at("2027-02-20T00:00:00Z")
+            .published_at("2027-02-20T00:00:00Z"),
+    );
+    d.settings(
+        "forks:\n  Glamsterdam:\n    minimum:\n      ethereum/go-ethereum: {mainnet: v1.17.1}\n",
+    );
+    let (out, _, _) = d.upkeep(&["readiness"]);
+    assert!(
+        out.contains("mainnet: not ready for Glamsterdam, 7 days left: geth v1.17.1 needed, lighthouse v9.1.0 needed"),
+        "{out}"
+    );
+    let (_, err, code) = d.upkeep(&["run"]);
+    assert_eq!(code, 0, "{err}");
+    let find = |pulls: &[crate::support::github::PullView], name: &str| {
+        pulls
+            .iter()
+            .find(|p| p.title.contains(name))
+            .unwrap_or_else(|| panic!("no {name} PR"))
+            .clone()
+    };
+    let pulls = d.gh.pulls(REPO);
+    let (geth, lh) = (find(&pulls, "go-ethereum"), find(&pulls, "lighthouse"));
+    let body = geth.body.clone().unwrap_or_default();
+    assert!(
+        body.contains("> Once merged, **mainnet** is still not ready for **Glamsterdam** (7 days left, at 2027-03-08 00:00 UTC); still needed: lighthouse v9.1.0 needed."),
+        "{body}"
+    );
+    // the next run links the other layer's pull request from each body
+    let (_, err, code) = d.upkeep(&["run"]);
+    assert_eq!(code, 0, "{err}");
+    let pulls = d.gh.pulls(REPO);
+    let geth_body = find(&pulls, "go-ethereum").body.unwrap_or_default();
+    assert!(
+        geth_body.contains(&format!(
+            "still needed: lighthouse v9.1.0 needed (#{})",
+            lh.number
+        )),
+        "{geth_body}"
+    );
+    let lh_body = find(&pulls, "lighthouse").body.unwrap_or_default();
+    assert!(
+        lh_body.contains(&format!(
+            "still needed: geth v1.17.1 needed (#{})",
+            geth.number
+        )),
+        "{lh_body}"
+    );
+    let v = d.json(&[]);
+    let blocking = row(&v, "mainnet", "Glamsterdam")["blocking"].clone();
+    assert_eq!(blocking[0]["pulls"][0]["number"], geth.number);
+    assert_eq!(blocking[1]["pulls"][0]["number"], lh.number);
+}
+
+#[test]
 fn a_fork_announced_on_a_testnet_only_has_no_mainnet_row() {
     // No schedule file: the lighthouse notes alone announce Glamsterdam on
     // hoodi, with its time; nothing says which geth follows it.

@@ -426,7 +426,7 @@ mod tests {
         assert_eq!(
             errors(&text),
             [
-                "c.yml:7:9: unknown field `tga`, expected one of `name`, `tag`, `variants`, `minor_tags`, `version_format`, `superseded_by`"
+                "c.yml:7:9: unknown field `tga`, expected one of `name`, `tag`, `variants`, `minor_tags`, `version_format`, `superseded_by`, `role`"
             ]
         );
         let text = format!("{GOOD}extra: 1\n");
