@@ -736,8 +736,16 @@ pub struct After {
     pub before: State,
     /// Once it is merged and running.
     pub state: State,
-    /// What is still needed then (`lighthouse v9.0.0 needed (#12)`).
-    pub still_needed: Vec<String>,
+    /// What is still needed then.
+    pub still_needed: Vec<Needed>,
+}
+
+/// One client upgrade still needed, and the pull requests that bring it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Needed {
+    /// `lighthouse v9.0.0 needed`, `geth: no fork-ready version known`.
+    pub text: String,
+    pub pulls: Vec<u64>,
 }
 
 /// For a pull request of `repository` moving `upgrades` ((upstream,
@@ -790,13 +798,16 @@ pub fn after(
             .unwrap_or(State::Unknown);
         // The blockers this pull request fixes are gone; the others keep
         // the pull requests known for them.
-        let still: Vec<String> = blockers(&clients, None, &row.environment)
+        let still: Vec<Needed> = blockers(&clients, None, &row.environment)
             .into_iter()
-            .map(|mut b| {
-                if let Some(known) = row.blocking.iter().find(|x| x.upstream == b.upstream) {
-                    b.pulls = known.pulls.clone();
-                }
-                blocker_text(&b)
+            .map(|b| Needed {
+                text: blocker_text(&b),
+                pulls: row
+                    .blocking
+                    .iter()
+                    .find(|x| x.upstream == b.upstream)
+                    .map(|known| known.pulls.iter().map(|p| p.number).collect())
+                    .unwrap_or_default(),
             })
             .collect();
         out.push(After {
@@ -1172,7 +1183,13 @@ mod tests {
             (a[0].before, a[0].state),
             (State::NotReady, State::NotReady)
         );
-        assert_eq!(a[0].still_needed, ["lighthouse v9.0.0 needed"]);
+        assert_eq!(
+            a[0].still_needed,
+            [Needed {
+                text: "lighthouse v9.0.0 needed".into(),
+                pulls: Vec::new()
+            }]
+        );
         let both = [
             geth[0].clone(),
             ("sigp/lighthouse".to_string(), "v9.0.1".to_string()),

@@ -195,7 +195,11 @@ impl PullRequestContext {
                 r.environment,
                 r.fork,
                 r.state.as_str(),
-                r.still_needed.join(",")
+                r.still_needed
+                    .iter()
+                    .map(|n| format!("{} {:?}", n.text, n.pulls))
+                    .collect::<Vec<_>>()
+                    .join(",")
             ));
         }
         for r in &self.rollouts {
@@ -659,7 +663,7 @@ struct ReadinessView {
     /// `ready`, `not-ready`, `unknown`, before and after.
     before: &'static str,
     state: &'static str,
-    still_needed: Vec<String>,
+    still_needed: Vec<crate::domain::readiness::Needed>,
 }
 
 impl<'a> Prepared<'a> {

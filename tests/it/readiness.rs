@@ -390,7 +390,11 @@ fn coupled_upgrades_link_each_other() {
     let (geth, lh) = (find(&pulls, "go-ethereum"), find(&pulls, "lighthouse"));
     let body = geth.body.clone().unwrap_or_default();
     assert!(
-        body.contains("> Once merged, **mainnet** is still not ready for **Glamsterdam** (7 days left, at 2027-03-08 00:00 UTC); still needed: lighthouse v9.1.0 needed."),
+        body.contains("> Once merged, **mainnet** is still not ready for **Glamsterdam** (7 days left, at 2027-03-08 00:00 UTC); still needed: lighthouse v9.1.0 needed"),
+        "{body}"
+    );
+    assert!(
+        body.contains("> Once merged, **hoodi** is ready for **Glamsterdam**"),
         "{body}"
     );
     // the next run links the other layer's pull request from each body

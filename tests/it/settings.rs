@@ -563,7 +563,7 @@ fn yaml_syntax_error_names_line_and_column() {
 fn a_document_that_is_not_a_mapping() {
     assert_eq!(
         one_error("- repositories\n"),
-        "upkeep.yml:1:1: expected a mapping of sections (`repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`), found a sequence"
+        "upkeep.yml:1:1: expected a mapping of sections (`repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`), found a sequence"
     );
     assert_eq!(
         one_error("slack: {}\n---\nschedule: {}\n"),
