@@ -102,13 +102,17 @@ pub fn readiness(args: &ReadinessArgs, settings_file: Option<&Path>) -> Result<E
     for w in report.problems.iter().chain(&report.warnings) {
         eprintln!("warning: {w}");
     }
+    if let Some(line) = report.not_checked_line() {
+        eprintln!("error: {line}");
+    }
     if matches!(args.fail_on, Some(FailOn::NotReady)) && r.any_not_ready() {
         return Ok(Exit::Findings);
     }
-    Ok(if report.failures.is_empty() {
-        Exit::Success
-    } else {
+    // An incomplete check never says "ready".
+    Ok(if report.incomplete() {
         Exit::Partial
+    } else {
+        Exit::Success
     })
 }
 
