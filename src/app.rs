@@ -11,5 +11,6 @@ pub mod isolate;
 pub mod notify;
 pub mod pipeline;
 pub mod publish;
+pub mod readiness;
 pub mod rollback;
 pub mod serve;

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod notify;
 pub mod plan;
 pub mod printable;
+pub mod readiness;
 pub mod release;
 pub mod render;
 pub mod repo;

@@ -16,6 +16,7 @@ mod check;
 mod inventory;
 mod manifest;
 mod notify;
+mod readiness;
 mod release;
 mod rollout;
 mod rules;
@@ -115,6 +116,10 @@ scanning the file again before it is written atomically.")]
     /// latest, behind, deadline.
     #[command(after_help = inventory::AFTER_HELP)]
     Inventory(inventory::InventoryArgs),
+    /// For every environment and fork scheduled on its network: are all
+    /// client roles ready, how long is left, what blocks it.
+    #[command(after_help = readiness::AFTER_HELP)]
+    Readiness(readiness::ReadinessArgs),
     /// Check or describe the settings file.
     #[command(subcommand)]
     Settings(SettingsCommand),
@@ -220,6 +225,7 @@ fn run(cli: &Cli) -> Result<Exit> {
         Command::Notify(args) => notify::notify(args, cli.settings.as_deref()),
         Command::Inventory(args) => inventory::inventory(args, cli.settings.as_deref()),
         Command::State(cmd) => state::run(cmd),
+        Command::Readiness(args) => readiness::readiness(args, cli.settings.as_deref()),
         Command::Settings(SettingsCommand::Schema) => {
             println!("{}", serde_json::to_string_pretty(&settings::schema())?);
             Ok(Exit::Success)

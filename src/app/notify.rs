@@ -101,12 +101,15 @@ pub async fn run(
     github.retain(|g| report.findings.iter().any(|f| &f.repository == g));
     let (pulls, mut warnings) = open_pulls(&ctx.forge, &github).await;
     let held = held_reasons(report, &ctx.settings, now);
+    let inventory = crate::app::inventory::build(ctx, report, now);
+    let readiness = crate::app::readiness::build(ctx, &inventory, report, now);
     let inputs = Inputs {
         report,
         slack: &ctx.settings.slack,
         pulls: &pulls,
         held: &held,
         local: &local,
+        readiness: &readiness.rows,
         now,
     };
     let store_warning = std::sync::Mutex::new(None::<String>);

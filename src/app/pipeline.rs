@@ -255,6 +255,10 @@ pub async fn run(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> RunReport {
     let check = check::run(ctx, now, progress).await;
+    let readiness = {
+        let inventory = crate::app::inventory::build(ctx, &check, now);
+        crate::app::readiness::build(ctx, &inventory, &check, now)
+    };
     let mut report = RunReport::default();
     if mode == Mode::Publish {
         let failed = check::report_repo_files(ctx, &check.repo_files, now).await;
@@ -308,7 +312,7 @@ pub async fn run(
                 templates,
                 &repo,
                 &planned.pulls,
-                (&check.releases, &check.rollouts),
+                (&check.releases, &check.rollouts, &readiness.rows),
                 check
                     .pulls
                     .get(&name)
@@ -352,7 +356,11 @@ async fn publish_repository(
     templates: &Templates,
     repo: &Repository,
     pulls: &[PlannedPr],
-    (releases, rollouts): (&ReleaseMap, &[UpstreamRollout]),
+    (releases, rollouts, readiness): (
+        &ReleaseMap,
+        &[UpstreamRollout],
+        &[crate::domain::readiness::Row],
+    ),
     history: &[PullRecord],
     checked: Option<&BaseRef>,
     mode: Mode,
@@ -368,7 +376,15 @@ async fn publish_repository(
     };
     let mut rendered = Vec::new();
     for pr in pulls {
-        match templates.render(&render::context_of(pr, releases, rollouts), now) {
+        let mut context = render::context_of(pr, releases, rollouts);
+        let environments: Vec<String> = pr
+            .edits
+            .iter()
+            .filter_map(|e| e.environment.clone())
+            .collect();
+        context.readiness =
+            crate::domain::readiness::after(readiness, &pr.repository, &pr.upgrades, &environments);
+        match templates.render(&context, now) {
             Ok(words) => rendered.push((pr, words)),
             Err(e) => report.failures.push(Failure {
                 subject: format!("{} {}", pr.repository, pr.describe()),

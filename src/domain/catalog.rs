@@ -211,6 +211,50 @@ impl fmt::Display for Variant {
     }
 }
 
+/// What a client does in an Ethereum node: the layers a fork readiness
+/// check needs ([`crate::domain::readiness`]). Written `role:` on a catalog
+/// upstream (its images' default) or image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// An execution client (geth, nethermind, besu, erigon, reth).
+    Execution,
+    /// A consensus client: a beacon node, or its validator client when the
+    /// image or the reference says so.
+    Consensus,
+    /// A validator client image (prysm's `validator`, lodestar run as `vc`).
+    Validator,
+    /// A remote signer (web3signer).
+    Signer,
+    /// MEV-Boost.
+    MevBoost,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Execution => "execution",
+            Role::Consensus => "consensus",
+            Role::Validator => "validator",
+            Role::Signer => "signer",
+            Role::MevBoost => "mev-boost",
+        }
+    }
+
+    /// The role written in a catalog file.
+    pub fn parse(s: &str) -> Option<Role> {
+        [
+            Role::Execution,
+            Role::Consensus,
+            Role::Validator,
+            Role::Signer,
+            Role::MevBoost,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
 /// How a release's version is written inside image tags.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum VersionFormat {
@@ -237,6 +281,8 @@ pub struct ImageSpec {
     pub version_format: VersionFormat,
     /// This image gets no new releases; they go to this one instead.
     pub superseded_by: Option<String>,
+    /// What the image runs, when it differs from its upstream's role.
+    pub role: Option<Role>,
     pub defined_at: Option<Location>,
     /// Normalised, lowercased name: the lookup key.
     key: String,
@@ -254,6 +300,7 @@ impl ImageSpec {
             minor_tags: false,
             version_format: VersionFormat::AsTagged,
             superseded_by: None,
+            role: None,
             defined_at: None,
         }
     }
@@ -288,6 +335,8 @@ pub struct UpstreamSpec {
     /// Moving image tags that are never versions (`latest`, `stable`).
     pub channels: Vec<Pattern>,
     pub images: Vec<ImageSpec>,
+    /// What the upstream's clients do in a node (`role:`), when known.
+    pub role: Option<Role>,
     pub origin: Origin,
     pub defined_at: Option<Location>,
 }
@@ -758,6 +807,7 @@ impl Catalog {
                         ignore_tags: u.ignore_tags.clone(),
                         channels: u.channels.clone(),
                         images: Vec::new(),
+                        role: None,
                         origin: Origin::Settings,
                         defined_at: None,
                     });

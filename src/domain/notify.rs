@@ -279,6 +279,9 @@ pub struct Inputs<'a> {
     pub held: &'a BTreeMap<(String, String, usize), String>,
     /// Repositories that are local checkouts (no pull requests).
     pub local: &'a BTreeSet<String>,
+    /// Fork readiness of every environment (the digest and reminders lead
+    /// with it).
+    pub readiness: &'a [crate::domain::readiness::Row],
     pub now: DateTime<Utc>,
 }
 
@@ -437,6 +440,61 @@ fn rollout_view(inputs: &Inputs<'_>, r: &UpstreamRollout) -> text::RolloutView {
                     _ => format!("#{n}"),
                 }),
             })
+            .collect(),
+    }
+}
+
+/// The readiness rows a channel hears of (those of environments routed to
+/// it), only those of `fork` on `network` when given.
+fn channel_readiness<'a>(
+    inputs: &Inputs<'a>,
+    channel: &str,
+    only: Option<(&str, &str)>,
+) -> Vec<&'a crate::domain::readiness::Row> {
+    let channels_of = |r: &crate::domain::readiness::Row| {
+        inputs.slack.routes.is_empty()
+            || channels_for(inputs.slack, &r.repository, &r.environment)
+                .iter()
+                .any(|c| c == channel)
+    };
+    inputs
+        .readiness
+        .iter()
+        .filter(|r| only.is_none_or(|(f, n)| r.fork.eq_ignore_ascii_case(f) && r.network == n))
+        .filter(|r| channels_of(r))
+        .collect()
+}
+
+/// The names of the channels news of `environment` goes to, from the
+/// routes alone (the default channel when none takes it).
+fn channels_for(slack: &Slack, repository: &str, environment: &str) -> Vec<String> {
+    let taken: Vec<String> = slack
+        .routes
+        .iter()
+        .filter(|r| r.matches(repository, Some(environment)))
+        .map(|r| r.name.clone())
+        .collect();
+    if taken.is_empty() {
+        vec![DEFAULT_CHANNEL.to_string()]
+    } else {
+        taken
+    }
+}
+
+fn readiness_view(r: &crate::domain::readiness::Row) -> text::ReadinessView {
+    let e = blocks::escape;
+    text::ReadinessView {
+        repository: e(&r.repository),
+        environment: e(&r.environment),
+        network: e(&r.network),
+        fork: e(&r.fork),
+        state: r.state.as_str(),
+        left: crate::domain::readiness::time_left(r.seconds_left),
+        at: r.activates_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        needs: r
+            .blocking
+            .iter()
+            .map(|b| e(&crate::domain::readiness::blocker_text(b)))
             .collect(),
     }
 }
@@ -691,6 +749,11 @@ fn digest(
     // The rollouts first: what opens in the next window, then every
     // rollout in flight, a line each.
     let mut stages: Vec<(&'static str, &'static str, Vec<String>)> = Vec::new();
+    let mut lines = Vec::new();
+    for row in channel_readiness(inputs, channel, None) {
+        lines.push(templates.line("readiness.j2", &readiness_view(row))?);
+    }
+    stages.push(("readiness", "fork readiness", lines));
     let mut lines = Vec::new();
     for (r, w) in &opening {
         let Some(at) = w.opens_at else { continue };
@@ -1161,6 +1224,15 @@ fn reminders(
             count: items.len(),
         };
         let (header, intro) = templates.headed("reminder.j2", &view)?;
+        let mut lead = Vec::new();
+        for row in channel_readiness(inputs, channel, Some((&fork, &network))) {
+            lead.push(templates.line("readiness.j2", &readiness_view(row))?);
+        }
+        let intro = if lead.is_empty() {
+            intro
+        } else {
+            format!("{}\n{intro}", lead.join("\n"))
+        };
         let payload = listed(inputs, templates, &header, &intro, &items)?;
         out.push(Message {
             channel: channel.to_string(),
@@ -1294,6 +1366,7 @@ mod tests {
             pulls: &[],
             held: &held,
             local: &local,
+            readiness: &[],
             now: now(),
         };
         let channels = channels(&slack, &HashMap::new());
@@ -1342,6 +1415,7 @@ mod tests {
             pulls: &[],
             held: &held,
             local: &local,
+            readiness: &[],
             now: now(),
         };
         let channels = channels(&slack, &HashMap::new());

@@ -80,6 +80,9 @@ pub struct PullRequestContext {
     /// The rollouts (through the repository's waves) of its upstreams, when
     /// they have one: the body shows their waves.
     pub rollouts: Vec<UpstreamRollout>,
+    /// Its environments' readiness for upcoming forks once it is merged
+    /// ([`crate::domain::readiness::after`]).
+    pub readiness: Vec<crate::domain::readiness::After>,
 }
 
 /// One upstream moving to a release.
@@ -177,11 +180,29 @@ impl PullRequestContext {
     /// A hash of the rollouts' waves and their shown states (not their
     /// times): a body is rewritten when a wave moves on, not when a time
     /// in it passes. `None` without a rollout.
+    ///
+    /// The readiness shown (each environment's state once merged and what
+    /// is still needed, with the pull requests that bring it) counts too:
+    /// a pull request opened for the other layer of a fork gets linked
+    /// from this one's body on the next run.
     fn rollout_key(&self) -> Option<String> {
-        if self.rollouts.is_empty() {
+        if self.rollouts.is_empty() && self.readiness.is_empty() {
             return None;
         }
         let mut parts: Vec<String> = Vec::new();
+        for r in &self.readiness {
+            parts.push(format!(
+                "readiness {} {} {} {}",
+                r.environment,
+                r.fork,
+                r.state.as_str(),
+                r.still_needed
+                    .iter()
+                    .map(|n| format!("{} {:?}", n.text, n.pulls))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        }
         for r in &self.rollouts {
             parts.push(format!("{} {} {}", r.upstream, r.version, r.at_risk));
             for w in &r.waves {
@@ -629,6 +650,21 @@ struct Prepared<'a> {
     breaking: Vec<String>,
     security: Option<String>,
     rollouts: Vec<RolloutView>,
+    readiness: Vec<ReadinessView>,
+}
+
+/// An environment's readiness for a fork once the pull request is merged.
+#[derive(Serialize)]
+struct ReadinessView {
+    environment: String,
+    network: String,
+    fork: String,
+    at: String,
+    time_left: String,
+    /// `ready`, `not-ready`, `unknown`, before and after.
+    before: &'static str,
+    state: &'static str,
+    still_needed: Vec<crate::domain::readiness::Needed>,
 }
 
 impl<'a> Prepared<'a> {
@@ -736,8 +772,23 @@ impl<'a> Prepared<'a> {
         }
         let first = ctx.upgrades.first().map(|u| u.upstream.as_str());
         let rollouts = ctx.rollouts.iter().map(|r| rollout_view(ctx, r)).collect();
+        let readiness = ctx
+            .readiness
+            .iter()
+            .map(|r| ReadinessView {
+                environment: r.environment.clone(),
+                network: r.network.clone(),
+                fork: r.fork.clone(),
+                at: r.activates_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                time_left: time_left(now, r.activates_at),
+                before: r.before.as_str(),
+                state: r.state.as_str(),
+                still_needed: r.still_needed.clone(),
+            })
+            .collect();
         Prepared {
             rollouts,
+            readiness,
             ctx,
             upstreams,
             releases,
@@ -809,6 +860,7 @@ impl<'a> Prepared<'a> {
             codes: self.ctx.codes.iter().map(|c| c.as_str()).collect(),
             priority: self.ctx.priority.map(Priority::as_str),
             rollouts: &self.rollouts,
+            readiness: &self.readiness,
         }
     }
 }
@@ -833,6 +885,7 @@ struct View<'a> {
     codes: Vec<&'static str>,
     priority: Option<&'a str>,
     rollouts: &'a [RolloutView],
+    readiness: &'a [ReadinessView],
     omitted: usize,
     shown: usize,
 }
@@ -1061,6 +1114,7 @@ mod tests {
             codes: Vec::new(),
             priority: None,
             rollouts: Vec::new(),
+            readiness: Vec::new(),
         }
     }
 

@@ -422,7 +422,7 @@ fn a_user_catalog_file_extends_and_malformed_entries_are_positioned() {
     assert_eq!(
         lines[0],
         format!(
-            "{shown}:8:9: unknown field `varaints`, expected one of `name`, `tag`, `variants`, `minor_tags`, `version_format`, `superseded_by`"
+            "{shown}:8:9: unknown field `varaints`, expected one of `name`, `tag`, `variants`, `minor_tags`, `version_format`, `superseded_by`, `role`"
         )
     );
     assert!(

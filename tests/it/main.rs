@@ -12,6 +12,7 @@ mod github_limits;
 mod inventory;
 mod notify;
 mod prometheus;
+mod readiness;
 mod registry;
 mod render;
 mod replicas;

@@ -296,6 +296,7 @@ fn digest_alerts_and_reminders_of_a_fleet() {
         pulls: &pulls,
         held: &held,
         local: &local,
+        readiness: &[],
         now: now(),
     };
     let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");
@@ -415,6 +416,7 @@ fn routes_split_findings_and_the_default_channel_gets_the_rest() {
         pulls: &pulls,
         held: &held,
         local: &local,
+        readiness: &[],
         now: now(),
     };
     let templates = SlackTemplates::builtin().unwrap();
@@ -505,6 +507,7 @@ async fn two_hundred_pending_upgrades_stay_within_slack_limits() {
         pulls: &pulls,
         held: &held,
         local: &local,
+        readiness: &[],
         now: now(),
     };
     let channels = default_channel(&slack.webhook("default"));
@@ -576,6 +579,7 @@ async fn pass(
         pulls: &pulls,
         held: &held,
         local: &local,
+        readiness: &[],
         now,
     };
     let sent = |channel: &str, keys: &[String]| store.slack_sent(channel, keys).unwrap();
@@ -1175,6 +1179,7 @@ fn the_digest_lists_rollouts_in_flight_and_what_opens_in_the_next_window() {
         pulls: &[],
         held: &held,
         local: &local,
+        readiness: &[],
         now: now(),
     };
     let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");
@@ -1253,6 +1258,7 @@ fn rollout_alerts_are_sent_once_per_release_and_kind() {
         pulls: &[],
         held: &held,
         local: &local,
+        readiness: &[],
         now: now(),
     };
     let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");
@@ -1337,6 +1343,7 @@ fn many_rollouts_stay_within_slack_limits() {
         pulls: &[],
         held: &held,
         local: &local,
+        readiness: &[],
         now: now(),
     };
     let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");

@@ -56,6 +56,7 @@ fn lighthouse(from: &str, to: &str, bumps: Vec<Bump>, releases: Vec<Release>) ->
 
 fn context(upgrades: Vec<Upgrade>) -> PullRequestContext {
     PullRequestContext {
+        readiness: Vec::new(),
         repository: "acme/deploy".into(),
         group: "upstream".into(),
         scope: None,

@@ -11,7 +11,9 @@
 //! the rollouts only (repositories, upstreams, releases, wave numbers and
 //! the five states), replaced whole after each pass. After them, the
 //! inventory gauges ([`crate::domain::inventory::to_prometheus`]) of the latest
-//! pass over each repository.
+//! pass over each repository, and its fork readiness
+//! ([`crate::domain::readiness::to_prometheus`]: `upkeep_fork_ready`,
+//! `upkeep_fork_seconds_left`, counted down at each scrape).
 
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
@@ -58,6 +60,26 @@ struct Installation {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Repository {
     repository: Escaped,
+}
+
+impl Metrics {
+    /// The readiness gauges at `now`: seconds left counted again, forks
+    /// active by now dropped.
+    fn readiness_text(&self, now: DateTime<Utc>) -> String {
+        let mut rows = self
+            .readiness
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for r in &mut rows {
+            r.seconds_left = (r.activates_at - now).num_seconds();
+        }
+        rows.retain(|r| r.seconds_left > 0);
+        crate::domain::readiness::to_prometheus(&crate::domain::readiness::Readiness {
+            now: Some(now),
+            rows,
+        })
+    }
 }
 
 /// A label value escaped as the text format asks (`\\`, `\"`, `\n`):
@@ -124,6 +146,8 @@ pub struct Metrics {
     opens_at: Family<RolloutWaveAt, Gauge>,
     /// Prometheus text of the inventory families, appended to the registry's.
     inventory: Mutex<String>,
+    /// The fork readiness rows of the latest pass over each repository.
+    readiness: Mutex<Vec<crate::domain::readiness::Row>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -157,6 +181,7 @@ impl Metrics {
             wave_state: Family::default(),
             opens_at: Family::default(),
             inventory: Mutex::new(String::new()),
+            readiness: Mutex::new(Vec::new()),
             registry: Registry::default(),
         };
         registry.register(
@@ -298,6 +323,12 @@ impl Metrics {
         *self.inventory.lock().unwrap_or_else(|e| e.into_inner()) = text;
     }
 
+    /// Replaces the fork readiness rows (`upkeep_fork_ready`,
+    /// `upkeep_fork_seconds_left`, the latter counted at each scrape).
+    pub fn set_readiness(&self, rows: Vec<crate::domain::readiness::Row>) {
+        *self.readiness.lock().unwrap_or_else(|e| e.into_inner()) = rows;
+    }
+
     /// After one pipeline pass: PR actions, errors, and the per-repository
     /// gauges of the repositories it looked at.
     pub fn record_run(&self, report: &RunReport, repositories: &[String], now: DateTime<Utc>) {
@@ -396,6 +427,7 @@ impl Metrics {
         let _ = prometheus_client::encoding::text::encode(&mut open_metrics, &self.registry);
         let mut out = to_text_format(&open_metrics);
         out.push_str(&self.inventory.lock().unwrap_or_else(|e| e.into_inner()));
+        out.push_str(&self.readiness_text(crate::app::context::clock()));
         out
     }
 }
@@ -456,5 +488,39 @@ mod tests {
         assert!(text.contains("# HELP upkeep_errors_total Failed"), "{text}");
         assert!(!text.contains("# EOF"), "{text}");
         assert!(text.ends_with("upkeep_x 1\n"), "{text}");
+    }
+
+    #[test]
+    fn readiness_counts_down_at_each_scrape_and_drops_active_forks() {
+        use crate::domain::readiness::{Row, State};
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let row = |env: &str, fork: &str, when: &str, state: State| Row {
+            repository: "acme/eth".into(),
+            environment: env.into(),
+            network: "mainnet".into(),
+            fork: fork.into(),
+            activates_at: at(when),
+            seconds_left: 0,
+            state,
+            blocking: Vec::new(),
+            clients: Vec::new(),
+        };
+        let m = Metrics::new();
+        m.set_readiness(vec![
+            row(
+                "mainnet",
+                "Glamsterdam",
+                "2027-03-08T00:00:00Z",
+                State::NotReady,
+            ),
+            row("hoodi", "Fusaka", "2027-03-01T12:00:00Z", State::Ready),
+        ]);
+        let text = m.readiness_text(at("2027-03-01T00:00:00Z"));
+        assert!(text.contains("upkeep_fork_ready{repository=\"acme/eth\",environment=\"mainnet\",network=\"mainnet\",fork=\"Glamsterdam\"} 0\n"), "{text}");
+        assert!(text.contains("upkeep_fork_seconds_left{repository=\"acme/eth\",environment=\"hoodi\",network=\"mainnet\",fork=\"Fusaka\"} 43200\n"), "{text}");
+        let later = m.readiness_text(at("2027-03-02T00:00:00Z"));
+        assert!(!later.contains("Fusaka"), "{later}");
+        assert!(later.contains("fork=\"Glamsterdam\"} 518400\n"), "{later}");
+        assert!(m.readiness_text(at("2027-04-01T00:00:00Z")).is_empty());
     }
 }

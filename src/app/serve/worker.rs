@@ -116,6 +116,8 @@ pub struct Worker {
     latest: Option<(DateTime<Utc>, CheckReport)>,
     /// The inventory per repository, from its latest pass.
     inventory: BTreeMap<String, Vec<Entry>>,
+    /// The fork readiness rows per repository, from its latest pass.
+    readiness: BTreeMap<String, Vec<crate::domain::readiness::Row>>,
     /// The rollouts in flight per repository, from its latest pass.
     rollouts: BTreeMap<String, Vec<UpstreamRollout>>,
     /// When a pending wave next may open (`None`: no such time known);
@@ -222,6 +224,7 @@ impl Worker {
             slack,
             latest: None,
             inventory: BTreeMap::new(),
+            readiness: BTreeMap::new(),
             rollouts: BTreeMap::new(),
             wake: watch::Sender::new(None),
             shared: None,
@@ -665,9 +668,19 @@ impl Worker {
         now: DateTime<Utc>,
     ) {
         let built = crate::app::inventory::build(ctx, check, now);
+        let readiness = crate::app::readiness::build(ctx, &built, check, now);
         for name in names {
             self.inventory.remove(name);
+            self.readiness.remove(name);
         }
+        for row in readiness.rows {
+            self.readiness
+                .entry(row.repository.clone())
+                .or_default()
+                .push(row);
+        }
+        self.metrics
+            .set_readiness(self.readiness.values().flatten().cloned().collect());
         for e in built.references {
             self.inventory
                 .entry(e.repository.clone())

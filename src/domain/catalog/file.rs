@@ -16,8 +16,8 @@ use crate::domain::version::{Scheme, TagTemplate};
 use crate::domain::yaml::{self, Node};
 
 use super::{
-    CatalogError, ImageSpec, Location, Origin, Pattern, PrereleasePolicy, UpstreamSpec, Variant,
-    VersionFormat,
+    CatalogError, ImageSpec, Location, Origin, Pattern, PrereleasePolicy, Role, UpstreamSpec,
+    Variant, VersionFormat,
 };
 
 /// The only format version this build reads.
@@ -82,6 +82,7 @@ struct RawUpstream {
     prereleases: Option<RawPrereleases>,
     ignore_tags: Option<Vec<RawPattern>>,
     channels: Option<Vec<RawPattern>>,
+    role: Option<RawRole>,
     /// Read one by one, so that a problem of every image is reported.
     #[allow(dead_code)]
     images: Option<Images>,
@@ -103,6 +104,22 @@ struct RawImage {
     minor_tags: Option<bool>,
     version_format: Option<RawVersionFormat>,
     superseded_by: Option<ImageName>,
+    role: Option<RawRole>,
+}
+
+/// `role: execution|consensus|validator|signer|mev-boost`.
+struct RawRole(Role);
+
+impl<'de> Deserialize<'de> for RawRole {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        checked(d, |s| {
+            Role::parse(&s).map(RawRole).ok_or_else(|| {
+                format!(
+                    "unknown role `{s}`: expected execution, consensus, validator, signer or mev-boost"
+                )
+            })
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -164,6 +181,7 @@ impl RawUpstream {
                 Some(RawVersionFormat::Pep440) => VersionFormat::Pep440,
             };
             spec.superseded_by = value.superseded_by.map(|n| n.0);
+            spec.role = value.role.map(|r| r.0);
             spec.defined_at = Some(Location {
                 file: file.to_owned(),
                 line: item.line,
@@ -198,6 +216,7 @@ impl RawUpstream {
             ignore_tags: patterns(self.ignore_tags),
             channels: patterns(self.channels),
             images,
+            role: self.role.map(|r| r.0),
             origin,
             defined_at: Some(Location {
                 file: file.to_owned(),
@@ -400,7 +419,7 @@ mod tests {
         assert_eq!(
             errors(&text),
             [
-                "c.yml:7:9: unknown field `tga`, expected one of `name`, `tag`, `variants`, `minor_tags`, `version_format`, `superseded_by`"
+                "c.yml:7:9: unknown field `tga`, expected one of `name`, `tag`, `variants`, `minor_tags`, `version_format`, `superseded_by`, `role`"
             ]
         );
         let text = format!("{GOOD}extra: 1\n");

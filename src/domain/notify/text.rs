@@ -14,7 +14,7 @@ use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::Serialize;
 
 /// The templates, by file name (under `slack/`).
-pub const SLACK_TEMPLATE_NAMES: [&str; 10] = [
+pub const SLACK_TEMPLATE_NAMES: [&str; 11] = [
     "digest.j2",
     "section.j2",
     "item.j2",
@@ -25,9 +25,14 @@ pub const SLACK_TEMPLATE_NAMES: [&str; 10] = [
     "rollout.j2",
     "window.j2",
     "rollout_alert.j2",
+    "readiness.j2",
 ];
 
-const BUILTIN: [(&str, &str); 10] = [
+const BUILTIN: [(&str, &str); 11] = [
+    (
+        "readiness.j2",
+        include_str!("../../../templates/slack/readiness.j2"),
+    ),
     (
         "rollout.j2",
         include_str!("../../../templates/slack/rollout.j2"),
@@ -218,6 +223,23 @@ pub struct DigestView {
     pub rollouts: usize,
     /// Waves that open in their next maintenance window.
     pub opening: usize,
+}
+
+/// `readiness.j2`: one environment × fork.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReadinessView {
+    pub repository: String,
+    pub environment: String,
+    pub network: String,
+    pub fork: String,
+    /// `ready`, `not-ready`, `unknown`.
+    pub state: &'static str,
+    /// `5 days`, or `overdue`.
+    pub left: String,
+    /// `2027-03-08 00:00 UTC`.
+    pub at: String,
+    /// `lighthouse v9.0.0 needed (#12)`, one per blocking client.
+    pub needs: Vec<String>,
 }
 
 /// `section.j2` and the sections of `more.j2`.

@@ -42,6 +42,7 @@ pub fn context_of(
         (None, None) => "upstream".into(),
     };
     PullRequestContext {
+        readiness: Vec::new(),
         repository: pr.repository.clone(),
         group,
         scope: pr.group.clone(),

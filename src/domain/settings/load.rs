@@ -247,6 +247,7 @@ impl Reader<'_> {
                 "rules" => raw.rules = self.one(value, &at).flatten(),
                 "rollout" => raw.rollout = self.one(value, &at).flatten(),
                 "prometheus" => raw.prometheus = self.one(value, &at).flatten(),
+                "forks" => raw.forks = self.one(value, &at).flatten(),
                 _ => self
                     .issues
                     .push(Issue::key(at, unknown_field(&name, SECTIONS))),
@@ -460,7 +461,7 @@ mod tests {
         assert_eq!(
             errors("Pull_Requests: {}\n", &[]),
             [
-                "s.yml:1:1: unknown field `Pull_Requests`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`"
+                "s.yml:1:1: unknown field `Pull_Requests`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`"
             ]
         );
     }

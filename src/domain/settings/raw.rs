@@ -43,6 +43,29 @@ pub struct RawSettings {
     pub rollout: Option<RawRollout>,
     /// The Prometheus server health gates and live versions are read from.
     pub prometheus: Option<RawPrometheus>,
+    /// Per fork (any of its names, `Glamsterdam`, `Gloas`): facts that win
+    /// over the fork schedule and release notes for `upkeep readiness`.
+    pub forks: Option<BTreeMap<String, RawFork>>,
+}
+
+/// What the settings say about one fork.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawFork {
+    /// The oldest fork-ready version per upstream (`owner/name`): one
+    /// version for every network (`sigp/lighthouse: v9.0.1`), or one per
+    /// network (`ethereum/go-ethereum: {mainnet: v1.17.1, hoodi: v1.17.0}`).
+    pub minimum: Option<BTreeMap<String, RawForkMinimum>>,
+}
+
+/// A minimum version: for every network, or per network.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum RawForkMinimum {
+    /// The same version on every network.
+    Everywhere(String),
+    /// A version per network name.
+    PerNetwork(BTreeMap<String, String>),
 }
 
 /// Progressive rollout through waves.
@@ -95,6 +118,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "rules",
     "rollout",
     "prometheus",
+    "forks",
 ];
 
 /// Keys whose environment override is a comma-separated list.

@@ -34,6 +34,22 @@ pub struct Settings {
     pub rollout: Rollout,
     /// Where health gates and live versions are read (`prometheus.url`).
     pub prometheus: Option<String>,
+    /// Minimum fork-ready versions set by the operator (`forks:`), in the
+    /// order written.
+    pub fork_minimums: Vec<ForkMinimum>,
+}
+
+/// `forks: {<fork>: {minimum: {<owner/name>: <version>}}}`: one entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForkMinimum {
+    /// The fork as written (any of its names).
+    pub fork: String,
+    /// `owner/name`.
+    pub upstream: String,
+    /// `None`: every network.
+    pub network: Option<String>,
+    /// The version as written.
+    pub version: String,
 }
 
 /// How a release travels through a repository's waves.

@@ -7,13 +7,13 @@ use std::time::Duration;
 use super::duration::parse_duration;
 use super::issue::{At, Issue};
 use super::raw::{
-    RawEnvironment, RawHealthGate, RawImage, RawPrereleases, RawRepository, RawRollout,
-    RawSettings, RawSlackRoute, RawUpstream,
+    RawEnvironment, RawFork, RawForkMinimum, RawHealthGate, RawImage, RawPrereleases,
+    RawRepository, RawRollout, RawSettings, RawSlackRoute, RawUpstream,
 };
 use super::types::{
-    Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, Pattern, PullRequests, Registries,
-    RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate,
-    Upstream, Variant, glob, route_glob,
+    Cron, DEFAULT_CHANNEL, Environment, ForkMinimum, ImageMapping, Network, Pattern, PullRequests,
+    Registries, RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute,
+    TagTemplate, Upstream, Variant, glob, route_glob,
 };
 use crate::domain::rollout::verify::{Gate, Threshold};
 use crate::domain::rollout::window::{WindowError, Windows};
@@ -170,6 +170,11 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                 }
             }
         }),
+        fork_minimums: raw
+            .forks
+            .as_ref()
+            .map(|f| v.fork_minimums(f))
+            .unwrap_or_default(),
     };
     if settings.prometheus.is_none() && raw.prometheus.is_none() {
         for (i, repo) in raw
@@ -276,6 +281,66 @@ impl Validator {
     fn duration(&mut self, raw: Option<&str>, default: Duration, at: &At) -> Duration {
         raw.and_then(|text| self.check(at, parse_duration(text)))
             .unwrap_or(default)
+    }
+
+    /// `forks:`: fork names, `owner/name` upstreams, network names and
+    /// versions that parse.
+    fn fork_minimums(&mut self, raw: &BTreeMap<String, RawFork>) -> Vec<ForkMinimum> {
+        let mut out = Vec::new();
+        for (fork, f) in raw {
+            let at = At::root("forks").key(fork);
+            if fork.trim().is_empty() || fork.contains(char::is_whitespace) {
+                self.error(
+                    &at,
+                    format!("`{fork}` is not a fork name: expected e.g. Glamsterdam"),
+                );
+                continue;
+            }
+            for (upstream, minimum) in f.minimum.iter().flatten() {
+                let at = at.key("minimum").key(upstream);
+                let Some((owner, name)) = self.check(&at, parse_github(upstream)) else {
+                    continue;
+                };
+                let per_network: Vec<(Option<String>, &String, At)> = match minimum {
+                    RawForkMinimum::Everywhere(v) => vec![(None, v, at.clone())],
+                    RawForkMinimum::PerNetwork(m) => m
+                        .iter()
+                        .map(|(n, v)| (Some(n.clone()), v, at.key(n)))
+                        .collect(),
+                };
+                for (network, version, at) in per_network {
+                    if let Some(n) = &network
+                        && (n.is_empty()
+                            || !n
+                                .chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+                    {
+                        self.error(
+                            &at,
+                            format!("`{n}` is not a network name: expected lowercase letters, digits and `-` (mainnet, hoodi)"),
+                        );
+                        continue;
+                    }
+                    let text = version.trim();
+                    if crate::domain::version::Tag::parse(&Scheme::Semver, text).is_none() {
+                        self.error(
+                            &at,
+                            format!(
+                                "`{version}` is not a version: expected e.g. v9.0.1 or 25.11.0"
+                            ),
+                        );
+                        continue;
+                    }
+                    out.push(ForkMinimum {
+                        fork: fork.clone(),
+                        upstream: format!("{owner}/{name}"),
+                        network,
+                        version: text.to_string(),
+                    });
+                }
+            }
+        }
+        out
     }
 
     fn rollout(&mut self, raw: &RawRollout) -> Rollout {
