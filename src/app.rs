@@ -11,4 +11,5 @@ pub mod notify;
 pub mod pipeline;
 pub mod publish;
 pub mod rollback;
+pub mod schedule;
 pub mod serve;

@@ -147,6 +147,13 @@ pub enum Releases {
     },
 }
 
+/// A file of a repository (contents API), or "unchanged since that ETag".
+#[derive(Clone, Debug)]
+pub enum Contents {
+    NotModified,
+    Fresh { etag: Option<String>, text: String },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
     #[error("invalid GitHub API URL `{0}`")]
@@ -605,6 +612,70 @@ impl Forge {
         Ok(Releases::Fresh {
             etag: first_etag,
             releases,
+        })
+    }
+
+    /// `GET /repos/{owner}/{repo}/contents/{path}` (`reference` a branch,
+    /// tag or SHA; the default branch when `None`): one file as UTF-8 text.
+    /// With `etag` from the last call, an unchanged file answers
+    /// [`Contents::NotModified`]. Files over 1 MB (no inline content),
+    /// directories and binary files are errors.
+    pub async fn contents(
+        &self,
+        repo: &RepoName,
+        path: &str,
+        reference: Option<&str>,
+        etag: Option<&str>,
+    ) -> Result<Contents, ForgeError> {
+        use base64::Engine as _;
+        #[derive(serde::Deserialize)]
+        struct File {
+            #[serde(rename = "type")]
+            kind: String,
+            #[serde(default)]
+            content: Option<String>,
+            #[serde(default)]
+            encoding: Option<String>,
+        }
+        let what = format!("{repo}:{path}");
+        let encoded: Vec<String> = path.split('/').map(encode).collect();
+        let mut url = format!("/repos/{repo}/contents/{}", encoded.join("/"));
+        if let Some(r) = reference {
+            url.push_str(&format!("?ref={}", encode(r)));
+        }
+        let reply = self.get(&url, etag, &what).await?;
+        if reply.status == StatusCode::NOT_MODIFIED {
+            return Ok(Contents::NotModified);
+        }
+        let fresh_etag = reply
+            .headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let decode_error = |message: String| ForgeError::Decode {
+            what: what.clone(),
+            message,
+        };
+        // a directory answers a JSON array
+        let file: File = decode(&reply.body, &what)
+            .map_err(|_| decode_error("not a file (a directory?)".into()))?;
+        if file.kind != "file" {
+            return Err(decode_error(format!("a {}, not a file", file.kind)));
+        }
+        let (Some(content), Some("base64")) = (file.content, file.encoding.as_deref()) else {
+            return Err(decode_error(
+                "no inline content (files over 1 MB are not served inline)".into(),
+            ));
+        };
+        let compact: String = content.split_whitespace().collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(compact.as_bytes())
+            .map_err(|e| decode_error(format!("invalid base64 content: {e}")))?;
+        let text =
+            String::from_utf8(bytes).map_err(|_| decode_error("not UTF-8 text".into()))?;
+        Ok(Contents::Fresh {
+            etag: fresh_etag,
+            text,
         })
     }
 

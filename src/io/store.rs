@@ -76,6 +76,14 @@ const MIGRATIONS: &[&str] = &[
          sent_at INTEGER NOT NULL,
          PRIMARY KEY (channel, key)
      );",
+    // 5: files read through the contents API (the networks' configs of the
+    //    fork schedule), with their ETags
+    "CREATE TABLE file_cache (
+         key        TEXT PRIMARY KEY,
+         etag       TEXT,
+         fetched_at INTEGER NOT NULL,
+         body       TEXT NOT NULL
+     );",
 ];
 
 /// A cached registry answer for one tag.
@@ -84,6 +92,14 @@ pub struct CachedManifest {
     /// `(digest, media type)` of the manifest; `None`: the tag was missing.
     pub manifest: Option<(String, String)>,
     pub checked_at: DateTime<Utc>,
+}
+
+/// A cached file (contents API).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CachedFile {
+    pub etag: Option<String>,
+    pub fetched_at: DateTime<Utc>,
+    pub body: String,
 }
 
 /// A cached release list.
@@ -390,6 +406,50 @@ impl Store {
                  ON CONFLICT (endpoint, repository, tag)
                  DO UPDATE SET digest = ?4, media_type = ?5, checked_at = ?6",
                 params![endpoint, repository, tag, digest, media_type, now.timestamp()],
+            )
+            .map(|_| ())
+        })
+    }
+}
+
+/// Files read through the contents API, keyed `owner/repo:path@ref`.
+impl Store {
+    /// The last text and ETag saved under `key`.
+    pub fn cached_file(&self, key: &str) -> Result<Option<CachedFile>, StoreError> {
+        let row = self.with(|conn| {
+            conn.query_row(
+                "SELECT etag, fetched_at, body FROM file_cache WHERE key = ?1",
+                params![key],
+                |r| {
+                    Ok((
+                        r.get::<_, Option<String>>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()
+        })?;
+        Ok(row.map(|(etag, at, body)| CachedFile {
+            etag,
+            fetched_at: Utc.timestamp_opt(at, 0).single().unwrap_or_default(),
+            body,
+        }))
+    }
+
+    /// Saves a file's text and ETag under `key`.
+    pub fn save_file(
+        &self,
+        key: &str,
+        etag: Option<&str>,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.execute(
+                "INSERT INTO file_cache (key, etag, fetched_at, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (key) DO UPDATE SET etag = ?2, fetched_at = ?3, body = ?4",
+                params![key, etag, now.timestamp(), body],
             )
             .map(|_| ())
         })

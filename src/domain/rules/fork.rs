@@ -231,7 +231,7 @@ pub struct Detected {
 }
 
 /// The compiled detector for one schedule.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ForkDetector {
     names: Option<Regex>,
     name_map: HashMap<String, usize>,
