@@ -128,7 +128,7 @@ async fn fetch(
         Err(e) => match cached {
             Some(c) => {
                 problems.push(format!(
-                    "schedule source {origin}: {e}; using the copy fetched at {}",
+                    "schedule source: {e}; using the copy of {origin} fetched at {}",
                     c.fetched_at
                         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ));
@@ -136,7 +136,7 @@ async fn fetch(
             }
             None => {
                 problems.push(format!(
-                    "schedule source {origin}: {e}; the shipped schedule is used"
+                    "schedule source: {e}; the shipped schedule is used"
                 ));
                 return None;
             }

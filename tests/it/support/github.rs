@@ -203,6 +203,22 @@ impl GitHubDouble {
         self.with_state(|s| s.upsert_repo(repo));
     }
 
+    /// Sets (`Some`) or removes (`None`) a file the contents API serves
+    /// (`eth-clients/<network>`'s configs are there from the start).
+    pub fn set_file(&self, repo: &str, path: &str, text: Option<&str>) {
+        self.with_state(|s| {
+            let files = s.files.entry(repo.to_ascii_lowercase()).or_default();
+            match text {
+                Some(t) => {
+                    files.insert(path.to_string(), t.to_string());
+                }
+                None => {
+                    files.remove(path);
+                }
+            }
+        });
+    }
+
     /// Adds a release (creating the repository if needed); returns its id.
     pub fn add_release(&self, repo: &str, release: impl Into<NewRelease>) -> u64 {
         self.with_state(|s| s.add_release(repo, release.into()))
