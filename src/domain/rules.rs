@@ -94,6 +94,10 @@ pub const BUILTIN_TESTS: &[(&str, &str)] = &[
         include_str!("../../rules/tests/forks.yml"),
     ),
     (
+        "rules/tests/phrasings.yml",
+        include_str!("../../rules/tests/phrasings.yml"),
+    ),
+    (
         "rules/tests/priority.yml",
         include_str!("../../rules/tests/priority.yml"),
     ),
@@ -476,6 +480,20 @@ mod tests {
         );
         let forks: Vec<&str> = f.iter().map(|x| x.deadline.fork.as_str()).collect();
         assert_eq!(forks, ["Dencun", "Pectra", "Fusaka", "BPO1", "BPO2"]);
+    }
+
+    #[test]
+    fn shipped_rule_tests_pass() {
+        let e = Engine::builtin().unwrap();
+        for (name, text) in BUILTIN_TESTS {
+            let results = fixture::run_file(name, text, None, &e).unwrap_or_else(|e| panic!("{e}"));
+            let failed: Vec<String> = results
+                .iter()
+                .filter(|r| !r.passed())
+                .map(|r| format!("{} {}: {:?}", r.location, r.name, r.problems))
+                .collect();
+            assert!(failed.is_empty(), "{failed:#?}");
+        }
     }
 
     #[test]

@@ -485,7 +485,12 @@ impl ForkDetector {
                     .headings
                     .iter()
                     .any(|h| self.excluded_sections.is_match(h));
-            let text = &block.plain;
+            // `FULU_FORK_EPOCH`: names joined by `_` are words here; a table
+            // row reads as the sentence its header makes of it
+            let text = &match self.table_sentence(schedule, notes, bi) {
+                Some(sentence) => sentence,
+                None => block.plain.replace('_', " "),
+            };
             let spans = sentences(text);
             let mut first_named: Option<ForkKey> = None;
             let mut first_resolved: Option<ForkKey> = None;
@@ -660,6 +665,120 @@ impl ForkDetector {
             order += 1;
         }
         self.merge(schedule, events)
+    }
+
+    /// A body row of a table as a sentence, its header naming what each
+    /// cell is: `| Network | Fork | Epoch | Timestamp |` over
+    /// `| Mainnet | Fusaka | 411392 | 1764798551 |` reads `Mainnet: Fusaka
+    /// activates at epoch 411392, at timestamp 1764798551.`; a header naming
+    /// forks (`| Network | Fusaka | BPO1 |`) or networks (`| Fork | Mainnet
+    /// | Sepolia |`) makes each cell that fork's (or network's) time. `None`
+    /// for other blocks, header rows and rows without a number or a date.
+    fn table_sentence(&self, schedule: &Schedule, notes: &Notes, bi: usize) -> Option<String> {
+        let block = notes.blocks.get(bi)?;
+        if block.kind != BlockKind::TableRow || block.header {
+            return None;
+        }
+        let mut h = bi;
+        let header = loop {
+            h = h.checked_sub(1)?;
+            let b = notes.blocks.get(h)?;
+            if b.kind != BlockKind::TableRow {
+                return None;
+            }
+            if b.header {
+                break b;
+            }
+        };
+        let clean = |c: &str| {
+            c.replace(['`', '*', '_'], " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let heads: Vec<String> = header.cells.iter().map(|c| clean(c)).collect();
+        let cells: Vec<String> = block.cells.iter().map(|c| clean(c)).collect();
+        if !cells.iter().any(|c| c.chars().any(|ch| ch.is_ascii_digit())) {
+            return None;
+        }
+        let is_fork = |c: &str| {
+            !self.named(schedule, c).is_empty()
+                || self.bpo_numbered.is_match(c)
+                || (c.split_whitespace().count() == 1
+                    && c.chars().next().is_some_and(char::is_uppercase)
+                    && c.len() >= 4
+                    && self.network_mentions(c).is_empty()
+                    && !STOPWORDS.contains(&c.to_lowercase().as_str())
+                    && !time::is_calendar_word(&c.to_lowercase()))
+        };
+        let is_net = |c: &str| !self.network_mentions(c).is_empty();
+        // what a value in a column is, from its header
+        let unit = |head: &str| {
+            let h = head.to_lowercase();
+            if h.contains("epoch") {
+                "epoch"
+            } else if h.contains("slot") {
+                "slot"
+            } else if h.contains("timestamp") || h.contains("unix") || h.contains("time") {
+                "timestamp"
+            } else {
+                ""
+            }
+        };
+        let value = |head: &str, cell: &str| -> String {
+            let bare = cell.replace([',', '_'], "");
+            if !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit()) {
+                match unit(head) {
+                    "" if bare.len() == 10 => format!("timestamp {bare}"),
+                    "" => format!("epoch {bare}"),
+                    u => format!("{u} {bare}"),
+                }
+            } else {
+                cell.to_string()
+            }
+        };
+        let role = |head: &str| {
+            let h = head.to_lowercase();
+            if h.contains("network") || h.contains("chain") || h.contains("testnet") {
+                Some("network")
+            } else if h.contains("fork") || h.contains("upgrade") || h.contains("hardfork") {
+                Some("fork")
+            } else {
+                None
+            }
+        };
+        let mut lead: Vec<String> = Vec::new();
+        let mut row_fork: Option<String> = None;
+        let mut parts: Vec<String> = Vec::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let head = heads.get(i).map_or("", String::as_str);
+            if cell.is_empty() || cell == "-" {
+                continue;
+            }
+            match role(head) {
+                Some("network") => lead.push(cell.clone()),
+                Some(_) => row_fork = Some(cell.clone()),
+                None if i == 0 && is_net(cell) => lead.push(cell.clone()),
+                None if i == 0 && is_fork(cell) => row_fork = Some(cell.clone()),
+                None if is_fork(head) && !is_net(head) => {
+                    parts.push(format!("{head} activates at {}", value(head, cell)));
+                }
+                None if is_net(head) => {
+                    parts.push(format!("on {head} at {}", value(head, cell)));
+                }
+                None => parts.push(format!("at {}", value(head, cell))),
+            }
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        let body = parts.join(", ");
+        Some(match row_fork {
+            Some(f) if lead.is_empty() => format!("{f} activates {body}."),
+            Some(f) => format!("{}: {f} activates {body}.", lead.join(", ")),
+            None if lead.is_empty() => format!("{body}."),
+            None => format!("{}: {body}.", lead.join(", ")),
+        })
     }
 
     /// The fork a generic reference in block `bi` means: the block's own
