@@ -107,7 +107,12 @@ async fn fetch(
         }
     };
     let text = match forge
-        .contents(repo, path, None, cached.as_ref().and_then(|c| c.etag.as_deref()))
+        .contents(
+            repo,
+            path,
+            None,
+            cached.as_ref().and_then(|c| c.etag.as_deref()),
+        )
         .await
     {
         Ok(Contents::NotModified) => match cached {

@@ -40,6 +40,5 @@ pub use types::{
     Cron, DEFAULT_ALERTS, DEFAULT_CHANNEL, DEFAULT_LABEL, DEFAULT_POLL, DEFAULT_REMINDERS,
     Environment, Group, Ignore, ImageMapping, Network, PullRequests, Registries, RepoSource,
     Repository, Rollout, Schedule, ScheduleSources, Scheme, Settings, Slack, SlackRoute,
-    TagTemplate, Upstream,
-    UpstreamGroup,
+    TagTemplate, Upstream, UpstreamGroup,
 };

@@ -671,8 +671,7 @@ impl Forge {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(compact.as_bytes())
             .map_err(|e| decode_error(format!("invalid base64 content: {e}")))?;
-        let text =
-            String::from_utf8(bytes).map_err(|_| decode_error("not UTF-8 text".into()))?;
+        let text = String::from_utf8(bytes).map_err(|_| decode_error("not UTF-8 text".into()))?;
         Ok(Contents::Fresh {
             etag: fresh_etag,
             text,

@@ -591,7 +591,8 @@ mod schedule_sources {
     use crate::support::{stderr, stdout, upkeep_env};
 
     const TOKEN: &str = "ghp_test_token_0123456789";
-    const REGISTRIES: &str = "registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n";
+    const REGISTRIES: &str =
+        "registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n";
     const MAINNET_CL: &str = "metadata/config.yaml";
 
     /// A mainnet deployment of lighthouse `tag` and a double with releases.
@@ -649,7 +650,8 @@ mod schedule_sources {
                 "GLOAS_FORK_EPOCH: 500000",
             );
             assert!(cl.contains("GLOAS_FORK_EPOCH: 500000"));
-            self.gh.set_file("eth-clients/mainnet", MAINNET_CL, Some(&cl));
+            self.gh
+                .set_file("eth-clients/mainnet", MAINNET_CL, Some(&cl));
         }
     }
 
@@ -667,8 +669,9 @@ mod schedule_sources {
         gh.add_release("sigp/lighthouse", "v8.0.0");
         gh.add_release(
             "sigp/lighthouse",
-            NewRelease::new("v8.1.0")
-                .body("## Summary\n\nThis release supports the Glamsterdam network upgrade on mainnet.\n"),
+            NewRelease::new("v8.1.0").body(
+                "## Summary\n\nThis release supports the Glamsterdam network upgrade on mainnet.\n",
+            ),
         );
     }
 
@@ -739,7 +742,10 @@ mod schedule_sources {
             .find(|r| r["fork"] == "Fusaka" && r["network"] == "sepolia")
             .unwrap();
         assert_eq!(fusaka_sepolia["time"], "2025-10-14T07:36:00Z");
-        assert_eq!(fusaka_sepolia["source"], "eth-clients/sepolia:metadata/config.yaml");
+        assert_eq!(
+            fusaka_sepolia["source"],
+            "eth-clients/sepolia:metadata/config.yaml"
+        );
         let goerli = rows.iter().find(|r| r["network"] == "goerli").unwrap();
         assert_eq!(goerli["source"], "rules/ethereum/forks.yml");
         let (table, _, _) = s.run(&["rules", "schedule"], &[]);
@@ -753,6 +759,42 @@ mod schedule_sources {
                 && line.contains("2027-01-01 17:20:23 UTC")
                 && line.ends_with("eth-clients/mainnet:metadata/config.yaml"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn notes_scheduling_a_fork_no_schedule_knows_give_a_deadline_and_disagreements_are_reported() {
+        let s = Scenario::new("v8.0.0");
+        s.gh.add_release("sigp/lighthouse", "v8.0.0");
+        s.gh.add_release(
+            "sigp/lighthouse",
+            NewRelease::new("v9.0.0")
+                .body("This release schedules the Heze hard fork on mainnet at epoch 600000.\n"),
+        );
+        let (report, err, code) = s.check(&[]);
+        assert_eq!(code, 0, "{err}");
+        let f = lighthouse(&report);
+        assert_eq!(
+            f["deadline"],
+            serde_json::json!({"fork": "Heze", "network": "mainnet", "at": "2028-03-21T04:00:23Z"}),
+            "{f:#}"
+        );
+        // the network's config schedules it elsewhere: reported, not picked
+        let cl =
+            s.gh.with_state(|st| st.files["eth-clients/mainnet"][MAINNET_CL].clone())
+                .replace(
+                    "GLOAS_FORK_EPOCH: 18446744073709551615",
+                    "GLOAS_FORK_EPOCH: 500000\nHEZE_FORK_EPOCH: 600100",
+                );
+        s.gh.set_file("eth-clients/mainnet", MAINNET_CL, Some(&cl));
+        let (report, err, _) = s.check(&[]);
+        let f = lighthouse(&report);
+        assert!(
+            f["codes"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("schedule-mismatch")),
+            "{f:#}\n{err}"
         );
     }
 
@@ -786,7 +828,10 @@ mod schedule_sources {
             ),
             "{warnings:#?}"
         );
-        assert!(err.contains("warning: schedule source eth-clients/mainnet:metadata/config.yaml:2:18"), "{err}");
+        assert!(
+            err.contains("warning: schedule source eth-clients/mainnet:metadata/config.yaml:2:18"),
+            "{err}"
+        );
         // the shipped schedule still gives the Fusaka deadline
         let f = lighthouse(&report);
         assert_eq!(

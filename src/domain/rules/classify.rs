@@ -46,9 +46,10 @@ pub(crate) fn classify(engine: &Engine, repo: &str, release: &Release) -> Classi
     for f in &forks {
         for n in &f.per_network {
             let stated = n.basis.is_some_and(|b| b != super::Basis::Schedule);
-            let (Some(at), Some(scheduled)) =
-                (n.activation, engine.schedule.activation(&f.fork, &n.network))
-            else {
+            let (Some(at), Some(scheduled)) = (
+                n.activation,
+                engine.schedule.activation(&f.fork, &n.network),
+            ) else {
                 continue;
             };
             if stated && at != scheduled.time {
@@ -64,7 +65,9 @@ pub(crate) fn classify(engine: &Engine, repo: &str, release: &Release) -> Classi
                         n.network,
                         at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                         scheduled.source,
-                        scheduled.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                        scheduled
+                            .time
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                     ),
                 });
             }

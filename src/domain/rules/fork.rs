@@ -698,7 +698,10 @@ impl ForkDetector {
         };
         let heads: Vec<String> = header.cells.iter().map(|c| clean(c)).collect();
         let cells: Vec<String> = block.cells.iter().map(|c| clean(c)).collect();
-        if !cells.iter().any(|c| c.chars().any(|ch| ch.is_ascii_digit())) {
+        if !cells
+            .iter()
+            .any(|c| c.chars().any(|ch| ch.is_ascii_digit()))
+        {
             return None;
         }
         let is_fork = |c: &str| {

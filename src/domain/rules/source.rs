@@ -407,8 +407,12 @@ impl Schedule {
             let existing = self.forks.iter().position(|f| {
                 f.names().any(|n| {
                     n.eq_ignore_ascii_case(&name)
-                        || execution.as_deref().is_some_and(|e| n.eq_ignore_ascii_case(e))
-                        || consensus.as_deref().is_some_and(|c| n.eq_ignore_ascii_case(c))
+                        || execution
+                            .as_deref()
+                            .is_some_and(|e| n.eq_ignore_ascii_case(e))
+                        || consensus
+                            .as_deref()
+                            .is_some_and(|c| n.eq_ignore_ascii_case(c))
                 })
             });
             let activation = Activation {
@@ -435,8 +439,12 @@ impl Schedule {
                     let name = consensus.clone().unwrap_or(name);
                     self.forks.push(Fork {
                         name,
-                        kind: if bpo { ForkKind::Bpo } else { ForkKind::Upgrade },
-                        execution: execution.filter(|e| !consensus.as_ref().is_some_and(|c| c == e)),
+                        kind: if bpo {
+                            ForkKind::Bpo
+                        } else {
+                            ForkKind::Upgrade
+                        },
+                        execution: execution.filter(|e| consensus.as_ref().is_none_or(|c| c != e)),
                         consensus: consensus.filter(|_| !bpo),
                         after: None,
                         aliases: Vec::new(),
@@ -500,7 +508,11 @@ mod tests {
             "c.yaml:1:18: `FULU_FORK_EPOCH` is \"soon\": expected an epoch number"
         );
         let e = parse_consensus("c.yaml", "<html>\n").unwrap_err();
-        assert!(e.to_string().starts_with("c.yaml:1:1: expected `KEY: value`"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("c.yaml:1:1: expected `KEY: value`"),
+            "{e}"
+        );
         let e = parse_consensus("c.yaml", "A: 1\n").unwrap_err();
         assert!(e.to_string().contains("no `<FORK>_FORK_EPOCH` key"), "{e}");
     }
@@ -561,8 +573,14 @@ mod tests {
         let el = r#"{"config": {"amsterdamTime": 1798824000}}"#;
         let (s, problems) = shipped.with_sources(&cfg(Some(&cl), Some(el)));
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(problems[0].to_string().contains("disagrees"), "{problems:?}");
-        assert_eq!(s.activation("Gloas", "mainnet").unwrap().epoch, Some(500000));
+        assert!(
+            problems[0].to_string().contains("disagrees"),
+            "{problems:?}"
+        );
+        assert_eq!(
+            s.activation("Gloas", "mainnet").unwrap().epoch,
+            Some(500000)
+        );
     }
 
     #[test]

@@ -12,9 +12,8 @@ use super::raw::{
 };
 use super::types::{
     Cron, DEFAULT_CHANNEL, Environment, ImageMapping, Network, PullRequests, Registries,
-    RepoSource, Repository, Rollout, Schedule, ScheduleSources, Scheme, Settings, Slack, SlackRoute,
-    TagTemplate,
-    Upstream, glob, route_glob,
+    RepoSource, Repository, Rollout, Schedule, ScheduleSources, Scheme, Settings, Slack,
+    SlackRoute, TagTemplate, Upstream, glob, route_glob,
 };
 use crate::domain::rollout::verify::{Gate, Threshold};
 use crate::domain::rollout::window::{WindowError, Windows};

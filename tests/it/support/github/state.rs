@@ -522,7 +522,12 @@ pub fn network_config_files() -> BTreeMap<String, BTreeMap<String, String>> {
             )
         };
     }
-    BTreeMap::from([net!("mainnet"), net!("sepolia"), net!("holesky"), net!("hoodi")])
+    BTreeMap::from([
+        net!("mainnet"),
+        net!("sepolia"),
+        net!("holesky"),
+        net!("hoodi"),
+    ])
 }
 
 impl State {
