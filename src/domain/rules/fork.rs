@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use regex::{Regex, RegexBuilder};
 
-use super::notes::{BlockKind, Notes, clauses, sentences};
+use super::notes::{Block, BlockKind, Notes, clauses, sentences};
 use super::schedule::{ForkKind, Schedule};
 use super::time::{self, TimeExpr, TimeKind};
 use super::types::{Basis, ForkActivation, NetworkActivation};
@@ -478,6 +478,8 @@ impl ForkDetector {
         // Named forks of each block (for children and generic references).
         let mut block_forks: Vec<Option<ForkKey>> = Vec::with_capacity(notes.blocks.len());
         let mut order = 0usize;
+        // the header row of the table being read
+        let mut table_header: Option<usize> = None;
         for (bi, block) in notes.blocks.iter().enumerate() {
             let section = notes.section(block);
             let excluded = block.kind == BlockKind::Code
@@ -487,10 +489,16 @@ impl ForkDetector {
                     .any(|h| self.excluded_sections.is_match(h));
             // `FULU_FORK_EPOCH`: names joined by `_` are words here; a table
             // row reads as the sentence its header makes of it
-            let text = &match self.table_sentence(schedule, notes, bi) {
-                Some(sentence) => sentence,
-                None => block.plain.replace('_', " "),
+            table_header = match block.kind {
+                BlockKind::TableRow if block.header => Some(bi),
+                BlockKind::TableRow => table_header,
+                _ => None,
             };
+            let sentence = table_header
+                .filter(|h| *h != bi)
+                .and_then(|h| notes.blocks.get(h))
+                .and_then(|header| self.table_sentence(schedule, header, block));
+            let text = &sentence.unwrap_or_else(|| block.plain.replace('_', " "));
             let spans = sentences(text);
             let mut first_named: Option<ForkKey> = None;
             let mut first_resolved: Option<ForkKey> = None;
@@ -674,22 +682,11 @@ impl ForkDetector {
     /// forks (`| Network | Fusaka | BPO1 |`) or networks (`| Fork | Mainnet
     /// | Sepolia |`) makes each cell that fork's (or network's) time. `None`
     /// for other blocks, header rows and rows without a number or a date.
-    fn table_sentence(&self, schedule: &Schedule, notes: &Notes, bi: usize) -> Option<String> {
-        let block = notes.blocks.get(bi)?;
-        if block.kind != BlockKind::TableRow || block.header {
+    /// `header` is the header row of the row's table.
+    fn table_sentence(&self, schedule: &Schedule, header: &Block, block: &Block) -> Option<String> {
+        if block.kind != BlockKind::TableRow || block.header || !header.header {
             return None;
         }
-        let mut h = bi;
-        let header = loop {
-            h = h.checked_sub(1)?;
-            let b = notes.blocks.get(h)?;
-            if b.kind != BlockKind::TableRow {
-                return None;
-            }
-            if b.header {
-                break b;
-            }
-        };
         let clean = |c: &str| {
             c.replace(['`', '*', '_'], " ")
                 .split_whitespace()
