@@ -1019,8 +1019,49 @@ impl ForkDetector {
             ));
         }
         out.sort_by_key(|(k, o, _)| (*k, *o));
-        out.into_iter().map(|(_, _, d)| d).collect()
+        link_layer_names(schedule, out.into_iter().map(|(_, _, d)| d).collect())
     }
+}
+
+/// Two names no schedule knows that activate on the same networks at the
+/// same times are the execution and consensus names of one upgrade: kept
+/// both, linked as one fork (`Heze/Bogota`, in the order of the notes).
+fn link_layer_names(schedule: &Schedule, detected: Vec<Detected>) -> Vec<Detected> {
+    let unknown = |d: &Detected| {
+        schedule.fork(&d.fork.fork).is_none()
+            && !d.fork.fork.to_ascii_uppercase().starts_with("BPO")
+            && !d.fork.per_network.is_empty()
+            && d.fork.per_network.iter().all(|n| n.activation.is_some())
+    };
+    let same = |a: &Detected, b: &Detected| {
+        a.fork.per_network.len() == b.fork.per_network.len()
+            && a.fork.per_network.iter().all(|n| {
+                b.fork
+                    .on(&n.network)
+                    .is_some_and(|m| m.activation == n.activation)
+            })
+    };
+    let mut out: Vec<Detected> = Vec::with_capacity(detected.len());
+    for d in detected {
+        if unknown(&d)
+            && let Some(first) = out
+                .iter_mut()
+                .find(|x| unknown(x) && !x.fork.fork.contains('/') && same(x, &d))
+        {
+            first.fork.fork = format!("{}/{}", first.fork.fork, d.fork.fork);
+            if first.fork.epoch.is_none() {
+                first.fork.epoch = d.fork.epoch;
+                for n in &mut first.fork.per_network {
+                    if n.epoch.is_none() {
+                        n.epoch = d.fork.on(&n.network).and_then(|m| m.epoch);
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// Whether a stated time designates the schedule's activation `at` on
