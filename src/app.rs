@@ -13,4 +13,5 @@ pub mod pipeline;
 pub mod publish;
 pub mod readiness;
 pub mod rollback;
+pub mod schedule;
 pub mod serve;

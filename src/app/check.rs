@@ -159,11 +159,40 @@ async fn run_with_registry(
     report.repo_files = repo_files;
     report.scanned = repos;
     report.bases = bases;
-    if let Some(engine) = &ctx.engine {
-        annotate(&mut report, &ctx.catalog, engine, now);
-    }
-    roll_out(ctx, &mut report, now).await;
+    let engine = match &ctx.engine {
+        Some(engine) => {
+            let refreshed = crate::app::schedule::refresh(
+                &ctx.forge,
+                engine,
+                &ctx.settings.schedule_sources,
+                &networks_of(&report.scanned),
+            )
+            .await;
+            report.warnings.extend(refreshed.problems);
+            annotate(&mut report, &ctx.catalog, &refreshed.engine, now);
+            Some(refreshed.engine)
+        }
+        None => None,
+    };
+    roll_out(ctx, engine, &mut report, now).await;
     report
+}
+
+/// The networks the references are deployed on (mainnet for those in no
+/// environment or with no network): whose fork schedule matters.
+fn networks_of(repos: &[ScannedRepo]) -> Vec<String> {
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for r in repos {
+        for (_, placement) in &r.references {
+            out.insert(
+                placement
+                    .as_ref()
+                    .and_then(|p| p.network.clone())
+                    .unwrap_or_else(|| "mainnet".into()),
+            );
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Pages of recent pull requests read per repository for the rollout.
@@ -174,7 +203,12 @@ pub(crate) const PULL_PAGES: usize = 3;
 /// ([`crate::domain::rollout::decide`]), annotating the findings. A
 /// repository whose pull requests cannot be read has its environments'
 /// findings held (their merge times are unknown).
-async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
+async fn roll_out(
+    ctx: &Context,
+    engine: Option<Arc<crate::domain::rules::Engine>>,
+    report: &mut CheckReport,
+    now: DateTime<Utc>,
+) {
     for repo in report.repositories.clone() {
         let name = repo.source.to_string();
         let Observations { observed, live } = observe(ctx, &repo).await;
@@ -216,7 +250,7 @@ async fn roll_out(ctx: &Context, report: &mut CheckReport, now: DateTime<Utc>) {
         let referenced = referenced(report, &name, &ctx.catalog);
         let deployed = deployed(report, &name, &ctx.catalog);
         let releases = &report.releases;
-        let engine = ctx.engine.clone();
+        let engine = engine.clone();
         let codes_of = |upstream: &str, tag: &str| -> Vec<(Code, String)> {
             let (Some(engine), Some(Ok(list))) = (&engine, releases.get(upstream)) else {
                 return Vec::new();

@@ -221,7 +221,7 @@ fn run(cli: &Cli) -> Result<Exit> {
         Command::Run(args) => run::run(args, cli.settings.as_deref()),
         Command::Serve(args) => serve::serve(args, cli.settings.as_deref()),
         Command::Release(cmd) => release::run(cmd),
-        Command::Rules(cmd) => rules::run(cmd),
+        Command::Rules(cmd) => rules::run(cmd, cli.settings.as_deref()),
         Command::Notify(args) => notify::notify(args, cli.settings.as_deref()),
         Command::Inventory(args) => inventory::inventory(args, cli.settings.as_deref()),
         Command::State(cmd) => state::run(cmd),

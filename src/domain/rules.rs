@@ -30,6 +30,7 @@ pub mod notes;
 mod priority;
 pub mod rule;
 pub mod schedule;
+pub mod source;
 pub mod time;
 mod types;
 
@@ -93,6 +94,10 @@ pub const BUILTIN_TESTS: &[(&str, &str)] = &[
         include_str!("../../rules/tests/forks.yml"),
     ),
     (
+        "rules/tests/phrasings.yml",
+        include_str!("../../rules/tests/phrasings.yml"),
+    ),
+    (
         "rules/tests/priority.yml",
         include_str!("../../rules/tests/priority.yml"),
     ),
@@ -111,7 +116,7 @@ const CRITICAL_WINDOW_DAYS: i64 = 7;
 
 /// Rules and fork schedule, loaded once; classifies releases and checks
 /// deployed versions.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Engine {
     schedule: Schedule,
     rules: Vec<Rule>,
@@ -222,6 +227,38 @@ impl Engine {
             schedule,
             rules,
             files: sources.into_iter().map(|(n, _)| n).collect(),
+        })
+    }
+
+    /// This engine with the schedule the networks' own configs give
+    /// ([`Schedule::with_sources`]): the source wins for times, upcoming
+    /// forks it names are added. Returns the problems reading them (each
+    /// `origin:line:column: ...`); a config that cannot be read leaves its
+    /// network's shipped activations as they are.
+    pub fn with_sources(&self, configs: &[source::NetworkConfig]) -> (Engine, Vec<Located>) {
+        let (schedule, problems) = self.schedule.with_sources(configs);
+        match self.with_schedule(schedule) {
+            Ok(engine) => (engine, problems),
+            Err(e) => {
+                let mut problems = problems;
+                problems.push(Located::whole(
+                    "schedule sources",
+                    format!("the merged schedule cannot be used ({e}): the shipped one is kept"),
+                ));
+                (self.clone(), problems)
+            }
+        }
+    }
+
+    /// The same rules with another schedule.
+    fn with_schedule(&self, schedule: Schedule) -> Result<Engine, regex::Error> {
+        Ok(Engine {
+            forks: ForkDetector::new(&schedule)?,
+            priority: PriorityDetector::new()?,
+            cues: self.cues.clone(),
+            schedule,
+            rules: self.rules.clone(),
+            files: self.files.clone(),
         })
     }
 
@@ -443,6 +480,20 @@ mod tests {
         );
         let forks: Vec<&str> = f.iter().map(|x| x.deadline.fork.as_str()).collect();
         assert_eq!(forks, ["Dencun", "Pectra", "Fusaka", "BPO1", "BPO2"]);
+    }
+
+    #[test]
+    fn shipped_rule_tests_pass() {
+        let e = Engine::builtin().unwrap();
+        for (name, text) in BUILTIN_TESTS {
+            let results = fixture::run_file(name, text, None, &e).unwrap_or_else(|e| panic!("{e}"));
+            let failed: Vec<String> = results
+                .iter()
+                .filter(|r| !r.passed())
+                .map(|r| format!("{} {}: {:?}", r.location, r.name, r.problems))
+                .collect();
+            assert!(failed.is_empty(), "{failed:#?}");
+        }
     }
 
     #[test]

@@ -39,6 +39,6 @@ pub use repo_file::{REPO_FILE, load_repo_file};
 pub use types::{
     Cron, DEFAULT_ALERTS, DEFAULT_CHANNEL, DEFAULT_LABEL, DEFAULT_POLL, DEFAULT_REMINDERS,
     Environment, ForkMinimum, Group, Ignore, ImageMapping, Network, PullRequests, Registries,
-    RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute, TagTemplate,
-    Upstream, UpstreamGroup,
+    RepoSource, Repository, Rollout, Schedule, ScheduleSources, Scheme, Settings, Slack,
+    SlackRoute, TagTemplate, Upstream, UpstreamGroup,
 };

@@ -891,6 +891,26 @@ impl Forge {
         })
     }
 
+    /// `GET /repos/{owner}/{repo}/contents/{path}` on the default branch:
+    /// one file as UTF-8 text, revalidated through the [`Memory`] (an
+    /// unchanged file answers 304 and costs no rate limit). Files over 1 MB
+    /// (no inline content), directories and binary files are errors.
+    pub async fn contents(&self, repo: &RepoName, path: &str) -> Result<String, ForgeError> {
+        let (url, what) = contents_url(repo, path);
+        let auth = self.authorization(&url).await?;
+        let reply = self.get_cached(&url, &what, &auth).await?;
+        file_text(&reply.body, &what)
+    }
+
+    /// The copy of a file [`Forge::contents`] last read, as the [`Memory`]
+    /// kept it, without asking GitHub: what to go on with when GitHub
+    /// cannot be reached.
+    pub fn kept_contents(&self, repo: &RepoName, path: &str) -> Option<String> {
+        let (url, what) = contents_url(repo, path);
+        let kept = self.memory.as_ref()?.reply(&url)?;
+        file_text(&kept.body, &what).ok()
+    }
+
     /// Every pull request whose head is `branch` of `repo` itself, in any
     /// state, newest first.
     pub async fn pulls_by_head(
@@ -1629,6 +1649,49 @@ fn timeout_from(value: Option<&str>) -> Result<Duration, ForgeError> {
 fn refuse_plain_http(api_url: &str) -> Result<(), ForgeError> {
     let url = url::Url::parse(api_url).map_err(|_| ForgeError::InvalidUrl(api_url.to_string()))?;
     net::refuse_plain_http(&url).map_err(ForgeError::Insecure)
+}
+
+/// The contents API's URL of a file, and how to name it in errors.
+fn contents_url(repo: &RepoName, path: &str) -> (String, String) {
+    let encoded: Vec<String> = path.split('/').map(encode).collect();
+    (
+        format!("/repos/{repo}/contents/{}", encoded.join("/")),
+        format!("{repo}:{path}"),
+    )
+}
+
+/// The text of a contents API answer for one file.
+fn file_text(body: &str, what: &str) -> Result<String, ForgeError> {
+    use base64::Engine as _;
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(rename = "type")]
+        kind: String,
+        #[serde(default)]
+        content: Option<String>,
+        #[serde(default)]
+        encoding: Option<String>,
+    }
+    let decode_error = |message: String| ForgeError::Decode {
+        what: what.to_string(),
+        message,
+    };
+    // a directory answers a JSON array
+    let file: File =
+        decode(body, what).map_err(|_| decode_error("not a file (a directory?)".into()))?;
+    if file.kind != "file" {
+        return Err(decode_error(format!("a {}, not a file", file.kind)));
+    }
+    let (Some(content), Some("base64")) = (file.content, file.encoding.as_deref()) else {
+        return Err(decode_error(
+            "no inline content (files over 1 MB are not served inline)".into(),
+        ));
+    };
+    let compact: String = content.split_whitespace().collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|e| decode_error(format!("invalid base64 content: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| decode_error("not UTF-8 text".into()))
 }
 
 fn decode<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T, ForgeError> {

@@ -578,3 +578,276 @@ proptest! {
         let _ = ENGINE.classify("a/b", &r);
     }
 }
+
+// ---------------------------------------------------------------------------
+// The fork schedule from the networks' own configs (`rules.schedule_sources`):
+// the GitHub double serves `eth-clients/<network>`'s `metadata/config.yaml`
+// and `metadata/genesis.json` through the contents API (with ETags).
+
+mod schedule_sources {
+    use serde_json::Value;
+
+    use crate::support::github::{GitHubDouble, NewRelease};
+    use crate::support::{stderr, stdout, upkeep_env};
+
+    const TOKEN: &str = "ghp_test_token_0123456789";
+    const REGISTRIES: &str =
+        "registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n";
+    const MAINNET_CL: &str = "metadata/config.yaml";
+
+    /// A mainnet deployment of lighthouse `tag` and a double with releases.
+    struct Scenario {
+        dir: tempfile::TempDir,
+        gh: GitHubDouble,
+    }
+
+    impl Scenario {
+        fn new(tag: &str) -> Scenario {
+            let dir = tempfile::tempdir().unwrap();
+            let gh = GitHubDouble::start();
+            std::fs::write(
+                dir.path().join("upkeep.yml"),
+                format!(
+                    "repositories:\n  - path: ./deploy\n    environments:\n      - name: mainnet\n        paths: [\"**\"]\n        network: mainnet\n{REGISTRIES}"
+                ),
+            )
+            .unwrap();
+            std::fs::create_dir_all(dir.path().join("deploy")).unwrap();
+            std::fs::write(
+                dir.path().join("deploy/values.yaml"),
+                format!("cl:\n  image: sigp/lighthouse:{tag}\n"),
+            )
+            .unwrap();
+            Scenario { dir, gh }
+        }
+
+        fn run(&self, args: &[&str], extra: &[(&str, &str)]) -> (String, String, i32) {
+            let state = self.dir.path().join("state.sqlite3");
+            let mut env = vec![
+                ("UPKEEP_GITHUB_API_URL", self.gh.url()),
+                ("UPKEEP_STATE", state.to_str().unwrap()),
+                ("UPKEEP_GITHUB_TOKEN", TOKEN),
+                ("UPKEEP_NOW", "2026-12-01T00:00:00Z"),
+            ];
+            env.extend_from_slice(extra);
+            let out = upkeep_env(self.dir.path(), args, &env);
+            (stdout(&out), stderr(&out), out.status.code().unwrap())
+        }
+
+        fn check(&self, extra: &[(&str, &str)]) -> (Value, String, i32) {
+            let (out, err, code) = self.run(&["check", "--format", "json"], extra);
+            let json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+            (json, err, code)
+        }
+
+        /// Schedules Gloas/Amsterdam upstream on mainnet (epoch 500000).
+        fn schedule_glamsterdam(&self) {
+            let cl = self
+                .gh
+                .with_state(|s| s.files["eth-clients/mainnet"][MAINNET_CL].clone());
+            let cl = cl.replace(
+                "GLOAS_FORK_EPOCH: 18446744073709551615",
+                "GLOAS_FORK_EPOCH: 500000",
+            );
+            assert!(cl.contains("GLOAS_FORK_EPOCH: 500000"));
+            self.gh
+                .set_file("eth-clients/mainnet", MAINNET_CL, Some(&cl));
+        }
+    }
+
+    fn lighthouse(report: &Value) -> &Value {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["image"] == "sigp/lighthouse")
+            .unwrap_or_else(|| panic!("no lighthouse finding in {report:#}"))
+    }
+
+    /// v8.1.0 supports the next upgrade on mainnet without saying when.
+    fn seed_glamsterdam_release(gh: &GitHubDouble) {
+        gh.add_release("sigp/lighthouse", "v8.0.0");
+        gh.add_release(
+            "sigp/lighthouse",
+            NewRelease::new("v8.1.0").body(
+                "## Summary\n\nThis release supports the Glamsterdam network upgrade on mainnet.\n",
+            ),
+        );
+    }
+
+    #[test]
+    fn a_fork_scheduled_upstream_appears_in_check_without_a_release_of_upkeep() {
+        let s = Scenario::new("v8.0.0");
+        seed_glamsterdam_release(&s.gh);
+        // unscheduled upstream (GLOAS_FORK_EPOCH is 2**64-1): no deadline
+        let (report, err, code) = s.check(&[]);
+        assert_eq!(code, 0, "{err}");
+        let f = lighthouse(&report);
+        assert_eq!(f["latest"], "v8.1.0", "{f:#}");
+        assert_eq!(f["deadline"], Value::Null, "{f:#}");
+        assert!(
+            !report["warnings"].to_string().contains("schedule source"),
+            "{report:#}"
+        );
+        let reads = s.gh.requests_for("repos/get-content");
+        let paths: Vec<&str> = reads.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/repos/eth-clients/mainnet/contents/metadata/config.yaml",
+                "/repos/eth-clients/mainnet/contents/metadata/genesis.json"
+            ],
+            "only the networks the deployment runs are read"
+        );
+        // scheduled upstream: the deadline comes from the network's config
+        s.schedule_glamsterdam();
+        let (report, err, code) = s.check(&[]);
+        assert_eq!(code, 0, "{err}");
+        let f = lighthouse(&report);
+        assert_eq!(
+            f["deadline"],
+            serde_json::json!({"fork": "Glamsterdam", "network": "mainnet", "at": "2027-01-01T17:20:23Z"}),
+            "{f:#}"
+        );
+        assert!(
+            f["codes"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("hard-fork")),
+            "{f:#}"
+        );
+        // the unchanged genesis file was not sent again (ETag, 304)
+        let reads = s.gh.requests_for("repos/get-content");
+        assert_eq!(reads.len(), 4);
+        assert_eq!(reads[3].status, 304, "{:?}", reads[3]);
+        assert!(reads[3].if_none_match.is_some());
+        assert_eq!(reads[2].status, 200, "the changed config is read again");
+        // switched off: the shipped schedule only, no request
+        s.gh.clear_requests();
+        let (report, _, _) = s.check(&[("UPKEEP_RULES__SCHEDULE_SOURCES", "none")]);
+        assert_eq!(lighthouse(&report)["deadline"], Value::Null);
+        assert!(s.gh.requests_for("repos/get-content").is_empty());
+        // `rules schedule` shows it, with its source
+        let (out, err, code) = s.run(&["rules", "schedule", "--format", "json"], &[]);
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let rows = v["forks"].as_array().unwrap();
+        let g: Vec<&Value> = rows.iter().filter(|r| r["fork"] == "Glamsterdam").collect();
+        assert_eq!(g.len(), 1, "{v:#}");
+        assert_eq!(g[0]["network"], "mainnet");
+        assert_eq!(g[0]["epoch"], 500000);
+        assert_eq!(g[0]["source"], "eth-clients/mainnet:metadata/config.yaml");
+        let fusaka_sepolia = rows
+            .iter()
+            .find(|r| r["fork"] == "Fusaka" && r["network"] == "sepolia")
+            .unwrap();
+        assert_eq!(fusaka_sepolia["time"], "2025-10-14T07:36:00Z");
+        assert_eq!(
+            fusaka_sepolia["source"],
+            "eth-clients/sepolia:metadata/config.yaml"
+        );
+        let goerli = rows.iter().find(|r| r["network"] == "goerli").unwrap();
+        assert_eq!(goerli["source"], "rules/ethereum/forks.yml");
+        let (table, _, _) = s.run(&["rules", "schedule"], &[]);
+        let line = table
+            .lines()
+            .find(|l| l.starts_with("Glamsterdam"))
+            .unwrap_or_else(|| panic!("{table}"));
+        assert!(
+            line.contains("Amsterdam/Gloas")
+                && line.contains("mainnet")
+                && line.contains("2027-01-01 17:20:23 UTC")
+                && line.ends_with("eth-clients/mainnet:metadata/config.yaml"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn notes_scheduling_a_fork_no_schedule_knows_give_a_deadline_and_disagreements_are_reported() {
+        let s = Scenario::new("v8.0.0");
+        s.gh.add_release("sigp/lighthouse", "v8.0.0");
+        s.gh.add_release(
+            "sigp/lighthouse",
+            NewRelease::new("v9.0.0")
+                .body("This release schedules the Heze hard fork on mainnet at epoch 600000.\n"),
+        );
+        let (report, err, code) = s.check(&[]);
+        assert_eq!(code, 0, "{err}");
+        let f = lighthouse(&report);
+        assert_eq!(
+            f["deadline"],
+            serde_json::json!({"fork": "Heze", "network": "mainnet", "at": "2028-03-21T04:00:23Z"}),
+            "{f:#}"
+        );
+        // the network's config schedules it elsewhere: reported, not picked
+        let cl =
+            s.gh.with_state(|st| st.files["eth-clients/mainnet"][MAINNET_CL].clone())
+                .replace(
+                    "GLOAS_FORK_EPOCH: 18446744073709551615",
+                    "GLOAS_FORK_EPOCH: 500000\nHEZE_FORK_EPOCH: 600100",
+                );
+        s.gh.set_file("eth-clients/mainnet", MAINNET_CL, Some(&cl));
+        let (report, err, _) = s.check(&[]);
+        let f = lighthouse(&report);
+        assert!(
+            f["codes"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from("schedule-mismatch")),
+            "{f:#}\n{err}"
+        );
+    }
+
+    #[test]
+    fn a_network_config_that_cannot_be_read_is_a_problem_and_the_shipped_schedule_works() {
+        let s = Scenario::new("v7.1.0");
+        s.gh.add_releases("sigp/lighthouse", ["v7.1.0", "v8.0.0"]);
+        s.gh.set_file(
+            "eth-clients/mainnet",
+            MAINNET_CL,
+            Some("PRESET_BASE: mainnet\nFULU_FORK_EPOCH: soon\n"),
+        );
+        s.gh.set_file("eth-clients/mainnet", "metadata/genesis.json", None);
+        let (report, err, code) = s.check(&[("UPKEEP_NOW", "2025-11-20T00:00:00Z")]);
+        assert_eq!(code, 0, "a source problem is not fatal: {err}");
+        let warnings: Vec<&str> = report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .filter(|w| w.starts_with("schedule source"))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{warnings:#?}");
+        assert_eq!(
+            warnings[0],
+            "schedule source: eth-clients/mainnet:metadata/genesis.json: not found on GitHub (or not visible to this token); the shipped schedule is used",
+        );
+        assert!(
+            warnings[1].starts_with(
+                "schedule source eth-clients/mainnet:metadata/config.yaml:2:18: `FULU_FORK_EPOCH` is \"soon\""
+            ),
+            "{warnings:#?}"
+        );
+        assert!(
+            err.contains("warning: schedule source eth-clients/mainnet:metadata/config.yaml:2:18"),
+            "{err}"
+        );
+        // the shipped schedule still gives the Fusaka deadline
+        let f = lighthouse(&report);
+        assert_eq!(
+            f["deadline"],
+            serde_json::json!({"fork": "Fusaka", "network": "mainnet", "at": "2025-12-03T21:49:11Z"}),
+            "{f:#}"
+        );
+        // `rules schedule`: exit 3, the shipped schedule printed all the same
+        let (out, err, code) = s.run(&["rules", "schedule"], &[]);
+        assert_eq!(code, 3, "{err}");
+        assert!(err.contains("config.yaml:2:18"), "{err}");
+        assert!(
+            out.lines().any(|l| l.starts_with("Fusaka")
+                && l.contains("mainnet")
+                && l.ends_with("rules/ethereum/forks.yml")),
+            "{out}"
+        );
+    }
+}

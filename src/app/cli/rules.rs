@@ -1,9 +1,12 @@
 //! `upkeep rules test [DIR]`: runs rule tests (releases or references with
 //! the findings expected from them), like `promtool test rules`. Without
 //! DIR, runs the tests shipped in the binary (`rules/tests/`).
+//! `upkeep rules schedule`: the fork schedule as `check` uses it, the
+//! networks' own configs merged in, with where each time comes from.
 //!
-//! Reads the test files and the rule directories and release files they
-//! name; nothing else.
+//! `test` reads the test files and the rule directories and release files
+//! they name; nothing else. `schedule` reads the settings, the rule
+//! directories and the networks' configs (GitHub API, store cache).
 
 use std::path::{Path, PathBuf};
 
@@ -36,11 +39,39 @@ A test file:
 Exit status: 0 all passed, 1 a test failed, 2 a file is invalid.
 Format: rules/README.md (\"Rule tests\").";
 
+pub const SCHEDULE_HELP: &str = "\
+Examples:
+  upkeep rules schedule                      # every fork, network, time and source
+  upkeep rules schedule --format json
+  UPKEEP_RULES__SCHEDULE_SOURCES=none upkeep rules schedule   # the shipped schedule only
+
+Times come from the networks' own configs (`rules.schedule_sources`, default
+eth-clients/<network>: metadata/config.yaml and metadata/genesis.json) where
+they state them, else from the schedule files (rules/ethereum/forks.yml and
+`rules.directories`). A source that cannot be read is a warning (exit 3);
+the shipped schedule is printed all the same.";
+
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Run rule tests and report the ones that fail.
     #[command(after_help = TEST_HELP)]
     Test(TestArgs),
+    /// Print the fork schedule: the networks' own configs merged with the
+    /// shipped one, with the source of every time.
+    #[command(after_help = SCHEDULE_HELP)]
+    Schedule(ScheduleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    #[arg(long, value_enum, default_value_t = ScheduleFormat::Table)]
+    format: ScheduleFormat,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ScheduleFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -50,10 +81,124 @@ pub struct TestArgs {
     dir: Option<PathBuf>,
 }
 
-pub fn run(cmd: &RulesCommand) -> Result<Exit> {
+pub fn run(cmd: &RulesCommand, settings_file: Option<&Path>) -> Result<Exit> {
     match cmd {
         RulesCommand::Test(args) => test(args.dir.as_deref()),
+        RulesCommand::Schedule(args) => schedule(args, settings_file),
     }
+}
+
+/// One row of `rules schedule`.
+#[derive(Debug, serde::Serialize)]
+struct Row {
+    fork: String,
+    kind: &'static str,
+    execution: Option<String>,
+    consensus: Option<String>,
+    network: String,
+    epoch: Option<u64>,
+    time: chrono::DateTime<chrono::Utc>,
+    source: String,
+}
+
+fn schedule(args: &ScheduleArgs, settings_file: Option<&Path>) -> Result<Exit> {
+    use std::sync::Arc;
+    let super::check::Session { runtime, ctx, .. } = match super::check::session(settings_file)? {
+        Ok(s) => s,
+        Err(exit) => return Ok(exit),
+    };
+    let Some(engine) = ctx.engine.clone() else {
+        return Ok(Exit::Usage);
+    };
+    let networks: Vec<String> = crate::app::schedule::NETWORKS
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let refreshed = runtime.block_on(crate::app::schedule::refresh(
+        &ctx.forge,
+        &engine,
+        &ctx.settings.schedule_sources,
+        &networks,
+    ));
+    let engine: Arc<Engine> = refreshed.engine;
+    let sched = engine.schedule();
+    let mut rows = Vec::new();
+    for f in sched.forks() {
+        let mut acts: Vec<_> = f.activations.iter().collect();
+        acts.sort_by_key(|a| (sched.rank(&a.network), a.time));
+        for a in acts {
+            rows.push(Row {
+                fork: f.name.clone(),
+                kind: match f.kind {
+                    crate::domain::rules::ForkKind::Upgrade => "upgrade",
+                    crate::domain::rules::ForkKind::Bpo => "bpo",
+                },
+                execution: f.execution.clone(),
+                consensus: f.consensus.clone(),
+                network: a.network.clone(),
+                epoch: a.epoch,
+                time: a.time,
+                source: a.source.clone(),
+            });
+        }
+    }
+    rows.sort_by_key(|r| (r.time, sched.rank(&r.network)));
+    match args.format {
+        ScheduleFormat::Json => {
+            let out = serde_json::json!({"forks": rows, "problems": refreshed.problems});
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        ScheduleFormat::Table => {
+            let header = ["FORK", "LAYERS", "NETWORK", "EPOCH", "TIME", "SOURCE"];
+            let cells: Vec<[String; 6]> = rows
+                .iter()
+                .map(|r| {
+                    let layers = match (&r.execution, &r.consensus) {
+                        (Some(e), Some(c)) => format!("{e}/{c}"),
+                        (Some(x), None) | (None, Some(x)) => x.clone(),
+                        (None, None) => "-".into(),
+                    };
+                    [
+                        r.fork.clone(),
+                        layers,
+                        r.network.clone(),
+                        r.epoch.map_or("-".into(), |e| e.to_string()),
+                        r.time.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                        r.source.clone(),
+                    ]
+                })
+                .collect();
+            let mut widths = header.map(str::len);
+            for row in &cells {
+                for (w, c) in widths.iter_mut().zip(row) {
+                    *w = (*w).max(c.chars().count());
+                }
+            }
+            let line = |row: &[String]| {
+                let mut s = String::new();
+                for (i, (c, w)) in row.iter().zip(widths).enumerate() {
+                    if i + 1 == row.len() {
+                        s.push_str(c);
+                    } else {
+                        s.push_str(&format!("{c:<w$}  "));
+                    }
+                }
+                s
+            };
+            println!("{}", line(&header.map(String::from)));
+            for row in &cells {
+                println!("{}", line(row));
+            }
+        }
+    }
+    for p in &refreshed.problems {
+        eprintln!("warning: {p}");
+    }
+    Ok(if refreshed.problems.is_empty() {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
 }
 
 fn test(dir: Option<&Path>) -> Result<Exit> {

@@ -41,6 +41,38 @@ pub(crate) fn classify(engine: &Engine, repo: &str, release: &Release) -> Classi
             text: matcher::tidy(&d.evidence),
         });
     }
+    // a time the notes state that the schedule puts elsewhere: reported,
+    // never silently picked
+    for f in &forks {
+        for n in &f.per_network {
+            let stated = n.basis.is_some_and(|b| b != super::Basis::Schedule);
+            let (Some(at), Some(scheduled)) = (
+                n.activation,
+                engine.schedule.activation(&f.fork, &n.network),
+            ) else {
+                continue;
+            };
+            if stated && at != scheduled.time {
+                if !codes.contains(&Code::ScheduleMismatch) {
+                    codes.push(Code::ScheduleMismatch);
+                }
+                evidence.push(Evidence {
+                    code: Some(Code::ScheduleMismatch),
+                    rule: FORK_DETECTOR.to_string(),
+                    text: format!(
+                        "{} on {}: the notes say {}, the schedule ({}) says {}",
+                        f.fork,
+                        n.network,
+                        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        scheduled.source,
+                        scheduled
+                            .time
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                });
+            }
+        }
+    }
 
     let mut labels: Vec<String> = Vec::new();
     let mut breaking: Vec<String> = Vec::new();

@@ -100,6 +100,9 @@ struct RawFork {
     activation: Option<Instant>,
     #[serde(default)]
     epoch: Option<u64>,
+    /// Each network's activation (`null`: none stated).
+    #[serde(default)]
+    per_network: Option<std::collections::BTreeMap<String, Option<Instant>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -303,6 +306,21 @@ fn check_release(engine: &Engine, repo: &str, release: &Release, e: &RawExpect) 
             .collect();
         if got != want {
             p.push(format!("forks: expected {want:?}, got {got:?}"));
+        }
+        for f in forks {
+            let Some(per) = &f.per_network else { continue };
+            let found = c.forks.iter().find(|g| g.fork == f.fork);
+            for (net, at) in per {
+                let got = found.and_then(|g| g.on(net)).and_then(|n| n.activation);
+                if got != at.map(|t| t.0) {
+                    p.push(format!(
+                        "{} on {net}: expected {}, got {}",
+                        f.fork,
+                        time(at.map(|t| t.0)),
+                        time(got)
+                    ));
+                }
+            }
         }
     }
     if let Some(b) = &e.breaking {

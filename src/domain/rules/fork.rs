@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use regex::{Regex, RegexBuilder};
 
-use super::notes::{BlockKind, Notes, clauses, sentences};
+use super::notes::{Block, BlockKind, Notes, clauses, sentences};
 use super::schedule::{ForkKind, Schedule};
 use super::time::{self, TimeExpr, TimeKind};
 use super::types::{Basis, ForkActivation, NetworkActivation};
@@ -231,7 +231,7 @@ pub struct Detected {
 }
 
 /// The compiled detector for one schedule.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ForkDetector {
     names: Option<Regex>,
     name_map: HashMap<String, usize>,
@@ -478,6 +478,8 @@ impl ForkDetector {
         // Named forks of each block (for children and generic references).
         let mut block_forks: Vec<Option<ForkKey>> = Vec::with_capacity(notes.blocks.len());
         let mut order = 0usize;
+        // the header row of the table being read
+        let mut table_header: Option<usize> = None;
         for (bi, block) in notes.blocks.iter().enumerate() {
             let section = notes.section(block);
             let excluded = block.kind == BlockKind::Code
@@ -485,7 +487,18 @@ impl ForkDetector {
                     .headings
                     .iter()
                     .any(|h| self.excluded_sections.is_match(h));
-            let text = &block.plain;
+            // `FULU_FORK_EPOCH`: names joined by `_` are words here; a table
+            // row reads as the sentence its header makes of it
+            table_header = match block.kind {
+                BlockKind::TableRow if block.header => Some(bi),
+                BlockKind::TableRow => table_header,
+                _ => None,
+            };
+            let sentence = table_header
+                .filter(|h| *h != bi)
+                .and_then(|h| notes.blocks.get(h))
+                .and_then(|header| self.table_sentence(schedule, header, block));
+            let text = &sentence.unwrap_or_else(|| block.plain.replace('_', " "));
             let spans = sentences(text);
             let mut first_named: Option<ForkKey> = None;
             let mut first_resolved: Option<ForkKey> = None;
@@ -660,6 +673,112 @@ impl ForkDetector {
             order += 1;
         }
         self.merge(schedule, events)
+    }
+
+    /// A body row of a table as a sentence, its header naming what each
+    /// cell is: `| Network | Fork | Epoch | Timestamp |` over
+    /// `| Mainnet | Fusaka | 411392 | 1764798551 |` reads `Mainnet: Fusaka
+    /// activates at epoch 411392, at timestamp 1764798551.`; a header naming
+    /// forks (`| Network | Fusaka | BPO1 |`) or networks (`| Fork | Mainnet
+    /// | Sepolia |`) makes each cell that fork's (or network's) time. `None`
+    /// for other blocks, header rows and rows without a number or a date.
+    /// `header` is the header row of the row's table.
+    fn table_sentence(&self, schedule: &Schedule, header: &Block, block: &Block) -> Option<String> {
+        if block.kind != BlockKind::TableRow || block.header || !header.header {
+            return None;
+        }
+        let clean = |c: &str| {
+            c.replace(['`', '*', '_'], " ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let heads: Vec<String> = header.cells.iter().map(|c| clean(c)).collect();
+        let cells: Vec<String> = block.cells.iter().map(|c| clean(c)).collect();
+        if !cells
+            .iter()
+            .any(|c| c.chars().any(|ch| ch.is_ascii_digit()))
+        {
+            return None;
+        }
+        let is_fork = |c: &str| {
+            !self.named(schedule, c).is_empty()
+                || self.bpo_numbered.is_match(c)
+                || (c.split_whitespace().count() == 1
+                    && c.chars().next().is_some_and(char::is_uppercase)
+                    && c.len() >= 4
+                    && self.network_mentions(c).is_empty()
+                    && !STOPWORDS.contains(&c.to_lowercase().as_str())
+                    && !time::is_calendar_word(&c.to_lowercase()))
+        };
+        let is_net = |c: &str| !self.network_mentions(c).is_empty();
+        // what a value in a column is, from its header
+        let unit = |head: &str| {
+            let h = head.to_lowercase();
+            if h.contains("epoch") {
+                "epoch"
+            } else if h.contains("slot") {
+                "slot"
+            } else if h.contains("timestamp") || h.contains("unix") || h.contains("time") {
+                "timestamp"
+            } else {
+                ""
+            }
+        };
+        let value = |head: &str, cell: &str| -> String {
+            let bare = cell.replace([',', '_'], "");
+            if !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit()) {
+                match unit(head) {
+                    "" if bare.len() == 10 => format!("timestamp {bare}"),
+                    "" => format!("epoch {bare}"),
+                    u => format!("{u} {bare}"),
+                }
+            } else {
+                cell.to_string()
+            }
+        };
+        let role = |head: &str| {
+            let h = head.to_lowercase();
+            if h.contains("network") || h.contains("chain") || h.contains("testnet") {
+                Some("network")
+            } else if h.contains("fork") || h.contains("upgrade") || h.contains("hardfork") {
+                Some("fork")
+            } else {
+                None
+            }
+        };
+        let mut lead: Vec<String> = Vec::new();
+        let mut row_fork: Option<String> = None;
+        let mut parts: Vec<String> = Vec::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let head = heads.get(i).map_or("", String::as_str);
+            if cell.is_empty() || cell == "-" {
+                continue;
+            }
+            match role(head) {
+                Some("network") => lead.push(cell.clone()),
+                Some(_) => row_fork = Some(cell.clone()),
+                None if i == 0 && is_net(cell) => lead.push(cell.clone()),
+                None if i == 0 && is_fork(cell) => row_fork = Some(cell.clone()),
+                None if is_fork(head) && !is_net(head) => {
+                    parts.push(format!("{head} activates at {}", value(head, cell)));
+                }
+                None if is_net(head) => {
+                    parts.push(format!("on {head} at {}", value(head, cell)));
+                }
+                None => parts.push(format!("at {}", value(head, cell))),
+            }
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        let body = parts.join(", ");
+        Some(match row_fork {
+            Some(f) if lead.is_empty() => format!("{f} activates {body}."),
+            Some(f) => format!("{}: {f} activates {body}.", lead.join(", ")),
+            None if lead.is_empty() => format!("{body}."),
+            None => format!("{}: {body}.", lead.join(", ")),
+        })
     }
 
     /// The fork a generic reference in block `bi` means: the block's own
@@ -900,8 +1019,49 @@ impl ForkDetector {
             ));
         }
         out.sort_by_key(|(k, o, _)| (*k, *o));
-        out.into_iter().map(|(_, _, d)| d).collect()
+        link_layer_names(schedule, out.into_iter().map(|(_, _, d)| d).collect())
     }
+}
+
+/// Two names no schedule knows that activate on the same networks at the
+/// same times are the execution and consensus names of one upgrade: kept
+/// both, linked as one fork (`Heze/Bogota`, in the order of the notes).
+fn link_layer_names(schedule: &Schedule, detected: Vec<Detected>) -> Vec<Detected> {
+    let unknown = |d: &Detected| {
+        schedule.fork(&d.fork.fork).is_none()
+            && !d.fork.fork.to_ascii_uppercase().starts_with("BPO")
+            && !d.fork.per_network.is_empty()
+            && d.fork.per_network.iter().all(|n| n.activation.is_some())
+    };
+    let same = |a: &Detected, b: &Detected| {
+        a.fork.per_network.len() == b.fork.per_network.len()
+            && a.fork.per_network.iter().all(|n| {
+                b.fork
+                    .on(&n.network)
+                    .is_some_and(|m| m.activation == n.activation)
+            })
+    };
+    let mut out: Vec<Detected> = Vec::with_capacity(detected.len());
+    for d in detected {
+        if unknown(&d)
+            && let Some(first) = out
+                .iter_mut()
+                .find(|x| unknown(x) && !x.fork.fork.contains('/') && same(x, &d))
+        {
+            first.fork.fork = format!("{}/{}", first.fork.fork, d.fork.fork);
+            if first.fork.epoch.is_none() {
+                first.fork.epoch = d.fork.epoch;
+                for n in &mut first.fork.per_network {
+                    if n.epoch.is_none() {
+                        n.epoch = d.fork.on(&n.network).and_then(|m| m.epoch);
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// Whether a stated time designates the schedule's activation `at` on

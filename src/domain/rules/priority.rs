@@ -13,7 +13,7 @@ use super::notes::{BlockKind, Notes};
 use super::types::Priority;
 
 /// The compiled priority detector.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PriorityDetector {
     urgency: Regex,
     statement: Regex,

@@ -85,6 +85,10 @@ pub struct Activation {
     pub network: String,
     pub epoch: Option<u64>,
     pub time: DateTime<Utc>,
+    /// Where the time comes from: the schedule file that states it
+    /// (`rules/ethereum/forks.yml`), or the network's own config
+    /// (`eth-clients/mainnet:metadata/config.yaml`, see [`super::source`]).
+    pub source: String,
 }
 
 /// The oldest version of one upstream that follows a fork on one network.
@@ -137,8 +141,8 @@ impl Fork {
 /// Networks and forks, merged from every schedule file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Schedule {
-    networks: Vec<Network>,
-    forks: Vec<Fork>,
+    pub(super) networks: Vec<Network>,
+    pub(super) forks: Vec<Fork>,
 }
 
 impl Schedule {
@@ -397,6 +401,7 @@ impl Schedule {
                 network: net.name.clone(),
                 epoch: a.epoch,
                 time,
+                source: file.to_string(),
             });
         }
         let mut minimum_versions = Vec::new();

@@ -423,12 +423,15 @@ fn counter(toks: &[Token], i: usize) -> Option<TimeExpr> {
         "timestamp" | "unix" | "time" => 2,
         _ => return None,
     };
-    // the number may follow after `:`, `#`, `=` or `of`
+    // the number may follow after `:`, `#`, `=`, `of` or `set to`
+    // (`fork epoch set to 411392`, `epoch is 411392`)
     let mut j = i + 1;
-    while j < toks.len() && j <= i + 2 {
+    while j < toks.len() && j <= i + 3 {
         match &toks[j].tok {
             Tok::Punct(':' | '#' | '=' | '(') => j += 1,
-            Tok::Word(x) if x == "of" || x == "number" => j += 1,
+            Tok::Word(x) if matches!(x.as_str(), "of" | "number" | "set" | "to" | "is" | "at") => {
+                j += 1
+            }
             _ => break,
         }
     }

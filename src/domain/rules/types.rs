@@ -34,11 +34,14 @@ pub enum Code {
     ResyncRequired,
     /// Something is deprecated or announced for removal in a later release.
     Deprecation,
+    /// The notes state an activation time for a fork on a network that the
+    /// schedule (shipped or from the network's config) puts elsewhere.
+    ScheduleMismatch,
 }
 
 impl Code {
     /// Every code, in order.
-    pub const ALL: [Code; 8] = [
+    pub const ALL: [Code; 9] = [
         Code::HardFork,
         Code::Overdue,
         Code::Mandatory,
@@ -47,6 +50,7 @@ impl Code {
         Code::DbMigration,
         Code::ResyncRequired,
         Code::Deprecation,
+        Code::ScheduleMismatch,
     ];
 
     /// The kebab-case name (`hard-fork`).
@@ -60,6 +64,7 @@ impl Code {
             Code::DbMigration => "db-migration",
             Code::ResyncRequired => "resync-required",
             Code::Deprecation => "deprecation",
+            Code::ScheduleMismatch => "schedule-mismatch",
         }
     }
 

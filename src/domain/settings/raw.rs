@@ -105,6 +105,12 @@ pub struct RawRules {
     /// Directories of rule and schedule files (`*.yml`, see `rules/README.md`),
     /// relative to the settings file; loaded after the shipped rules.
     pub directories: Option<Vec<String>>,
+    /// Where the fork schedule follows the networks' own configs: the owner
+    /// of repositories named after the networks (`mainnet`, `sepolia`,
+    /// `holesky`, `hoodi`) holding `metadata/config.yaml` and
+    /// `metadata/genesis.json`, read through the GitHub API. Default
+    /// `eth-clients`; a mirror's owner; `none` for the shipped schedule only.
+    pub schedule_sources: Option<String>,
 }
 
 /// The top-level sections, in the order of [`RawSettings`].

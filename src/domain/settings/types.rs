@@ -31,6 +31,8 @@ pub struct Settings {
     pub schedule: Schedule,
     /// Directories of extra rule files, resolved against the settings file.
     pub rule_directories: Vec<PathBuf>,
+    /// Where the fork schedule's network configs are read (`rules.schedule_sources`).
+    pub schedule_sources: ScheduleSources,
     pub rollout: Rollout,
     /// Where health gates and live versions are read (`prometheus.url`).
     pub prometheus: Option<String>,
@@ -50,6 +52,45 @@ pub struct ForkMinimum {
     pub network: Option<String>,
     /// The version as written.
     pub version: String,
+}
+
+/// Where the fork schedule follows the networks' own configs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScheduleSources {
+    /// The shipped schedule only.
+    Off,
+    /// `OWNER/<network>` repositories (`eth-clients`, or a mirror's owner),
+    /// through the GitHub API.
+    Owner(String),
+}
+
+impl ScheduleSources {
+    /// The networks' own config repositories on GitHub.
+    pub const DEFAULT_OWNER: &'static str = "eth-clients";
+
+    /// Reads the setting: `none`/`off`/`false`, `true`/`default`, or an owner.
+    pub fn parse(value: &str) -> Result<ScheduleSources, String> {
+        let v = value.trim();
+        match v.to_ascii_lowercase().as_str() {
+            "none" | "off" | "false" | "no" => Ok(ScheduleSources::Off),
+            "" | "true" | "on" | "yes" | "default" => Ok(ScheduleSources::default()),
+            _ if v.len() <= 39
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !v.starts_with('-') =>
+            {
+                Ok(ScheduleSources::Owner(v.to_string()))
+            }
+            _ => Err(format!(
+                "{v:?} is not a GitHub owner: expected `eth-clients` (the default), a mirror's owner, or `none`"
+            )),
+        }
+    }
+}
+
+impl Default for ScheduleSources {
+    fn default() -> Self {
+        ScheduleSources::Owner(Self::DEFAULT_OWNER.to_string())
+    }
 }
 
 /// How a release travels through a repository's waves.

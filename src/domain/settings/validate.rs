@@ -12,8 +12,8 @@ use super::raw::{
 };
 use super::types::{
     Cron, DEFAULT_CHANNEL, Environment, ForkMinimum, ImageMapping, Network, Pattern, PullRequests,
-    Registries, RepoSource, Repository, Rollout, Schedule, Scheme, Settings, Slack, SlackRoute,
-    TagTemplate, Upstream, Variant, glob, route_glob,
+    Registries, RepoSource, Repository, Rollout, Schedule, ScheduleSources, Scheme, Settings,
+    Slack, SlackRoute, TagTemplate, Upstream, Variant, glob, route_glob,
 };
 use crate::domain::rollout::verify::{Gate, Threshold};
 use crate::domain::rollout::window::{WindowError, Windows};
@@ -151,6 +151,15 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                 _ => PathBuf::from(d),
             })
             .collect(),
+        schedule_sources: match raw.rules.as_ref().and_then(|r| r.schedule_sources.as_deref()) {
+            None => ScheduleSources::default(),
+            Some(value) => v
+                .check(
+                    &At::root("rules").key("schedule_sources"),
+                    ScheduleSources::parse(value),
+                )
+                .unwrap_or_default(),
+        },
         rollout: match &raw.rollout {
             None => defaults.rollout,
             Some(r) => v.rollout(r),

@@ -22,6 +22,11 @@
 //! gh.add_release("sigp/lighthouse", NewRelease::new("v6.0.0").draft());
 //! gh.add_releases("ethereum/go-ethereum", (0..250).map(|i| format!("v1.{i}.0")));
 //! ```
+//! The networks' config repositories (`eth-clients/{mainnet,sepolia,holesky,hoodi}`:
+//! `metadata/config.yaml`, `metadata/genesis.json`, the shipped fork
+//! schedule's values) are served by the contents API from the start, as on
+//! github.com; `gh.set_file("eth-clients/mainnet", "metadata/config.yaml",
+//! Some(text))` changes one, `None` removes it (404).
 //! Releases are created an hour apart in the order added unless
 //! `.created_at(…)` says otherwise; the list endpoint answers newest first.
 //! `add_release` creates a missing repository with defaults. Anything else:
@@ -206,6 +211,22 @@ impl GitHubDouble {
     /// Adds a repository, or updates one's settings (keeping its releases).
     pub fn add_repo(&self, repo: Repo) {
         self.with_state(|s| s.upsert_repo(repo));
+    }
+
+    /// Sets (`Some`) or removes (`None`) a file the contents API serves
+    /// (`eth-clients/<network>`'s configs are there from the start).
+    pub fn set_file(&self, repo: &str, path: &str, text: Option<&str>) {
+        self.with_state(|s| {
+            let files = s.files.entry(repo.to_ascii_lowercase()).or_default();
+            match text {
+                Some(t) => {
+                    files.insert(path.to_string(), t.to_string());
+                }
+                None => {
+                    files.remove(path);
+                }
+            }
+        });
     }
 
     /// Adds a release (creating the repository if needed); returns its id.

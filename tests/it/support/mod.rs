@@ -38,8 +38,21 @@ pub fn upkeep_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
             cmd.env_remove(k);
         }
     }
+    // A home of its own per test directory (outside the scanned tree), so
+    // that the default state store and cache are never the user's.
+    let home = std::env::temp_dir().join(format!("upkeep-it-home-{}", stable_hash(dir)));
+    cmd.env("HOME", &home);
     cmd.envs(env.iter().copied());
     cmd.output().expect("run upkeep")
+}
+
+/// FNV-1a of a path, stable across runs.
+fn stable_hash(path: &Path) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in path.as_os_str().as_encoded_bytes() {
+        h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 pub fn stdout(o: &Output) -> String {

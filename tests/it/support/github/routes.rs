@@ -11,6 +11,7 @@
 mod branches;
 mod checks;
 mod commits;
+mod contents;
 mod gitdata;
 mod issues;
 mod labels;
@@ -128,6 +129,12 @@ pub(super) const ROUTES: &[Route] = &[
         "/repos/{owner}/{repo}/releases/tags/{tag}",
         "repos/get-release-by-tag",
         releases::by_tag,
+    ),
+    // Files of a repository (the networks' configs of the fork schedule).
+    get(
+        "/repos/{owner}/{repo}/contents/{*path}",
+        "repos/get-content",
+        contents::get,
     ),
     // Branches (names may hold `/`, sent as is or as %2F).
     get(

@@ -510,6 +510,48 @@ pub struct State {
     /// The time GitHub stamps on what it creates, merges and closes
     /// (`GitHubDouble::set_time`); `None`: the wall clock.
     pub(super) clock: Option<chrono::DateTime<chrono::Utc>>,
+    /// Files served by the contents API: lower-case `owner/name` -> path ->
+    /// text. Starts with the networks' config repositories
+    /// (`routes/contents.rs`).
+    pub files: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The networks' config repositories as GitHub has them (the shipped
+/// schedule's values): `eth-clients/<network>` -> `metadata/...`.
+pub fn network_config_files() -> BTreeMap<String, BTreeMap<String, String>> {
+    macro_rules! net {
+        ($n:literal) => {
+            (
+                concat!("eth-clients/", $n).to_string(),
+                BTreeMap::from([
+                    (
+                        "metadata/config.yaml".to_string(),
+                        include_str!(concat!(
+                            "../../../fixtures/network-configs/",
+                            $n,
+                            "-config.yaml"
+                        ))
+                        .to_string(),
+                    ),
+                    (
+                        "metadata/genesis.json".to_string(),
+                        include_str!(concat!(
+                            "../../../fixtures/network-configs/",
+                            $n,
+                            "-genesis.json"
+                        ))
+                        .to_string(),
+                    ),
+                ]),
+            )
+        };
+    }
+    BTreeMap::from([
+        net!("mainnet"),
+        net!("sepolia"),
+        net!("holesky"),
+        net!("hoodi"),
+    ])
 }
 
 impl State {
@@ -529,6 +571,7 @@ impl State {
             problems: Vec::new(),
             app: None,
             clock: None,
+            files: network_config_files(),
         }
     }
 
