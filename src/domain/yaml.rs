@@ -379,21 +379,39 @@ pub fn plain_is_not_string(value: &str) -> bool {
         && b[8..10].iter().all(u8::is_ascii_digit)
 }
 
-/// Maps the parser's character indices to byte offsets and columns.
+/// Maps the parser's character indices to byte offsets and columns, in
+/// constant (ASCII) or logarithmic time: a column is never found by walking
+/// back to the start of its line, which made one long line quadratic.
 struct CharOffsets<'a> {
     text: &'a str,
     /// Byte offset of every char, only built for non-ASCII text.
     bytes: Option<Vec<usize>>,
+    /// Char index of the first char of every line.
+    line_starts: Vec<usize>,
 }
 
 impl<'a> CharOffsets<'a> {
     fn new(text: &'a str) -> Self {
-        let bytes = (!text.is_ascii()).then(|| {
-            let mut v: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        let mut line_starts = vec![0];
+        let bytes = if text.is_ascii() {
+            line_starts.extend(newlines(text).map(|i| i + 1));
+            None
+        } else {
+            let mut v = Vec::with_capacity(text.len() + 1);
+            for (ci, (i, c)) in text.char_indices().enumerate() {
+                v.push(i);
+                if c == '\n' {
+                    line_starts.push(ci + 1);
+                }
+            }
             v.push(text.len());
-            v
-        });
-        CharOffsets { text, bytes }
+            Some(v)
+        };
+        CharOffsets {
+            text,
+            bytes,
+            line_starts,
+        }
     }
 
     fn byte(&self, char_index: usize) -> usize {
@@ -405,10 +423,18 @@ impl<'a> CharOffsets<'a> {
 
     /// 1-based character column of a char index.
     fn column(&self, char_index: usize) -> usize {
-        let byte = self.byte(char_index);
-        let line_start = self.text[..byte].rfind('\n').map_or(0, |i| i + 1);
-        self.text[line_start..byte].chars().count() + 1
+        let chars = self.bytes.as_ref().map_or(self.text.len(), |v| v.len() - 1);
+        let char_index = char_index.min(chars);
+        let line = self.line_starts.partition_point(|&s| s <= char_index);
+        char_index - self.line_starts[line.max(1) - 1] + 1
     }
+}
+
+/// Byte offsets of the newlines of `text`.
+fn newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'\n').then_some(i))
 }
 
 /// A collection being built: its node, children so far, anchor id, and

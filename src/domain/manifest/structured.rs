@@ -298,11 +298,25 @@ fn is_compose(doc: &Node) -> bool {
         })
 }
 
-/// `services.<name>.image`, with `${VAR:-default}` interpolation.
+/// `services.<name>.image`, with `${VAR:-default}` interpolation. A service
+/// whose image is built here rather than pulled (`pull_policy: build` or
+/// `never`, or `build:` with an image that names no registry) is a
+/// [`Skip::LocalBuild`].
 fn compose(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
     for (_, service) in doc.get("services").and_then(Node::map).unwrap_or_default() {
-        if let Some(img) = service.get("image") {
-            image_scalar(src, Kind::Compose, img, out);
+        let Some(img) = service.get("image") else {
+            continue;
+        };
+        let before = out.len();
+        image_scalar(src, Kind::Compose, img, out);
+        let policy = service.get("pull_policy").and_then(Node::str);
+        let builds = service.get("build").is_some();
+        for r in &mut out[before..] {
+            let local = matches!(policy, Some("build" | "never"))
+                || builds && !image::has_registry(&r.image);
+            if local && matches!(r.skip, None | Some(Skip::MovingTag)) {
+                r.skip = Some(Skip::LocalBuild);
+            }
         }
     }
 }
