@@ -192,10 +192,136 @@ impl Node {
 /// Parses every document of a YAML stream. `text` must not start with a BOM;
 /// `base` is added to every byte offset (3 when the caller stripped one).
 pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
+    let first = parse_with(text, base, None);
+    match &first {
+        // Go's YAML (Helm, Kubernetes) accepts a flow collection whose lines
+        // sit at or left of its key's indentation (`args: [` ... `]` under
+        // `args`); `yaml-rust2` does not. Such lines are indented for the
+        // parser only, and every position is mapped back to the file.
+        Err(e) if e.message.starts_with("invalid indentation") => match pad_flow_lines(text) {
+            Some((padded, shift)) => parse_with(&padded, base, Some(&shift)).or(first),
+            None => first,
+        },
+        _ => first,
+    }
+}
+
+/// Spaces added at the start of lines for the parser: per line (0-based),
+/// how many, and how many up to and including that line.
+struct Shift {
+    pad: Vec<usize>,
+    before: Vec<usize>,
+}
+
+impl Shift {
+    fn line(&self, line: usize) -> (usize, usize) {
+        let i = line.saturating_sub(1);
+        (
+            self.pad.get(i).copied().unwrap_or(0),
+            self.before
+                .get(i)
+                .copied()
+                .unwrap_or_else(|| self.before.last().copied().unwrap_or(0)),
+        )
+    }
+}
+
+/// The text with every line that starts inside a flow collection (`[`,
+/// `{`) indented past that collection's opening bracket, which no flow
+/// content's meaning depends on; `None` when no line needs it. A small
+/// lexer: quotes, comments, block scalars and flow brackets.
+fn pad_flow_lines(text: &str) -> Option<(String, Shift)> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut shift = Shift {
+        pad: Vec::new(),
+        before: Vec::new(),
+    };
+    let mut total = 0;
+    let mut depth = 0usize;
+    let mut need = 0usize;
+    let mut quote: Option<char> = None;
+    let mut block: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let blank = line.trim().is_empty();
+        if let Some(parent) = block {
+            if blank || indent > parent {
+                shift.pad.push(0);
+                shift.before.push(total);
+                out.push_str(line);
+                continue;
+            }
+            block = None;
+        }
+        let pad = if depth > 0 && !blank && indent < need {
+            need - indent
+        } else {
+            0
+        };
+        total += pad;
+        shift.pad.push(pad);
+        shift.before.push(total);
+        out.extend(std::iter::repeat_n(' ', pad));
+        out.push_str(line);
+        let mut node_start = quote.is_none();
+        let mut prev_space = true;
+        let mut chars = line.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let next_blank = chars.peek().is_none_or(|&(_, n)| n.is_whitespace());
+            if let Some(q) = quote {
+                if c == q {
+                    if q == '\'' && chars.peek().is_some_and(|&(_, n)| n == '\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                        node_start = false;
+                    }
+                } else if q == '"' && c == '\\' {
+                    chars.next();
+                }
+                continue;
+            }
+            if c.is_whitespace() {
+                prev_space = true;
+                continue;
+            }
+            match c {
+                '#' if prev_space => break,
+                '"' | '\'' if node_start => quote = Some(c),
+                '[' | '{' if node_start || depth > 0 => {
+                    if depth == 0 {
+                        need = line[..i].chars().count() + 1;
+                    }
+                    depth += 1;
+                }
+                ']' | '}' if depth > 0 => {
+                    depth -= 1;
+                    node_start = false;
+                }
+                ',' if depth > 0 => node_start = true,
+                ':' => node_start = next_blank || depth > 0,
+                '-' | '?' => node_start = next_blank,
+                '|' | '>' if node_start && depth == 0 => {
+                    block = Some(indent);
+                    break;
+                }
+                _ => node_start = false,
+            }
+            if matches!(c, '[' | '{') && depth > 0 {
+                node_start = true;
+            }
+            prev_space = false;
+        }
+    }
+    (total > 0).then_some((out, shift))
+}
+
+fn parse_with(text: &str, base: usize, shift: Option<&Shift>) -> Result<Vec<Node>, YamlError> {
     let mut builder = Builder {
         text,
         base,
         offsets: CharOffsets::new(text),
+        shift,
         docs: Vec::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -227,7 +353,7 @@ pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
         };
         return Err(YamlError {
             line: m.line(),
-            column: builder.offsets.column(m.index()),
+            column: builder.column(m),
             message,
         });
     }
@@ -448,6 +574,8 @@ struct Builder<'a> {
     text: &'a str,
     base: usize,
     offsets: CharOffsets<'a>,
+    /// Spaces added for the parser, taken off every position.
+    shift: Option<&'a Shift>,
     docs: Vec<Node>,
     stack: Vec<Frame>,
     /// Anchored nodes and how many nodes each stands for, expanded.
@@ -458,12 +586,29 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// Spaces added on the mark's line, and up to it.
+    fn shifted(&self, mark: &Marker) -> (usize, usize) {
+        self.shift.map_or((0, 0), |s| s.line(mark.line()))
+    }
+
+    /// Byte offset in the file (BOM included) of a byte of the parsed text.
+    fn offset(&self, mark: &Marker, byte: usize) -> usize {
+        self.base + byte - self.shifted(mark).1
+    }
+
+    fn column(&self, mark: &Marker) -> usize {
+        self.offsets
+            .column(mark.index())
+            .saturating_sub(self.shifted(mark).0)
+            .max(1)
+    }
+
     fn node_at(&self, mark: &Marker, value: Value) -> Node {
         Node {
             value,
-            offset: self.base + self.offsets.byte(mark.index()),
+            offset: self.offset(mark, self.offsets.byte(mark.index())),
             line: mark.line(),
-            column: self.offsets.column(mark.index()),
+            column: self.column(mark),
         }
     }
 
@@ -480,7 +625,7 @@ impl Builder<'_> {
             TScalarStyle::Literal | TScalarStyle::Folded => (Style::Block, None),
         };
         let content = content.map(|(from, len)| {
-            let s = self.base + start + from;
+            let s = self.offset(mark, start + from);
             Span::new(s, s + len)
         });
         self.node_at(
@@ -523,7 +668,7 @@ impl Builder<'_> {
     fn fail(&mut self, mark: &Marker, message: String) {
         self.error = Some(YamlError {
             line: mark.line(),
-            column: self.offsets.column(mark.index()),
+            column: self.column(mark),
             message,
         });
         // What was built so far is dropped now, iteratively.
@@ -849,5 +994,52 @@ mod tests {
         ] {
             assert!(!plain_is_not_string(s), "{s}");
         }
+    }
+}
+
+#[cfg(test)]
+mod go_yaml_tests {
+    use super::*;
+
+    #[test]
+    fn flow_collections_closed_at_the_keys_indentation_are_read() {
+        let text = "vault:\n  server:\n    args: [\n      \"server\",\n      \"-dev\"\n    ]\n    image: {\n      repository: x/y,\n    tag: v1\n    }\n  list:\n    - [\n    a, b\n    ]\n  note: |\n    [ not a flow\n  after: é1\n";
+        let doc = &parse(text, 0).unwrap()[0];
+        let image = doc
+            .get("vault")
+            .unwrap()
+            .get("server")
+            .unwrap()
+            .get("image")
+            .unwrap();
+        let tag = image.get("tag").unwrap();
+        let span = tag.scalar().unwrap().content.unwrap();
+        assert_eq!(&text[span.start..span.end], "v1");
+        assert_eq!((tag.line, tag.column), (9, 10));
+        let after = doc.get("vault").unwrap().get("after").unwrap();
+        let span = after.scalar().unwrap().content.unwrap();
+        assert_eq!(&text[span.start..span.end], "é1");
+        assert_eq!((after.line, after.column), (17, 10));
+        let args = doc
+            .get("vault")
+            .unwrap()
+            .get("server")
+            .unwrap()
+            .get("args")
+            .unwrap();
+        assert_eq!(args.seq().unwrap().len(), 2);
+        assert_eq!(
+            doc.get("vault")
+                .unwrap()
+                .get("note")
+                .unwrap()
+                .scalar()
+                .unwrap()
+                .value,
+            "[ not a flow\n"
+        );
+        // what no reading can save stays an error at its place in the file
+        let err = parse("a:\n  b: [\n x\n", 0).unwrap_err();
+        assert!(err.line >= 2, "{err}");
     }
 }

@@ -443,7 +443,7 @@ mod tests {
         let r = interpolate_with("x:${EMPTY:-v1}", &env).unwrap();
         assert_eq!(
             (r.text.as_str(), r.place_range(2..4)),
-            ("x:v1", Some((Place::Here, 12..14)))
+            ("x:v1", Some((Place::Here, 11..13)))
         );
         assert_eq!(interpolate_with("x:${EMPTY-v1}", &env).unwrap().text, "x:");
         assert_eq!(
