@@ -336,7 +336,7 @@ fn permissions_are_kept() {
     let (dir, path) = temp_fixture("helm/split.yaml");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
     let out = upkeep(
-        &root,
+        dir.path(),
         &["bump", ".", "--image", "sigp/lighthouse", "--to", "v7.0.0"],
     );
     assert!(out.status.success());
