@@ -15,7 +15,7 @@ mod types;
 
 pub use bump::{
     BumpError, BumpPlan, BumpRequest, DigestAction, FileChange, Outcome, Unchanged, bump_text,
-    bump_text_only, plan as plan_bump, write as write_bump,
+    bump_text_in, bump_text_only, plan as plan_bump, write as write_bump,
 };
 pub use scan::{
     FileScan, Problem, Project, ScanReport, scan, scan_each, scan_file_text as scan_text,
@@ -39,7 +39,17 @@ pub(crate) struct Source<'a> {
     continuations: Option<Vec<usize>>,
     /// The compose project's `.env`, for a compose file next to one.
     pub env: Option<&'a Env<'a>>,
+    /// Steps of work left for this file (nodes visited by the walks): a
+    /// bounded counter, since pure code cannot read the clock. A file that
+    /// spends it is a problem, so one file cannot stall a repository.
+    pub budget: std::cell::Cell<usize>,
+    pub budget_size: usize,
 }
+
+/// Steps of work one file may take: far more than any file within the size
+/// cap needs (every walk visits each node once, plus what aliases stand
+/// for, itself bounded).
+pub const SCAN_BUDGET: usize = 8_000_000;
 
 /// A compose project's `.env`: the variables compose interpolates, and
 /// where each value is written.
@@ -88,6 +98,8 @@ impl<'a> Source<'a> {
             line_starts,
             continuations,
             env: None,
+            budget: std::cell::Cell::new(SCAN_BUDGET),
+            budget_size: SCAN_BUDGET,
         }
     }
 

@@ -484,3 +484,16 @@ fn a_single_line_json_manifest_has_exact_spans() {
     let last = report.references.last().unwrap();
     assert_eq!((last.line, last.tag.as_deref()), (1, Some("v1.1999.0")));
 }
+
+#[test]
+fn jsonl_streams_the_same_references_as_json() {
+    let json = upkeep(&fixture("compose-env"), &["scan", ".", "--format", "json"]);
+    let jsonl = upkeep(&fixture("compose-env"), &["scan", ".", "--format", "jsonl"]);
+    assert!(jsonl.status.success(), "{}", stderr(&jsonl));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let lines: Vec<serde_json::Value> = stdout(&jsonl)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(json["references"].as_array().unwrap(), &lines);
+}

@@ -254,6 +254,21 @@ pub fn bump_text_only(
     }
 }
 
+/// [`bump_text`] for a file of a compose project (its `.env`, or a compose
+/// file next to one): what [`super::scan_text_in`] reads, it bumps.
+pub fn bump_text_in(
+    file: &str,
+    text: &str,
+    req: &BumpRequest,
+    project: &Project<'_>,
+) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
+    req.validate()?;
+    match FileType::of(file) {
+        Some(file_type) => bump_typed(file, text, file_type, req, &|_| true, project),
+        None => Ok((Vec::new(), None)),
+    }
+}
+
 fn bump_typed(
     file: &str,
     text: &str,

@@ -171,7 +171,11 @@ pub(crate) fn scan_text(
         file: file.to_string(),
         line: Some(e.line),
         column: Some(e.column),
-        message: format!("invalid YAML: {}", e.message),
+        message: if e.message.starts_with("scan budget") {
+            e.message
+        } else {
+            format!("invalid YAML: {}", e.message)
+        },
     };
     let mut refs = match file_type {
         FileType::Dotenv => {
