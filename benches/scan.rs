@@ -5,9 +5,10 @@
 //! `UPKEEP_BENCH_FILES` changes the tree size; `UPKEEP_BENCH_KEEP=DIR` writes
 //! the tree to DIR and keeps it (to compare with `rg -c image DIR`).
 //!
-//! It first guards against time quadratic in line length: a 4 MB minified
+//! It first guards against time quadratic in line length: a 3 MB minified
 //! (single-line) JSON manifest is scanned and timed against the same
-//! manifest pretty-printed; the ratio is printed, and more than
+//! manifest broken into one line per container (a fully pretty-printed copy
+//! would pass the 4 MiB file cap); the ratio is printed, and more than
 //! [`MAX_LINE_RATIO`] fails the bench.
 
 use std::path::{Path, PathBuf};
@@ -25,7 +26,8 @@ fn main() {
     divan::main();
 }
 
-/// A Kubernetes manifest of `n` containers, minified or pretty-printed.
+/// A Kubernetes manifest of `n` containers, minified (one line) or with
+/// one container per line.
 fn json_manifest(n: usize, pretty: bool) -> String {
     let containers: Vec<serde_json::Value> = (0..n)
         .map(|i| {
@@ -35,10 +37,11 @@ fn json_manifest(n: usize, pretty: bool) -> String {
         .collect();
     let doc = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "spec": {"template": {"spec": {"containers": containers}}}});
+    let text = serde_json::to_string(&doc).unwrap();
     if pretty {
-        serde_json::to_string_pretty(&doc).unwrap()
+        text.replace(r#"},{"args""#, "},\n{\"args\"")
     } else {
-        serde_json::to_string(&doc).unwrap()
+        text
     }
 }
 
@@ -56,12 +59,13 @@ fn single_line_ratio() {
         }
         best
     };
-    let minified = json_manifest(30_000, false);
-    let pretty = json_manifest(30_000, true);
+    let minified = json_manifest(25_000, false);
+    let pretty = json_manifest(25_000, true);
+    assert!(pretty.lines().count() >= 25_000);
     let (one, many) = (time("min.json", &minified), time("pretty.json", &pretty));
     let ratio = one / many;
     println!(
-        "single-line JSON: {:.1} MB on one line {one:.3} s, pretty-printed ({:.1} MB) {many:.3} s: ratio {ratio:.2} (limit {MAX_LINE_RATIO})",
+        "single-line JSON: {:.1} MB on one line {one:.3} s, one container a line ({:.1} MB) {many:.3} s: ratio {ratio:.2} (limit {MAX_LINE_RATIO})",
         minified.len() as f64 / 1e6,
         pretty.len() as f64 / 1e6,
     );
