@@ -3,6 +3,7 @@
 # (when present) and prints, per repository and in total, references per kind,
 # skip reasons and files that could not be read.
 #   benches/eval-corpus.sh [CORPUS_DIR]
+# UPKEEP_BIN=path/to/upkeep evaluates that binary (to compare two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=${1:-../shared/corpus/deploy-repos}
@@ -11,11 +12,12 @@ if [ ! -d "$corpus" ]; then
   exit 0
 fi
 cargo build --release --quiet
+bin=${UPKEEP_BIN:-${CARGO_TARGET_DIR:-target}/release/upkeep}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for repo in "$corpus"/*/; do
   name=$(basename "$repo")
-  ./target/release/upkeep scan "$repo" --format json >"$out/$name.json" 2>/dev/null || true
+  "$bin" scan "$repo" --format json >"$out/$name.json" 2>/dev/null || true
 done
 python3 - "$out" <<'PY'
 import json, os, sys, collections

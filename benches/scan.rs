@@ -4,14 +4,75 @@
 //! `cargo bench --bench scan` prints time per scan with files/s and bytes/s.
 //! `UPKEEP_BENCH_FILES` changes the tree size; `UPKEEP_BENCH_KEEP=DIR` writes
 //! the tree to DIR and keeps it (to compare with `rg -c image DIR`).
+//!
+//! It first guards against time quadratic in line length: a 3 MB minified
+//! (single-line) JSON manifest is scanned and timed against the same
+//! manifest broken into one line per container (a fully pretty-printed copy
+//! would pass the 4 MiB file cap); the ratio is printed, and more than
+//! [`MAX_LINE_RATIO`] fails the bench.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use divan::counter::{BytesCount, ItemsCount};
 
+/// How much slower one long line may scan than the same content on many
+/// lines: generous, the point is linear against quadratic (which was
+/// ~100x at this size).
+const MAX_LINE_RATIO: f64 = 4.0;
+
 fn main() {
+    single_line_ratio();
     divan::main();
+}
+
+/// A Kubernetes manifest of `n` containers, minified (one line) or with
+/// one container per line.
+fn json_manifest(n: usize, pretty: bool) -> String {
+    let containers: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({"name": format!("c{i}"), "image": format!("ghcr.io/acme/app-{i}:v1.{i}.0"),
+                "args": ["--http", format!("--port={i}")], "env": [{"name": "X", "value": "é"}]})
+        })
+        .collect();
+    let doc = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "spec": {"template": {"spec": {"containers": containers}}}});
+    let text = serde_json::to_string(&doc).unwrap();
+    if pretty {
+        text.replace(r#"},{"args""#, "},\n{\"args\"")
+    } else {
+        text
+    }
+}
+
+fn single_line_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let time = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut best = f64::MAX;
+        for _ in 0..3 {
+            let start = std::time::Instant::now();
+            let report = upkeep::domain::manifest::scan(&path);
+            best = best.min(start.elapsed().as_secs_f64());
+            assert!(report.problems.is_empty(), "{:?}", report.problems);
+        }
+        best
+    };
+    let minified = json_manifest(25_000, false);
+    let pretty = json_manifest(25_000, true);
+    assert!(pretty.lines().count() >= 25_000);
+    let (one, many) = (time("min.json", &minified), time("pretty.json", &pretty));
+    let ratio = one / many;
+    println!(
+        "single-line JSON: {:.1} MB on one line {one:.3} s, one container a line ({:.1} MB) {many:.3} s: ratio {ratio:.2} (limit {MAX_LINE_RATIO})",
+        minified.len() as f64 / 1e6,
+        pretty.len() as f64 / 1e6,
+    );
+    assert!(
+        ratio < MAX_LINE_RATIO,
+        "scan time grows with line length: ratio {ratio:.2}"
+    );
 }
 
 struct Tree {

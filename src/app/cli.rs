@@ -71,6 +71,7 @@ enum Command {
 Examples:
   upkeep scan deploy/
   upkeep scan . --format json | jq '.references[] | select(.skip == null)'
+  upkeep scan . --format jsonl | jq -c 'select(.skip == \"moving-tag\")'
 
 Recognised: Helm values, Kubernetes manifests (all containers of every pod
 template), Kustomize `images:`, docker-compose, .env files, Dockerfiles and

@@ -15,9 +15,12 @@ mod types;
 
 pub use bump::{
     BumpError, BumpPlan, BumpRequest, DigestAction, FileChange, Outcome, Unchanged, bump_text,
-    bump_text_only, plan as plan_bump, write as write_bump,
+    bump_text_in, bump_text_only, plan as plan_bump, write as write_bump,
 };
-pub use scan::{Problem, ScanReport, scan, scan_file_text as scan_text};
+pub use scan::{
+    FileScan, Problem, Project, ScanReport, scan, scan_each, scan_file_text as scan_text,
+    scan_text_in,
+};
 pub use types::{Kind, Reference, Site, Skip, Span};
 
 /// The text of one file being scanned, with what every scanner needs to
@@ -30,18 +33,88 @@ pub(crate) struct Source<'a> {
     /// Length of the UTF-8 BOM (0 or 3): scanners parse `&text[bom..]`.
     pub bom: usize,
     line_starts: Vec<usize>,
+    /// For non-ASCII text: how many UTF-8 continuation bytes precede each
+    /// [`BLOCK`]-byte block, so that a column costs at most one block's
+    /// scan (never a walk back to the start of a long line).
+    continuations: Option<Vec<usize>>,
+    /// The compose project's `.env`, for a compose file next to one.
+    pub env: Option<&'a Env<'a>>,
+    /// Steps of work left for this file (nodes visited by the walks): a
+    /// bounded counter, since pure code cannot read the clock. A file that
+    /// spends it is a problem, so one file cannot stall a repository.
+    pub budget: std::cell::Cell<usize>,
+    pub budget_size: usize,
 }
+
+/// Steps of work one file may take: far more than any file within the size
+/// cap needs (every walk visits each node once, plus what aliases stand
+/// for, itself bounded).
+pub const SCAN_BUDGET: usize = 8_000_000;
+
+/// A compose project's `.env`: the variables compose interpolates, and
+/// where each value is written.
+pub(crate) struct Env<'a> {
+    pub source: Source<'a>,
+    vars: std::collections::HashMap<&'a str, image::EnvValue<'a>>,
+}
+
+impl<'a> Env<'a> {
+    /// Reads the `.env` at `file` (its path relative to the root).
+    pub fn new(file: &'a str, text: &'a str) -> Self {
+        let source = Source::new(file, text);
+        let vars = dotenv::variables(&source)
+            .into_iter()
+            .map(|(key, value, at)| (key, image::EnvValue { value, at }))
+            .collect();
+        Env { source, vars }
+    }
+
+    fn get(&self, name: &str) -> Option<image::EnvValue<'a>> {
+        self.vars.get(name).copied()
+    }
+}
+
+/// Granularity of [`Source`]'s continuation-byte index.
+const BLOCK: usize = 256;
 
 impl<'a> Source<'a> {
     pub fn new(file: &'a str, text: &'a str) -> Self {
         let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let continuations = (!text.is_ascii()).then(|| {
+            let mut seen = 0;
+            let mut blocks = Vec::with_capacity(text.len() / BLOCK + 1);
+            for block in text.as_bytes().chunks(BLOCK) {
+                blocks.push(seen);
+                seen += block.iter().filter(|&&b| is_continuation(b)).count();
+            }
+            blocks
+        });
         Source {
             file,
             text,
             bom,
             line_starts,
+            continuations,
+            env: None,
+            budget: std::cell::Cell::new(SCAN_BUDGET),
+            budget_size: SCAN_BUDGET,
+        }
+    }
+
+    /// Number of chars in `text[..offset]` (`offset` on a char boundary).
+    fn chars_before(&self, offset: usize) -> usize {
+        let offset = offset.min(self.text.len());
+        match &self.continuations {
+            None => offset,
+            Some(blocks) => {
+                let block = offset / BLOCK;
+                let tail = &self.text.as_bytes()[block * BLOCK..offset];
+                let before = blocks.get(block).copied().unwrap_or(0)
+                    + tail.iter().filter(|&&b| is_continuation(b)).count();
+                offset - before
+            }
         }
     }
 
@@ -54,10 +127,11 @@ impl<'a> Source<'a> {
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
         let line = self.line_starts.partition_point(|&s| s <= offset);
         let start = self.line_starts[line - 1].max(self.bom);
-        let column = self
-            .text
-            .get(start..offset)
-            .map_or(1, |s| s.chars().count() + 1);
+        let column = if offset >= start && self.text.is_char_boundary(offset) {
+            self.chars_before(offset) - self.chars_before(start) + 1
+        } else {
+            1
+        };
         (line, column)
     }
 
@@ -76,6 +150,8 @@ impl<'a> Source<'a> {
         let skip = skip.or(match (&tag, &digest) {
             (None, Some(_)) => Some(Skip::DigestOnly),
             (None, None) => Some(Skip::Untagged),
+            (Some((t, _, _)), _) if image::is_local_tag(t) => Some(Skip::LocalBuild),
+            (Some((t, _, _)), None) if image::is_moving_tag(t) => Some(Skip::MovingTag),
             _ => None,
         });
         Reference {
@@ -108,16 +184,21 @@ impl<'a> Source<'a> {
         if image::is_templated(value) {
             return Some(self.reference(kind, pos, value, None, None, Some(Skip::Templated)));
         }
-        let resolved = match image::interpolate(value) {
+        let env = self.env.filter(|_| kind == Kind::Compose);
+        let lookup = |name: &str| env.and_then(|e| e.get(name));
+        let resolved = match image::interpolate_with(value, &lookup) {
             Ok(r) => r,
             Err(skip) => return Some(self.reference(kind, pos, value, None, None, Some(skip))),
         };
         let parts = image::split(&resolved.text)?;
         let name = &resolved.text[parts.name.clone()];
-        let locate = |r: std::ops::Range<usize>| {
-            let src = resolved.source_range(r)?;
-            let s = start?;
-            Some(Span::new(s + src.start, s + src.end))
+        // Where the tag and digest are written: in this file, or in `.env`.
+        let locate = |r: std::ops::Range<usize>| match resolved.place_range(r)? {
+            (image::Place::Here, src) => {
+                let s = start?;
+                Some((image::Place::Here, Span::new(s + src.start, s + src.end)))
+            }
+            (image::Place::Env, src) => Some((image::Place::Env, Span::new(src.start, src.end))),
         };
         let tag = parts
             .tag
@@ -127,23 +208,47 @@ impl<'a> Source<'a> {
             .digest
             .clone()
             .map(|r| (&resolved.text[r.clone()], locate(r)));
-        // A tag or digest we cannot point at (it straddles a variable) cannot be bumped.
-        if tag.as_ref().is_some_and(|t| t.1.is_none())
-            || digest.as_ref().is_some_and(|d| d.1.is_none())
+        // A tag or digest we cannot point at (it straddles a variable) cannot
+        // be bumped, nor can a tag and digest written in two files.
+        let places: Vec<_> = [tag.as_ref().map(|t| t.1), digest.as_ref().map(|d| d.1)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if places.iter().any(Option::is_none)
+            || places
+                .windows(2)
+                .any(|w| w[0].map(|p| p.0) != w[1].map(|p| p.0))
         {
             return Some(self.reference(kind, pos, value, None, None, Some(Skip::Variable)));
         }
-        let mut reference = self.reference(
+        let in_env = places.first().and_then(|p| *p).map(|p| p.0) == Some(image::Place::Env);
+        let span = |p: Option<(image::Place, Span)>| p.expect("checked above").1;
+        let (at, pos) = match (in_env, env) {
+            (true, Some(env)) => (&env.source, places[0].map_or(pos, |p| p.1.start)),
+            _ => (self, pos),
+        };
+        let mut reference = at.reference(
             kind,
             pos,
             name,
-            tag.map(|(t, s)| (t, s.expect("checked above"), Site::Text)),
-            digest.map(|(d, s)| (d, s.expect("checked above"), true)),
+            tag.map(|(t, p)| (t, span(p), Site::Text)),
+            digest.map(|(d, p)| {
+                let s = span(p);
+                let inline = s.start > 0 && at.text.as_bytes().get(s.start - 1) == Some(&b'@');
+                (d, s, inline)
+            }),
             None,
         );
+        if in_env {
+            return Some(reference);
+        }
         reference.inline_image = start.is_some() && !value.contains('$');
         Some(reference)
     }
+}
+
+fn is_continuation(b: u8) -> bool {
+    b & 0xC0 == 0x80
 }
 
 /// Helpers for the scanners' unit tests.
@@ -170,5 +275,33 @@ pub(crate) mod test_support {
 
     pub fn row(image: &str, tag: &str, line: usize, column: usize) -> Row {
         (image.to_string(), Some(tag.to_string()), line, column)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Source;
+    use proptest::prelude::*;
+
+    /// Columns as they were computed before the index: chars from the start
+    /// of the line (after a BOM).
+    fn naive(text: &str, offset: usize) -> (usize, usize) {
+        let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        let line = text[..offset].matches('\n').count() + 1;
+        let start = text[..offset].rfind('\n').map_or(0, |i| i + 1).max(bom);
+        let column = text.get(start..offset).map_or(1, |s| s.chars().count() + 1);
+        (line, column)
+    }
+
+    proptest! {
+        #[test]
+        fn line_column_agrees_with_counting_chars(
+            text in "\u{feff}?([a-zé€😀 :\\n]{0,40}|[a-z]{300}é{200}\\n?x{300})",
+        ) {
+            let src = Source::new("f", &text);
+            for (offset, _) in text.char_indices().chain([(text.len(), ' ')]) {
+                prop_assert_eq!(src.line_column(offset), naive(&text, offset), "offset {}", offset);
+            }
+        }
     }
 }

@@ -192,10 +192,136 @@ impl Node {
 /// Parses every document of a YAML stream. `text` must not start with a BOM;
 /// `base` is added to every byte offset (3 when the caller stripped one).
 pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
+    let first = parse_with(text, base, None);
+    match &first {
+        // Go's YAML (Helm, Kubernetes) accepts a flow collection whose lines
+        // sit at or left of its key's indentation (`args: [` ... `]` under
+        // `args`); `yaml-rust2` does not. Such lines are indented for the
+        // parser only, and every position is mapped back to the file.
+        Err(e) if e.message.starts_with("invalid indentation") => match pad_flow_lines(text) {
+            Some((padded, shift)) => parse_with(&padded, base, Some(&shift)).or(first),
+            None => first,
+        },
+        _ => first,
+    }
+}
+
+/// Spaces added at the start of lines for the parser: per line (0-based),
+/// how many, and how many up to and including that line.
+struct Shift {
+    pad: Vec<usize>,
+    before: Vec<usize>,
+}
+
+impl Shift {
+    fn line(&self, line: usize) -> (usize, usize) {
+        let i = line.saturating_sub(1);
+        (
+            self.pad.get(i).copied().unwrap_or(0),
+            self.before
+                .get(i)
+                .copied()
+                .unwrap_or_else(|| self.before.last().copied().unwrap_or(0)),
+        )
+    }
+}
+
+/// The text with every line that starts inside a flow collection (`[`,
+/// `{`) indented past that collection's opening bracket, which no flow
+/// content's meaning depends on; `None` when no line needs it. A small
+/// lexer: quotes, comments, block scalars and flow brackets.
+fn pad_flow_lines(text: &str) -> Option<(String, Shift)> {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut shift = Shift {
+        pad: Vec::new(),
+        before: Vec::new(),
+    };
+    let mut total = 0;
+    let mut depth = 0usize;
+    let mut need = 0usize;
+    let mut quote: Option<char> = None;
+    let mut block: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let blank = line.trim().is_empty();
+        if let Some(parent) = block {
+            if blank || indent > parent {
+                shift.pad.push(0);
+                shift.before.push(total);
+                out.push_str(line);
+                continue;
+            }
+            block = None;
+        }
+        let pad = if depth > 0 && !blank && indent < need {
+            need - indent
+        } else {
+            0
+        };
+        total += pad;
+        shift.pad.push(pad);
+        shift.before.push(total);
+        out.extend(std::iter::repeat_n(' ', pad));
+        out.push_str(line);
+        let mut node_start = quote.is_none();
+        let mut prev_space = true;
+        let mut chars = line.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let next_blank = chars.peek().is_none_or(|&(_, n)| n.is_whitespace());
+            if let Some(q) = quote {
+                if c == q {
+                    if q == '\'' && chars.peek().is_some_and(|&(_, n)| n == '\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                        node_start = false;
+                    }
+                } else if q == '"' && c == '\\' {
+                    chars.next();
+                }
+                continue;
+            }
+            if c.is_whitespace() {
+                prev_space = true;
+                continue;
+            }
+            match c {
+                '#' if prev_space => break,
+                '"' | '\'' if node_start => quote = Some(c),
+                '[' | '{' if node_start || depth > 0 => {
+                    if depth == 0 {
+                        need = line[..i].chars().count() + 1;
+                    }
+                    depth += 1;
+                }
+                ']' | '}' if depth > 0 => {
+                    depth -= 1;
+                    node_start = false;
+                }
+                ',' if depth > 0 => node_start = true,
+                ':' => node_start = next_blank || depth > 0,
+                '-' | '?' => node_start = next_blank,
+                '|' | '>' if node_start && depth == 0 => {
+                    block = Some(indent);
+                    break;
+                }
+                _ => node_start = false,
+            }
+            if matches!(c, '[' | '{') && depth > 0 {
+                node_start = true;
+            }
+            prev_space = false;
+        }
+    }
+    (total > 0).then_some((out, shift))
+}
+
+fn parse_with(text: &str, base: usize, shift: Option<&Shift>) -> Result<Vec<Node>, YamlError> {
     let mut builder = Builder {
         text,
         base,
         offsets: CharOffsets::new(text),
+        shift,
         docs: Vec::new(),
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -227,7 +353,7 @@ pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
         };
         return Err(YamlError {
             line: m.line(),
-            column: builder.offsets.column(m.index()),
+            column: builder.column(m),
             message,
         });
     }
@@ -379,21 +505,39 @@ pub fn plain_is_not_string(value: &str) -> bool {
         && b[8..10].iter().all(u8::is_ascii_digit)
 }
 
-/// Maps the parser's character indices to byte offsets and columns.
+/// Maps the parser's character indices to byte offsets and columns, in
+/// constant (ASCII) or logarithmic time: a column is never found by walking
+/// back to the start of its line, which made one long line quadratic.
 struct CharOffsets<'a> {
     text: &'a str,
     /// Byte offset of every char, only built for non-ASCII text.
     bytes: Option<Vec<usize>>,
+    /// Char index of the first char of every line.
+    line_starts: Vec<usize>,
 }
 
 impl<'a> CharOffsets<'a> {
     fn new(text: &'a str) -> Self {
-        let bytes = (!text.is_ascii()).then(|| {
-            let mut v: Vec<usize> = text.char_indices().map(|(i, _)| i).collect();
+        let mut line_starts = vec![0];
+        let bytes = if text.is_ascii() {
+            line_starts.extend(newlines(text).map(|i| i + 1));
+            None
+        } else {
+            let mut v = Vec::with_capacity(text.len() + 1);
+            for (ci, (i, c)) in text.char_indices().enumerate() {
+                v.push(i);
+                if c == '\n' {
+                    line_starts.push(ci + 1);
+                }
+            }
             v.push(text.len());
-            v
-        });
-        CharOffsets { text, bytes }
+            Some(v)
+        };
+        CharOffsets {
+            text,
+            bytes,
+            line_starts,
+        }
     }
 
     fn byte(&self, char_index: usize) -> usize {
@@ -405,10 +549,18 @@ impl<'a> CharOffsets<'a> {
 
     /// 1-based character column of a char index.
     fn column(&self, char_index: usize) -> usize {
-        let byte = self.byte(char_index);
-        let line_start = self.text[..byte].rfind('\n').map_or(0, |i| i + 1);
-        self.text[line_start..byte].chars().count() + 1
+        let chars = self.bytes.as_ref().map_or(self.text.len(), |v| v.len() - 1);
+        let char_index = char_index.min(chars);
+        let line = self.line_starts.partition_point(|&s| s <= char_index);
+        char_index - self.line_starts[line.max(1) - 1] + 1
     }
+}
+
+/// Byte offsets of the newlines of `text`.
+fn newlines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter_map(|(i, b)| (b == b'\n').then_some(i))
 }
 
 /// A collection being built: its node, children so far, anchor id, and
@@ -422,6 +574,8 @@ struct Builder<'a> {
     text: &'a str,
     base: usize,
     offsets: CharOffsets<'a>,
+    /// Spaces added for the parser, taken off every position.
+    shift: Option<&'a Shift>,
     docs: Vec<Node>,
     stack: Vec<Frame>,
     /// Anchored nodes and how many nodes each stands for, expanded.
@@ -432,12 +586,29 @@ struct Builder<'a> {
 }
 
 impl Builder<'_> {
+    /// Spaces added on the mark's line, and up to it.
+    fn shifted(&self, mark: &Marker) -> (usize, usize) {
+        self.shift.map_or((0, 0), |s| s.line(mark.line()))
+    }
+
+    /// Byte offset in the file (BOM included) of a byte of the parsed text.
+    fn offset(&self, mark: &Marker, byte: usize) -> usize {
+        self.base + byte - self.shifted(mark).1
+    }
+
+    fn column(&self, mark: &Marker) -> usize {
+        self.offsets
+            .column(mark.index())
+            .saturating_sub(self.shifted(mark).0)
+            .max(1)
+    }
+
     fn node_at(&self, mark: &Marker, value: Value) -> Node {
         Node {
             value,
-            offset: self.base + self.offsets.byte(mark.index()),
+            offset: self.offset(mark, self.offsets.byte(mark.index())),
             line: mark.line(),
-            column: self.offsets.column(mark.index()),
+            column: self.column(mark),
         }
     }
 
@@ -454,7 +625,7 @@ impl Builder<'_> {
             TScalarStyle::Literal | TScalarStyle::Folded => (Style::Block, None),
         };
         let content = content.map(|(from, len)| {
-            let s = self.base + start + from;
+            let s = self.offset(mark, start + from);
             Span::new(s, s + len)
         });
         self.node_at(
@@ -497,7 +668,7 @@ impl Builder<'_> {
     fn fail(&mut self, mark: &Marker, message: String) {
         self.error = Some(YamlError {
             line: mark.line(),
-            column: self.offsets.column(mark.index()),
+            column: self.column(mark),
             message,
         });
         // What was built so far is dropped now, iteratively.
@@ -823,5 +994,52 @@ mod tests {
         ] {
             assert!(!plain_is_not_string(s), "{s}");
         }
+    }
+}
+
+#[cfg(test)]
+mod go_yaml_tests {
+    use super::*;
+
+    #[test]
+    fn flow_collections_closed_at_the_keys_indentation_are_read() {
+        let text = "vault:\n  server:\n    args: [\n      \"server\",\n      \"-dev\"\n    ]\n    image: {\n      repository: x/y,\n    tag: v1\n    }\n  list:\n    - [\n    a, b\n    ]\n  note: |\n    [ not a flow\n  after: é1\n";
+        let doc = &parse(text, 0).unwrap()[0];
+        let image = doc
+            .get("vault")
+            .unwrap()
+            .get("server")
+            .unwrap()
+            .get("image")
+            .unwrap();
+        let tag = image.get("tag").unwrap();
+        let span = tag.scalar().unwrap().content.unwrap();
+        assert_eq!(&text[span.start..span.end], "v1");
+        assert_eq!((tag.line, tag.column), (9, 10));
+        let after = doc.get("vault").unwrap().get("after").unwrap();
+        let span = after.scalar().unwrap().content.unwrap();
+        assert_eq!(&text[span.start..span.end], "é1");
+        assert_eq!((after.line, after.column), (17, 10));
+        let args = doc
+            .get("vault")
+            .unwrap()
+            .get("server")
+            .unwrap()
+            .get("args")
+            .unwrap();
+        assert_eq!(args.seq().unwrap().len(), 2);
+        assert_eq!(
+            doc.get("vault")
+                .unwrap()
+                .get("note")
+                .unwrap()
+                .scalar()
+                .unwrap()
+                .value,
+            "[ not a flow\n"
+        );
+        // what no reading can save stays an error at its place in the file
+        let err = parse("a:\n  b: [\n x\n", 0).unwrap_err();
+        assert!(err.line >= 2, "{err}");
     }
 }

@@ -586,3 +586,71 @@ fn a_file_changed_before_the_write_is_not_reported_as_bumped() {
         "image: nginx:1.28\n"
     );
 }
+
+#[test]
+fn a_compose_tag_written_in_env_is_bumped_there_byte_exactly() {
+    let (_dir, root) = temp_fixture("compose-env");
+    let env = root.join("node/.env");
+    let compose = root.join("node/docker-compose.yml");
+    let (env_before, compose_before) = (
+        std::fs::read_to_string(&env).unwrap(),
+        std::fs::read_to_string(&compose).unwrap(),
+    );
+    let out = upkeep(
+        &root,
+        &["bump", ".", "--image", "sigp/lighthouse", "--to", "v5.3.1"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // the BOM, `export`, the quotes, the comment and CRLF survive; the
+    // whole-image `VC_IMAGE` moves too (same image)
+    let want = env_before
+        .replace("LH_TAG=\"v5.3.0\"", "LH_TAG=\"v5.3.1\"")
+        .replace(
+            "VC_IMAGE=sigp/lighthouse:v5.3.0",
+            "VC_IMAGE=sigp/lighthouse:v5.3.1",
+        );
+    assert_eq!(std::fs::read_to_string(&env).unwrap(), want);
+    assert_eq!(std::fs::read_to_string(&compose).unwrap(), compose_before);
+    assert!(
+        err.contains("node/.env:1:16  sigp/lighthouse  v5.3.0 -> v5.3.1"),
+        "{err}"
+    );
+    // the single-quoted, spaced value with a comment
+    let out = upkeep(
+        &root,
+        &[
+            "bump",
+            ".",
+            "--image",
+            "ethereum/client-go",
+            "--to",
+            "v1.14.13",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(&env).unwrap(),
+        want.replace("'v1.14.12'", "'v1.14.13'")
+    );
+}
+
+#[test]
+fn moving_tags_and_local_builds_are_never_bumped() {
+    let (_dir, root) = temp_fixture("local-build");
+    let path = root.join("docker-compose.yml");
+    let before = std::fs::read_to_string(&path).unwrap();
+    for (image, to) in [
+        ("redis", "7.4"),
+        ("acme/api", "1.5.0"),
+        ("acme/tool", "2.1.0"),
+    ] {
+        let out = upkeep(&root, &["bump", ".", "--image", image, "--to", to]);
+        assert!(
+            stderr(&out).contains("left alone: skipped"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+}

@@ -153,7 +153,7 @@ fn first_check_reports_outdated_references_per_environment() {
         "{reasons:?}"
     );
     assert!(
-        reasons.contains(&("sigp/lighthouse", "channel-tag")),
+        reasons.contains(&("sigp/lighthouse", "moving-tag")),
         "{reasons:?}"
     );
     // most urgent first: the mainnet geth missed Pectra (below its minimum
@@ -323,7 +323,7 @@ fn table_and_markdown_formats() {
     assert!(
         table
             .trim_end()
-            .ends_with("3 outdated, 1 up to date, 2 not checked (1 channel-tag, 1 untracked)"),
+            .ends_with("3 outdated, 1 up to date, 2 not checked (1 moving-tag, 1 untracked)"),
         "{table}"
     );
     let out = upkeep_env(s.dir.path(), &["check", "--format", "markdown"], &env);

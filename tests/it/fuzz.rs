@@ -78,6 +78,8 @@ fn block() -> impl Strategy<Value = String> {
         Just("copy:\n  image:\n    repository: nginx\n    tag: *t\n".to_string()),
         image_string().prop_map(|i| format!("FROM {i} AS b\nARG V=1.0\nFROM nginx:${{V}}\n")),
         (name(), tag()).prop_map(|(n, t)| format!("X_REPO={n}\nX_TAG={t}\n# upkeep: image={n}\nY=\"{t}\"\n")),
+        // flow collections closed at their key's indentation (Go's YAML)
+        (key.clone(), image_string()).prop_map(|(k, i)| format!("{k}:\n  args: [\n    a,\n  b\n  ]\n  image: \"{i}\"\n")),
         "\\PC{0,30}\n",
     ]
 }
@@ -231,5 +233,130 @@ proptest! {
         text in input(),
     ) {
         check(name, &text)?;
+    }
+}
+
+/// A compose project: a `.env` written in every way compose reads one
+/// (BOM, `export`, quotes, comments, CRLF) and a compose file taking its
+/// tags from it in every interpolation form.
+fn project() -> impl Strategy<Value = (String, String)> {
+    let var = (
+        prop::sample::select(vec!["A_TAG", "B_TAG", "IMG", "UNSET"]),
+        prop::sample::select(vec!["${V}", "$V", "${V:-1.0}", "${V-1.0}", "${V:?x}"]),
+    );
+    let assignment = (
+        prop::sample::select(vec!["A_TAG", "B_TAG", "IMG", "A_REPO"]),
+        tag(),
+        prop::sample::select(vec!["", "export ", " "]),
+        prop::sample::select(vec!["", "'", "\""]),
+        prop::sample::select(vec!["", " # note", "   #x"]),
+    );
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(assignment, 0..5),
+        prop::collection::vec((name(), var), 1..4),
+    )
+        .prop_map(|(bom, crlf, vars, services)| {
+            let mut env = String::from(if bom { "\u{feff}" } else { "" });
+            for (k, t, export, q, comment) in vars {
+                let value = if k == "IMG" {
+                    format!("nginx:{t}")
+                } else if k == "A_REPO" {
+                    "a/a".into()
+                } else {
+                    t
+                };
+                env.push_str(&format!("{export}{k}={q}{value}{q}{comment}\n"));
+            }
+            let mut compose = String::from("services:\n");
+            for (i, (n, (v, form))) in services.into_iter().enumerate() {
+                let expr = form.replace('V', v);
+                let image = if v == "IMG" {
+                    expr
+                } else {
+                    format!("{n}:{expr}")
+                };
+                compose.push_str(&format!("  s{i}:\n    image: \"{image}\"\n"));
+            }
+            if crlf {
+                env = env.replace('\n', "\r\n");
+            }
+            (env, compose)
+        })
+}
+
+/// Scanning the `.env` with its compose file: spans read their values, and
+/// each bump either verifies or refuses and changes only tag bytes.
+fn check_project(env: &str, compose: &str) -> Result<(), TestCaseError> {
+    let project = manifest::Project {
+        env: None,
+        compose: vec![("docker-compose.yml", compose)],
+    };
+    let refs = match manifest::scan_text_in(".env", env, &project) {
+        Some(Ok(refs)) => refs,
+        other => return Err(TestCaseError::fail(format!("{other:?}"))),
+    };
+    for r in &refs {
+        if let (Some(span), Some(tag)) = (r.tag_span, &r.tag) {
+            prop_assert_eq!(env.get(span.start..span.end), Some(tag.as_str()));
+        }
+    }
+    // the compose file's own scan leaves out what the `.env` reports
+    let own = manifest::Project {
+        env: Some((".env", env)),
+        compose: Vec::new(),
+    };
+    if let Some(Ok(crefs)) = manifest::scan_text_in("docker-compose.yml", compose, &own) {
+        prop_assert!(crefs.iter().all(|r| r.file == "docker-compose.yml"));
+    }
+    for r in refs.iter().filter(|r| r.skip.is_none()) {
+        let Some(tag) = &r.tag else { continue };
+        let req = BumpRequest {
+            image: r.image.clone(),
+            to: "9.9.9".into(),
+            from: Some(tag.clone()),
+            digest: DigestAction::Keep,
+        };
+        match manifest::bump_text_in(".env", env, &req, &project) {
+            Ok((_, Some(after))) => {
+                // only the bytes of moved tags changed
+                let spans: Vec<_> = refs
+                    .iter()
+                    .filter(|o| {
+                        o.skip.is_none()
+                            && o.tag.as_ref() == Some(tag)
+                            && manifest::image::same_image(&o.image, &r.image)
+                    })
+                    .filter_map(|o| o.tag_span)
+                    .collect();
+                let mut spans = spans;
+                spans.sort();
+                spans.dedup();
+                let mut expected = String::new();
+                let mut last = 0;
+                for sp in &spans {
+                    expected.push_str(&env[last..sp.start]);
+                    expected.push_str("9.9.9");
+                    last = sp.end;
+                }
+                expected.push_str(&env[last..]);
+                prop_assert_eq!(after, expected);
+            }
+            Ok((_, None)) => {}
+            // refusing (verification) is allowed, panicking is not
+            Err(manifest::BumpError::Verification { .. }) => {}
+            Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn compose_projects_scan_and_bump_in_env_exactly((env, compose) in project()) {
+        check_project(&env, &compose)?;
     }
 }

@@ -401,3 +401,99 @@ fn deep_nesting_and_alias_bombs_are_problems_not_crashes() {
     assert!(report.problems.iter().all(|p| p.line.is_some()));
     assert_eq!(report.references.len(), 1);
 }
+
+#[test]
+fn compose_tags_written_in_the_projects_env_are_reported_there_once() {
+    insta::assert_snapshot!(scan_listing("compose-env"));
+    let report = manifest::scan(&fixture("compose-env"));
+    // `LH_TAG` is read by two compose files and paired with `LH_REPO` by
+    // naming convention: one place, one reference
+    let at_lh: Vec<_> = report
+        .references
+        .iter()
+        .filter(|r| r.file == "node/.env" && r.line == 1)
+        .collect();
+    assert_eq!(at_lh.len(), 1, "{at_lh:?}");
+    assert_eq!(at_lh[0].kind, manifest::Kind::Compose);
+    // the same compose file alone has nothing to look the variable up in
+    let text = std::fs::read_to_string(fixture("compose-env/node/docker-compose.yml")).unwrap();
+    let alone = manifest::scan_text("node/docker-compose.yml", &text)
+        .unwrap()
+        .unwrap();
+    assert_eq!(alone[0].skip, Some(manifest::Skip::Variable));
+}
+
+#[test]
+fn dockerfile_copy_and_mount_sources_are_references_but_stages_are_not() {
+    let text = std::fs::read_to_string(fixture("dockerfile/copy-from.Dockerfile")).unwrap();
+    let refs = manifest::scan_text("copy-from.Dockerfile", &text)
+        .unwrap()
+        .unwrap();
+    assert_spans_read_their_values(&fixture("dockerfile/copy-from.Dockerfile"), &refs);
+    insta::assert_snapshot!(listing(&refs));
+}
+
+#[test]
+fn only_files_named_like_dockerfiles_are_dockerfiles() {
+    insta::assert_snapshot!(scan_listing("dockerfile-names"));
+}
+
+#[test]
+fn local_builds_and_moving_tags_are_skips() {
+    insta::assert_snapshot!(scan_listing("local-build"));
+    let out = upkeep(&fixture("local-build"), &["scan", ".", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let skips: Vec<&str> = json["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["skip"].as_str())
+        .collect();
+    assert!(
+        skips.contains(&"local-build") && skips.contains(&"moving-tag"),
+        "{skips:?}"
+    );
+}
+
+#[test]
+fn yaml_that_go_reads_is_read_with_exact_spans() {
+    insta::assert_snapshot!(scan_listing("go-yaml"));
+}
+
+#[test]
+fn a_single_line_json_manifest_has_exact_spans() {
+    let dir = tempfile::tempdir().unwrap();
+    // a minified manifest: every reference on line 1, columns far apart
+    let containers: Vec<String> = (0..2000)
+        .map(|i| {
+            format!(
+                r#"{{"name":"c{i}","image":"ghcr.io/acme/app-{i}:v1.{i}.0","args":["--x","é{i}"]}}"#
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"{{"apiVersion":"apps/v1","kind":"Deployment","spec":{{"template":{{"spec":{{"containers":[{}]}}}}}}}}"#,
+        containers.join(",")
+    );
+    std::fs::write(dir.path().join("deploy.json"), &text).unwrap();
+    let report = manifest::scan(dir.path());
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.references.len(), 2000);
+    assert_spans_read_their_values(dir.path(), &report.references);
+    let last = report.references.last().unwrap();
+    assert_eq!((last.line, last.tag.as_deref()), (1, Some("v1.1999.0")));
+}
+
+#[test]
+fn jsonl_streams_the_same_references_as_json() {
+    let json = upkeep(&fixture("compose-env"), &["scan", ".", "--format", "json"]);
+    let jsonl = upkeep(&fixture("compose-env"), &["scan", ".", "--format", "jsonl"]);
+    assert!(jsonl.status.success(), "{}", stderr(&jsonl));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let lines: Vec<serde_json::Value> = stdout(&jsonl)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(json["references"].as_array().unwrap(), &lines);
+}

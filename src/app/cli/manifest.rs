@@ -25,6 +25,9 @@ pub struct ScanArgs {
 pub enum ScanFormat {
     Table,
     Json,
+    /// One JSON object per line, each reference printed as soon as its
+    /// file (and every file before it) is scanned.
+    Jsonl,
 }
 
 #[derive(Debug, Args)]
@@ -86,8 +89,57 @@ impl<'a> From<&'a Reference> for ReferenceJson<'a> {
     }
 }
 
+/// `--format jsonl`: references stream out in path order as files are
+/// scanned, problems go to stderr as they are met; nothing is held.
+fn scan_jsonl(path: &Path) -> Result<Exit> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut failed: Option<std::io::Error> = None;
+    let mut problems = 0usize;
+    let mut references = 0usize;
+    let (walk_problems, files) = manifest::scan_each(path, |f| {
+        if failed.is_some() {
+            return;
+        }
+        match f.result {
+            Ok(refs) => {
+                for r in &refs {
+                    references += 1;
+                    let line = serde_json::to_string(&ReferenceJson::from(r))
+                        .map_err(std::io::Error::other)
+                        .and_then(|l| writeln!(out, "{l}"));
+                    if let Err(e) = line {
+                        failed = Some(e);
+                        return;
+                    }
+                }
+            }
+            Err(p) => {
+                problems += 1;
+                eprintln!("warning: {p}");
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    out.flush()?;
+    for p in &walk_problems {
+        eprintln!("warning: {p}");
+    }
+    tracing::info!(files, references, "scanned");
+    Ok(if problems + walk_problems.len() == 0 {
+        Exit::Success
+    } else {
+        Exit::Partial
+    })
+}
+
 pub fn scan(args: &ScanArgs) -> Result<Exit> {
     check_path(&args.path)?;
+    if let ScanFormat::Jsonl = args.format {
+        return scan_jsonl(&args.path);
+    }
     let report = manifest::scan(&args.path);
     tracing::info!(
         files = report.files_scanned,
@@ -109,7 +161,8 @@ pub fn scan(args: &ScanArgs) -> Result<Exit> {
             out = serde_json::to_string_pretty(&json)?;
             out.push('\n');
         }
-        ScanFormat::Table => {
+        // (jsonl is streamed above)
+        ScanFormat::Table | ScanFormat::Jsonl => {
             let rows: Vec<[String; 5]> = report
                 .references
                 .iter()

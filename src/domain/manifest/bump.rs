@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::scan::{self, FileType, Problem};
+use super::scan::{self, FileType, Problem, Project};
 use super::{Reference, Site, Skip, Span, image};
 use crate::domain::version::{Scheme, Tag};
 use crate::domain::yaml;
@@ -156,8 +156,10 @@ impl BumpRequest {
 pub fn plan(root: &Path, req: &BumpRequest) -> Result<BumpPlan, BumpError> {
     req.validate()?;
     let (files, mut problems) = scan::files(root);
+    let projects = scan::Projects::new(&files);
     let mut plan = BumpPlan::default();
-    for (rel, abs, file_type) in files {
+    for (rel, abs, file_type) in &files {
+        let (rel, abs, file_type) = (rel.clone(), abs.clone(), *file_type);
         let text = match scan::read(&abs) {
             Ok(t) => t,
             Err(why) => {
@@ -170,7 +172,8 @@ pub fn plan(root: &Path, req: &BumpRequest) -> Result<BumpPlan, BumpError> {
                 continue;
             }
         };
-        match bump_typed(&rel, &text, file_type, req, &|_| true) {
+        let project = projects.of(&rel, &text);
+        match bump_typed(&rel, &text, file_type, req, &|_| true, &project.view()) {
             Ok((outcomes, after)) => {
                 plan.outcomes.extend(outcomes);
                 if let Some(after) = after.filter(|a| *a != text) {
@@ -246,7 +249,22 @@ pub fn bump_text_only(
 ) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
     req.validate()?;
     match FileType::of(file) {
-        Some(file_type) => bump_typed(file, text, file_type, req, select),
+        Some(file_type) => bump_typed(file, text, file_type, req, select, &Project::default()),
+        None => Ok((Vec::new(), None)),
+    }
+}
+
+/// [`bump_text`] for a file of a compose project (its `.env`, or a compose
+/// file next to one): what [`super::scan_text_in`] reads, it bumps.
+pub fn bump_text_in(
+    file: &str,
+    text: &str,
+    req: &BumpRequest,
+    project: &Project<'_>,
+) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
+    req.validate()?;
+    match FileType::of(file) {
+        Some(file_type) => bump_typed(file, text, file_type, req, &|_| true, project),
         None => Ok((Vec::new(), None)),
     }
 }
@@ -257,8 +275,9 @@ fn bump_typed(
     file_type: FileType,
     req: &BumpRequest,
     select: &dyn Fn(&Reference) -> bool,
+    project: &Project<'_>,
 ) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
-    let refs = scan::scan_text(file, text, file_type).map_err(BumpError::Parse)?;
+    let refs = scan::scan_text(file, text, file_type, project).map_err(BumpError::Parse)?;
     let quote = preferred_quote(text);
     let mut decisions: Vec<Option<Decision>> = refs
         .iter()
@@ -353,7 +372,7 @@ fn bump_typed(
         last = span.end;
     }
     after.push_str(&text[last..]);
-    verify(file, &after, file_type, &refs, &expected)?;
+    verify(file, &after, file_type, project, &refs, &expected)?;
     Ok((outcomes, Some(after)))
 }
 
@@ -391,6 +410,7 @@ fn verify(
     file: &str,
     after: &str,
     file_type: FileType,
+    project: &Project<'_>,
     before: &[Reference],
     expected: &[Predicted],
 ) -> Result<(), BumpError> {
@@ -400,7 +420,8 @@ fn verify(
         column: r.column,
         detail,
     };
-    let now = scan::scan_text(file, after, file_type).map_err(|p| fail(&before[0], p.message))?;
+    let now = scan::scan_text(file, after, file_type, project)
+        .map_err(|p| fail(&before[0], p.message))?;
     if now.len() != expected.len() {
         return Err(fail(
             &before[0],

@@ -1,4 +1,6 @@
-//! Dockerfiles: finds the base image of every `FROM` instruction.
+//! Dockerfiles: finds the base image of every `FROM` instruction, and the
+//! images that `COPY --from=` / `ADD --from=` and `RUN --mount=...,from=`
+//! read from (not when they name a build stage).
 //!
 //! Understands what decides which bytes hold a tag: case-insensitive
 //! instructions, line continuations (with the `# escape=` parser directive),
@@ -60,10 +62,75 @@ pub(super) fn scan(src: &Source<'_>) -> Vec<Reference> {
                 stages.insert(name.to_ascii_lowercase());
             }
             args.in_stage = true;
+        } else if keyword.eq_ignore_ascii_case("copy") || keyword.eq_ignore_ascii_case("add") {
+            // `COPY --from=image:tag src dst` (flags come first)
+            for w in words.iter().skip(1) {
+                let Some(flag) = line.text.get(w.clone()) else {
+                    break;
+                };
+                if !flag.starts_with("--") {
+                    break;
+                }
+                if flag.len() > 7 && flag[..7].eq_ignore_ascii_case("--from=") {
+                    refs.extend(from_flag(
+                        src,
+                        line,
+                        w.start + 7..w.end,
+                        escape,
+                        &args,
+                        &stages,
+                    ));
+                }
+            }
+        } else if keyword.eq_ignore_ascii_case("run") {
+            // `RUN --mount=type=cache,from=image:tag,target=/x cmd`
+            for w in words.iter().skip(1) {
+                let Some(flag) = line.text.get(w.clone()) else {
+                    break;
+                };
+                if !flag.starts_with("--") {
+                    break;
+                }
+                let Some(opts) = flag.strip_prefix("--mount=") else {
+                    continue;
+                };
+                let mut at = w.start + "--mount=".len();
+                for opt in opts.split(',') {
+                    if let Some(value) = opt.strip_prefix("from=").filter(|v| !v.is_empty()) {
+                        let start = at + "from=".len();
+                        refs.extend(from_flag(
+                            src,
+                            line,
+                            start..start + value.len(),
+                            escape,
+                            &args,
+                            &stages,
+                        ));
+                    }
+                    at += opt.len() + 1;
+                }
+            }
         }
     }
     refs.sort_by_key(|r| (r.line, r.column));
     refs
+}
+
+/// The image of a `--from=` flag (`COPY`, `RUN --mount`): none when it names
+/// a build stage (by name or index).
+fn from_flag(
+    src: &Source<'_>,
+    line: &Logical,
+    word: Range<usize>,
+    escape: char,
+    args: &Args,
+    stages: &HashSet<String>,
+) -> Option<Reference> {
+    let value = line.text.get(word.clone())?;
+    if value.bytes().all(|b| b.is_ascii_digit()) || stages.contains(&value.to_ascii_lowercase()) {
+        return None;
+    }
+    from_reference(src, line, word, escape, args, stages)
 }
 
 /// The reference for the image word of a `FROM` line.

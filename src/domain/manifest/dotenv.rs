@@ -43,6 +43,8 @@ struct Var<'a> {
     start: usize,
     /// Single-quoted: the value is literal, no `${VAR}` interpolation.
     literal: bool,
+    /// Double-quoted with a backslash: the value is not written as it reads.
+    escaped: bool,
     /// Repository named by a valid `# upkeep: image=` comment directly above.
     annotation: Option<&'a str>,
 }
@@ -101,6 +103,19 @@ pub(super) fn scan(src: &Source<'_>) -> Vec<Reference> {
     }
     refs.sort_by_key(|r| (r.line, r.column));
     refs
+}
+
+/// Every assignment of a `.env` as docker compose reads it for
+/// interpolation, the last one of a name winning: (name, value, offset of
+/// the value's first byte when it is written as it reads).
+pub(super) fn variables<'a>(src: &Source<'a>) -> Vec<(&'a str, &'a str, Option<usize>)> {
+    parse(src.body(), src.bom)
+        .into_iter()
+        .map(|v| {
+            let plain = !v.escaped && (v.literal || !v.value.contains('$'));
+            (v.key, v.value, plain.then_some(v.start))
+        })
+        .collect()
 }
 
 /// The stems of `key` for every suffix it ends with, longest first.
@@ -294,6 +309,8 @@ fn parse(body: &str, base: usize) -> Vec<Var<'_>> {
                     value: body.get(a.value.clone()).unwrap_or(""),
                     start: base + a.value.start,
                     literal: a.quote == Some(b'\''),
+                    escaped: a.quote == Some(b'"')
+                        && body.get(a.value.clone()).is_some_and(|v| v.contains('\\')),
                     annotation: above,
                 });
                 // Always past this line: a quoted value may span several.

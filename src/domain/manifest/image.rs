@@ -125,32 +125,94 @@ pub fn same_image(a: &str, b: &str) -> bool {
     normalize(a) == normalize(b)
 }
 
+/// Tags that move by themselves: a new image is pushed under the same tag.
+const MOVING_TAGS: [&str; 17] = [
+    "latest", "stable", "edge", "nightly", "unstable", "main", "master", "develop", "dev",
+    "canary", "current", "lts", "next", "mainline", "rolling", "testing", "head",
+];
+
+/// True for a moving tag: `latest`, `stable`, `edge`, ... alone or with a
+/// word-only flavour (`stable-alpine`, `latest-slim`), case-insensitively.
+pub fn is_moving_tag(tag: &str) -> bool {
+    let lower = tag.to_ascii_lowercase();
+    let mut words = lower.split('-');
+    let head = words.next().unwrap_or_default();
+    MOVING_TAGS.contains(&head)
+        && words.all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic()))
+}
+
+/// True for a tag that names a local build (`local`, `local-dev`, `dev-local`).
+pub fn is_local_tag(tag: &str) -> bool {
+    let lower = tag.to_ascii_lowercase();
+    lower == "local" || lower.starts_with("local-") || lower.ends_with("-local")
+}
+
+/// True when an image name carries a registry host (`ghcr.io/x`,
+/// `localhost:5000/x`).
+pub fn has_registry(name: &str) -> bool {
+    name.split_once('/')
+        .is_some_and(|(first, _)| looks_like_host(first))
+}
+
 /// True when the text holds a template expression such as `{{ .Values.x }}`.
 pub fn is_templated(text: &str) -> bool {
     text.contains("{{") || text.contains("{%")
 }
 
-/// A string after variable interpolation, with each resolved byte's origin in
-/// the source text (`None` for bytes that came from nowhere we can edit).
+/// Where a byte of an interpolated string was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// In the interpolated text itself (a literal or a `${VAR:-default}`).
+    Here,
+    /// In the value of a variable of the environment (the compose `.env`).
+    Env,
+}
+
+/// The value of a variable of the environment and where its bytes are
+/// written in the environment file (`None` when they are not written as
+/// they read: escapes, nested variables).
+#[derive(Clone, Copy, Debug)]
+pub struct EnvValue<'a> {
+    pub value: &'a str,
+    pub at: Option<usize>,
+}
+
+/// A string after variable interpolation, with each resolved byte's origin
+/// (`None` for bytes that came from nowhere we can edit).
 pub struct Interpolated {
     pub text: String,
-    origin: Vec<Option<usize>>,
+    origin: Vec<Option<(Place, usize)>>,
 }
 
 impl Interpolated {
     /// Maps a range of the resolved text back to the source, if every byte of
     /// it comes from one contiguous run of source bytes.
     pub fn source_range(&self, r: Range<usize>) -> Option<Range<usize>> {
+        match self.place_range(r)? {
+            (Place::Here, r) => Some(r),
+            (Place::Env, _) => None,
+        }
+    }
+
+    /// Maps a range of the resolved text back to where it is written: in
+    /// the text or in the environment file, one contiguous run of bytes.
+    pub fn place_range(&self, r: Range<usize>) -> Option<(Place, Range<usize>)> {
         if r.is_empty() {
             return None;
         }
-        let start = self.origin.get(r.start).copied().flatten()?;
+        let (place, start) = self.origin.get(r.start).copied().flatten()?;
         for (i, pos) in r.clone().enumerate() {
-            if self.origin.get(pos).copied().flatten() != Some(start + i) {
+            if self.origin.get(pos).copied().flatten() != Some((place, start + i)) {
                 return None;
             }
         }
-        Some(start..start + r.len())
+        Some((place, start..start + r.len()))
+    }
+
+    fn push_str(&mut self, text: &str, place: Place, at: Option<usize>) {
+        self.text.push_str(text);
+        self.origin
+            .extend((0..text.len()).map(|k| at.map(|a| (place, a + k))));
     }
 }
 
@@ -159,61 +221,93 @@ impl Interpolated {
 /// `$`. A variable with no default (`${VAR}`, `$VAR`, `${VAR:?err}`) makes the
 /// whole value a [`Skip::Variable`].
 pub fn interpolate(text: &str) -> Result<Interpolated, Skip> {
+    interpolate_with(text, &|_| None)
+}
+
+/// [`interpolate`] with an environment, as docker compose reads its
+/// project's `.env`: a variable set there takes its value from there
+/// (`${VAR:-default}` only when set and not empty), and only a variable set
+/// nowhere, without a default, is a [`Skip::Variable`].
+pub fn interpolate_with<'e>(
+    text: &str,
+    env: &dyn Fn(&str) -> Option<EnvValue<'e>>,
+) -> Result<Interpolated, Skip> {
     let bytes = text.as_bytes();
     let mut out = Interpolated {
         text: String::with_capacity(text.len()),
         origin: Vec::with_capacity(text.len()),
     };
+    let from_env = |out: &mut Interpolated, v: EnvValue<'_>| {
+        if v.value.contains('$') {
+            return Err(Skip::Variable);
+        }
+        out.push_str(v.value, Place::Env, v.at);
+        Ok(())
+    };
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] != b'$' {
             let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
-            for k in 0..ch.len_utf8() {
-                out.origin.push(Some(i + k));
-            }
-            out.text.push(ch);
-            i += ch.len_utf8();
+            let len = ch.len_utf8();
+            out.push_str(&text[i..i + len], Place::Here, Some(i));
+            i += len;
             continue;
         }
         match bytes.get(i + 1) {
             Some(b'$') => {
-                out.text.push('$');
-                out.origin.push(None);
+                out.push_str("$", Place::Here, None);
                 i += 2;
             }
             Some(b'{') => {
                 let close = text[i..].find('}').map(|c| i + c).ok_or(Skip::Variable)?;
                 let inner = &text[i + 2..close];
-                let default = inner
-                    .find(":-")
-                    .map(|p| p + 2)
-                    .or_else(|| inner.find('-').map(|p| p + 1))
-                    .filter(|&p| {
-                        inner[..p]
-                            .trim_end_matches([':', '-'])
-                            .bytes()
-                            .all(is_var_byte)
-                    });
-                let Some(d) = default else {
-                    return Err(Skip::Variable);
-                };
-                let default_text = &inner[d..];
-                if default_text.contains('$') {
-                    return Err(Skip::Variable);
-                }
-                let src = i + 2 + d;
-                for (k, ch) in default_text.char_indices() {
-                    for b in 0..ch.len_utf8() {
-                        out.origin.push(Some(src + k + b));
+                let name_end = inner
+                    .bytes()
+                    .position(|b| !is_var_byte(b))
+                    .unwrap_or(inner.len());
+                let name = &inner[..name_end];
+                let op = &inner[name_end..];
+                let value = (!name.is_empty()).then(|| env(name)).flatten();
+                let default = op
+                    .strip_prefix(":-")
+                    .map(|d| (d, true))
+                    .or_else(|| op.strip_prefix('-').map(|d| (d, false)));
+                match (value, default) {
+                    // `${VAR:-d}` uses d when VAR is empty, `${VAR-d}` only when unset.
+                    (Some(v), Some((_, true))) if !v.value.is_empty() => from_env(&mut out, v)?,
+                    (Some(v), Some((_, false))) => from_env(&mut out, v)?,
+                    (Some(v), None)
+                        if op.is_empty() || op.starts_with([':', '?']) && !op.starts_with(":+") =>
+                    {
+                        from_env(&mut out, v)?
                     }
-                    out.text.push(ch);
+                    (_, Some((d, _))) if !name.is_empty() => {
+                        if d.contains('$') {
+                            return Err(Skip::Variable);
+                        }
+                        out.push_str(
+                            d,
+                            Place::Here,
+                            Some(i + 2 + name_end + (op.len() - d.len())),
+                        );
+                    }
+                    _ => return Err(Skip::Variable),
                 }
                 i = close + 1;
             }
-            Some(&c) if is_var_byte(c) => return Err(Skip::Variable),
+            Some(&c) if is_var_byte(c) => {
+                let end = text[i + 1..]
+                    .bytes()
+                    .position(|b| !is_var_byte(b))
+                    .map_or(text.len(), |p| i + 1 + p);
+                match env(&text[i + 1..end]) {
+                    Some(v) => from_env(&mut out, v)?,
+                    None => return Err(Skip::Variable),
+                }
+                i = end;
+            }
             _ => {
-                out.text.push('$');
-                out.origin.push(Some(i));
+                out.push_str("$", Place::Here, Some(i));
                 i += 1;
             }
         }
@@ -259,6 +353,39 @@ mod tests {
     }
 
     #[test]
+    fn moving_and_local_tags() {
+        for t in [
+            "latest",
+            "stable",
+            "Edge",
+            "stable-alpine",
+            "latest-slim",
+            "mainline",
+        ] {
+            assert!(is_moving_tag(t), "{t}");
+        }
+        for t in [
+            "v1.2.3",
+            "1.27-alpine",
+            "latest-1.2",
+            "dev-3f2a1b",
+            "stable-",
+            "edgeless",
+            "alpine",
+        ] {
+            assert!(!is_moving_tag(t), "{t}");
+        }
+        for t in ["local", "local-dev", "dev-local", "LOCAL"] {
+            assert!(is_local_tag(t), "{t}");
+        }
+        for t in ["localhost", "v1-locale", "1.0"] {
+            assert!(!is_local_tag(t), "{t}");
+        }
+        assert!(has_registry("ghcr.io/x/y") && has_registry("localhost:5000/x"));
+        assert!(!has_registry("sigp/lighthouse") && !has_registry("myapp"));
+    }
+
+    #[test]
     fn normalizes_like_docker() {
         assert_eq!(normalize("busybox"), "docker.io/library/busybox");
         assert!(same_image("busybox", "docker.io/library/busybox"));
@@ -282,6 +409,59 @@ mod tests {
         assert_eq!(interpolate("nginx:$TAG").err(), Some(Skip::Variable));
         assert_eq!(interpolate("a:${T-1.0}").unwrap().text, "a:1.0");
         assert_eq!(interpolate("a$$b").unwrap().text, "a$b");
+    }
+
+    #[test]
+    fn interpolates_from_an_environment() {
+        let env = |name: &str| match name {
+            "LH_TAG" => Some(EnvValue {
+                value: "v5.3.0",
+                at: Some(100),
+            }),
+            "EMPTY" => Some(EnvValue {
+                value: "",
+                at: Some(7),
+            }),
+            "NESTED" => Some(EnvValue {
+                value: "${X}",
+                at: Some(9),
+            }),
+            _ => None,
+        };
+        for src in [
+            "x:${LH_TAG}",
+            "x:$LH_TAG",
+            "x:${LH_TAG:-v1}",
+            "x:${LH_TAG-v1}",
+            "x:${LH_TAG:?set it}",
+        ] {
+            let r = interpolate_with(src, &env).unwrap();
+            assert_eq!(r.text, "x:v5.3.0", "{src}");
+            assert_eq!(r.place_range(2..8), Some((Place::Env, 100..106)), "{src}");
+            assert_eq!(r.source_range(2..8), None, "{src}");
+        }
+        let r = interpolate_with("x:${EMPTY:-v1}", &env).unwrap();
+        assert_eq!(
+            (r.text.as_str(), r.place_range(2..4)),
+            ("x:v1", Some((Place::Here, 11..13)))
+        );
+        assert_eq!(interpolate_with("x:${EMPTY-v1}", &env).unwrap().text, "x:");
+        assert_eq!(
+            interpolate_with("x:${UNSET:-v1}", &env).unwrap().text,
+            "x:v1"
+        );
+        assert_eq!(
+            interpolate_with("x:${UNSET}", &env).err(),
+            Some(Skip::Variable)
+        );
+        assert_eq!(
+            interpolate_with("x:${NESTED}", &env).err(),
+            Some(Skip::Variable)
+        );
+        assert_eq!(
+            interpolate_with("x:${LH_TAG:+y}", &env).err(),
+            Some(Skip::Variable)
+        );
     }
 
     #[test]

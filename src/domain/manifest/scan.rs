@@ -15,7 +15,7 @@ use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use serde::Serialize;
 
 use super::structured::{self, Hints};
-use super::{Reference, Source, dockerfile, dotenv};
+use super::{Env, Reference, Source, dockerfile, dotenv};
 
 /// Files larger than this are skipped (with a problem): no manifest is that big.
 pub const MAX_FILE_SIZE: u64 = 4 * 1024 * 1024;
@@ -76,39 +76,144 @@ impl FileType {
         if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
             return Some(FileType::Dotenv);
         }
-        if lower == "dockerfile"
-            || lower == "containerfile"
-            || lower.starts_with("dockerfile.")
-            || lower.ends_with(".dockerfile")
-            || lower.ends_with(".containerfile")
-        {
+        if is_dockerfile_name(&lower) {
             return Some(FileType::Dockerfile);
         }
         None
     }
 }
 
+/// Extensions that make `Dockerfile.<ext>` (or `dockerfile.<ext>`) source
+/// code or a document about Dockerfiles rather than a Dockerfile
+/// (`src/manifest/dockerfile.rs`).
+const NOT_DOCKERFILE_EXTENSIONS: [&str; 32] = [
+    "rs", "go", "py", "js", "mjs", "cjs", "ts", "tsx", "jsx", "java", "kt", "rb", "php", "c", "h",
+    "cc", "cpp", "hpp", "cs", "swift", "scala", "sh", "bash", "ps1", "md", "rst", "adoc", "html",
+    "txt", "toml", "lock", "snap",
+];
+
+/// Named like a Dockerfile: `Dockerfile`, `Containerfile`, `Dockerfile.<variant>`,
+/// `<name>.Dockerfile` / `<name>.Containerfile` (`lower` is the lower-cased name).
+fn is_dockerfile_name(lower: &str) -> bool {
+    if matches!(lower, "dockerfile" | "containerfile")
+        || lower.ends_with(".dockerfile")
+        || lower.ends_with(".containerfile")
+    {
+        return true;
+    }
+    let variant = lower
+        .strip_prefix("dockerfile.")
+        .or_else(|| lower.strip_prefix("containerfile."));
+    variant.is_some_and(|v| {
+        let ext = v.rsplit('.').next().unwrap_or(v);
+        !v.is_empty() && !NOT_DOCKERFILE_EXTENSIONS.contains(&ext)
+    })
+}
+
 /// Scans one file's text, `file` being its path relative to the root (its
 /// name decides how it is read). `None` for files upkeep does not read.
+///
+/// The file is read alone: a compose file's `${VAR}` is not looked up in a
+/// `.env` next to it ([`scan_text_in`] does that).
 pub fn scan_file_text(file: &str, text: &str) -> Option<Result<Vec<Reference>, Problem>> {
-    FileType::of(file).map(|t| scan_text(file, text, t))
+    FileType::of(file).map(|t| scan_text(file, text, t, &Project::default()))
+}
+
+/// The files of a compose project that the scan of one of them reads: the
+/// project's `.env` (for a compose file) or its compose files (for the
+/// `.env`), as (path relative to the root, text).
+///
+/// A compose file's image whose tag compose takes from the `.env` is one
+/// reference, reported (and bumped) where the tag is written: in the `.env`.
+/// The compose file's own scan leaves it out and the `.env`'s scan reports
+/// it, so every reference has one place and one owner.
+#[derive(Clone, Debug, Default)]
+pub struct Project<'a> {
+    pub env: Option<(&'a str, &'a str)>,
+    pub compose: Vec<(&'a str, &'a str)>,
+}
+
+/// True for the name of a compose project's environment file.
+pub(crate) fn is_project_env(file: &str) -> bool {
+    file.rsplit('/').next() == Some(".env")
+}
+
+/// True for a file that compose reads with the `.env` next to it: a YAML
+/// file named like a compose file (`compose.yaml`, `docker-compose.prod.yml`).
+pub(crate) fn is_project_compose(file: &str) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let lower = name.to_ascii_lowercase();
+    Hints::from_name(name).compose && (lower.ends_with(".yml") || lower.ends_with(".yaml"))
+}
+
+/// The directory part of a relative path (`""` at the root).
+pub(crate) fn dir_of(file: &str) -> &str {
+    file.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// [`scan_file_text`] with the compose project the file belongs to.
+pub fn scan_text_in(
+    file: &str,
+    text: &str,
+    project: &Project<'_>,
+) -> Option<Result<Vec<Reference>, Problem>> {
+    FileType::of(file).map(|t| scan_text(file, text, t, project))
 }
 
 pub(crate) fn scan_text(
     file: &str,
     text: &str,
     file_type: FileType,
+    project: &Project<'_>,
 ) -> Result<Vec<Reference>, Problem> {
     let src = Source::new(file, text);
+    let invalid = |e: crate::domain::yaml::YamlError| Problem {
+        file: file.to_string(),
+        line: Some(e.line),
+        column: Some(e.column),
+        message: if e.message.starts_with("scan budget") {
+            e.message
+        } else {
+            format!("invalid YAML: {}", e.message)
+        },
+    };
     let mut refs = match file_type {
-        FileType::Dotenv => dotenv::scan(&src),
+        FileType::Dotenv => {
+            let mut refs = dotenv::scan(&src);
+            if is_project_env(file) && !project.compose.is_empty() {
+                let env = Env::new(file, text);
+                let mut derived = Vec::new();
+                for (cfile, ctext) in &project.compose {
+                    let mut csrc = Source::new(cfile, ctext);
+                    csrc.env = Some(&env);
+                    // A compose file that does not parse is its own scan's problem.
+                    if let Ok(found) = structured::scan(&csrc, Hints::from_name(cfile)) {
+                        derived.extend(found.into_iter().filter(|r| r.file == file));
+                    }
+                }
+                // The naming convention may have paired the same variable:
+                // the compose file says which image it is.
+                refs.retain(|r| {
+                    !derived
+                        .iter()
+                        .any(|d| d.tag_span == r.tag_span && r.tag_span.is_some())
+                });
+                refs.extend(derived);
+            }
+            refs
+        }
         FileType::Dockerfile => dockerfile::scan(&src),
-        FileType::Structured(hints) => structured::scan(&src, hints).map_err(|e| Problem {
-            file: file.to_string(),
-            line: Some(e.line),
-            column: Some(e.column),
-            message: format!("invalid YAML: {}", e.message),
-        })?,
+        FileType::Structured(hints) => match project.env {
+            Some((efile, etext)) if is_project_compose(file) => {
+                let env = Env::new(efile, etext);
+                let mut src = Source::new(file, text);
+                src.env = Some(&env);
+                let refs = structured::scan(&src, hints).map_err(invalid)?;
+                // References whose tag is written in `.env` are the `.env`'s.
+                refs.into_iter().filter(|r| r.file == file).collect()
+            }
+            _ => structured::scan(&src, hints).map_err(invalid)?,
+        },
     };
     // One place in the file is one reference, however many readers it has
     // (YAML aliases, an ARG used by two FROMs).
@@ -407,50 +512,161 @@ pub(crate) fn read(path: &Path) -> Result<String, String> {
     })
 }
 
+/// What the scan of one file found: its references, or why it was skipped.
+#[derive(Clone, Debug)]
+pub struct FileScan {
+    pub file: String,
+    pub result: Result<Vec<Reference>, Problem>,
+}
+
 /// Scans every manifest under `root` (a directory, or a single file), on
 /// all cores; the result is in path order whatever the thread count.
 pub fn scan(root: &Path) -> ScanReport {
-    let (files, mut problems) = files(root);
+    let mut report = ScanReport::default();
+    let (walk_problems, files) = scan_each(root, |f| match f.result {
+        Ok(refs) => report.references.extend(refs),
+        Err(p) => report.problems.push(p),
+    });
+    report.problems.splice(0..0, walk_problems);
+    report.files_scanned = files;
+    report
+}
+
+/// Scans every manifest under `root` and hands each file's result to
+/// `each` as soon as it and every file before it (in path order) are done,
+/// so that a caller can print as it goes. Returns the problems of the walk
+/// itself (unreadable directories and ignore files) and the number of
+/// files scanned.
+///
+/// Files are handed out one at a time to up to 8 threads, so a thread that
+/// drew a big file does not hold up the others' work: the load is shared by
+/// bytes, not by file count.
+pub fn scan_each(root: &Path, mut each: impl FnMut(FileScan)) -> (Vec<Problem>, usize) {
+    let (files, problems) = files(root);
+    let projects = Projects::new(&files);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = files.len().div_ceil(threads).max(64);
-    let results: Vec<(Vec<Reference>, Vec<Problem>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| scan_files(part)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
-    let mut references = Vec::new();
-    for (refs, probs) in results {
-        references.extend(refs);
-        problems.extend(probs);
+        .min(8)
+        .min(files.len().div_ceil(16))
+        .max(1);
+    if threads == 1 {
+        for i in 0..files.len() {
+            each(scan_one(&files, &projects, i));
+        }
+        return (problems, files.len());
     }
-    ScanReport {
-        references,
-        problems,
-        files_scanned: files.len(),
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (send, receive) = std::sync::mpsc::channel::<(usize, FileScan)>();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let send = send.clone();
+            let (files, projects, next) = (&files, &projects, &next);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= files.len() {
+                        break;
+                    }
+                    if send.send((i, scan_one(files, projects, i))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(send);
+        // Hand results on in path order; out-of-order ones wait here.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut due = 0;
+        for (i, result) in receive {
+            waiting.insert(i, result);
+            while let Some(result) = waiting.remove(&due) {
+                each(result);
+                due += 1;
+            }
+        }
+    });
+    (problems, files.len())
+}
+
+/// Which files of the walk are compose projects' `.env` files and compose
+/// files, by directory.
+pub(crate) struct Projects<'f> {
+    env: std::collections::HashMap<&'f str, &'f Path>,
+    compose: std::collections::HashMap<&'f str, Vec<(&'f str, &'f Path)>>,
+}
+
+impl<'f> Projects<'f> {
+    pub fn new(files: &'f [(String, PathBuf, FileType)]) -> Self {
+        let mut env = std::collections::HashMap::new();
+        let mut compose: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        for (rel, abs, _) in files {
+            if is_project_env(rel) {
+                env.insert(dir_of(rel), abs.as_path());
+            } else if is_project_compose(rel) {
+                compose
+                    .entry(dir_of(rel))
+                    .or_default()
+                    .push((rel.as_str(), abs.as_path()));
+            }
+        }
+        compose.retain(|dir, _| env.contains_key(dir));
+        env.retain(|dir, _| compose.contains_key(dir));
+        Projects { env, compose }
+    }
+
+    /// The project files the scan of `rel` (whose text is `text`) reads.
+    /// Files that cannot be read are left out: their own scan reports them.
+    pub(crate) fn of(&self, rel: &str, text: &str) -> OwnedProject {
+        let dir = dir_of(rel);
+        let mut project = OwnedProject::default();
+        if is_project_env(rel) {
+            if let Some(files) = self.compose.get(dir) {
+                project.compose = files
+                    .iter()
+                    .filter_map(|(f, abs)| Some((f.to_string(), read(abs).ok()?)))
+                    .filter(|(_, t)| t.contains('$'))
+                    .collect();
+            }
+        } else if is_project_compose(rel) && text.contains('$') {
+            project.env = self.env.get(dir).and_then(|abs| {
+                let file = match dir {
+                    "" => ".env".to_string(),
+                    d => format!("{d}/.env"),
+                };
+                Some((file, read(abs).ok()?))
+            });
+        }
+        project
     }
 }
 
-fn scan_files(files: &[(String, PathBuf, FileType)]) -> (Vec<Reference>, Vec<Problem>) {
-    let mut references = Vec::new();
-    let mut problems = Vec::new();
-    for (rel, abs, file_type) in files {
-        match read(abs) {
-            Ok(text) => match scan_text(rel, &text, *file_type) {
-                Ok(refs) => references.extend(refs),
-                Err(p) => problems.push(p),
-            },
-            Err(why) => problems.push(problem(rel, why)),
+/// The texts of a [`Project`].
+#[derive(Default)]
+pub(crate) struct OwnedProject {
+    env: Option<(String, String)>,
+    compose: Vec<(String, String)>,
+}
+
+impl OwnedProject {
+    pub fn view(&self) -> Project<'_> {
+        Project {
+            env: self.env.as_ref().map(|(f, t)| (f.as_str(), t.as_str())),
+            compose: self
+                .compose
+                .iter()
+                .map(|(f, t)| (f.as_str(), t.as_str()))
+                .collect(),
         }
     }
-    (references, problems)
+}
+
+fn scan_one(files: &[(String, PathBuf, FileType)], projects: &Projects<'_>, i: usize) -> FileScan {
+    let (rel, abs, file_type) = &files[i];
+    let result = read(abs)
+        .map_err(|why| problem(rel, why))
+        .and_then(|text| scan_text(rel, &text, *file_type, &projects.of(rel, &text).view()));
+    FileScan {
+        file: rel.clone(),
+        result,
+    }
 }

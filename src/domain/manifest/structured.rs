@@ -35,8 +35,27 @@ pub(super) fn scan(src: &Source<'_>, hints: Hints) -> Result<Vec<Reference>, yam
     let mut out = Vec::new();
     for doc in &docs {
         scan_document(src, hints, doc, &mut out);
+        if src.budget.get() == 0 {
+            let (line, column) = src.line_column(doc.offset);
+            return Err(yaml::YamlError {
+                line,
+                column,
+                message: format!(
+                    "scan budget of {} steps spent in this document; file skipped",
+                    src.budget_size
+                ),
+            });
+        }
     }
     Ok(out)
+}
+
+/// Spends one step of the file's budget; false once it is spent (the walk
+/// then stops and the file becomes a problem).
+fn step(src: &Source<'_>) -> bool {
+    let left = src.budget.get();
+    src.budget.set(left.saturating_sub(1));
+    left > 0
 }
 
 fn scan_document(src: &Source<'_>, hints: Hints, doc: &Node, out: &mut Vec<Reference>) {
@@ -102,6 +121,9 @@ fn is_image_key(key: &str) -> bool {
 /// Walks any YAML tree for `image: repo:tag` strings and Helm-style
 /// `image: {registry, repository, tag, digest}` mappings.
 fn helm(src: &Source<'_>, kind: Kind, node: &Node, out: &mut Vec<Reference>) {
+    if !step(src) {
+        return;
+    }
     match &node.value {
         Value::Map(entries) => {
             for (k, v) in entries.iter() {
@@ -219,6 +241,9 @@ fn kubernetes(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
 }
 
 fn kubernetes_node(src: &Source<'_>, node: &Node, out: &mut Vec<Reference>) {
+    if !step(src) {
+        return;
+    }
     match &node.value {
         Value::Map(entries) => {
             for (k, v) in entries.iter() {
@@ -298,11 +323,25 @@ fn is_compose(doc: &Node) -> bool {
         })
 }
 
-/// `services.<name>.image`, with `${VAR:-default}` interpolation.
+/// `services.<name>.image`, with `${VAR:-default}` interpolation. A service
+/// whose image is built here rather than pulled (`pull_policy: build` or
+/// `never`, or `build:` with an image that names no registry) is a
+/// [`Skip::LocalBuild`].
 fn compose(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
     for (_, service) in doc.get("services").and_then(Node::map).unwrap_or_default() {
-        if let Some(img) = service.get("image") {
-            image_scalar(src, Kind::Compose, img, out);
+        let Some(img) = service.get("image") else {
+            continue;
+        };
+        let before = out.len();
+        image_scalar(src, Kind::Compose, img, out);
+        let policy = service.get("pull_policy").and_then(Node::str);
+        let builds = service.get("build").is_some();
+        for r in &mut out[before..] {
+            let local = matches!(policy, Some("build" | "never"))
+                || builds && !image::has_registry(&r.image);
+            if local && matches!(r.skip, None | Some(Skip::MovingTag)) {
+                r.skip = Some(Skip::LocalBuild);
+            }
         }
     }
 }
@@ -365,5 +404,22 @@ fn argocd(src: &Source<'_>, doc: &Node, out: &mut Vec<Reference>) {
             let pos = value.unwrap_or(p).offset;
             out.push(src.reference(Kind::Argocd, pos, &image, tag, None, skip));
         }
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_spends_its_budget_is_a_problem_not_a_stall() {
+        let text = format!("a:\n{}image: nginx:1.27\n", "  - [x, y, z]\n".repeat(50));
+        let mut src = Source::new("v.yaml", &text);
+        assert_eq!(scan(&src, Hints::default()).unwrap().len(), 1);
+        src.budget_size = 20;
+        src.budget.set(20);
+        let err = scan(&src, Hints::default()).unwrap_err();
+        assert!(err.message.contains("scan budget of 20 steps"), "{err}");
+        assert_eq!((err.line, err.column), (1, 1));
     }
 }

@@ -75,6 +75,13 @@ pub enum Skip {
     Untagged,
     /// The reference is pinned by digest only (`repo@sha256:...`).
     DigestOnly,
+    /// The image is built locally, not pulled: a compose service with
+    /// `build:` and no registry host in its image, `pull_policy: build` or
+    /// `never`, or a tag such as `local`.
+    LocalBuild,
+    /// The tag moves by itself (`latest`, `stable`, `edge`, ...): there is
+    /// no version to compare or bump.
+    MovingTag,
 }
 
 impl Skip {
@@ -84,6 +91,8 @@ impl Skip {
             Skip::Variable => "variable",
             Skip::Untagged => "untagged",
             Skip::DigestOnly => "digest-only",
+            Skip::LocalBuild => "local-build",
+            Skip::MovingTag => "moving-tag",
         }
     }
 }
