@@ -18,6 +18,7 @@ use crate::app::error::AppError;
 use crate::app::publish::{self, Action, Outcome, Target};
 use crate::domain::evaluate::BaseRef;
 use crate::domain::evaluate::{CheckReport, Failure, Finding, ReleaseMap};
+use crate::domain::manifest;
 use crate::domain::plan::{self, PlannedPr};
 use crate::domain::render::{self, Rendered, Templates};
 use crate::domain::repo::RepoName;
@@ -568,7 +569,25 @@ fn local_diff(root: &Path, pr: &PlannedPr) -> Result<String, publish::PublishErr
         let Ok(before) = std::fs::read_to_string(&path) else {
             continue;
         };
-        let text = publish::apply_edits(file, &before, pr)?;
+        let dir = path.parent().unwrap_or(root);
+        let siblings: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .map(|n| match file.rsplit_once('/') {
+                        Some((d, _)) => format!("{d}/{n}"),
+                        None => n,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let project: Vec<(String, String)> = manifest::project_files(file, &before, &siblings)
+            .into_iter()
+            .filter_map(|f| Some((f.to_string(), std::fs::read_to_string(root.join(f)).ok()?)))
+            .collect();
+        let text = publish::apply_edits(file, &before, pr, &project)?;
         if text != before {
             out.push_str(&unified(file, &before, &text));
         }

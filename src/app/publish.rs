@@ -183,7 +183,18 @@ pub fn edited_files(
         };
         let original = String::from_utf8(bytes)
             .map_err(|_| PublishError::Edit(format!("{file}: not UTF-8 on the base branch")))?;
-        let text = apply_edits(file, &original, pr)?;
+        let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+        let siblings = session.list_dir(base, dir)?;
+        let mut project = Vec::new();
+        for f in manifest::project_files(file, &original, &siblings) {
+            if let Some(text) = session
+                .read(base, f)?
+                .and_then(|b| String::from_utf8(b).ok())
+            {
+                project.push((f.to_string(), text));
+            }
+        }
+        let text = apply_edits(file, &original, pr, &project)?;
         if text != original {
             out.push((file.to_string(), text.into_bytes()));
         }
@@ -193,7 +204,16 @@ pub fn edited_files(
 
 /// Applies a planned PR's edits of `file` to its text with the manifest
 /// stage's verified byte-exact bumps (new digests for pinned references).
-pub fn apply_edits(file: &str, text: &str, pr: &PlannedPr) -> Result<String, PublishError> {
+/// `project`: the texts of the compose project files the file's scan reads
+/// ([`manifest::project_files`]), so that a tag a compose file takes from
+/// its `.env` is found in the `.env`.
+pub fn apply_edits(
+    file: &str,
+    text: &str,
+    pr: &PlannedPr,
+    project: &[(String, String)],
+) -> Result<String, PublishError> {
+    let project = manifest::Project::of(file, project);
     let mut text = text.to_string();
     for e in pr.edits.iter().filter(|e| e.file == file) {
         let req = BumpRequest {
@@ -205,7 +225,7 @@ pub fn apply_edits(file: &str, text: &str, pr: &PlannedPr) -> Result<String, Pub
                 .clone()
                 .map_or(DigestAction::Keep, DigestAction::Pin),
         };
-        let (_, after) = manifest::bump_text(file, &text, &req)
+        let (_, after) = manifest::bump_text_in(file, &text, &req, &project)
             .map_err(|err| PublishError::Edit(err.to_string()))?;
         if let Some(after) = after {
             text = after;

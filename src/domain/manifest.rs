@@ -18,8 +18,8 @@ pub use bump::{
     bump_text_in, bump_text_only, plan as plan_bump, write as write_bump,
 };
 pub use scan::{
-    FileScan, Problem, Project, ScanReport, scan, scan_each, scan_file_text as scan_text,
-    scan_text_in,
+    FileScan, Problem, Project, ScanReport, project_files, scan, scan_each,
+    scan_file_text as scan_text, scan_text_in,
 };
 pub use types::{Kind, Reference, Site, Skip, Span};
 

@@ -480,6 +480,39 @@ impl Session {
         Ok(Some(blob.content().to_vec()))
     }
 
+    /// The regular files directly in `dir` (`""`: the root) of a commit, as
+    /// paths relative to the root; empty when there is no such directory.
+    pub fn list_dir(&self, commit: &str, dir: &str) -> Result<Vec<String>, GitError> {
+        let tree = self.commit(commit)?.tree().map_err(self.err("tree"))?;
+        let tree = if dir.is_empty() {
+            tree
+        } else {
+            let Ok(entry) = tree.get_path(Path::new(dir)) else {
+                return Ok(Vec::new());
+            };
+            match entry
+                .to_object(&self.repo)
+                .ok()
+                .and_then(|o| o.into_tree().ok())
+            {
+                Some(t) => t,
+                None => return Ok(Vec::new()),
+            }
+        };
+        let mut files = Vec::new();
+        for entry in tree.iter() {
+            let regular = entry.filemode() == i32::from(git2::FileMode::Blob)
+                || entry.filemode() == i32::from(git2::FileMode::BlobExecutable);
+            if let (true, Ok(name)) = (regular, entry.name()) {
+                files.push(match dir {
+                    "" => name.to_string(),
+                    d => format!("{d}/{name}"),
+                });
+            }
+        }
+        Ok(files)
+    }
+
     /// A new commit on top of `base` with `files` (path, content) replaced,
     /// modes kept. Returns its id; nothing is pushed.
     pub fn commit_files(

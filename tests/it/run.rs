@@ -194,6 +194,38 @@ fn first_run_opens_labelled_pull_requests_with_byte_exact_commits() {
     assert!(labels.contains(&"upkeep".to_string()), "{labels:?}");
 }
 
+/// A compose file that takes its tag from the project's `.env`: the pull
+/// request bumps the tag where it is written, in `.env`, byte for byte,
+/// and leaves the compose file alone; `plan` shows the same edit.
+#[test]
+fn a_compose_tag_written_in_env_is_bumped_there_by_the_pull_request() {
+    let w = World::new();
+    let compose = "services:\n  cl:\n    image: sigp/lighthouse:${LH_TAG:-v5.0.0}\n  el:\n    image: ethereum/client-go:v1.14.12\n";
+    let env = "\u{feff}# consensus client\r\nexport LH_TAG=\"v6.0.0\" # pinned\r\nOTHER=1\r\n";
+    w.git.commit(
+        "deploy",
+        &[
+            ("envs/hoodi/docker-compose.yml", compose),
+            ("envs/hoodi/.env", env),
+        ],
+        "compose reads .env",
+    );
+    let (plan, err, code) = w.upkeep(&["plan"]);
+    assert_eq!(code, 0, "{plan}\n{err}");
+    assert!(
+        plan.contains("+export LH_TAG=\"v7.0.0\" # pinned"),
+        "{plan}"
+    );
+    let (out, err, code) = w.run();
+    assert_eq!(code, 0, "{out}\n{err}");
+    let branch = "upkeep/lighthouse-v7.0.0";
+    assert_eq!(
+        w.show(branch, "envs/hoodi/.env"),
+        env.replace("v6.0.0", "v7.0.0")
+    );
+    assert_eq!(w.show(branch, "envs/hoodi/docker-compose.yml"), compose);
+}
+
 #[test]
 fn a_second_run_changes_nothing_and_writes_nothing() {
     let w = World::new();

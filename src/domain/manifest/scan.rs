@@ -133,6 +133,53 @@ pub struct Project<'a> {
     pub compose: Vec<(&'a str, &'a str)>,
 }
 
+/// The files of its compose project that the scan of `file` reads, among
+/// `siblings` (the other files of its directory, relative paths): for a
+/// `.env`, the compose files next to it; for a compose file that uses
+/// variables, the `.env` next to it. Empty for every other file.
+pub fn project_files<'a>(file: &str, text: &str, siblings: &'a [String]) -> Vec<&'a str> {
+    let dir = dir_of(file);
+    let beside = |f: &&String| dir_of(f) == dir && f.as_str() != file;
+    if is_project_env(file) {
+        siblings
+            .iter()
+            .filter(beside)
+            .filter(|f| is_project_compose(f))
+            .map(String::as_str)
+            .collect()
+    } else if is_project_compose(file) && text.contains('$') {
+        siblings
+            .iter()
+            .filter(beside)
+            .filter(|f| is_project_env(f))
+            .map(String::as_str)
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+impl<'a> Project<'a> {
+    /// The project of `file` from the texts of [`project_files`].
+    pub fn of(file: &str, texts: &'a [(String, String)]) -> Project<'a> {
+        if is_project_env(file) {
+            Project {
+                env: None,
+                compose: texts
+                    .iter()
+                    .filter(|(_, t)| t.contains('$'))
+                    .map(|(f, t)| (f.as_str(), t.as_str()))
+                    .collect(),
+            }
+        } else {
+            Project {
+                env: texts.first().map(|(f, t)| (f.as_str(), t.as_str())),
+                compose: Vec::new(),
+            }
+        }
+    }
+}
+
 /// True for the name of a compose project's environment file.
 pub(crate) fn is_project_env(file: &str) -> bool {
     file.rsplit('/').next() == Some(".env")
