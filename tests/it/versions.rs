@@ -265,7 +265,7 @@ fn a_monorepo_component_declared_in_the_settings() {
         NewRelease::new("op-node/v1.10.0-rc.1").prerelease(),
     );
     let upstreams = "upstreams:\n  - github: ethereum-optimism/optimism\n    release_tag: \"op-node/v{version}\"\n    ignore_tags: [\"*-rehearsal*\"]\n    channels: [\"develop-*\"]\n    prereleases: {offer: false, github_flag: true}\n    images:\n      - name: us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node\n        tag: \"v{version}\"\n        variants: [\"-alpine\"]\n";
-    let compose = "services:\n  node:\n    image: us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node:v1.9.3-alpine\n  dev:\n    image: us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node:develop-abc\n";
+    let compose = "services:\n  node:\n    image: us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node:v1.9.3-alpine\n  dev:\n    image: us-docker.pkg.dev/oplabs-tools-artifacts/images/op-node:develop-6c0942f\n";
     let (report, err, code) = check(&gh, upstreams, &[("docker-compose.yml", compose)]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(
