@@ -315,9 +315,11 @@ fn a_replica_killed_mid_rollback_is_taken_over_without_duplicates() {
     c.gh.merge_pr("acme/deploy", upgrade.number);
     // The rollback's replica dies while opening the rollback pull request.
     let gate = c.gh.hold_next("POST", "/repos/acme/deploy/pulls");
-    let comment =
-        crate::serve::pull_comment(&upgrade, "@upkeep rollback", "alice", "MEMBER");
-    assert_eq!(c.replicas[1].webhook("issue_comment", "rb-1", &comment), 202);
+    let comment = crate::serve::pull_comment(&upgrade, "@upkeep rollback", "alice", "MEMBER");
+    assert_eq!(
+        c.replicas[1].webhook("issue_comment", "rb-1", &comment),
+        202
+    );
     wait_for(
         60,
         "the rollback being opened",
@@ -341,9 +343,7 @@ fn a_replica_killed_mid_rollback_is_taken_over_without_duplicates() {
         60,
         "the rollback taken over",
         || c.logs(),
-        || {
-            !c.gh.pull("acme/deploy", upgrade.number).comments.is_empty() && settled(&store)
-        },
+        || !c.gh.pull("acme/deploy", upgrade.number).comments.is_empty() && settled(&store),
     );
     gate.abandon.store(true, Ordering::SeqCst);
     let survivor = &c.replicas[1 - victim];
@@ -352,7 +352,10 @@ fn a_replica_killed_mid_rollback_is_taken_over_without_duplicates() {
     assert_eq!(r.len(), 1, "{:?}", c.gh.pulls("acme/deploy"));
     assert_eq!(
         c.gh.pull("acme/deploy", upgrade.number).comments,
-        [format!("Rollback opened at @alice's request: #{}.", r[0].number)]
+        [format!(
+            "Rollback opened at @alice's request: #{}.",
+            r[0].number
+        )]
     );
     // The upgrade and the rollback: the killed replica's request was held.
     assert_eq!(c.gh.requests_for("pulls/create").len(), 2);

@@ -355,7 +355,8 @@ fn jobs_are_kept_until_done_and_taken_over_with_the_lease(b: Backend) {
     let left = other.pending_tasks("acme/deploy").unwrap();
     assert_eq!(left, tasks[1..]);
     // Asked for again while b runs it: still pending after b is done.
-    a.record_task("acme/deploy", "ignore#8", "{}", t(41)).unwrap();
+    a.record_task("acme/deploy", "ignore#8", "{}", t(41))
+        .unwrap();
     other.task_done(&left[0]).unwrap();
     other.release_repo(&taken, "b").unwrap();
     assert_eq!(a.pending_passes().unwrap(), 1);

@@ -92,11 +92,22 @@ pub enum Job {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Durable {
-    Merged { number: u64, branch: String },
-    Ignore { number: u64, user: String },
-    Rollback { number: u64, user: String },
+    Merged {
+        number: u64,
+        branch: String,
+    },
+    Ignore {
+        number: u64,
+        user: String,
+    },
+    Rollback {
+        number: u64,
+        user: String,
+    },
     /// The repository came with an installation: learn it, run a pass.
-    Installed { installation: Option<u64> },
+    Installed {
+        installation: Option<u64>,
+    },
 }
 
 impl Durable {

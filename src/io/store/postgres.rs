@@ -87,6 +87,9 @@ const MIGRATIONS: &[&str] = &[
     super::REPO_TASK_SQL,
 ];
 
+/// A claimed `repo_job` row: repository, generation, reason, pass pending.
+pub type ClaimedRow = (String, i64, Option<String>, bool);
+
 type Task = Box<dyn FnOnce(Arc<Pool>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 /// A handle on the database thread.
@@ -828,7 +831,7 @@ impl Postgres {
         holder: &str,
         now_ms: i64,
         until_ms: i64,
-    ) -> Result<Option<(String, i64, Option<String>, bool)>, StoreError> {
+    ) -> Result<Option<ClaimedRow>, StoreError> {
         let holder = holder.to_string();
         self.run(move |c| {
             Box::pin(async move {
@@ -947,7 +950,12 @@ impl Postgres {
         })
     }
 
-    pub fn task_done(&self, repository: &str, key: &str, generation: i64) -> Result<(), StoreError> {
+    pub fn task_done(
+        &self,
+        repository: &str,
+        key: &str,
+        generation: i64,
+    ) -> Result<(), StoreError> {
         let (r, k) = (repository.to_string(), key.to_string());
         self.run(move |c| {
             Box::pin(async move {
@@ -967,7 +975,10 @@ impl Postgres {
             Box::pin(async move {
                 let row = c
                     .query_one(
-                        &format!("SELECT COUNT(*) FROM repo_job WHERE {}", super::WORK_PENDING),
+                        &format!(
+                            "SELECT COUNT(*) FROM repo_job WHERE {}",
+                            super::WORK_PENDING
+                        ),
                         &[],
                     )
                     .await?;
