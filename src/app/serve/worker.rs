@@ -930,3 +930,53 @@ fn rate_reserve() -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(200)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durable_jobs_round_trip_per_repository() {
+        let repo = RepoName::new("acme", "deploy");
+        let job = Job::Rollback {
+            repo: repo.clone(),
+            number: 7,
+            user: "alice".into(),
+        };
+        let kept = Durable::of(&job, None);
+        assert_eq!(kept.len(), 1);
+        let (repository, key, payload) = &kept[0];
+        assert_eq!(
+            (repository.as_str(), key.as_str()),
+            ("acme/deploy", "rollback#7")
+        );
+        assert_eq!(
+            serde_json::from_str::<Durable>(payload).unwrap(),
+            Durable::Rollback {
+                number: 7,
+                user: "alice".into()
+            }
+        );
+        // An installation: one job per repository, with its installation.
+        let installed = Job::Repos {
+            repos: vec![repo, RepoName::new("acme", "infra")],
+            reason: "installation".into(),
+        };
+        let kept = Durable::of(&installed, Some(42));
+        let repos: Vec<&str> = kept.iter().map(|(r, _, _)| r.as_str()).collect();
+        assert_eq!(repos, ["acme/deploy", "acme/infra"]);
+        assert_eq!(
+            serde_json::from_str::<Durable>(&kept[1].2).unwrap(),
+            Durable::Installed {
+                installation: Some(42)
+            }
+        );
+        // Passes are kept in `repo_job`, not here.
+        let push = Job::Repos {
+            repos: vec![RepoName::new("acme", "deploy")],
+            reason: "push".into(),
+        };
+        assert!(Durable::of(&push, None).is_empty());
+        assert!(Durable::of(&Job::Poll, None).is_empty());
+    }
+}
