@@ -347,11 +347,33 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             }
         }
     }
+    let installation = parsed.installation();
     let job = to_job(&state, parsed);
     let Some(job) = job else {
         state.metrics.webhook(label, "ignored");
         return StatusCode::NO_CONTENT.into_response();
     };
+    // Shared store: the other per-repository jobs are kept there until
+    // done, so that a replica dying mid-job does not lose it.
+    if let Some(shared) = &state.shared {
+        let tasks = worker::Durable::of(&job, installation);
+        if !tasks.is_empty() {
+            match shared.record(tasks).await {
+                Ok(()) => {
+                    if !shared.claim_queued.swap(true, Ordering::SeqCst)
+                        && state.queue.try_send(Job::Claim).is_err()
+                    {
+                        shared.claim_queued.store(false, Ordering::SeqCst);
+                    }
+                    state.metrics.webhook(label, "accepted");
+                    return (StatusCode::ACCEPTED, "requested\n").into_response();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot keep a job in the shared store; running it here")
+                }
+            }
+        }
+    }
     // Shared store: any replica may run the pass (one at a time).
     if let (Some(shared), Job::Repos { repos, reason }) = (&state.shared, &job)
         && reason != "installation"

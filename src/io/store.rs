@@ -14,8 +14,10 @@
 //! ([`postgres`]), which several `upkeep serve` replicas share: webhook
 //! deliveries, schedule ticks and Slack keys are then claimed atomically
 //! across them, and passes over a repository are requested and leased
-//! through the `repo_job` table (both backends have it; only a shared
-//! store needs it).
+//! through the `repo_job` table, and the other jobs of webhooks (`@upkeep
+//! ignore`, `@upkeep rollback`, …) are kept in `repo_task` until done, run
+//! under the same leases (both backends have them; only a shared store
+//! needs them).
 
 pub mod postgres;
 
@@ -92,6 +94,8 @@ const MIGRATIONS: &[&str] = &[
     // 6: GitHub replies revalidated with If-None-Match, and write pauses
     //    after a secondary rate limit (per token or installation)
     GITHUB_MEMORY_SQL,
+    // 7: per-repository jobs of webhooks, kept until done
+    REPO_TASK_SQL,
 ];
 
 /// Passes requested and leased per repository, and schedule ticks
@@ -128,6 +132,55 @@ const GITHUB_MEMORY_SQL: &str = "CREATE TABLE http_reply (
          scope     TEXT PRIMARY KEY,
          resume_at BIGINT NOT NULL
      );";
+
+/// The per-repository jobs webhooks ask for besides passes (`@upkeep
+/// ignore`, `@upkeep rollback`, a merged pull request, an installation):
+/// `payload` says how to redo one (JSON the worker reads). Like passes, a
+/// job is pending while `requested > done`, and runs under its
+/// repository's lease in `repo_job`: a replica dying mid-job lets another
+/// redo it. The same SQL on both backends.
+const REPO_TASK_SQL: &str = "CREATE TABLE repo_task (
+         repository   TEXT NOT NULL,
+         task_key     TEXT NOT NULL,
+         payload      TEXT NOT NULL,
+         requested    BIGINT NOT NULL DEFAULT 0,
+         done         BIGINT NOT NULL DEFAULT 0,
+         requested_ms BIGINT NOT NULL,
+         PRIMARY KEY (repository, task_key)
+     );";
+
+/// A job asked for (again): its payload replaced, its time kept while one
+/// is pending already.
+const RECORD_TASK_SQL: &str =
+    "INSERT INTO repo_task (repository, task_key, payload, requested, done, requested_ms)
+     VALUES (?1, ?2, ?3, 1, 0, ?4)
+     ON CONFLICT (repository, task_key) DO UPDATE SET
+         requested = repo_task.requested + 1,
+         payload = excluded.payload,
+         requested_ms = CASE WHEN repo_task.requested > repo_task.done
+                             THEN repo_task.requested_ms ELSE excluded.requested_ms END";
+const RECORD_TASK_SQL_PG: &str =
+    "INSERT INTO repo_task (repository, task_key, payload, requested, done, requested_ms)
+     VALUES ($1, $2, $3, 1, 0, $4)
+     ON CONFLICT (repository, task_key) DO UPDATE SET
+         requested = repo_task.requested + 1,
+         payload = excluded.payload,
+         requested_ms = CASE WHEN repo_task.requested > repo_task.done
+                             THEN repo_task.requested_ms ELSE excluded.requested_ms END";
+/// The repository's row in `repo_job` (where its lease lives), dated by
+/// the job when no pass is pending.
+const TASK_REPO_SQL: &str = "INSERT INTO repo_job (repository, requested_ms) VALUES (?1, ?2)
+     ON CONFLICT (repository) DO UPDATE SET
+         requested_ms = CASE WHEN repo_job.requested > repo_job.done
+                             THEN repo_job.requested_ms ELSE excluded.requested_ms END";
+const TASK_REPO_SQL_PG: &str = "INSERT INTO repo_job (repository, requested_ms) VALUES ($1, $2)
+     ON CONFLICT (repository) DO UPDATE SET
+         requested_ms = CASE WHEN repo_job.requested > repo_job.done
+                             THEN repo_job.requested_ms ELSE excluded.requested_ms END";
+/// A `repo_job` row with work pending: a pass, or one of its jobs.
+const WORK_PENDING: &str = "(repo_job.requested > repo_job.done OR EXISTS (
+         SELECT 1 FROM repo_task t
+         WHERE t.repository = repo_job.repository AND t.requested > t.done))";
 
 /// Claimed ticks are forgotten after a week.
 const TICK_MEMORY_SECS: i64 = 7 * 24 * 3600;
@@ -176,6 +229,20 @@ pub struct Lease {
     pub generation: i64,
     /// Why the latest pass was requested.
     pub reason: Option<String>,
+    /// Whether a pass is pending (a claim may be for jobs only).
+    pub pass: bool,
+}
+
+/// A per-repository job of a webhook, pending ([`Store::pending_tasks`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Task {
+    pub repository: String,
+    /// Names the job within its repository (asking again coalesces).
+    pub key: String,
+    /// How to redo it (the worker's JSON).
+    pub payload: String,
+    /// Times asked for by now; [`Store::task_done`] marks them done.
+    pub generation: i64,
 }
 
 /// One value of a copied row (`upkeep state migrate`).
@@ -954,9 +1021,11 @@ impl Store {
                     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let next: Option<String> = tx
                     .query_row(
-                        "SELECT repository FROM repo_job
-                         WHERE requested > done AND (holder IS NULL OR lease_until_ms < ?1)
-                         ORDER BY requested_ms, repository LIMIT 1",
+                        &format!(
+                            "SELECT repository FROM repo_job
+                             WHERE {WORK_PENDING} AND (holder IS NULL OR lease_until_ms < ?1)
+                             ORDER BY requested_ms, repository LIMIT 1"
+                        ),
                         params![ms(now)],
                         |r| r.get(0),
                     )
@@ -965,19 +1034,21 @@ impl Store {
                     None => None,
                     Some(repository) => Some(tx.query_row(
                         "UPDATE repo_job SET holder = ?2, lease_until_ms = ?3
-                         WHERE repository = ?1 RETURNING repository, requested, reason",
+                         WHERE repository = ?1
+                         RETURNING repository, requested, reason, requested > done",
                         params![repository, holder, ms_after(now, lease)],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                     )?),
                 };
                 tx.commit()?;
                 Ok(row)
             })?
         };
-        Ok(row.map(|(repository, generation, reason)| Lease {
+        Ok(row.map(|(repository, generation, reason, pass)| Lease {
             repository,
             generation,
             reason,
+            pass,
         }))
     }
 
@@ -1006,6 +1077,7 @@ impl Store {
             repository: repository.to_string(),
             generation,
             reason,
+            pass: true,
         }))
     }
 
@@ -1045,14 +1117,79 @@ impl Store {
         })
     }
 
-    /// How many repositories have a pass requested and not done.
+    /// Asks for a job on `repository` (any process holding its lease may
+    /// run it): `key` names it, `payload` says how to redo it.
+    pub fn record_task(
+        &self,
+        repository: &str,
+        key: &str,
+        payload: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.record_task(repository, key, payload, ms(now));
+        }
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(TASK_REPO_SQL, params![repository, ms(now)])?;
+            tx.execute(RECORD_TASK_SQL, params![repository, key, payload, ms(now)])?;
+            tx.commit()
+        })
+    }
+
+    /// The jobs of `repository` asked for and not done, oldest first (run
+    /// them holding its lease).
+    pub fn pending_tasks(&self, repository: &str) -> Result<Vec<Task>, StoreError> {
+        let rows = if let Some(pg) = self.pg() {
+            pg.pending_tasks(repository)?
+        } else {
+            self.with(|conn| {
+                let mut query = conn.prepare(
+                    "SELECT task_key, payload, requested FROM repo_task
+                     WHERE repository = ?1 AND requested > done
+                     ORDER BY requested_ms, task_key",
+                )?;
+                let rows = query.query_map(params![repository], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+                rows.collect()
+            })?
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(key, payload, generation)| Task {
+                repository: repository.to_string(),
+                key,
+                payload,
+                generation,
+            })
+            .collect())
+    }
+
+    /// Marks a job done as asked for until `task` was read (asking again
+    /// meanwhile leaves it pending).
+    pub fn task_done(&self, task: &Task) -> Result<(), StoreError> {
+        if let Some(pg) = self.pg() {
+            return pg.task_done(&task.repository, &task.key, task.generation);
+        }
+        self.with(|conn| {
+            conn.execute(
+                "UPDATE repo_task SET done = MAX(done, ?3)
+                 WHERE repository = ?1 AND task_key = ?2",
+                params![task.repository, task.key, task.generation],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// How many repositories have a pass or a job asked for and not done.
     pub fn pending_passes(&self) -> Result<u64, StoreError> {
         if let Some(pg) = self.pg() {
             return Ok(u64::try_from(pg.pending_passes()?).unwrap_or(0));
         }
         self.with(|conn| {
             conn.query_row(
-                "SELECT COUNT(*) FROM repo_job WHERE requested > done",
+                &format!("SELECT COUNT(*) FROM repo_job WHERE {WORK_PENDING}"),
                 [],
                 |r| r.get::<_, i64>(0),
             )

@@ -2,8 +2,9 @@
 //! against the GitHub double and a real git remote: a delivery runs once
 //! whichever replicas get it; a burst spread over replicas never runs a
 //! repository twice at once; a replica killed (SIGKILL) in the middle of a
-//! pass is taken over by another once its lease runs out, with no pull
-//! request or comment twice; a scheduled digest is sent once.
+//! pass, or of an `@upkeep rollback`, is taken over by another once its
+//! lease runs out, with no pull request or comment twice; a scheduled
+//! digest is sent once.
 //! Leases are short here (`UPKEEP_LEASE_MS`), and replicas look for work
 //! often (`UPKEEP_CLAIM_INTERVAL_MS`).
 
@@ -290,6 +291,74 @@ fn a_replica_killed_mid_pass_is_taken_over_without_duplicates() {
     // The killed replica's request never reached GitHub (it was held);
     // the survivor's did, once.
     assert_eq!(c.gh.requests_for("pulls/create").len(), 1);
+}
+
+#[test]
+fn a_replica_killed_mid_rollback_is_taken_over_without_duplicates() {
+    let Some(mut c) = Cluster::new(&["acme/deploy"]) else {
+        return;
+    };
+    c.start(2, 1_500, &[]);
+    let store = c.store();
+    // An upgrade opened through the replicas, and merged.
+    assert_eq!(
+        c.replicas[0].webhook("push", "rb-push", &push("acme/deploy")),
+        202
+    );
+    wait_for(
+        60,
+        "the upgrade",
+        || c.logs(),
+        || !c.pulls("acme/deploy").is_empty() && settled(&store),
+    );
+    let upgrade = c.pulls("acme/deploy").remove(0);
+    c.gh.merge_pr("acme/deploy", upgrade.number);
+    // The rollback's replica dies while opening the rollback pull request.
+    let gate = c.gh.hold_next("POST", "/repos/acme/deploy/pulls");
+    let comment = crate::serve::pull_comment(&upgrade, "@upkeep rollback", "alice", "MEMBER");
+    assert_eq!(
+        c.replicas[1].webhook("issue_comment", "rb-1", &comment),
+        202
+    );
+    wait_for(
+        60,
+        "the rollback being opened",
+        || c.logs(),
+        || gate.held.load(Ordering::SeqCst),
+    );
+    let victim = c
+        .replicas
+        .iter()
+        .position(|r| r.log().contains("job=Rollback"))
+        .unwrap();
+    c.replicas[victim].child.kill().unwrap();
+    c.replicas[victim].child.wait().unwrap();
+    let rollbacks = || -> Vec<PullView> {
+        c.gh.pulls("acme/deploy")
+            .into_iter()
+            .filter(|p| p.labels.iter().any(|l| l == "rollback"))
+            .collect()
+    };
+    wait_for(
+        60,
+        "the rollback taken over",
+        || c.logs(),
+        || !c.gh.pull("acme/deploy", upgrade.number).comments.is_empty() && settled(&store),
+    );
+    gate.abandon.store(true, Ordering::SeqCst);
+    let survivor = &c.replicas[1 - victim];
+    assert!(survivor.log().contains("jobs claimed"), "{}", c.logs());
+    let r = rollbacks();
+    assert_eq!(r.len(), 1, "{:?}", c.gh.pulls("acme/deploy"));
+    assert_eq!(
+        c.gh.pull("acme/deploy", upgrade.number).comments,
+        [format!(
+            "Rollback opened at @alice's request: #{}.",
+            r[0].number
+        )]
+    );
+    // The upgrade and the rollback: the killed replica's request was held.
+    assert_eq!(c.gh.requests_for("pulls/create").len(), 2);
 }
 
 #[test]

@@ -349,7 +349,7 @@ const HOODI_VALUES: &str = "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0
 /// `association`) commented `body` on pull request `pr` of [`REPO`], as
 /// GitHub sends it for a pull request (the issue's `pull_request` link,
 /// with `merged_at` once merged).
-fn pull_comment(
+pub fn pull_comment(
     pr: &crate::support::github::PullView,
     body: &str,
     user: &str,

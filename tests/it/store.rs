@@ -58,6 +58,7 @@ both!(
     schedule_ticks_fire_once_across_processes,
     passes_are_requested_leased_and_released,
     an_expired_lease_is_taken_over_and_the_old_holder_cannot_release_it,
+    jobs_are_kept_until_done_and_taken_over_with_the_lease,
     concurrent_claims_never_hand_out_a_repository_twice,
     merged_pulls_are_counted,
 );
@@ -320,6 +321,59 @@ fn an_expired_lease_is_taken_over_and_the_old_holder_cannot_release_it(b: Backen
     assert_eq!(a.pending_passes().unwrap(), 1);
     other.release_repo(&taken, "b").unwrap();
     assert_eq!(a.pending_passes().unwrap(), 0);
+}
+
+fn jobs_are_kept_until_done_and_taken_over_with_the_lease(b: Backend) {
+    let (a, other) = (b.open(), b.open());
+    let lease = Duration::from_secs(30);
+    a.record_task("acme/deploy", "rollback#7", r#"{"n":1}"#, t(0))
+        .unwrap();
+    // Asked again while pending: one job, the latest payload.
+    other
+        .record_task("acme/deploy", "rollback#7", r#"{"n":2}"#, t(1))
+        .unwrap();
+    other
+        .record_task("acme/deploy", "ignore#8", "{}", t(2))
+        .unwrap();
+    assert_eq!(a.pending_passes().unwrap(), 1, "one repository with work");
+    // Claimed with the repository's lease; no pass is pending.
+    let held = a.claim_pass("a", t(3), lease).unwrap().unwrap();
+    assert_eq!(held.repository, "acme/deploy");
+    assert!(!held.pass);
+    assert_eq!(other.claim_pass("b", t(4), lease).unwrap(), None);
+    let tasks = a.pending_tasks("acme/deploy").unwrap();
+    let keys: Vec<(&str, &str)> = tasks
+        .iter()
+        .map(|t| (t.key.as_str(), t.payload.as_str()))
+        .collect();
+    assert_eq!(keys, [("rollback#7", r#"{"n":2}"#), ("ignore#8", "{}")]);
+    // a does the first job, then dies: after its lease b redoes the rest.
+    a.task_done(&tasks[0]).unwrap();
+    assert_eq!(other.claim_pass("b", t(20), lease).unwrap(), None);
+    let taken = other.claim_pass("b", t(40), lease).unwrap().unwrap();
+    assert!(!taken.pass);
+    let left = other.pending_tasks("acme/deploy").unwrap();
+    assert_eq!(left, tasks[1..]);
+    // Asked for again while b runs it: still pending after b is done.
+    a.record_task("acme/deploy", "ignore#8", "{}", t(41))
+        .unwrap();
+    other.task_done(&left[0]).unwrap();
+    other.release_repo(&taken, "b").unwrap();
+    assert_eq!(a.pending_passes().unwrap(), 1);
+    let again = a.claim_pass("a", t(42), lease).unwrap().unwrap();
+    let last = a.pending_tasks("acme/deploy").unwrap();
+    assert_eq!(last.len(), 1);
+    assert!(last[0].generation > left[0].generation);
+    a.task_done(&last[0]).unwrap();
+    // A pass asked for meanwhile is claimed as one.
+    other.request_pass("acme/deploy", "push", t(43)).unwrap();
+    a.release_repo(&again, "a").unwrap();
+    let pass = other.claim_pass("b", t(44), lease).unwrap().unwrap();
+    assert!(pass.pass);
+    assert!(other.pending_tasks("acme/deploy").unwrap().is_empty());
+    other.release_repo(&pass, "b").unwrap();
+    assert_eq!(a.pending_passes().unwrap(), 0);
+    assert_eq!(a.claim_pass("a", t(45), lease).unwrap(), None);
 }
 
 fn concurrent_claims_never_hand_out_a_repository_twice(b: Backend) {

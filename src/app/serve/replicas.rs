@@ -4,6 +4,9 @@
 //! and run by one at a time under a lease that the running replica renews
 //! ([`Heartbeat`]) and that expires when it dies, so another redoes the
 //! pass (safe: pull requests are found again by branch and fingerprint).
+//! The webhooks' other per-repository jobs (`@upkeep ignore`, `@upkeep
+//! rollback`, merged pull requests, installations) are kept in the store
+//! too and run under the same leases, so they outlive their replica.
 //!
 //! With a SQLite store (one replica) none of this runs: `serve` keeps its
 //! in-process queue. Store calls block, so they run on tokio's blocking
@@ -15,7 +18,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::io::store::{Lease, Store};
+use crate::io::store::{Lease, Store, Task};
 
 /// This replica's part in the shared work.
 pub struct Shared {
@@ -132,7 +135,36 @@ impl Shared {
         .await
     }
 
-    /// The next requested pass nobody runs, leased to this replica.
+    /// Keeps per-repository jobs (`(repository, key, payload)`) for any
+    /// replica to run.
+    pub async fn record(
+        self: &Arc<Self>,
+        tasks: Vec<(String, String, String)>,
+    ) -> Result<(), String> {
+        self.blocking(move |s| {
+            for (repository, key, payload) in &tasks {
+                s.store.record_task(repository, key, payload, wall())?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The jobs pending on `repository` (this replica holds its lease).
+    pub async fn tasks(self: &Arc<Self>, repository: String) -> Result<Vec<Task>, String> {
+        self.blocking(move |s| s.store.pending_tasks(&repository))
+            .await
+    }
+
+    /// Marks a job done; when the store fails, it is redone later (safe).
+    pub async fn task_done(self: &Arc<Self>, task: Task) {
+        if let Err(e) = self.blocking(move |s| s.store.task_done(&task)).await {
+            tracing::warn!(error = %e, "cannot mark a job done; it may run again");
+        }
+    }
+
+    /// The next requested pass or job nobody runs, its repository leased
+    /// to this replica.
     pub async fn claim(self: &Arc<Self>) -> Result<Option<Lease>, String> {
         self.blocking(|s| s.store.claim_pass(&s.holder, wall(), s.lease))
             .await

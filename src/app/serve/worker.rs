@@ -84,6 +84,87 @@ pub enum Job {
     Claim,
 }
 
+/// A per-repository job of a webhook as kept in the shared store until
+/// done (`repo_task`): what another replica needs to redo it when the one
+/// running it dies. Each is safe to redo: a merged pull request is
+/// recorded by its number, a rollback pull request is found again by the
+/// pull request it undoes, closing a closed pull request changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Durable {
+    Merged {
+        number: u64,
+        branch: String,
+    },
+    Ignore {
+        number: u64,
+        user: String,
+    },
+    Rollback {
+        number: u64,
+        user: String,
+    },
+    /// The repository came with an installation: learn it, run a pass.
+    Installed {
+        installation: Option<u64>,
+    },
+}
+
+impl Durable {
+    /// The jobs of `job` to keep, per repository: `(repository, key,
+    /// payload)`; empty for jobs that are not per repository (or passes,
+    /// which `repo_job` keeps).
+    pub fn of(job: &Job, installation: Option<u64>) -> Vec<(String, String, String)> {
+        let (repos, durable): (Vec<&RepoName>, Durable) = match job {
+            Job::Merged {
+                repo,
+                number,
+                branch,
+            } => (
+                vec![repo],
+                Durable::Merged {
+                    number: *number,
+                    branch: branch.clone(),
+                },
+            ),
+            Job::Ignore { repo, number, user } => (
+                vec![repo],
+                Durable::Ignore {
+                    number: *number,
+                    user: user.clone(),
+                },
+            ),
+            Job::Rollback { repo, number, user } => (
+                vec![repo],
+                Durable::Rollback {
+                    number: *number,
+                    user: user.clone(),
+                },
+            ),
+            Job::Repos { repos, reason } if reason == "installation" => {
+                (repos.iter().collect(), Durable::Installed { installation })
+            }
+            _ => return Vec::new(),
+        };
+        let payload = serde_json::to_string(&durable).unwrap_or_default();
+        repos
+            .into_iter()
+            .map(|r| (r.to_string(), durable.key(), payload.clone()))
+            .collect()
+    }
+
+    /// Names the job within its repository: asking again while it is
+    /// pending coalesces.
+    fn key(&self) -> String {
+        match self {
+            Durable::Merged { number, .. } => format!("merged#{number}"),
+            Durable::Ignore { number, .. } => format!("ignore#{number}"),
+            Durable::Rollback { number, .. } => format!("rollback#{number}"),
+            Durable::Installed { .. } => "installed".into(),
+        }
+    }
+}
+
 /// The worker's world: the pipeline context's parts, and what it learnt.
 pub struct Worker {
     pub settings: Settings,
@@ -284,41 +365,71 @@ impl Worker {
                 repo,
                 number,
                 branch,
-            } => {
-                match self
-                    .store
-                    .record_merged(&repo.to_string(), number, &branch, now)
-                {
-                    Ok(()) => self.metrics.pull("merged"),
-                    Err(e) => {
-                        self.metrics.error();
-                        tracing::warn!(%repo, number, error = %e, "cannot record a merged pull request");
-                    }
-                }
-            }
+            } => self.merged(&repo, number, &branch, now),
             Job::Rollback { repo, number, user } => self.rollback(repo, number, user, now).await,
             Job::Claim => self.claim_passes(now).await,
-            Job::Ignore { repo, number, user } => {
-                let text = format!(
-                    "Closed at @{user}'s request (`@upkeep ignore`): upkeep will not propose this version again."
-                );
-                let closed = async {
-                    self.forge.comment(&repo, number, &text).await?;
-                    self.forge
-                        .update_pull(&repo, number, None, None, Some("closed"))
-                        .await
-                }
-                .await;
-                match closed {
-                    Ok(_) => self.metrics.pull("ignored"),
-                    Err(e) => {
-                        self.metrics.error();
-                        tracing::warn!(%repo, number, error = %e, "cannot close an ignored pull request");
-                    }
-                }
-            }
+            Job::Ignore { repo, number, user } => self.ignore(&repo, number, &user).await,
         }
         self.metrics.sync_forge(&self.forge);
+    }
+
+    /// Records that upkeep's pull request `number` was merged.
+    fn merged(&self, repo: &RepoName, number: u64, branch: &str, now: DateTime<Utc>) {
+        match self
+            .store
+            .record_merged(&repo.to_string(), number, branch, now)
+        {
+            Ok(()) => self.metrics.pull("merged"),
+            Err(e) => {
+                self.metrics.error();
+                tracing::warn!(%repo, number, error = %e, "cannot record a merged pull request");
+            }
+        }
+    }
+
+    /// `@upkeep ignore`: says why, and closes the pull request.
+    async fn ignore(&self, repo: &RepoName, number: u64, user: &str) {
+        let text = format!(
+            "Closed at @{user}'s request (`@upkeep ignore`): upkeep will not propose this version again."
+        );
+        let closed = async {
+            self.forge.comment(repo, number, &text).await?;
+            self.forge
+                .update_pull(repo, number, None, None, Some("closed"))
+                .await
+        }
+        .await;
+        match closed {
+            Ok(_) => self.metrics.pull("ignored"),
+            Err(e) => {
+                self.metrics.error();
+                tracing::warn!(%repo, number, error = %e, "cannot close an ignored pull request");
+            }
+        }
+    }
+
+    /// Runs one job kept in the shared store; whether it asks for a pass
+    /// (an installed repository).
+    async fn durable(&mut self, repo: &RepoName, job: Durable, now: DateTime<Utc>) -> bool {
+        tracing::info!(%repo, ?job, "job started");
+        match job {
+            Durable::Merged { number, branch } => self.merged(repo, number, &branch, now),
+            Durable::Ignore { number, user } => self.ignore(repo, number, &user).await,
+            Durable::Rollback { number, user } => {
+                self.rollback(repo.clone(), number, user, now).await
+            }
+            Durable::Installed { installation } => {
+                if self.forge.is_app() {
+                    if let Some(id) = installation {
+                        self.forge.remember_installation(&repo.owner, id);
+                    }
+                    self.known.insert(repo.clone());
+                }
+                return true;
+            }
+        }
+        tracing::info!(%repo, "job done");
+        false
     }
 
     /// Runs the passes requested through the shared store that no replica
@@ -328,6 +439,8 @@ impl Worker {
             return;
         };
         shared.claim_queued.store(false, Ordering::SeqCst);
+        // The leases taken here live while this replica does.
+        let _heartbeat = shared.heartbeat();
         loop {
             let lease = match shared.claim().await {
                 Ok(Some(lease)) => lease,
@@ -338,11 +451,40 @@ impl Worker {
                     break;
                 }
             };
-            tracing::info!(repository = %lease.repository, reason = ?lease.reason, "pass claimed");
+            if lease.pass {
+                tracing::info!(repository = %lease.repository, reason = ?lease.reason, "pass claimed");
+            } else {
+                tracing::info!(repository = %lease.repository, "jobs claimed");
+            }
             let repo = lease
                 .repository
                 .split_once('/')
                 .map(|(owner, name)| RepoName::new(owner, name));
+            let mut pass = lease.pass;
+            // The webhooks' other jobs first, each marked done once done.
+            let tasks = match shared.tasks(lease.repository.clone()).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.metrics.error();
+                    tracing::warn!(repository = %lease.repository, error = %e, "cannot read the jobs pending");
+                    Vec::new()
+                }
+            };
+            for task in tasks {
+                match (&repo, serde_json::from_str::<Durable>(&task.payload)) {
+                    (Some(r), Ok(job)) => pass |= self.durable(r, job, now).await,
+                    (_, Err(e)) => {
+                        self.metrics.error();
+                        tracing::warn!(repository = %task.repository, key = %task.key, error = %e, "unreadable job; dropped");
+                    }
+                    (None, _) => {}
+                }
+                shared.task_done(task).await;
+            }
+            if !pass {
+                shared.release(vec![lease]).await;
+                continue;
+            }
             match repo.as_ref().and_then(|r| self.repository(r)) {
                 Some(chosen) => {
                     if let (Some(r), true) = (&repo, self.forge.is_app()) {
@@ -787,4 +929,54 @@ fn rate_reserve() -> u64 {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durable_jobs_round_trip_per_repository() {
+        let repo = RepoName::new("acme", "deploy");
+        let job = Job::Rollback {
+            repo: repo.clone(),
+            number: 7,
+            user: "alice".into(),
+        };
+        let kept = Durable::of(&job, None);
+        assert_eq!(kept.len(), 1);
+        let (repository, key, payload) = &kept[0];
+        assert_eq!(
+            (repository.as_str(), key.as_str()),
+            ("acme/deploy", "rollback#7")
+        );
+        assert_eq!(
+            serde_json::from_str::<Durable>(payload).unwrap(),
+            Durable::Rollback {
+                number: 7,
+                user: "alice".into()
+            }
+        );
+        // An installation: one job per repository, with its installation.
+        let installed = Job::Repos {
+            repos: vec![repo, RepoName::new("acme", "infra")],
+            reason: "installation".into(),
+        };
+        let kept = Durable::of(&installed, Some(42));
+        let repos: Vec<&str> = kept.iter().map(|(r, _, _)| r.as_str()).collect();
+        assert_eq!(repos, ["acme/deploy", "acme/infra"]);
+        assert_eq!(
+            serde_json::from_str::<Durable>(&kept[1].2).unwrap(),
+            Durable::Installed {
+                installation: Some(42)
+            }
+        );
+        // Passes are kept in `repo_job`, not here.
+        let push = Job::Repos {
+            repos: vec![RepoName::new("acme", "deploy")],
+            reason: "push".into(),
+        };
+        assert!(Durable::of(&push, None).is_empty());
+        assert!(Durable::of(&Job::Poll, None).is_empty());
+    }
 }

@@ -83,7 +83,12 @@ const MIGRATIONS: &[&str] = &[
     super::SHARED_WORK_SQL,
     // 3: GitHub replies and write pauses (the SQLite store's migration 6)
     super::GITHUB_MEMORY_SQL,
+    // 4: per-repository jobs of webhooks (the SQLite store's migration 7)
+    super::REPO_TASK_SQL,
 ];
+
+/// A claimed `repo_job` row: repository, generation, reason, pass pending.
+pub type ClaimedRow = (String, i64, Option<String>, bool);
 
 type Task = Box<dyn FnOnce(Arc<Pool>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
@@ -826,24 +831,27 @@ impl Postgres {
         holder: &str,
         now_ms: i64,
         until_ms: i64,
-    ) -> Result<Option<(String, i64, Option<String>)>, StoreError> {
+    ) -> Result<Option<ClaimedRow>, StoreError> {
         let holder = holder.to_string();
         self.run(move |c| {
             Box::pin(async move {
                 let row = c
                     .query_opt(
-                        "WITH next AS (
-                             SELECT repository FROM repo_job
-                             WHERE requested > done AND (holder IS NULL OR lease_until_ms < $2)
-                             ORDER BY requested_ms, repository
-                             LIMIT 1 FOR UPDATE SKIP LOCKED)
-                         UPDATE repo_job j SET holder = $1, lease_until_ms = $3
-                         FROM next WHERE j.repository = next.repository
-                         RETURNING j.repository, j.requested, j.reason",
+                        &format!(
+                            "WITH next AS (
+                                 SELECT repository FROM repo_job
+                                 WHERE {} AND (holder IS NULL OR lease_until_ms < $2)
+                                 ORDER BY requested_ms, repository
+                                 LIMIT 1 FOR UPDATE SKIP LOCKED)
+                             UPDATE repo_job j SET holder = $1, lease_until_ms = $3
+                             FROM next WHERE j.repository = next.repository
+                             RETURNING j.repository, j.requested, j.reason, j.requested > j.done",
+                            super::WORK_PENDING
+                        ),
                         &[&holder, &now_ms, &until_ms],
                     )
                     .await?;
-                Ok(row.map(|r| (r.get(0), r.get(1), r.get(2))))
+                Ok(row.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))))
             })
         })
     }
@@ -900,11 +908,79 @@ impl Postgres {
         })
     }
 
+    pub fn record_task(
+        &self,
+        repository: &str,
+        key: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let (r, k, p) = (repository.to_string(), key.to_string(), payload.to_string());
+        self.run(move |c| {
+            Box::pin(async move {
+                let tx = c.transaction().await?;
+                tx.execute(super::TASK_REPO_SQL_PG, &[&r, &now_ms]).await?;
+                tx.execute(super::RECORD_TASK_SQL_PG, &[&r, &k, &p, &now_ms])
+                    .await?;
+                tx.commit().await
+            })
+        })
+    }
+
+    pub fn pending_tasks(
+        &self,
+        repository: &str,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let r = repository.to_string();
+        self.run(move |c| {
+            Box::pin(async move {
+                let rows = c
+                    .query(
+                        "SELECT task_key, payload, requested FROM repo_task
+                         WHERE repository = $1 AND requested > done
+                         ORDER BY requested_ms, task_key",
+                        &[&r],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|row| (row.get(0), row.get(1), row.get(2)))
+                    .collect())
+            })
+        })
+    }
+
+    pub fn task_done(
+        &self,
+        repository: &str,
+        key: &str,
+        generation: i64,
+    ) -> Result<(), StoreError> {
+        let (r, k) = (repository.to_string(), key.to_string());
+        self.run(move |c| {
+            Box::pin(async move {
+                c.execute(
+                    "UPDATE repo_task SET done = GREATEST(done, $3)
+                     WHERE repository = $1 AND task_key = $2",
+                    &[&r, &k, &generation],
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+    }
+
     pub fn pending_passes(&self) -> Result<i64, StoreError> {
         self.run(|c| {
             Box::pin(async move {
                 let row = c
-                    .query_one("SELECT COUNT(*) FROM repo_job WHERE requested > done", &[])
+                    .query_one(
+                        &format!(
+                            "SELECT COUNT(*) FROM repo_job WHERE {}",
+                            super::WORK_PENDING
+                        ),
+                        &[],
+                    )
                     .await?;
                 Ok(row.get(0))
             })
