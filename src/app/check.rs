@@ -22,10 +22,10 @@ use crate::domain::live::QueryResult;
 use crate::domain::manifest;
 use crate::domain::render::parse_fingerprint;
 use crate::domain::repo::RepoName;
+use crate::domain::rollout::couple::Couples;
 use crate::domain::rollout::decide::{
     self as rollout, FindingRollout, Observed, PullRecord, PullState, WaveState,
 };
-use crate::domain::rollout::couple::Couples;
 use crate::domain::rollout::verify::{Expected, Running};
 use crate::domain::rules::Code;
 use crate::domain::settings::{RepoSource, Repository, Settings};

@@ -163,8 +163,14 @@ mod tests {
             ],
         )];
         let c = Couples::from_rows(&rows, "acme/eth");
-        assert_eq!(c.partners("mainnet", EL), [(CL.into(), "Glamsterdam".into())]);
-        assert_eq!(c.partners("mainnet", CL), [(EL.into(), "Glamsterdam".into())]);
+        assert_eq!(
+            c.partners("mainnet", EL),
+            [(CL.into(), "Glamsterdam".into())]
+        );
+        assert_eq!(
+            c.partners("mainnet", CL),
+            [(EL.into(), "Glamsterdam".into())]
+        );
         assert!(c.partners("hoodi", EL).is_empty());
         assert!(Couples::from_rows(&rows, "acme/other").is_empty());
     }

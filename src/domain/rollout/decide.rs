@@ -349,7 +349,10 @@ fn hold_coupled(couples: &Couples, findings: &mut [Finding], rollouts: &mut [Ups
     }
     // Each round holds one more wave: it ends.
     while let Some((i, why, opens_at)) = next_coupled_hold(couples, findings) {
-        let (upstream, wave) = (findings[i].upstream.clone(), findings[i].rollout.as_ref().map(|r| r.wave));
+        let (upstream, wave) = (
+            findings[i].upstream.clone(),
+            findings[i].rollout.as_ref().map(|r| r.wave),
+        );
         for f in findings
             .iter_mut()
             .filter(|f| f.upstream == upstream && f.rollout.as_ref().map(|r| r.wave) == wave)
@@ -1318,14 +1321,13 @@ mod tests {
         /// (wave 2), coupled for Glamsterdam in both.
         fn coupled() -> Case {
             let mut c = Case::new();
-            c.findings.extend(
-                [("hoodi", 1), ("mainnet", 2)].map(|(env, wave)| Finding {
+            c.findings
+                .extend([("hoodi", 1), ("mainnet", 2)].map(|(env, wave)| Finding {
                     upstream: EL.into(),
                     image: EL.into(),
                     file: format!("envs/{env}/el.yaml"),
                     ..finding(env, wave)
-                }),
-            );
+                }));
             c.couples = Couples::new(
                 ["hoodi", "mainnet"]
                     .map(|env| Couple {
@@ -1474,7 +1476,10 @@ mod tests {
         assert!(!c.go_of(UP, "hoodi"));
         assert!(!c.go_of(EL, "hoodi"), "{d:#?}");
         let r = c.rollout_of(EL, "hoodi").unwrap();
-        assert_eq!(r.reason, "waiting for sigp/lighthouse (coupled for Glamsterdam)");
+        assert_eq!(
+            r.reason,
+            "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+        );
         assert_eq!(
             Case::wave(&d, EL, 0).reason,
             "waiting for sigp/lighthouse (coupled for Glamsterdam)"
@@ -1498,7 +1503,10 @@ mod tests {
         let d = c.decide();
         let w = Case::wave(&d, EL, 0);
         assert_eq!(w.state, WaveState::Open, "{w:#?}");
-        assert!(w.reason.contains("waiting for sigp/lighthouse (coupled for Glamsterdam)"));
+        assert!(
+            w.reason
+                .contains("waiting for sigp/lighthouse (coupled for Glamsterdam)")
+        );
         assert!(!c.go_of(EL, "mainnet"));
         assert!(
             c.rollout_of(EL, "mainnet")
