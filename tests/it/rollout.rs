@@ -962,8 +962,13 @@ const EL_VALUES: &str = "execution:\n  image: ethereum/client-go:v1.17.0\n";
 /// Glamsterdam on both networks in ten days: geth v1.17.1 is needed on
 /// devnet-m, lighthouse v7.0.0 on both.
 fn coupled_world(files: &[(&str, &str)]) -> World {
+    coupled_world_with(files, "")
+}
+
+fn coupled_world_with(files: &[(&str, &str)], extra: &str) -> World {
+    let extra = format!("rules:\n  directories: [rules]\n{extra}");
     let w = World::new(Setup {
-        extra: "rules:\n  directories: [rules]\n",
+        extra: &extra,
         files,
         ..Setup::default()
     });
@@ -1090,4 +1095,35 @@ fn a_coupled_wave_is_done_only_when_both_layers_are_merged() {
     let out = w.run();
     assert!(pull_of(&w, "mainnet", "go-ethereum").is_some(), "{out}");
     assert!(pull_of(&w, "mainnet", "lighthouse").is_some(), "{out}");
+}
+
+#[test]
+fn a_coupled_pair_in_one_group_is_one_pull_request_per_wave() {
+    let w = coupled_world_with(
+        &[
+            ("envs/hoodi/el.yaml", EL_VALUES),
+            ("envs/mainnet/el.yaml", EL_VALUES),
+        ],
+        "pull_requests:\n  groups:\n    - name: el-cl\n      upstreams: [ethereum/go-ethereum, sigp/lighthouse]\n",
+    );
+    let out = w.run();
+    let hoodi = w.pulls_in("hoodi");
+    assert_eq!(hoodi.len(), 1, "{out}");
+    assert!(
+        hoodi[0].title.contains("go-ethereum") && hoodi[0].title.contains("lighthouse"),
+        "{}",
+        hoodi[0].title
+    );
+    assert!(w.pulls_in("mainnet").is_empty(), "{out}");
+    w.at(t0() + hours(1));
+    w.merge(hoodi[0].number);
+    w.at(t0() + hours(25));
+    let out = w.run();
+    let mainnet = w.pulls_in("mainnet");
+    assert_eq!(mainnet.len(), 1, "{out}");
+    assert!(
+        mainnet[0].title.contains("go-ethereum") && mainnet[0].title.contains("lighthouse"),
+        "{}",
+        mainnet[0].title
+    );
 }
