@@ -774,10 +774,10 @@ fn one(
             window: false,
         };
         let may_open = plan.at_risk || gate.is_ok();
-        let verdict = r
-            .merged
-            .flatten()
-            .and_then(|m| verify_wave(inputs, upstream, &r.envs, m, configured[i]));
+        let verdict = r.merged.flatten().and_then(|m| {
+            verify_wave(inputs, upstream, &r.envs, m, configured[i])
+                .or_else(|| couple_verdict(inputs, upstream, &r.envs, m, configured[i]))
+        });
         if let Some(why) = &blocked {
             status.state = WaveState::Blocked;
             status.reason = why.clone();
@@ -1114,6 +1114,31 @@ fn verify_wave(
     }
 }
 
+/// A merged wave's couple partners are verified with it: until they run
+/// what was merged (and their gates hold) the wave waits for them. Their
+/// failure is theirs to roll back: here it only waits.
+fn couple_verdict(
+    inputs: &Inputs<'_>,
+    upstream: &str,
+    envs: &[&Environment],
+    merged: DateTime<Utc>,
+    soak: Duration,
+) -> Option<Verdict> {
+    let mut partners: BTreeMap<String, (String, Vec<&Environment>)> = BTreeMap::new();
+    for e in envs {
+        for (p, fork) in inputs.couples.partners(&e.name, upstream) {
+            partners.entry(p).or_insert((fork, Vec::new())).1.push(*e);
+        }
+    }
+    partners.iter().find_map(|(p, (fork, envs))| {
+        verify_wave(inputs, p, envs, merged, soak).map(|v| match v {
+            Verdict::Waiting(why) | Verdict::Failed(why) => {
+                Verdict::Waiting(format!("{p} (coupled for {fork}): {why}"))
+            }
+        })
+    })
+}
+
 /// The merged pull request that brought `target` (or newer) to any of
 /// `envs`: the one to undo.
 fn brought_by<'p>(
@@ -1266,6 +1291,8 @@ mod tests {
         settings: RolloutSettings,
         now: DateTime<Utc>,
         couples: Couples,
+        observed: BTreeMap<String, Observed>,
+        deployed: BTreeMap<String, BTreeMap<String, Vec<Expected>>>,
     }
 
     impl Case {
@@ -1277,6 +1304,8 @@ mod tests {
                 settings: RolloutSettings::default(),
                 now: t0(),
                 couples: Couples::default(),
+                observed: BTreeMap::new(),
+                deployed: BTreeMap::new(),
             }
         }
 
@@ -1294,8 +1323,8 @@ mod tests {
                 pulls: &self.pulls,
                 settings: &self.settings,
                 now: self.now,
-                observed: &BTreeMap::new(),
-                deployed: &BTreeMap::new(),
+                observed: &self.observed,
+                deployed: &self.deployed,
                 codes_of: &|_, _| Vec::new(),
                 couples: &self.couples,
             };
@@ -1547,5 +1576,51 @@ mod tests {
             "waiting for sigp/lighthouse (coupled for Glamsterdam)"
         );
         assert_eq!(Case::wave(&d, EL, 1).opens_at, Some(t0() + h(24)));
+    }
+
+    #[test]
+    fn a_coupled_wave_waits_for_its_partner_to_converge() {
+        let mut c = Case::coupled();
+        c.envs[0].live = Some("{namespace=\"hoodi\"}".into());
+        c.settings.converge = Duration::from_secs(2 * 3600);
+        c.merge(1, EL, "hoodi", t0());
+        c.merge(2, UP, "hoodi", t0());
+        for up in [UP, EL] {
+            c.deployed.insert(
+                up.into(),
+                [(
+                    "hoodi".to_string(),
+                    vec![Expected {
+                        image: up.into(),
+                        tag: "v7.0.0".into(),
+                        digest: None,
+                    }],
+                )]
+                .into(),
+            );
+        }
+        // lighthouse runs v7.0.0; geth still v6.0.0.
+        let running = |up: &str, tag: &str| Running {
+            image: format!("{up}:{tag}"),
+            image_id: None,
+            containers: 1,
+        };
+        c.observed.insert(
+            "hoodi".into(),
+            Observed {
+                running: Some(vec![running(UP, "v7.0.0"), running(EL, "v6.0.0")]),
+                ..Observed::default()
+            },
+        );
+        c.now = t0() + h(1);
+        let d = c.decide();
+        let w = Case::wave(&d, UP, 0);
+        assert_eq!(w.state, WaveState::Soaking);
+        assert!(
+            w.reason
+                .starts_with("verifying: ethereum/go-ethereum (coupled for Glamsterdam): hoodi:"),
+            "{w:#?}"
+        );
+        assert!(d.rollbacks.is_empty());
     }
 }
