@@ -22,6 +22,7 @@ use crate::domain::live::QueryResult;
 use crate::domain::manifest;
 use crate::domain::render::parse_fingerprint;
 use crate::domain::repo::RepoName;
+use crate::domain::rollout::couple::Couples;
 use crate::domain::rollout::decide::{
     self as rollout, FindingRollout, Observed, PullRecord, PullState, WaveState,
 };
@@ -209,6 +210,12 @@ async fn roll_out(
     report: &mut CheckReport,
     now: DateTime<Utc>,
 ) {
+    // Fork readiness from the files as checked (the live side is read
+    // below): which upgrades travel together.
+    let readiness = {
+        let inventory = crate::app::inventory::build(ctx, report, now);
+        crate::app::readiness::build(ctx, &inventory, report, now)
+    };
     for repo in report.repositories.clone() {
         let name = repo.source.to_string();
         let Observations { observed, live } = observe(ctx, &repo).await;
@@ -247,6 +254,7 @@ async fn roll_out(
                 continue;
             }
         };
+        let couples = Couples::from_rows(&readiness.rows, &name);
         let referenced = referenced(report, &name, &ctx.catalog);
         let deployed = deployed(report, &name, &ctx.catalog);
         let releases = &report.releases;
@@ -286,6 +294,7 @@ async fn roll_out(
             observed: &observed,
             deployed: &deployed,
             codes_of: &codes_of,
+            couples: &couples,
         };
         let mut findings: Vec<Finding> = report
             .findings

@@ -22,6 +22,7 @@ use crate::domain::manifest;
 use crate::domain::plan::{self, PlannedPr};
 use crate::domain::render::{self, Rendered, Templates};
 use crate::domain::repo::RepoName;
+use crate::domain::rollout::couple::Couples;
 use crate::domain::rollout::decide::{PullRecord, PullState, UpstreamRollout};
 use crate::domain::rollout::traffic;
 use crate::domain::settings::{RepoSource, Repository};
@@ -71,11 +72,13 @@ pub struct RunReport {
 
 /// Applies `pull_requests.max_open` and `max_per_hour` to the rendered
 /// pull requests: new ones beyond the limits are held (most urgent first
-/// keep their place); updates of open ones always go ahead.
+/// keep their place); updates of open ones always go ahead. Coupled pull
+/// requests open together or wait together.
 fn limit<'p>(
     ctx: &Context,
     rendered: Vec<(&'p PlannedPr, Rendered)>,
     history: &[PullRecord],
+    couples: &Couples,
     now: DateTime<Utc>,
     report: &mut RunReport,
 ) -> Vec<(&'p PlannedPr, Rendered)> {
@@ -88,11 +91,14 @@ fn limit<'p>(
         .iter()
         .filter(|p| p.created_at.is_some_and(|t| t > hour_ago && t <= now))
         .count();
+    let prs: Vec<&PlannedPr> = rendered.iter().map(|(pr, _)| *pr).collect();
     let candidates: Vec<traffic::Candidate<'_>> = rendered
         .iter()
-        .map(|(pr, words)| traffic::Candidate {
+        .zip(traffic::partners(&prs, couples))
+        .map(|((pr, words), partners)| traffic::Candidate {
             pr,
             new: !open.iter().any(|p| p.branch == words.branch),
+            partners,
         })
         .collect();
     let settings = &ctx.settings.pull_requests;
@@ -393,7 +399,8 @@ async fn publish_repository(
             }),
         }
     }
-    let rendered = limit(ctx, rendered, history, now, report);
+    let couples = Couples::from_rows(readiness, &repo.source.to_string());
+    let rendered = limit(ctx, rendered, history, &couples, now, report);
     match &repo.source {
         RepoSource::Path(path) => {
             for (pr, words) in rendered {

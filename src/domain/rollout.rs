@@ -7,6 +7,8 @@
 //! - [`window`]: maintenance windows (`Tue-Thu 09:00-17:00` in an IANA time
 //!   zone): is a window open at an instant, when does the next one open, when
 //!   does the current one close.
+//! - [`couple`]: upgrades that must travel together: both layers of an
+//!   environment for a fork.
 //! - [`compress`]: deadline-aware soak compression: how long each remaining
 //!   wave of a release soaks so that every wave is reached before a fork
 //!   activation.
@@ -16,6 +18,7 @@
 //!   (convergence, drift) and are the health gates green.
 
 pub mod compress;
+pub mod couple;
 pub mod decide;
 pub mod traffic;
 pub mod verify;

@@ -953,3 +953,177 @@ fn upkeep_rollback_undoes_the_last_merge_by_hand() {
     assert_eq!(code, 3);
     assert!(err.contains("nothing to roll back"), "{err}");
 }
+
+// Coupled upgrades (#19): where an environment needs both layers for a
+// fork, geth and lighthouse travel through the waves as one unit.
+
+const EL_VALUES: &str = "execution:\n  image: ethereum/client-go:v1.17.0\n";
+
+/// Glamsterdam on both networks in ten days: geth v1.17.1 is needed on
+/// devnet-m, lighthouse v7.0.0 on both.
+fn coupled_world(files: &[(&str, &str)]) -> World {
+    coupled_world_with(files, "")
+}
+
+fn coupled_world_with(files: &[(&str, &str)], extra: &str) -> World {
+    let extra = format!("rules:\n  directories: [rules]\n{extra}");
+    let w = World::new(Setup {
+        extra: &extra,
+        files,
+        ..Setup::default()
+    });
+    let rules = w.dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let at = (t0() + Duration::days(10)).to_rfc3339();
+    std::fs::write(
+        rules.join("devnet.yml"),
+        format!(
+            "version: 1\nnetworks:\n  - name: devnet-h\n    kind: testnet\n  - name: devnet-m\n    kind: testnet\n\
+             forks:\n  - name: Glamsterdam\n    activations:\n      devnet-h: {{time: {at}}}\n      devnet-m: {{time: {at}}}\n\
+             \x20   minimum_versions:\n      ethereum/go-ethereum:\n        devnet-m: {{version: v1.17.1, source: test}}\n\
+             \x20     sigp/lighthouse:\n        devnet-h: {{version: v7.0.0, source: test}}\n        devnet-m: {{version: v7.0.0, source: test}}\n"
+        ),
+    )
+    .unwrap();
+    w.gh.add_releases("ethereum/go-ethereum", ["v1.17.0", "v1.17.1"]);
+    w
+}
+
+/// The pull request of `env` that moves `name`.
+fn pull_of(w: &World, env: &str, name: &str) -> Option<PullView> {
+    w.pulls_in(env).into_iter().find(|p| p.title.contains(name))
+}
+
+/// `rollout status --format json`: the waves of `upstream`.
+fn waves_of(w: &World, upstream: &str) -> Vec<Value> {
+    let s = w.status();
+    s["rollouts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["upstream"] == upstream)
+        .unwrap_or_else(|| panic!("no rollout of {upstream}: {s:#}"))["waves"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn coupled_layers_open_in_the_same_wave_and_one_held_holds_both() {
+    // geth runs in mainnet only (its first wave); lighthouse runs in both,
+    // so its mainnet wave waits for hoodi's soak: geth waits with it.
+    let w = coupled_world(&[("envs/mainnet/el.yaml", EL_VALUES)]);
+    let out = w.run();
+    assert!(pull_of(&w, "hoodi", "lighthouse").is_some(), "{out}");
+    assert!(
+        w.pulls_in("mainnet").is_empty(),
+        "geth must not open without lighthouse\n{out}"
+    );
+    let (plan, err, code) = w.upkeep(&["plan"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        plan.contains("waiting for sigp/lighthouse (coupled for Glamsterdam)"),
+        "{plan}"
+    );
+    let geth = waves_of(&w, "ethereum/go-ethereum");
+    assert_eq!(geth[0]["state"], "pending");
+    assert_eq!(
+        geth[0]["reason"],
+        "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+    );
+    let (table, _, _) = w.upkeep(&["rollout", "status"]);
+    assert!(
+        table.contains("waiting for sigp/lighthouse (coupled for Glamsterdam)"),
+        "{table}"
+    );
+    // Lighthouse merges in hoodi; both open in mainnet once it has soaked.
+    w.at(t0() + hours(1));
+    w.merge(pull_of(&w, "hoodi", "lighthouse").unwrap().number);
+    w.at(t0() + hours(25) - Duration::seconds(1));
+    w.run();
+    assert!(w.pulls_in("mainnet").is_empty());
+    w.at(t0() + hours(25));
+    let out = w.run();
+    assert!(pull_of(&w, "mainnet", "go-ethereum").is_some(), "{out}");
+    assert!(pull_of(&w, "mainnet", "lighthouse").is_some(), "{out}");
+}
+
+#[test]
+fn a_coupled_wave_is_done_only_when_both_layers_are_merged() {
+    let w = coupled_world(&[
+        ("envs/hoodi/el.yaml", EL_VALUES),
+        ("envs/mainnet/el.yaml", EL_VALUES),
+    ]);
+    let out = w.run();
+    let geth = pull_of(&w, "hoodi", "go-ethereum").unwrap_or_else(|| panic!("{out}"));
+    let lh = pull_of(&w, "hoodi", "lighthouse").unwrap_or_else(|| panic!("{out}"));
+    assert!(w.pulls_in("mainnet").is_empty(), "{out}");
+    // geth merges at t0+1h; lighthouse stays open for a day and more.
+    w.at(t0() + hours(1));
+    w.merge(geth.number);
+    w.at(t0() + hours(30));
+    w.run();
+    assert!(
+        w.pulls_in("mainnet").is_empty(),
+        "geth's soak has not started: lighthouse is not merged"
+    );
+    let waves = waves_of(&w, "ethereum/go-ethereum");
+    assert_eq!(waves[0]["state"], "open", "{waves:#?}");
+    assert!(
+        waves[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("waiting for sigp/lighthouse (coupled for Glamsterdam)"),
+        "{waves:#?}"
+    );
+    assert!(
+        waves[1]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("waits for wave 1 (hoodi): waiting for sigp/lighthouse"),
+        "{waves:#?}"
+    );
+    // lighthouse merges at t0+30h: the wave soaks from then, for both.
+    w.merge(lh.number);
+    w.at(t0() + hours(54) - Duration::seconds(1));
+    w.run();
+    assert!(w.pulls_in("mainnet").is_empty());
+    let waves = waves_of(&w, "ethereum/go-ethereum");
+    assert_eq!(waves[0]["state"], "soaking");
+    assert_eq!(time(&waves[0]["merged_at"]), t0() + hours(30));
+    w.at(t0() + hours(54));
+    let out = w.run();
+    assert!(pull_of(&w, "mainnet", "go-ethereum").is_some(), "{out}");
+    assert!(pull_of(&w, "mainnet", "lighthouse").is_some(), "{out}");
+}
+
+#[test]
+fn a_coupled_pair_in_one_group_is_one_pull_request_per_wave() {
+    let w = coupled_world_with(
+        &[
+            ("envs/hoodi/el.yaml", EL_VALUES),
+            ("envs/mainnet/el.yaml", EL_VALUES),
+        ],
+        "pull_requests:\n  groups:\n    - name: el-cl\n      upstreams: [ethereum/go-ethereum, sigp/lighthouse]\n",
+    );
+    let out = w.run();
+    let hoodi = w.pulls_in("hoodi");
+    assert_eq!(hoodi.len(), 1, "{out}");
+    assert!(
+        hoodi[0].title.contains("go-ethereum") && hoodi[0].title.contains("lighthouse"),
+        "{}",
+        hoodi[0].title
+    );
+    assert!(w.pulls_in("mainnet").is_empty(), "{out}");
+    w.at(t0() + hours(1));
+    w.merge(hoodi[0].number);
+    w.at(t0() + hours(25));
+    let out = w.run();
+    let mainnet = w.pulls_in("mainnet");
+    assert_eq!(mainnet.len(), 1, "{out}");
+    assert!(
+        mainnet[0].title.contains("go-ethereum") && mainnet[0].title.contains("lighthouse"),
+        "{}",
+        mainnet[0].title
+    );
+}

@@ -30,6 +30,11 @@
 //!   windows ([`super::window`]), unless waiting for the next window would
 //!   miss the deadline.
 //! - References outside any environment are not part of a rollout.
+//! - Coupled upgrades ([`super::couple`]): where an environment needs both
+//!   layers for a fork, an upstream's wave there counts as merged only when
+//!   its partners are merged too (its soak starts at the last of those
+//!   merges), and a finding may go only when its partners' findings there
+//!   may go as well; otherwise both wait, saying for whom.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -38,6 +43,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::compress::{self, Policy};
+use super::couple::Couples;
 use super::verify::{self, Convergence, Expected, Gate, Health, Running};
 use crate::domain::evaluate::{Deadline, Finding, ReleaseMap};
 use crate::domain::rules::Code;
@@ -294,6 +300,8 @@ pub struct Inputs<'a> {
     /// The finding codes of a release (`upstream`, tag), each with the
     /// statement of its notes that gave it (empty when none).
     pub codes_of: &'a CodesOf<'a>,
+    /// Upgrades that travel together (both layers for a fork).
+    pub couples: &'a Couples,
 }
 
 /// Decides the rollouts of one repository and annotates its findings
@@ -314,6 +322,7 @@ pub fn decide(inputs: &Inputs<'_>, findings: &mut [Finding]) -> Decision {
         decision.alerts.extend(alerts);
         decision.rollbacks.extend(rollbacks);
     }
+    hold_coupled(inputs.couples, findings, &mut decision.rollouts);
     // Rollouts that have reached every wave but whose last merges are
     // still soaking are in flight too (a person asks "is it done yet?").
     for (upstream, envs) in inputs.referenced {
@@ -328,6 +337,117 @@ pub fn decide(inputs: &Inputs<'_>, findings: &mut [Finding]) -> Decision {
         .rollouts
         .sort_by(|a, b| a.upstream.cmp(&b.upstream));
     decision
+}
+
+/// A finding may go only when its partners' findings in its environment
+/// may go too: while one is held, its partners are held with it, saying
+/// for whom. Only waves about to open are held (an open pull request is
+/// still updated).
+fn hold_coupled(couples: &Couples, findings: &mut [Finding], rollouts: &mut [UpstreamRollout]) {
+    if couples.is_empty() {
+        return;
+    }
+    // Each round holds one more wave: it ends.
+    while let Some((i, why, opens_at)) = next_coupled_hold(couples, findings) {
+        let (upstream, wave) = (
+            findings[i].upstream.clone(),
+            findings[i].rollout.as_ref().map(|r| r.wave),
+        );
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.upstream == upstream && f.rollout.as_ref().map(|r| r.wave) == wave)
+        {
+            if let Some(r) = f.rollout.as_mut() {
+                r.go = false;
+                r.reason = why.clone();
+                r.opens_at = opens_at;
+            }
+        }
+        if let Some(s) = rollouts
+            .iter_mut()
+            .filter(|r| r.upstream == upstream)
+            .flat_map(|r| r.waves.iter_mut())
+            .find(|w| Some(w.wave) == wave && w.state == WaveState::Pending)
+        {
+            s.reason = why;
+            s.opens_at = opens_at;
+        }
+    }
+}
+
+/// A finding that would open while a partner's finding in its environment
+/// is held: its index, why it waits and when the partner may open.
+fn next_coupled_hold(
+    couples: &Couples,
+    findings: &[Finding],
+) -> Option<(usize, String, Option<DateTime<Utc>>)> {
+    for (i, f) in findings.iter().enumerate() {
+        let (Some(env), Some(r)) = (&f.environment, &f.rollout) else {
+            continue;
+        };
+        if !r.go || r.state != WaveState::Pending {
+            continue;
+        }
+        for (partner, fork) in couples.partners(env, &f.upstream) {
+            let held = findings
+                .iter()
+                .filter(|g| g.upstream.eq_ignore_ascii_case(&partner))
+                .filter(|g| g.environment.as_ref() == Some(env))
+                .filter_map(|g| g.rollout.as_ref())
+                .find(|r| !r.go);
+            if let Some(p) = held {
+                return Some((
+                    i,
+                    format!("waiting for {partner} (coupled for {fork})"),
+                    p.opens_at,
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// Why a wave of `upstream` waits for its couple: a partner still behind
+/// in one of `envs`.
+fn partner_behind(
+    inputs: &Inputs<'_>,
+    findings: &[Finding],
+    upstream: &str,
+    envs: &[String],
+) -> Option<String> {
+    envs.iter().find_map(|env| {
+        inputs
+            .couples
+            .partners(env, upstream)
+            .into_iter()
+            .find(|(p, _)| {
+                findings.iter().any(|f| {
+                    f.upstream.eq_ignore_ascii_case(p) && f.environment.as_ref() == Some(env)
+                })
+            })
+            .map(|(p, fork)| format!("waiting for {p} (coupled for {fork})"))
+    })
+}
+
+/// When the last of `upstream`'s partners got to `env` through upkeep.
+fn partners_merged_at(inputs: &Inputs<'_>, upstream: &str, env: &str) -> Option<DateTime<Utc>> {
+    let envs = [env.to_string()];
+    inputs
+        .couples
+        .partners(env, upstream)
+        .iter()
+        .filter_map(|(p, _)| {
+            inputs
+                .pulls
+                .iter()
+                .filter(|r| r.rollback_of.is_none() && r.touches(&envs) && r.moves(p).is_some())
+                .filter_map(|r| match r.state {
+                    PullState::Merged { at } => Some(at),
+                    _ => None,
+                })
+                .max()
+        })
+        .max()
 }
 
 /// Position of a release tag in its upstream's list (0 is the newest).
@@ -520,6 +640,9 @@ fn one(
         /// Every environment runs the target: when the last one got it
         /// (`Some(None)`: outside upkeep).
         merged: Option<Option<DateTime<Utc>>>,
+        /// Every environment runs the target, but a coupled upstream is
+        /// still behind in one: why the wave waits.
+        coupled: Option<String>,
         open: Option<&'e PullRecord>,
         closed: Option<&'e PullRecord>,
         rolled_back: Option<&'e PullRecord>,
@@ -528,10 +651,19 @@ fn one(
     for (wave, list) in &waves {
         let names: Vec<String> = list.iter().map(|e| e.name.clone()).collect();
         let all_there = names.iter().all(|n| !behind.contains(n.as_str()));
-        let merged = all_there.then(|| {
+        let coupled = all_there
+            .then(|| partner_behind(inputs, findings, upstream, &names))
+            .flatten();
+        // With its couple, the wave got there at the last of their merges.
+        let merged = (all_there && coupled.is_none()).then(|| {
             let times: Vec<Option<DateTime<Utc>>> = names
                 .iter()
-                .map(|n| merged_at(inputs, upstream, target, n))
+                .flat_map(|n| {
+                    [
+                        merged_at(inputs, upstream, target, n),
+                        partners_merged_at(inputs, upstream, n),
+                    ]
+                })
                 .collect();
             times.iter().flatten().max().copied()
         });
@@ -559,6 +691,7 @@ fn one(
             envs: list.clone(),
             names,
             merged,
+            coupled,
             open,
             closed,
             rolled_back,
@@ -641,10 +774,10 @@ fn one(
             window: false,
         };
         let may_open = plan.at_risk || gate.is_ok();
-        let verdict = r
-            .merged
-            .flatten()
-            .and_then(|m| verify_wave(inputs, upstream, &r.envs, m, configured[i]));
+        let verdict = r.merged.flatten().and_then(|m| {
+            verify_wave(inputs, upstream, &r.envs, m, configured[i])
+                .or_else(|| couple_verdict(inputs, upstream, &r.envs, m, configured[i]))
+        });
         if let Some(why) = &blocked {
             status.state = WaveState::Blocked;
             status.reason = why.clone();
@@ -745,6 +878,17 @@ fn one(
                     Some(None) => "runs it (updated outside upkeep: soak not tracked)".into(),
                     _ => "done".into(),
                 };
+            }
+        } else if let Some(why) = &r.coupled {
+            // Merged here, but not its partner: not soaking yet.
+            status.state = WaveState::Open;
+            status.reason = format!("merged; {why}: its soak starts when both are merged");
+            if gate.is_ok() {
+                gate = Err(format!(
+                    "waits for wave {} ({}): {why}",
+                    r.wave,
+                    r.names.join(", ")
+                ));
             }
         } else if let Some(p) = r.closed.filter(|_| r.open.is_none()) {
             let why = format!(
@@ -970,6 +1114,31 @@ fn verify_wave(
     }
 }
 
+/// A merged wave's couple partners are verified with it: until they run
+/// what was merged (and their gates hold) the wave waits for them. Their
+/// failure is theirs to roll back: here it only waits.
+fn couple_verdict(
+    inputs: &Inputs<'_>,
+    upstream: &str,
+    envs: &[&Environment],
+    merged: DateTime<Utc>,
+    soak: Duration,
+) -> Option<Verdict> {
+    let mut partners: BTreeMap<String, (String, Vec<&Environment>)> = BTreeMap::new();
+    for e in envs {
+        for (p, fork) in inputs.couples.partners(&e.name, upstream) {
+            partners.entry(p).or_insert((fork, Vec::new())).1.push(*e);
+        }
+    }
+    partners.iter().find_map(|(p, (fork, envs))| {
+        verify_wave(inputs, p, envs, merged, soak).map(|v| match v {
+            Verdict::Waiting(why) | Verdict::Failed(why) => {
+                Verdict::Waiting(format!("{p} (coupled for {fork}): {why}"))
+            }
+        })
+    })
+}
+
 /// The merged pull request that brought `target` (or newer) to any of
 /// `envs`: the one to undo.
 fn brought_by<'p>(
@@ -1026,12 +1195,14 @@ fn window_gate(
 mod tests {
     use super::*;
     use crate::domain::release::Release;
+    use crate::domain::rollout::couple::Couple;
     use crate::domain::rollout::window::Windows;
     use crate::domain::rules::Code;
     use crate::domain::settings::Network;
     use chrono::TimeZone;
 
     const UP: &str = "sigp/lighthouse";
+    const EL: &str = "ethereum/go-ethereum";
 
     /// Monday 2027-01-04 10:00 UTC.
     fn t0() -> DateTime<Utc> {
@@ -1062,7 +1233,11 @@ mod tests {
             published_at: Some(t0() - h(100)),
             html_url: None,
         };
-        [(UP.to_string(), Ok(vec![rel("v7.0.0"), rel("v6.0.0")]))].into()
+        [
+            (UP.to_string(), Ok(vec![rel("v7.0.0"), rel("v6.0.0")])),
+            (EL.to_string(), Ok(vec![rel("v7.0.0"), rel("v6.0.0")])),
+        ]
+        .into()
     }
 
     fn finding(env: &str, wave: u32) -> Finding {
@@ -1115,6 +1290,9 @@ mod tests {
         pulls: Vec<PullRecord>,
         settings: RolloutSettings,
         now: DateTime<Utc>,
+        couples: Couples,
+        observed: BTreeMap<String, Observed>,
+        deployed: BTreeMap<String, BTreeMap<String, Vec<Expected>>>,
     }
 
     impl Case {
@@ -1125,12 +1303,17 @@ mod tests {
                 pulls: Vec::new(),
                 settings: RolloutSettings::default(),
                 now: t0(),
+                couples: Couples::default(),
+                observed: BTreeMap::new(),
+                deployed: BTreeMap::new(),
             }
         }
 
         fn decide(&mut self) -> Decision {
-            let referenced: BTreeMap<String, BTreeSet<String>> =
-                [(UP.to_string(), ["hoodi".into(), "mainnet".into()].into())].into();
+            let referenced: BTreeMap<String, BTreeSet<String>> = [UP, EL]
+                .iter()
+                .map(|u| (u.to_string(), ["hoodi".into(), "mainnet".into()].into()))
+                .collect();
             let releases = releases();
             let inputs = Inputs {
                 repository: "acme/deploy",
@@ -1140,19 +1323,70 @@ mod tests {
                 pulls: &self.pulls,
                 settings: &self.settings,
                 now: self.now,
-                observed: &BTreeMap::new(),
-                deployed: &BTreeMap::new(),
+                observed: &self.observed,
+                deployed: &self.deployed,
                 codes_of: &|_, _| Vec::new(),
+                couples: &self.couples,
             };
             decide(&inputs, &mut self.findings)
         }
 
         fn go(&self, env: &str) -> bool {
+            self.go_of(UP, env)
+        }
+
+        fn go_of(&self, upstream: &str, env: &str) -> bool {
+            self.rollout_of(upstream, env).is_some_and(|r| r.go)
+        }
+
+        fn rollout_of(&self, upstream: &str, env: &str) -> Option<&FindingRollout> {
             self.findings
                 .iter()
-                .find(|f| f.environment.as_deref() == Some(env))
+                .find(|f| f.upstream == upstream && f.environment.as_deref() == Some(env))
                 .and_then(|f| f.rollout.as_ref())
-                .is_some_and(|r| r.go)
+        }
+
+        /// geth and lighthouse both behind in hoodi (wave 1) and mainnet
+        /// (wave 2), coupled for Glamsterdam in both.
+        fn coupled() -> Case {
+            let mut c = Case::new();
+            c.findings
+                .extend([("hoodi", 1), ("mainnet", 2)].map(|(env, wave)| Finding {
+                    upstream: EL.into(),
+                    image: EL.into(),
+                    file: format!("envs/{env}/el.yaml"),
+                    ..finding(env, wave)
+                }));
+            c.couples = Couples::new(
+                ["hoodi", "mainnet"]
+                    .map(|env| Couple {
+                        environment: env.into(),
+                        fork: "Glamsterdam".into(),
+                        upstreams: [UP.to_string(), EL.to_string()].into(),
+                    })
+                    .to_vec(),
+            );
+            c
+        }
+
+        fn merge(&mut self, number: u64, upstream: &str, env: &str, at: DateTime<Utc>) {
+            self.findings
+                .retain(|f| !(f.upstream == upstream && f.environment.as_deref() == Some(env)));
+            self.pulls.push(PullRecord {
+                upgrades: vec![(upstream.into(), "v7.0.0".into())],
+                ..merged(number, env, at)
+            });
+            for f in &mut self.findings {
+                f.rollout = None;
+            }
+        }
+
+        fn wave(d: &Decision, upstream: &str, wave: usize) -> WaveStatus {
+            d.rollouts
+                .iter()
+                .find(|r| r.upstream == upstream)
+                .map(|r| r.waves[wave].clone())
+                .unwrap_or_else(|| panic!("no rollout of {upstream}: {d:#?}"))
         }
     }
 
@@ -1256,5 +1490,137 @@ mod tests {
         assert_eq!(d.rollouts[0].waves[0].state, WaveState::Blocked);
         assert_eq!(d.rollouts[0].waves[1].state, WaveState::Blocked);
         assert!(!c.go("hoodi") && !c.go("mainnet"));
+    }
+
+    #[test]
+    fn one_layer_held_holds_its_partner() {
+        let mut c = Case::coupled();
+        // lighthouse v7.0.0 was closed without merging in hoodi: geth's
+        // pull request would open alone.
+        c.pulls.push(PullRecord {
+            state: PullState::Closed,
+            ..merged(1, "hoodi", t0() - h(2))
+        });
+        let d = c.decide();
+        assert!(!c.go_of(UP, "hoodi"));
+        assert!(!c.go_of(EL, "hoodi"), "{d:#?}");
+        let r = c.rollout_of(EL, "hoodi").unwrap();
+        assert_eq!(
+            r.reason,
+            "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+        );
+        assert_eq!(
+            Case::wave(&d, EL, 0).reason,
+            "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+        );
+    }
+
+    #[test]
+    fn coupled_upgrades_open_together() {
+        let mut c = Case::coupled();
+        c.decide();
+        assert!(c.go_of(UP, "hoodi") && c.go_of(EL, "hoodi"));
+        assert!(!c.go_of(UP, "mainnet") && !c.go_of(EL, "mainnet"));
+    }
+
+    #[test]
+    fn a_coupled_wave_is_not_done_until_both_merge() {
+        let mut c = Case::coupled();
+        // geth merged in hoodi at t0; lighthouse still open.
+        c.merge(1, EL, "hoodi", t0());
+        c.now = t0() + h(30);
+        let d = c.decide();
+        let w = Case::wave(&d, EL, 0);
+        assert_eq!(w.state, WaveState::Open, "{w:#?}");
+        assert!(
+            w.reason
+                .contains("waiting for sigp/lighthouse (coupled for Glamsterdam)")
+        );
+        assert!(!c.go_of(EL, "mainnet"));
+        assert!(
+            c.rollout_of(EL, "mainnet")
+                .unwrap()
+                .reason
+                .contains("waits for wave 1 (hoodi): waiting for sigp/lighthouse"),
+            "{:?}",
+            c.rollout_of(EL, "mainnet")
+        );
+        // lighthouse merges at t0+30h: the soak starts then, for both.
+        c.merge(2, UP, "hoodi", t0() + h(30));
+        c.now = t0() + h(40);
+        let d = c.decide();
+        assert_eq!(Case::wave(&d, EL, 0).state, WaveState::Soaking);
+        assert_eq!(Case::wave(&d, EL, 0).merged_at, Some(t0() + h(30)));
+        assert!(!c.go_of(EL, "mainnet") && !c.go_of(UP, "mainnet"));
+        c.now = t0() + h(54);
+        c.decide();
+        assert!(c.go_of(EL, "mainnet") && c.go_of(UP, "mainnet"));
+    }
+
+    #[test]
+    fn an_expedited_layer_waits_for_its_partner() {
+        // geth's release is a security fix: its soaks are cut to the
+        // minimum, lighthouse's are not. Both merged in hoodi at t0.
+        let mut c = Case::coupled();
+        for f in c.findings.iter_mut().filter(|f| f.upstream == EL) {
+            f.codes = vec![Code::SecurityFix];
+        }
+        c.merge(1, EL, "hoodi", t0());
+        c.merge(2, UP, "hoodi", t0());
+        c.now = t0() + h(2);
+        let d = c.decide();
+        assert!(!c.go_of(UP, "mainnet"));
+        assert!(!c.go_of(EL, "mainnet"), "{d:#?}");
+        assert_eq!(
+            Case::wave(&d, EL, 1).reason,
+            "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+        );
+        assert_eq!(Case::wave(&d, EL, 1).opens_at, Some(t0() + h(24)));
+    }
+
+    #[test]
+    fn a_coupled_wave_waits_for_its_partner_to_converge() {
+        let mut c = Case::coupled();
+        c.envs[0].live = Some("{namespace=\"hoodi\"}".into());
+        c.settings.converge = Duration::from_secs(2 * 3600);
+        c.merge(1, EL, "hoodi", t0());
+        c.merge(2, UP, "hoodi", t0());
+        for up in [UP, EL] {
+            c.deployed.insert(
+                up.into(),
+                [(
+                    "hoodi".to_string(),
+                    vec![Expected {
+                        image: up.into(),
+                        tag: "v7.0.0".into(),
+                        digest: None,
+                    }],
+                )]
+                .into(),
+            );
+        }
+        // lighthouse runs v7.0.0; geth still v6.0.0.
+        let running = |up: &str, tag: &str| Running {
+            image: format!("{up}:{tag}"),
+            image_id: None,
+            containers: 1,
+        };
+        c.observed.insert(
+            "hoodi".into(),
+            Observed {
+                running: Some(vec![running(UP, "v7.0.0"), running(EL, "v6.0.0")]),
+                ..Observed::default()
+            },
+        );
+        c.now = t0() + h(1);
+        let d = c.decide();
+        let w = Case::wave(&d, UP, 0);
+        assert_eq!(w.state, WaveState::Soaking);
+        assert!(
+            w.reason
+                .starts_with("verifying: ethereum/go-ethereum (coupled for Glamsterdam): hoodi:"),
+            "{w:#?}"
+        );
+        assert!(d.rollbacks.is_empty());
     }
 }

@@ -4,10 +4,13 @@
 //! (overdue, then the nearest deadline, then security fixes, then the rest).
 //! Pure: the planned pull requests, what is open and what was opened in the
 //! last hour come in; which may be opened now comes out. Updating an open
-//! pull request is never limited.
+//! pull request is never limited. Coupled pull requests (both layers of an
+//! environment for a fork, [`super::couple`]) count as one: they open
+//! together, or wait together.
 
 use chrono::{DateTime, Utc};
 
+use super::couple::Couples;
 use crate::domain::plan::PlannedPr;
 use crate::domain::rules::Code;
 
@@ -16,6 +19,39 @@ pub struct Candidate<'a> {
     pub pr: &'a PlannedPr,
     /// No pull request of upkeep is open for it yet.
     pub new: bool,
+    /// The candidates it is coupled with, each with why it would wait for
+    /// that one (`waiting for sigp/lighthouse (coupled for Glamsterdam)`).
+    pub partners: Vec<(usize, String)>,
+}
+
+/// For each planned pull request, the others it is coupled with (a finding
+/// of each in one environment, their upstreams coupled there), with the
+/// reason it waits for that one.
+pub fn partners(prs: &[&PlannedPr], couples: &Couples) -> Vec<Vec<(usize, String)>> {
+    prs.iter()
+        .enumerate()
+        .map(|(i, pr)| {
+            let mut out: Vec<(usize, String)> = Vec::new();
+            for f in &pr.findings {
+                let Some(env) = &f.environment else { continue };
+                for (partner, fork) in couples.partners(env, &f.upstream) {
+                    let found = prs.iter().enumerate().find(|(j, other)| {
+                        *j != i
+                            && other.findings.iter().any(|g| {
+                                g.environment.as_ref() == Some(env)
+                                    && g.upstream.eq_ignore_ascii_case(&partner)
+                            })
+                    });
+                    if let Some((j, _)) = found
+                        && !out.iter().any(|(k, _)| *k == j)
+                    {
+                        out.push((j, format!("waiting for {partner} (coupled for {fork})")));
+                    }
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 /// How urgent a planned pull request is: smaller is sooner.
@@ -57,24 +93,55 @@ pub fn admit(
     let mut open = open_now;
     let mut opened = opened_last_hour;
     let mut out = vec![None; candidates.len()];
+    let mut decided = vec![false; candidates.len()];
     for i in order {
-        if !candidates[i].new {
+        if !candidates[i].new || decided[i] {
             continue;
         }
-        if open >= max_open as usize {
-            out[i] = Some(format!(
+        // It and its new partners: one unit.
+        let unit: Vec<(usize, &str)> = candidates[i]
+            .partners
+            .iter()
+            .filter(|(j, _)| candidates[*j].new && !decided[*j])
+            .map(|(j, _)| (*j, why_for(&candidates[*j], i)))
+            .collect();
+        decided[i] = true;
+        let held = if open >= max_open as usize {
+            Some(format!(
                 "pull_requests.max_open: {max_open} of upkeep's pull requests are open; more urgent ones went first"
-            ));
+            ))
         } else if opened >= max_per_hour as usize {
-            out[i] = Some(format!(
+            Some(format!(
                 "pull_requests.max_per_hour: {max_per_hour} opened in the last hour; it opens on a later run"
-            ));
+            ))
         } else {
-            open += 1;
-            opened += 1;
+            None
+        };
+        for (j, why) in &unit {
+            decided[*j] = true;
+            if held.is_some() {
+                out[*j] = Some(why.to_string());
+            }
+        }
+        match held {
+            Some(why) => out[i] = Some(why),
+            None => {
+                // A couple counts as one against the limits: its partners
+                // open with it.
+                open += 1;
+                opened += 1;
+            }
         }
     }
     out
+}
+
+/// Why `c` waits for candidate `other`.
+fn why_for<'c>(c: &'c Candidate<'_>, other: usize) -> &'c str {
+    c.partners
+        .iter()
+        .find(|(k, _)| *k == other)
+        .map_or("coupled", |(_, why)| why.as_str())
 }
 
 #[cfg(test)]
@@ -137,8 +204,14 @@ mod tests {
         let sooner = pr(&[], Some(24));
         let overdue = pr(&[Code::Overdue], None);
         let all = [&routine, &security, &later, &sooner, &overdue];
-        let candidates: Vec<Candidate<'_>> =
-            all.iter().map(|pr| Candidate { pr, new: true }).collect();
+        let candidates: Vec<Candidate<'_>> = all
+            .iter()
+            .map(|pr| Candidate {
+                pr,
+                new: true,
+                partners: Vec::new(),
+            })
+            .collect();
         let out = admit(&candidates, 7, 0, 10, 5, now());
         let admitted: Vec<usize> = (0..5).filter(|&i| out[i].is_none()).collect();
         // Three places: overdue, then the nearest deadline, then the next.
@@ -153,9 +226,21 @@ mod tests {
         let b = pr(&[], None);
         let c = pr(&[], None);
         let candidates = [
-            Candidate { pr: &a, new: false },
-            Candidate { pr: &b, new: true },
-            Candidate { pr: &c, new: true },
+            Candidate {
+                pr: &a,
+                new: false,
+                partners: Vec::new(),
+            },
+            Candidate {
+                pr: &b,
+                new: true,
+                partners: Vec::new(),
+            },
+            Candidate {
+                pr: &c,
+                new: true,
+                partners: Vec::new(),
+            },
         ];
         let out = admit(&candidates, 10, 4, 10, 5, now());
         assert_eq!(out[0], None, "an update is not limited, even at max_open");
@@ -163,5 +248,37 @@ mod tests {
         let out = admit(&candidates, 0, 4, 10, 5, now());
         assert_eq!(out[1], None);
         assert!(out[2].as_ref().unwrap().contains("max_per_hour"));
+    }
+
+    #[test]
+    fn coupled_candidates_open_together_or_wait_together() {
+        let el = pr(&[], None);
+        let cl = pr(&[], None);
+        let routine = pr(&[], None);
+        let coupled = |pr, other: usize, up: &str| Candidate {
+            pr,
+            new: true,
+            partners: vec![(other, format!("waiting for {up} (coupled for Glamsterdam)"))],
+        };
+        let candidates = [
+            coupled(&el, 1, "sigp/lighthouse"),
+            coupled(&cl, 0, "ethereum/go-ethereum"),
+            Candidate {
+                pr: &routine,
+                new: true,
+                partners: Vec::new(),
+            },
+        ];
+        // One place left: the couple takes it, together.
+        let out = admit(&candidates, 9, 0, 10, 5, now());
+        assert_eq!((&out[0], &out[1]), (&None, &None), "{out:?}");
+        assert!(out[2].as_ref().unwrap().contains("max_open"));
+        // No place: both wait, the partner saying for whom.
+        let out = admit(&candidates, 10, 0, 10, 5, now());
+        assert!(out[0].as_ref().unwrap().contains("max_open"));
+        assert_eq!(
+            out[1].as_deref(),
+            Some("waiting for ethereum/go-ethereum (coupled for Glamsterdam)")
+        );
     }
 }
