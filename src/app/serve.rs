@@ -360,11 +360,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         if !tasks.is_empty() {
             match shared.record(tasks).await {
                 Ok(()) => {
-                    if !shared.claim_queued.swap(true, Ordering::SeqCst)
-                        && state.queue.try_send(Job::Claim).is_err()
-                    {
-                        shared.claim_queued.store(false, Ordering::SeqCst);
-                    }
+                    queue_claim(shared, &state.queue);
                     state.metrics.webhook(label, "accepted");
                     return (StatusCode::ACCEPTED, "requested\n").into_response();
                 }
@@ -381,11 +377,7 @@ async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         let names = repos.iter().map(ToString::to_string).collect();
         match shared.request(names, reason.clone()).await {
             Ok(()) => {
-                if !shared.claim_queued.swap(true, Ordering::SeqCst)
-                    && state.queue.try_send(Job::Claim).is_err()
-                {
-                    shared.claim_queued.store(false, Ordering::SeqCst);
-                }
+                queue_claim(shared, &state.queue);
                 state.metrics.webhook(label, "accepted");
                 return (StatusCode::ACCEPTED, "requested\n").into_response();
             }
@@ -566,11 +558,7 @@ pub async fn run(
                     _ = stop.wait_for(|s| *s) => return,
                     _ = tokio::time::sleep(shared.claim_every) => {}
                 }
-                if !shared.claim_queued.swap(true, Ordering::SeqCst)
-                    && queue.try_send(Job::Claim).is_err()
-                {
-                    shared.claim_queued.store(false, Ordering::SeqCst);
-                }
+                queue_claim(&shared, &queue);
             }
         })
     });
@@ -844,4 +832,12 @@ pub async fn shutdown_signal() {
         _ = term => {}
     }
     tracing::info!("shutting down: finishing the current job");
+}
+
+/// Queues one [`Job::Claim`] unless one is waiting already (a full queue
+/// leaves it to the next trigger).
+fn queue_claim(shared: &replicas::Shared, queue: &mpsc::Sender<Job>) {
+    if !shared.claim_queued.swap(true, Ordering::SeqCst) && queue.try_send(Job::Claim).is_err() {
+        shared.claim_queued.store(false, Ordering::SeqCst);
+    }
 }
