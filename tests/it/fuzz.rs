@@ -319,16 +319,30 @@ fn check_project(env: &str, compose: &str) -> Result<(), TestCaseError> {
             digest: DigestAction::Keep,
         };
         match manifest::bump_text_in(".env", env, &req, &project) {
-            Ok((_, Some(after))) => {
-                // only the bytes of moved tags changed
+            Ok((outcomes, Some(after))) => {
+                // only the bytes of moved tags changed; a variable that a
+                // reference which does not move shares stays as it is, and
+                // the references through it are refused, not half-moved
+                let moving = |o: &&manifest::Reference| {
+                    o.skip.is_none()
+                        && o.tag.as_ref() == Some(tag)
+                        && manifest::image::same_image(&o.image, &r.image)
+                };
+                let held: Vec<_> = refs
+                    .iter()
+                    .filter(|o| !moving(o))
+                    .filter_map(|o| o.tag_span)
+                    .collect();
+                for o in &outcomes {
+                    if o.reference.tag_span.is_some_and(|sp| held.contains(&sp)) {
+                        prop_assert!(o.result.is_err(), "{:?}", o.reference);
+                    }
+                }
                 let spans: Vec<_> = refs
                     .iter()
-                    .filter(|o| {
-                        o.skip.is_none()
-                            && o.tag.as_ref() == Some(tag)
-                            && manifest::image::same_image(&o.image, &r.image)
-                    })
+                    .filter(moving)
                     .filter_map(|o| o.tag_span)
+                    .filter(|sp| !held.contains(sp))
                     .collect();
                 let mut spans = spans;
                 spans.sort();
