@@ -1127,45 +1127,32 @@ fn a_git_server_that_never_answers_times_out_within_the_deadline() {
     assert!(elapsed < std::time::Duration::from_secs(30), "{elapsed:?}");
 }
 
-#[test]
-fn a_hanging_push_times_out_and_fails_only_that_pull_request() {
-    let w = World::new();
-    w.git.hang_pushes();
+/// A `run` against a git server that drips `what` (fetch or push) for two
+/// minutes: it fails at the 2 s deadline (exit 3, naming the step), opens
+/// no pull request, and does not wait for the server.
+fn assert_git_step_times_out(w: &World, what: &str) {
     let started = std::time::Instant::now();
     let (out, err, code) = w.upkeep_with(&["run"], &[("UPKEEP_GIT_TIMEOUT", "2")]);
     let elapsed = started.elapsed();
     assert_eq!(code, 3, "{out}\n{err}");
-    assert!(
-        out.contains("push timed out after 2s") || err.contains("push timed out after 2s"),
-        "{out}\n{err}"
-    );
-    assert!(
-        w.gh.pulls(REPO).is_empty(),
-        "no pull request without its branch"
-    );
-    // the fetch deadline is the same setting; the run did not wait for the
-    // dripping server (it drips for two minutes)
+    let said = format!("{what} timed out after 2s");
+    assert!(out.contains(&said) || err.contains(&said), "{out}\n{err}");
+    assert!(w.gh.pulls(REPO).is_empty(), "no pull request: {out}");
     assert!(elapsed < std::time::Duration::from_secs(60), "{elapsed:?}");
+}
+
+#[test]
+fn a_hanging_push_times_out_and_fails_only_that_pull_request() {
+    let w = World::new();
+    w.git.hang_pushes();
+    assert_git_step_times_out(&w, "push");
 }
 
 #[test]
 fn a_dripping_fetch_times_out_within_the_deadline() {
     let w = World::new();
     w.git.hang_fetches();
-    let started = std::time::Instant::now();
-    let (out, err, code) = w.upkeep_with(&["run"], &[("UPKEEP_GIT_TIMEOUT", "2")]);
-    let elapsed = started.elapsed();
-    assert_eq!(code, 3, "{out}\n{err}");
-    assert!(
-        out.contains("fetch timed out after 2s") || err.contains("fetch timed out after 2s"),
-        "{out}\n{err}"
-    );
-    assert!(
-        w.gh.pulls(REPO).is_empty(),
-        "no pull request without a base"
-    );
-    // the server drips for two minutes; the run did not wait for it
-    assert!(elapsed < std::time::Duration::from_secs(60), "{elapsed:?}");
+    assert_git_step_times_out(&w, "fetch");
 }
 
 #[test]

@@ -261,13 +261,7 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
         Format::Markdown => printable_text(&render_markdown(&report, now)).into_owned(),
     };
     std::io::stdout().write_all(out.as_bytes())?;
-    print_failures(&report, &forge);
-    for p in report.problems.iter().chain(&report.warnings) {
-        eprintln!("warning: {}", printable(p));
-    }
-    if let Some(line) = report.not_checked_line() {
-        eprintln!("error: {line}");
-    }
+    print_diagnostics(&report, &forge);
     if report.incomplete() {
         return Ok(if report.checked() == 0 {
             Exit::NothingChecked
@@ -451,6 +445,19 @@ fn render_markdown(report: &CheckReport, now: chrono::DateTime<chrono::Utc>) -> 
 /// cause with what to check and the subjects it hit, instead of one
 /// near-identical line per repository and upstream; every other failure
 /// on its own line.
+/// What a check could not do, on stderr, escaped: its failures (grouped
+/// by cause, [`print_failures`]), problems and warnings, and what was not
+/// checked. `check`, `inventory` and `readiness` print the same.
+pub(super) fn print_diagnostics(report: &CheckReport, forge: &Forge) {
+    print_failures(report, forge);
+    for p in report.problems.iter().chain(&report.warnings) {
+        eprintln!("warning: {}", printable(p));
+    }
+    if let Some(line) = report.not_checked_line() {
+        eprintln!("error: {line}");
+    }
+}
+
 fn print_failures(report: &CheckReport, forge: &Forge) {
     let causes = forge
         .stats

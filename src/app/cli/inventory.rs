@@ -67,12 +67,7 @@ pub fn inventory(args: &InventoryArgs, settings_file: Option<&Path>) -> Result<E
         Format::Prometheus => inventory::to_prometheus(&inv),
     };
     std::io::stdout().write_all(out.as_bytes())?;
-    for f in &report.failures {
-        eprintln!("error: {}: {}", f.subject, f.error);
-    }
-    for w in report.problems.iter().chain(&report.warnings) {
-        eprintln!("warning: {w}");
-    }
+    super::check::print_diagnostics(&report, &ctx.forge);
     Ok(if report.failures.is_empty() {
         Exit::Success
     } else {

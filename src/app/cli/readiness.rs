@@ -96,15 +96,7 @@ pub fn readiness(args: &ReadinessArgs, settings_file: Option<&Path>) -> Result<E
         Format::Prometheus => readiness::to_prometheus(&r),
     };
     std::io::stdout().write_all(out.as_bytes())?;
-    for f in &report.failures {
-        eprintln!("error: {}: {}", f.subject, f.error);
-    }
-    for w in report.problems.iter().chain(&report.warnings) {
-        eprintln!("warning: {w}");
-    }
-    if let Some(line) = report.not_checked_line() {
-        eprintln!("error: {line}");
-    }
+    super::check::print_diagnostics(&report, &ctx.forge);
     if matches!(args.fail_on, Some(FailOn::NotReady)) && r.any_not_ready() {
         return Ok(Exit::Findings);
     }
