@@ -255,6 +255,8 @@ async fn roll_out(
             }
         };
         let couples = Couples::from_rows(&readiness.rows, &name);
+        // this repository's soak (its own over `rollout.soak`)
+        let rollout_settings = repo.rollout(&ctx.settings.rollout);
         let referenced = referenced(report, &name, &ctx.catalog);
         let deployed = deployed(report, &name, &ctx.catalog);
         let releases = &report.releases;
@@ -289,7 +291,7 @@ async fn roll_out(
             referenced: &referenced,
             releases: &report.releases,
             pulls: &pulls,
-            settings: &ctx.settings.rollout,
+            settings: &rollout_settings,
             now,
             observed: &observed,
             deployed: &deployed,
@@ -488,11 +490,7 @@ pub fn pull_records(repository: &str, pulls: Vec<PullRequest>) -> Vec<PullRecord
 /// directory.
 pub fn configured_repositories(settings: &Settings) -> Vec<Repository> {
     if settings.repositories.is_empty() {
-        vec![Repository {
-            source: RepoSource::Path(PathBuf::from(".")),
-            branch: None,
-            environments: Vec::new(),
-        }]
+        vec![Repository::new(RepoSource::Path(PathBuf::from(".")))]
     } else {
         settings.repositories.clone()
     }

@@ -25,7 +25,7 @@ use crate::domain::repo::RepoName;
 use crate::domain::rollout::couple::Couples;
 use crate::domain::rollout::decide::{PullRecord, PullState, UpstreamRollout};
 use crate::domain::rollout::traffic;
-use crate::domain::settings::{RepoSource, Repository};
+use crate::domain::settings::{PullRequests, RepoSource, Repository};
 use crate::io::forge::checks::{ChecksState, MergeMethod, MergeOutcome};
 use crate::io::git::blocking;
 use crate::io::git::{Author, Session};
@@ -75,7 +75,7 @@ pub struct RunReport {
 /// keep their place); updates of open ones always go ahead. Coupled pull
 /// requests open together or wait together.
 fn limit<'p>(
-    ctx: &Context,
+    settings: &PullRequests,
     rendered: Vec<(&'p PlannedPr, Rendered)>,
     history: &[PullRecord],
     couples: &Couples,
@@ -101,7 +101,6 @@ fn limit<'p>(
             partners,
         })
         .collect();
-    let settings = &ctx.settings.pull_requests;
     let verdicts = traffic::admit(
         &candidates,
         open.len(),
@@ -308,7 +307,7 @@ pub async fn run(
             }
             let planned = plan::plan(
                 &findings,
-                &ctx.settings.pull_requests,
+                &repo.pull_requests(&ctx.settings.pull_requests),
                 ctx.settings.registries.pin_digests,
                 &Default::default(),
                 now,
@@ -374,7 +373,9 @@ async fn publish_repository(
     now: DateTime<Utc>,
     report: &mut RunReport,
 ) -> Result<(), AppError> {
-    let author = match &ctx.settings.pull_requests.author {
+    // this repository's pull-request settings (its own over the global ones)
+    let settings = repo.pull_requests(&ctx.settings.pull_requests);
+    let author = match &settings.author {
         Some((name, email)) => Author {
             name: name.clone(),
             email: email.clone(),
@@ -400,7 +401,7 @@ async fn publish_repository(
         }
     }
     let couples = Couples::from_rows(readiness, &repo.source.to_string());
-    let rendered = limit(ctx, rendered, history, &couples, now, report);
+    let rendered = limit(&settings, rendered, history, &couples, now, report);
     match &repo.source {
         RepoSource::Path(path) => {
             for (pr, words) in rendered {
@@ -428,9 +429,9 @@ async fn publish_repository(
                 base_branch: checked.base_branch.clone(),
                 session,
                 author,
-                reviewers: &ctx.settings.pull_requests.reviewers,
-                assignees: &ctx.settings.pull_requests.assignees,
-                commit_via_api: ctx.settings.pull_requests.commit_mode.is_api(),
+                reviewers: &settings.reviewers,
+                assignees: &settings.assignees,
+                commit_via_api: settings.commit_mode.is_api(),
             };
             for (pr, words) in &rendered {
                 let diff = blocking(|| remote_diff(&target.session, &base, pr))?;

@@ -156,7 +156,8 @@ pub async fn open(
         .find(|r| r.source.to_string() == req.repository)
         .ok_or_else(|| AppError::NotChecked(req.repository.clone()))?;
     let session = ctx.session(&repo, &base.clone_url).await?;
-    let author = match &ctx.settings.pull_requests.author {
+    let pull_requests = settings.pull_requests(&ctx.settings.pull_requests);
+    let author = match &pull_requests.author {
         Some((name, email)) => Author {
             name: name.clone(),
             email: email.clone(),
@@ -283,14 +284,14 @@ pub async fn open(
             },
         )
         .await?;
-    let mut labels: Vec<String> = ctx.settings.pull_requests.labels.clone();
+    let mut labels: Vec<String> = pull_requests.labels.clone();
     labels.push("rollback".into());
     labels.extend(req.environments.iter().cloned());
     ensure_labels(&ctx.forge, &repo, &labels.iter().cloned().collect()).await?;
     ctx.forge.add_labels(&repo, created.number, &labels).await?;
-    if !ctx.settings.pull_requests.reviewers.is_empty() {
+    if !pull_requests.reviewers.is_empty() {
         ctx.forge
-            .request_reviewers(&repo, created.number, &ctx.settings.pull_requests.reviewers)
+            .request_reviewers(&repo, created.number, &pull_requests.reviewers)
             .await?;
     }
     Ok(Opened {

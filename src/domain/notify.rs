@@ -247,10 +247,17 @@ pub fn held_reasons(
             _ => by_repo.entry(&f.repository).or_default().push(f.clone()),
         }
     }
-    for findings in by_repo.values() {
+    for (name, findings) in &by_repo {
+        // the repository's own pull-request settings (ignore rules, groups)
+        let pull_requests = report
+            .repositories
+            .iter()
+            .find(|r| r.source.to_string() == **name)
+            .map(|r| r.pull_requests(&settings.pull_requests))
+            .unwrap_or_else(|| settings.pull_requests.clone());
         let plan = crate::domain::plan::plan(
             findings,
-            &settings.pull_requests,
+            &pull_requests,
             settings.registries.pin_digests,
             &BTreeSet::new(),
             now,

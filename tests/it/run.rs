@@ -69,7 +69,7 @@ impl World {
     /// Settings with `registries:` as given (indented by two spaces).
     fn settings_full(&self, network: &str, registries: &str, pull_requests: &str) -> PathBuf {
         let text = format!(
-            "repositories:\n  - github: {REPO}\n    environments:\n      - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: {network}\n      - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: hoodi\n\
+            "repositories:\n  - github: {REPO}\n    devnets: [devnet]\n    environments:\n      - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: {network}\n      - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: hoodi\n\
              registries:\n  {registries}\n\
              pull_requests:\n  reviewers: [alice]\n{pull_requests}"
         );

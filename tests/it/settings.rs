@@ -178,7 +178,7 @@ repositories:
 ";
     assert_eq!(
         one_error(text),
-        "upkeep.yml:8:9: unknown field `netwrk`, expected one of `name`, `paths`, `network`, `wave`, `soak`, `windows`, `timezone`, `automerge`, `live`, `health`"
+        "upkeep.yml:8:9: unknown field `netwrk`, expected one of `name`, `paths`, `network`, `wave`, `soak`, `windows`, `timezone`, `automerge`, `live`, `health`; did you mean `network`?"
     );
 }
 
@@ -193,7 +193,7 @@ upstreams:
 ";
     assert_eq!(
         one_error(text),
-        "upkeep.yml:5:9: unknown field `tga`, expected one of `name`, `tag`, `variants`, `minor_tags`"
+        "upkeep.yml:5:9: unknown field `tga`, expected one of `name`, `tag`, `variants`, `minor_tags`; did you mean `tag`?"
     );
 }
 
@@ -629,7 +629,7 @@ fn files_on_disk_resolve_paths_and_name_themselves() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:3:5: unknown field `branchh`, expected one of `github`, `path`, `branch`, `environments`",
+            "{}:3:5: unknown field `branchh`, expected one of `github`, `path`, `branch`, `environments`, `devnets`, `pull_requests`, `rollout`; did you mean `branch`?",
             file.display()
         )
     );

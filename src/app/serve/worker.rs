@@ -911,14 +911,10 @@ enum Pass {
 }
 
 fn default_repository(repo: &RepoName) -> Repository {
-    Repository {
-        source: RepoSource::GitHub {
-            owner: repo.owner.clone(),
-            name: repo.name.clone(),
-        },
-        branch: None,
-        environments: Vec::new(),
-    }
+    Repository::new(RepoSource::GitHub {
+        owner: repo.owner.clone(),
+        name: repo.name.clone(),
+    })
 }
 
 /// Requests of an installation's (or the token's) budget kept for

@@ -16,7 +16,7 @@ use config::{Config, ConfigError, Environment, File, FileFormat, Source, Value, 
 use serde::de::DeserializeOwned;
 
 use super::error::{SettingsError, SettingsErrors};
-use super::issue::{Dotted, Issue, Seg, Target, secret_hint, unknown_field};
+use super::issue::{Dotted, Issue, Seg, Target, secret_hint, unknown_field, with_suggestion};
 use super::raw::{ENV_LIST_KEYS, RawSettings, SECTIONS};
 use super::types::Settings;
 use super::validate::validate;
@@ -325,7 +325,7 @@ impl Reader<'_> {
 
 /// The issue of a serde error at `path` under `at`: an unknown field is
 /// about its key (with a hint when it looks like a secret).
-fn issue(at: &[Seg], path: &serde_path_to_error::Path, mut message: String) -> Issue {
+fn issue(at: &[Seg], path: &serde_path_to_error::Path, message: String) -> Issue {
     let mut full = at.to_vec();
     for seg in path.iter() {
         match seg {
@@ -335,6 +335,7 @@ fn issue(at: &[Seg], path: &serde_path_to_error::Path, mut message: String) -> I
         }
     }
     let unknown = message.starts_with("unknown field `");
+    let mut message = with_suggestion(message);
     if !unknown {
         return Issue::value(full, message);
     }

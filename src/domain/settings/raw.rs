@@ -152,6 +152,56 @@ pub struct RawRepository {
     /// Named groups of paths in the repository, each with its network and
     /// rollout wave.
     pub environments: Option<Vec<RawEnvironment>>,
+    /// Network names of this repository's devnets: an environment's
+    /// `network` must be `mainnet`, `sepolia`, `holesky`, `hoodi` or one of
+    /// these (so that a typo such as `mainet` is caught).
+    pub devnets: Option<Vec<String>>,
+    /// This repository's pull requests, over the global `pull_requests`:
+    /// `labels` and `ignore` are added to the global ones, the other keys
+    /// replace them.
+    pub pull_requests: Option<RawRepoPullRequests>,
+    /// This repository's rollout defaults: `soak` replaces `rollout.soak`,
+    /// `windows` and `timezone` apply to its environments that set none.
+    pub rollout: Option<RawRepoRollout>,
+}
+
+/// What a repository's owners decide about its pull requests.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawRepoPullRequests {
+    /// Labels added to this repository's pull requests, after the global
+    /// `pull_requests.labels` (which keep `upkeep`).
+    pub labels: Option<Vec<String>>,
+    /// GitHub users (or `org/team`) asked for review; replaces the global
+    /// reviewers (`[]`: nobody).
+    pub reviewers: Option<Vec<String>>,
+    /// GitHub users assigned; replaces the global assignees (`[]`: nobody).
+    pub assignees: Option<Vec<String>>,
+    /// Upgrades never proposed here, added to the global ignore rules.
+    pub ignore: Option<Vec<RawIgnore>>,
+    /// What one pull request covers; replaces the global `group`.
+    pub group: Option<Group>,
+    /// Upstreams bumped together; replaces the global `groups`.
+    pub groups: Option<Vec<RawUpstreamGroup>>,
+    /// Merge upkeep's pull requests once green, for environments that do
+    /// not set `automerge` themselves (default false).
+    pub automerge: Option<bool>,
+}
+
+/// What a repository's owners decide about its rollout.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct RawRepoRollout {
+    /// How long a wave of this repository runs a version before the next
+    /// wave gets it; replaces `rollout.soak` (an environment's own `soak`
+    /// still wins).
+    #[serde(default)]
+    #[schemars(schema_with = "duration_schema")]
+    pub soak: Option<String>,
+    /// Maintenance windows of the environments that set no `windows`.
+    pub windows: Option<Vec<String>>,
+    /// The IANA time zone of `windows` (default `UTC`).
+    pub timezone: Option<String>,
 }
 
 /// An environment: the files of one deployment, its network and rollout wave.
@@ -166,8 +216,8 @@ pub struct RawEnvironment {
     #[schemars(length(min = 1))]
     pub paths: Vec<String>,
     /// The network this environment runs on: `mainnet`, `sepolia`,
-    /// `holesky`, `hoodi`, or any other lowercase name (a devnet). Fork
-    /// deadlines are taken for this network.
+    /// `holesky`, `hoodi`, or a devnet named in the repository's `devnets`.
+    /// Fork deadlines are taken for this network.
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9._-]*$"))]
     pub network: Option<String>,
     /// Rollout wave, 1 first (default 1): a release reaches wave N+1 only

@@ -10,11 +10,22 @@
 //! the settings verbatim is accepted.
 //!
 //! Merging is key by key: a key the file sets replaces the settings entry's
-//! (`environments` as a whole list), a key it leaves out keeps the entry's
-//! value (the org-wide default). Nothing here reads files or the network.
+//! (`environments` as a whole list, `pull_requests.labels` as a whole
+//! list, ...), a key it leaves out keeps the entry's value (the org-wide
+//! default). How the result combines with the global `pull_requests` and
+//! `rollout` is [`Repository::pull_requests`]'s and
+//! [`Repository::rollout`]'s business.
+//!
+//! The file holds only what the repository's owners decide. Operator
+//! settings (other repositories, upstreams, registries, Slack, Prometheus,
+//! the store, schedules, rule files, commit author and traffic limits) and
+//! anything that looks like a secret are refused with a message saying
+//! why: whoever can push to the repository must not be able to redirect
+//! upkeep's credentials or other repositories. Nothing here reads files or
+//! the network.
 
 use super::error::{SettingsError, SettingsErrors};
-use super::issue::{Issue, Seg, Target};
+use super::issue::{Issue, Seg, Target, with_suggestion};
 use super::load::find;
 use super::raw::{RawRepository, RawSettings};
 use super::types::Repository;
@@ -49,9 +60,16 @@ pub fn load_repo_file(
         }
         Some(node) => node,
     };
-    let mut raw: RawRepository = yaml::from_node(file, root)?;
-    let mut issues = Vec::new();
     let this = format!("{owner}/{name}");
+    let refused = refused_keys(root, &this);
+    if !refused.is_empty() {
+        return Err(located(file, root, &refused));
+    }
+    let mut raw: RawRepository = yaml::from_node(file, root).map_err(|mut e| {
+        e.message = with_suggestion(std::mem::take(&mut e.message));
+        SettingsErrors::from(e)
+    })?;
+    let mut issues = Vec::new();
     if raw.path.is_some() {
         issues.push(Issue::key(
             vec![Seg::Key("path".into())],
@@ -72,8 +90,13 @@ pub fn load_repo_file(
     }
     raw.github = Some(this);
     raw.path = None;
+    // the entry's devnets count for the file's environments
+    let mut checked = raw.clone();
+    if checked.devnets.is_none() {
+        checked.devnets = base.overrides.devnets.clone();
+    }
     let settings = RawSettings {
-        repositories: Some(vec![raw.clone()]),
+        repositories: Some(vec![checked]),
         ..RawSettings::default()
     };
     let (validated, found) = validate(&settings, None);
@@ -90,7 +113,7 @@ pub fn load_repo_file(
     let Some(own) = validated.repositories.into_iter().next() else {
         return Err(SettingsError::whole(file, "no repository entry").into());
     };
-    Ok(Repository {
+    let mut merged = Repository {
         branch: if raw.branch.is_some() {
             own.branch
         } else {
@@ -101,8 +124,86 @@ pub fn load_repo_file(
         } else {
             base.environments.clone()
         },
+        overrides: base.overrides.over(&own.overrides),
         ..base.clone()
-    })
+    };
+    merged.inherit();
+    Ok(merged)
+}
+
+/// Operator-only sections: what they hold, for the message.
+const OPERATOR_SECTIONS: &[(&str, &str)] = &[
+    ("upstreams", "the upstreams every repository tracks"),
+    ("registries", "registry mirrors and credentials"),
+    ("slack", "Slack webhooks and routes"),
+    ("schedule", "when upkeep polls"),
+    ("rules", "rule files on upkeep's host"),
+    ("prometheus", "the Prometheus server and its credentials"),
+    ("forks", "fork facts for every repository"),
+    ("store", "upkeep's state store"),
+];
+
+/// Operator-only keys of `pull_requests` and `rollout`.
+const OPERATOR_KEYS: &[(&str, &str)] = &[
+    ("pull_requests", "author"),
+    ("pull_requests", "commit_mode"),
+    ("pull_requests", "max_open"),
+    ("pull_requests", "max_per_hour"),
+    ("pull_requests", "minimum_release_age"),
+    ("rollout", "minimum_soak"),
+    ("rollout", "deadline_margin"),
+    ("rollout", "expedite"),
+    ("rollout", "converge"),
+];
+
+/// Keys of the file that only upkeep's operator may set, each with why.
+fn refused_keys(root: &Node, this: &str) -> Vec<Issue> {
+    let mut out = Vec::new();
+    let Some(entries) = root.map() else {
+        return out;
+    };
+    for (key, value) in entries {
+        let Some(k) = key.str() else { continue };
+        let at = vec![Seg::Key(k.to_string())];
+        if looks_secret(k) {
+            out.push(Issue::key(at, secret_message(k)));
+        } else if k == "repositories" {
+            out.push(Issue::key(
+                at,
+                format!("`repositories` is not allowed in {REPO_FILE}: this file configures only the repository it is in ({this}); other repositories are configured in upkeep's own settings"),
+            ));
+        } else if let Some((_, what)) = OPERATOR_SECTIONS.iter().find(|(s, _)| *s == k) {
+            out.push(Issue::key(
+                at,
+                format!("`{k}` is not allowed in {REPO_FILE}: it sets {what}, which only upkeep's operator configures (in upkeep.yml and upkeep's environment), never a repository"),
+            ));
+        } else if let Some(inner) = value.map() {
+            for (sub, _) in inner {
+                let Some(s) = sub.str() else { continue };
+                let at = vec![Seg::Key(k.to_string()), Seg::Key(s.to_string())];
+                if looks_secret(s) {
+                    out.push(Issue::key(at, secret_message(s)));
+                } else if OPERATOR_KEYS.contains(&(k, s)) {
+                    out.push(Issue::key(
+                        at,
+                        format!("`{k}.{s}` is not allowed in {REPO_FILE}: it is an operator setting, the same for every repository (set it in upkeep.yml)"),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    ["token", "secret", "password", "private_key", "webhook", "credential", "api_key"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+fn secret_message(key: &str) -> String {
+    format!("`{key}` looks like a secret, and secrets are never read from {REPO_FILE}: anyone who can push to the repository could read or change it; upkeep reads secrets only from its operator's environment")
 }
 
 /// The issues with their positions in the file, in file order.
@@ -127,7 +228,7 @@ fn located(file: &str, root: &Node, issues: &[Issue]) -> SettingsErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::settings::{Environment, RepoSource};
+    use crate::domain::settings::{Environment, PullRequests, RepoOverrides, RepoSource};
 
     fn base() -> Repository {
         Repository {
@@ -137,6 +238,12 @@ mod tests {
             },
             branch: Some("deploy".into()),
             environments: vec![Environment::new("all", &["**"], None, 1).unwrap()],
+            overrides: RepoOverrides {
+                labels: Some(vec!["org".into()]),
+                reviewers: Some(vec!["acme/ops".into()]),
+                devnets: Some(vec!["devnet-7".into()]),
+                ..RepoOverrides::default()
+            },
         }
     }
 
@@ -147,9 +254,9 @@ mod tests {
 
     #[test]
     fn keys_override_the_settings_entry() {
-        let r = load("environments:\n  - name: hoodi\n    paths: [envs/hoodi/**]\n    network: hoodi\n    wave: 2\n").unwrap();
+        let r = load("environments:\n  - name: hoodi\n    paths: [envs/hoodi/**]\n    network: hoodi\n    wave: 2\n  - name: d\n    paths: [envs/d/**]\n    network: devnet-7\n").unwrap();
         assert_eq!(r.branch.as_deref(), Some("deploy"));
-        assert_eq!(r.environments.len(), 1);
+        assert_eq!(r.environments.len(), 2);
         assert_eq!(r.environments[0].name, "hoodi");
         assert_eq!(r.environments[0].wave, 2);
         assert_eq!(r.source, base().source);
@@ -168,7 +275,7 @@ mod tests {
         let cases = [
             (
                 "branch: main\nlabels: [x]\n",
-                "2:1: unknown field `labels`, expected one of `github`, `path`, `branch`, `environments`",
+                "2:1: unknown field `labels`, expected one of `github`, `path`, `branch`, `environments`, `devnets`, `pull_requests`, `rollout`",
             ),
             (
                 "environments:\n  - name: a\n    paths: [\"envs/[a\"]\n",
@@ -184,6 +291,14 @@ mod tests {
                 "4:11: duplicate environment name `a`",
             ),
             ("[1]\n", "1:1: expected a mapping"),
+            (
+                "pull_requests:\n  lables: [x]\n",
+                "2:3: unknown field `lables`, expected one of `labels`, `reviewers`, `assignees`, `ignore`, `group`, `groups`, `automerge`; did you mean `labels`?",
+            ),
+            (
+                "environments:\n  - name: a\n    paths: [x]\n    network: sepolai\n",
+                "4:14: unknown network `sepolai`: did you mean `sepolia`?",
+            ),
             ("a: [\n", "2:1: invalid YAML"),
         ];
         for (text, want) in cases {
@@ -194,5 +309,50 @@ mod tests {
                 "{text:?}: {e:?}"
             );
         }
+    }
+
+    #[test]
+    fn operator_settings_and_secrets_are_refused_with_why() {
+        let e = load(
+            "branch: main\nslack:\n  routes: []\nrepositories: []\ngithub_token: x\npull_requests:\n  max_open: 50\n  labels: [x]\nrollout:\n  expedite: []\nstore: x\n",
+        )
+        .unwrap_err();
+        let want = [
+            "2:1: `slack` is not allowed in .github/upkeep.yml: it sets Slack webhooks and routes, which only upkeep's operator configures",
+            "4:1: `repositories` is not allowed in .github/upkeep.yml: this file configures only the repository it is in (acme/infra)",
+            "5:1: `github_token` looks like a secret, and secrets are never read from .github/upkeep.yml",
+            "7:3: `pull_requests.max_open` is not allowed in .github/upkeep.yml: it is an operator setting",
+            "10:3: `rollout.expedite` is not allowed in .github/upkeep.yml: it is an operator setting",
+            "11:1: `store` is not allowed in .github/upkeep.yml: it sets upkeep's state store",
+        ];
+        assert_eq!(e.len(), want.len(), "{e:?}");
+        for (got, want) in e.iter().zip(want) {
+            assert!(got.starts_with(&format!("{REPO_FILE}:{want}")), "{got}");
+        }
+    }
+
+    #[test]
+    fn owner_keys_merge_over_the_entry_key_by_key() {
+        let global = PullRequests::default();
+        // the file's labels replace the entry's, then add to the global ones;
+        // the entry's reviewers stay; the entry's devnets count
+        let r = load(
+            "pull_requests:\n  labels: [eth]\n  automerge: true\nrollout:\n  soak: 2h\nenvironments:\n  - {name: d, paths: [d/**], network: devnet-7}\n",
+        )
+        .unwrap();
+        let pr = r.pull_requests(&global);
+        assert_eq!(pr.labels, ["upkeep", "eth"]);
+        assert_eq!(pr.reviewers, ["acme/ops"]);
+        assert!(r.environments[0].automerge);
+        assert_eq!(
+            r.rollout(&Default::default()).soak,
+            std::time::Duration::from_secs(7200)
+        );
+        // a default set in the file reaches the entry's environments
+        let r = load("pull_requests:\n  automerge: true\n").unwrap();
+        assert!(r.environments[0].automerge);
+        assert_eq!(r.pull_requests(&global).labels, ["upkeep", "org"]);
+        let r = load("pull_requests:\n  reviewers: []\n").unwrap();
+        assert!(r.pull_requests(&global).reviewers.is_empty());
     }
 }

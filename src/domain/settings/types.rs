@@ -127,13 +127,129 @@ pub struct Repository {
     /// The branch pull requests target; `None`: the default branch.
     pub branch: Option<String>,
     pub environments: Vec<Environment>,
+    /// What the repository's owners set over the global settings (its
+    /// `repositories[]` entry, then its `.github/upkeep.yml`).
+    pub overrides: RepoOverrides,
+}
+
+/// The repository-owner keys of a `repositories[]` entry (or
+/// `.github/upkeep.yml`); `None`: not set, the global value applies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RepoOverrides {
+    /// Added after the global labels.
+    pub labels: Option<Vec<String>>,
+    /// Replace the global reviewers.
+    pub reviewers: Option<Vec<String>>,
+    /// Replace the global assignees.
+    pub assignees: Option<Vec<String>>,
+    /// Added after the global ignore rules.
+    pub ignore: Option<Vec<Ignore>>,
+    /// Replaces the global `group`.
+    pub group: Option<Group>,
+    /// Replace the global upstream groups.
+    pub groups: Option<Vec<UpstreamGroup>>,
+    /// Automerge of the environments that do not set it.
+    pub automerge: Option<bool>,
+    /// Replaces `rollout.soak`.
+    pub soak: Option<Duration>,
+    /// Windows of the environments that set none.
+    pub windows: Option<Windows>,
+    /// Network names declared as this repository's devnets.
+    pub devnets: Option<Vec<String>>,
+}
+
+impl RepoOverrides {
+    /// `other`'s keys where set, else these (a `.github/upkeep.yml` over
+    /// a `repositories[]` entry).
+    pub fn over(&self, other: &RepoOverrides) -> RepoOverrides {
+        fn pick<T: Clone>(over: &Option<T>, base: &Option<T>) -> Option<T> {
+            over.clone().or_else(|| base.clone())
+        }
+        RepoOverrides {
+            labels: pick(&other.labels, &self.labels),
+            reviewers: pick(&other.reviewers, &self.reviewers),
+            assignees: pick(&other.assignees, &self.assignees),
+            ignore: pick(&other.ignore, &self.ignore),
+            group: pick(&other.group, &self.group),
+            groups: pick(&other.groups, &self.groups),
+            automerge: pick(&other.automerge, &self.automerge),
+            soak: pick(&other.soak, &self.soak),
+            windows: pick(&other.windows, &self.windows),
+            devnets: pick(&other.devnets, &self.devnets),
+        }
+    }
 }
 
 impl Repository {
+    /// A repository with no environments and no overrides.
+    pub fn new(source: RepoSource) -> Repository {
+        Repository {
+            source,
+            branch: None,
+            environments: Vec::new(),
+            overrides: RepoOverrides::default(),
+        }
+    }
+
     /// The first environment (in the order written) whose globs match
     /// `path`, a path relative to the repository root with `/` separators.
     pub fn environment_for(&self, path: &str) -> Option<&Environment> {
         self.environments.iter().find(|e| e.matches(path))
+    }
+
+    /// This repository's pull-request settings: the global ones with the
+    /// repository's labels and ignore rules added, and its reviewers,
+    /// assignees, group and groups instead of the global ones where set.
+    /// Every consumer of pull-request settings reads them through here.
+    pub fn pull_requests(&self, global: &PullRequests) -> PullRequests {
+        let o = &self.overrides;
+        let mut out = global.clone();
+        for label in o.labels.iter().flatten() {
+            if !out.labels.contains(label) {
+                out.labels.push(label.clone());
+            }
+        }
+        if let Some(r) = &o.reviewers {
+            out.reviewers = r.clone();
+        }
+        if let Some(a) = &o.assignees {
+            out.assignees = a.clone();
+        }
+        out.ignore.extend(o.ignore.iter().flatten().cloned());
+        if let Some(g) = o.group {
+            out.group = g;
+        }
+        if let Some(g) = &o.groups {
+            out.groups = g.clone();
+        }
+        out
+    }
+
+    /// This repository's rollout settings: `rollout.soak` replaced by its
+    /// own when set.
+    pub fn rollout(&self, global: &Rollout) -> Rollout {
+        let mut out = global.clone();
+        if let Some(soak) = self.overrides.soak {
+            out.soak = soak;
+        }
+        out
+    }
+
+    /// Gives the environments that set no `automerge` or `windows` of
+    /// their own the repository's defaults (or the built-in ones).
+    pub(crate) fn inherit(&mut self) {
+        for env in &mut self.environments {
+            if env.inherits.automerge {
+                env.automerge = self.overrides.automerge.unwrap_or(false);
+            }
+            if env.inherits.windows {
+                env.windows = self
+                    .overrides
+                    .windows
+                    .clone()
+                    .unwrap_or_else(Windows::always);
+            }
+        }
     }
 }
 
@@ -178,6 +294,24 @@ pub struct Environment {
     /// Health gates that must hold while it soaks.
     pub health: Vec<Gate>,
     pub(crate) matcher: GlobSet,
+    /// Which values come from the repository's defaults.
+    pub(crate) inherits: Inherits,
+}
+
+/// Environment keys not written, so taken from the repository's defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Inherits {
+    pub automerge: bool,
+    pub windows: bool,
+}
+
+impl Default for Inherits {
+    fn default() -> Self {
+        Inherits {
+            automerge: true,
+            windows: true,
+        }
+    }
 }
 
 impl Environment {
@@ -211,6 +345,7 @@ impl Environment {
             live: None,
             health: Vec::new(),
             matcher: builder.build()?,
+            inherits: Inherits::default(),
         })
     }
 

@@ -5,15 +5,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::duration::parse_duration;
-use super::issue::{At, Issue};
+use super::issue::{At, Issue, nearest};
 use super::raw::{
     RawEnvironment, RawFork, RawForkMinimum, RawHealthGate, RawImage, RawPrereleases,
     RawRepository, RawRollout, RawSettings, RawSlackRoute, RawUpstream,
 };
 use super::types::{
-    Cron, DEFAULT_CHANNEL, Environment, ForkMinimum, ImageMapping, Network, Pattern, PullRequests,
-    Registries, RepoSource, Repository, Rollout, Schedule, ScheduleSources, Scheme, Settings,
-    Slack, SlackRoute, TagTemplate, Upstream, Variant, glob, route_glob,
+    Cron, DEFAULT_CHANNEL, Environment, ForkMinimum, ImageMapping, Inherits, Network, Pattern,
+    PullRequests, Registries, RepoOverrides, RepoSource, Repository, Rollout, Schedule,
+    ScheduleSources, Scheme, Settings, Slack, SlackRoute, TagTemplate, Upstream, Variant, glob,
+    route_glob,
 };
 use crate::domain::rollout::verify::{Gate, Threshold};
 use crate::domain::rollout::window::{WindowError, Windows};
@@ -63,7 +64,7 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
                     },
                     assignees: match &pr.assignees {
                         None => d.assignees,
-                        Some(users) => v.reviewers(users, &at.key("assignees")),
+                        Some(users) => v.assignees(users, &at.key("assignees")),
                     },
                     author: pr.author.as_ref().map(|a| {
                         let at = at.key("author");
@@ -435,8 +436,16 @@ impl Validator {
                     format!("invalid branch `{branch}`: expected a branch name"),
                 );
             }
-            let environments =
-                self.environments(repo.environments.as_deref().unwrap_or_default(), &at);
+            let devnets = repo
+                .devnets
+                .as_deref()
+                .map(|d| self.devnets(d, &at.key("devnets")));
+            let environments = self.environments(
+                repo.environments.as_deref().unwrap_or_default(),
+                &at,
+                devnets.as_deref().unwrap_or_default(),
+            );
+            let overrides = self.overrides(repo, &at, devnets);
             if let Some((source, source_at)) = source {
                 let id = source.to_string().to_ascii_lowercase();
                 if let Some(first) = seen.get(&id) {
@@ -447,19 +456,103 @@ impl Validator {
                 } else {
                     seen.insert(id, source_at);
                 }
-                out.push(Repository {
+                let mut repository = Repository {
                     source,
                     branch: repo.branch.clone(),
                     environments,
-                });
+                    overrides,
+                };
+                repository.inherit();
+                out.push(repository);
             }
         }
         out
     }
 
-    fn environments(&mut self, raw: &[RawEnvironment], repo: &At) -> Vec<Environment> {
+    /// `devnets:` of a repository: network names that are not a known one.
+    fn devnets(&mut self, raw: &[String], at: &At) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, name) in raw.iter().enumerate() {
+            let n = name.trim();
+            if !is_network_name(n) {
+                self.error(
+                    &at.index(i),
+                    format!("invalid devnet `{name}`: expected a lowercase name of letters, digits, `-`, `_`, `.`"),
+                );
+            } else if Network::from_name(n).is_known() {
+                self.error(
+                    &at.index(i),
+                    format!("`{n}` is a known network, not a devnet: remove it from `devnets`"),
+                );
+            } else if !out.iter().any(|o| o == n) {
+                out.push(n.to_string());
+            }
+        }
+        out
+    }
+
+    /// The repository-owner keys of a `repositories[]` entry.
+    fn overrides(
+        &mut self,
+        repo: &RawRepository,
+        at: &At,
+        devnets: Option<Vec<String>>,
+    ) -> RepoOverrides {
+        let pr = repo.pull_requests.clone().unwrap_or_default();
+        let pat = at.key("pull_requests");
+        let ro = repo.rollout.clone().unwrap_or_default();
+        let rat = at.key("rollout");
+        RepoOverrides {
+            labels: pr.labels.map(|l| self.labels(&l, &pat.key("labels"))),
+            reviewers: pr.reviewers.map(|r| self.reviewers(&r, &pat.key("reviewers"))),
+            assignees: pr.assignees.map(|a| self.assignees(&a, &pat.key("assignees"))),
+            ignore: pr.ignore.map(|rules| {
+                rules
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, rule)| self.ignore(rule, &pat.key("ignore").index(i)))
+                    .collect()
+            }),
+            group: pr.group,
+            groups: pr
+                .groups
+                .map(|g| self.upstream_groups(&g, &pat.key("groups"))),
+            automerge: pr.automerge,
+            soak: ro
+                .soak
+                .and_then(|t| self.check(&rat.key("soak"), parse_duration(&t))),
+            windows: if ro.windows.is_none() && ro.timezone.is_none() {
+                None
+            } else {
+                match Windows::new(
+                    ro.windows.as_deref().unwrap_or_default(),
+                    ro.timezone.as_deref(),
+                ) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        let key = match e {
+                            WindowError::Timezone { .. } => rat.key("timezone"),
+                            _ => rat.key("windows"),
+                        };
+                        self.error(&key, e.to_string());
+                        None
+                    }
+                }
+            },
+            devnets,
+        }
+    }
+
+    fn environments(
+        &mut self,
+        raw: &[RawEnvironment],
+        repo: &At,
+        devnets: &[String],
+    ) -> Vec<Environment> {
         let mut seen: HashMap<&str, At> = HashMap::new();
         let mut out = Vec::new();
+        // the index in `raw` of each environment of `out`
+        let mut written = Vec::new();
         for (j, env) in raw.iter().enumerate() {
             let at = repo.key("environments").index(j);
             let mut ok = true;
@@ -513,12 +606,22 @@ impl Validator {
                 }
             }
             let network = env.network.as_deref().and_then(|n| {
-                let valid = n.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-                    && n
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'));
-                if valid {
-                    Some(Network::from_name(n))
+                let net = Network::from_name(n);
+                if is_network_name(n) && (net.is_known() || devnets.iter().any(|d| d == n)) {
+                    Some(net)
+                } else if is_network_name(n) {
+                    let known = ["mainnet", "sepolia", "holesky", "hoodi"];
+                    let message = match nearest(n, &known) {
+                        Some(near) => format!(
+                            "unknown network `{n}`: did you mean `{near}`? (a devnet of that name must be declared in the repository's `devnets: [{n}]`)"
+                        ),
+                        None => format!(
+                            "unknown network `{n}`: expected `mainnet`, `sepolia`, `holesky` or `hoodi`, or a devnet declared in the repository's `devnets: [{n}]`"
+                        ),
+                    };
+                    self.error(&at.key("network"), message);
+                    ok = false;
+                    None
                 } else {
                     self.error(
                         &at.key("network"),
@@ -574,22 +677,70 @@ impl Validator {
                 continue;
             }
             match builder.build() {
-                Ok(matcher) => out.push(Environment {
-                    name: name.to_string(),
-                    paths: env.paths.clone(),
-                    network,
-                    wave,
-                    soak,
-                    windows,
-                    automerge: env.automerge.unwrap_or(false),
-                    live,
-                    health,
-                    matcher,
-                }),
+                Ok(matcher) => {
+                    out.push(Environment {
+                        name: name.to_string(),
+                        paths: env.paths.clone(),
+                        network,
+                        wave,
+                        soak,
+                        windows,
+                        automerge: env.automerge.unwrap_or(false),
+                        live,
+                        health,
+                        matcher,
+                        inherits: Inherits {
+                            automerge: env.automerge.is_none(),
+                            windows: env.windows.is_none() && env.timezone.is_none(),
+                        },
+                    });
+                    written.push(j);
+                }
                 Err(e) => self.error(&at.key("paths"), format!("invalid globs: {e}")),
             }
         }
+        self.wave_gaps(raw, repo);
+        for (b, env) in out.iter().enumerate() {
+            for first in &out[..b] {
+                if let Some((file, pa, pb)) = overlap(first, env) {
+                    self.error(
+                        &repo.key("environments").index(written[b]).key("paths"),
+                        format!(
+                            "environments `{}` and `{}` overlap: `{file}` is matched by both (`{pa}` and `{pb}`), and a file belongs only to the first that matches (`{}`); make their paths disjoint",
+                            first.name, env.name, first.name
+                        ),
+                    );
+                    break;
+                }
+            }
+        }
         out
+    }
+
+    /// Waves of a repository are 1, 2, 3, ... without gaps: the first
+    /// missing wave is reported at the first environment after it.
+    fn wave_gaps(&mut self, raw: &[RawEnvironment], repo: &At) {
+        let waves: Vec<u32> = raw.iter().map(|e| e.wave.unwrap_or(1)).collect();
+        let Some(&max) = waves.iter().max() else {
+            return;
+        };
+        let Some(missing) = (1..max).find(|w| !waves.contains(w)) else {
+            return;
+        };
+        let Some((j, next)) = waves
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| **w > missing)
+            .min_by_key(|(j, w)| (**w, *j))
+        else {
+            return;
+        };
+        self.error(
+            &repo.key("environments").index(j).key("wave"),
+            format!(
+                "wave {next} has no wave {missing} before it: a repository's waves are numbered 1, 2, 3, ... without gaps (no environment has wave {missing})"
+            ),
+        );
     }
 
     fn upstreams(&mut self, raw: &[RawUpstream]) -> Vec<Upstream> {
@@ -726,24 +877,26 @@ impl Validator {
     }
 
     fn reviewers(&mut self, raw: &[String], at: &At) -> Vec<String> {
+        self.logins(raw, at, true)
+    }
+
+    fn assignees(&mut self, raw: &[String], at: &At) -> Vec<String> {
+        self.logins(raw, at, false)
+    }
+
+    /// GitHub logins (and, for reviewers, `org/team` slugs) that can exist.
+    fn logins(&mut self, raw: &[String], at: &At, teams: bool) -> Vec<String> {
+        let what = if teams { "reviewer" } else { "assignee" };
         let mut out = Vec::new();
-        for (i, reviewer) in raw.iter().enumerate() {
-            let r = reviewer.trim().trim_start_matches('@');
-            let valid = match r.split_once('/') {
-                Some((org, team)) => is_github_owner(org) && is_team_slug(team),
-                None => is_github_owner(r),
-            };
-            if valid {
-                if !out.iter().any(|o| o == r) {
-                    out.push(r.to_string());
+        for (i, login) in raw.iter().enumerate() {
+            match check_login(login.trim(), teams) {
+                Ok(()) => {
+                    let l = login.trim();
+                    if !out.iter().any(|o| o == l) {
+                        out.push(l.to_string());
+                    }
                 }
-            } else {
-                self.error(
-                    &at.index(i),
-                    format!(
-                        "invalid reviewer `{reviewer}`: expected a GitHub user name or `org/team`"
-                    ),
-                );
+                Err(why) => self.error(&at.index(i), format!("invalid {what} `{login}`: {why}")),
             }
         }
         out
@@ -1035,6 +1188,142 @@ fn is_github_owner(s: &str) -> bool {
         && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
+/// Why `login` cannot be a GitHub login (or, with `teams`, an `org/team`).
+fn check_login(login: &str, teams: bool) -> Result<(), String> {
+    let expected = if teams {
+        "expected a GitHub user name or `org/team`"
+    } else {
+        "expected a GitHub user name (teams cannot be assigned)"
+    };
+    if let Some(bare) = login.strip_prefix('@') {
+        return Err(format!("write it without the `@`: `{bare}`"));
+    }
+    if login.chars().any(char::is_whitespace) {
+        return Err(format!("a GitHub name has no spaces; {expected}"));
+    }
+    match login.split_once('/') {
+        Some((org, team)) if teams => {
+            if !is_github_owner(org) {
+                Err(format!("`{org}` is not an organisation name; {expected}"))
+            } else if team.is_empty() {
+                Err(format!("the team after `{org}/` is missing; {expected}"))
+            } else if !is_team_slug(team) {
+                Err(format!("`{team}` is not a team slug; {expected}"))
+            } else {
+                Ok(())
+            }
+        }
+        Some(_) => Err(expected.to_string()),
+        None if is_github_owner(login) => Ok(()),
+        None => Err(format!(
+            "a GitHub name is letters, digits and inner `-`, at most 39; {expected}"
+        )),
+    }
+}
+
+/// A network name as written: lowercase letters, digits, `-`, `_`, `.`.
+fn is_network_name(n: &str) -> bool {
+    n.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && n.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
+        })
+}
+
+/// A file both environments would match, with the pattern of each that
+/// matches it; `None` when none is found. Conservative: only a path built
+/// from the patterns' own words and verified against both is reported, so
+/// disjoint globs never are.
+fn overlap(a: &Environment, b: &Environment) -> Option<(String, String, String)> {
+    let vocab: Vec<String> = a
+        .paths
+        .iter()
+        .chain(&b.paths)
+        .flat_map(|p| literal_words(p))
+        .collect();
+    for pa in &a.paths {
+        for pb in &b.paths {
+            let (Ok(ga), Ok(gb)) = (glob(pa), glob(pb)) else {
+                continue;
+            };
+            let (ma, mb) = (ga.compile_matcher(), gb.compile_matcher());
+            let found = witnesses(pa, &vocab)
+                .into_iter()
+                .chain(witnesses(pb, &vocab))
+                .find(|p| ma.is_match(p) && mb.is_match(p));
+            if let Some(file) = found {
+                return Some((file, pa.clone(), pb.clone()));
+            }
+        }
+    }
+    None
+}
+
+/// The literal runs of a glob (and each of their path components), as
+/// candidates for its wildcards and the other globs'.
+fn literal_words(pattern: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for run in pattern.split(['*', '?']) {
+        let run = run.trim_matches('/');
+        if run.is_empty() {
+            continue;
+        }
+        out.push(run.to_string());
+        out.extend(
+            run.split('/')
+                .filter(|s| !s.is_empty() && *s != run)
+                .map(str::to_string),
+        );
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Paths a glob matches, its wildcards filled with `x` or with `vocab`
+/// words (at most a few hundred). Globs with classes, alternations or
+/// escapes give none.
+fn witnesses(pattern: &str, vocab: &[String]) -> Vec<String> {
+    let pattern = pattern.strip_prefix("./").unwrap_or(pattern);
+    if pattern.contains(['[', '{', '\\']) {
+        return Vec::new();
+    }
+    let mut paths = vec![String::new()];
+    let mut rest = pattern;
+    while !rest.is_empty() {
+        let (fills, len): (Vec<String>, usize) = if rest.starts_with("**") {
+            let mut f = vec![String::new(), "x".to_string()];
+            f.extend(vocab.iter().cloned());
+            (f, 2)
+        } else if rest.starts_with('*') {
+            let mut f = vec!["x".to_string()];
+            f.extend(vocab.iter().filter(|w| !w.contains('/')).cloned());
+            (f, 1)
+        } else if rest.starts_with('?') {
+            (vec!["x".to_string()], 1)
+        } else {
+            let end = rest.find(['*', '?']).unwrap_or(rest.len());
+            (vec![rest[..end].to_string()], end)
+        };
+        rest = &rest[len..];
+        paths = paths
+            .iter()
+            .flat_map(|p| fills.iter().map(move |f| format!("{p}{f}")))
+            .take(400)
+            .collect();
+    }
+    paths
+        .into_iter()
+        .map(|p| {
+            let mut p = p;
+            while p.contains("//") {
+                p = p.replace("//", "/");
+            }
+            p.trim_start_matches('/').to_string()
+        })
+        .filter(|p| !p.is_empty() && !p.ends_with('/'))
+        .collect()
+}
+
 fn is_team_slug(s: &str) -> bool {
     !s.is_empty()
         && s.chars()
@@ -1124,6 +1413,160 @@ fn parse_endpoint(url: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::settings::Group;
+
+    fn load(text: &str) -> Result<Settings, Vec<String>> {
+        crate::domain::settings::load_str(text, "s.yml", None, &Default::default())
+            .map_err(|e| e.iter().map(|e| e.to_string()).collect())
+    }
+
+    fn errors(text: &str) -> Vec<String> {
+        load(text).err().unwrap_or_default()
+    }
+
+    /// One repository with these environments (`name paths network wave`).
+    fn repo(extra: &str, envs: &[(&str, &str, &str, u32)]) -> String {
+        let mut s = format!("repositories:\n  - github: acme/infra\n{extra}    environments:\n");
+        for (name, paths, network, wave) in envs {
+            s.push_str(&format!(
+                "      - name: {name}\n        paths: {paths}\n        network: {network}\n        wave: {wave}\n"
+            ));
+        }
+        s
+    }
+
+    #[test]
+    fn unknown_networks_are_typos_unless_declared_devnets() {
+        assert_eq!(
+            errors(&repo("", &[("a", "[a/**]", "mainet", 1)])),
+            ["s.yml:6:18: unknown network `mainet`: did you mean `mainnet`? (a devnet of that name must be declared in the repository's `devnets: [mainet]`)"]
+        );
+        assert_eq!(
+            errors(&repo("", &[("a", "[a/**]", "devnet-7", 1)])),
+            ["s.yml:6:18: unknown network `devnet-7`: expected `mainnet`, `sepolia`, `holesky` or `hoodi`, or a devnet declared in the repository's `devnets: [devnet-7]`"]
+        );
+        let s = load(&repo("    devnets: [devnet-7]\n", &[("a", "[a/**]", "devnet-7", 1)])).unwrap();
+        assert_eq!(
+            s.repositories[0].environments[0].network,
+            Some(Network::Other("devnet-7".into()))
+        );
+        assert_eq!(
+            errors(&repo("    devnets: [hoodi]\n", &[("a", "[a/**]", "hoodi", 1)])),
+            ["s.yml:3:15: `hoodi` is a known network, not a devnet: remove it from `devnets`"]
+        );
+    }
+
+    #[test]
+    fn wave_gaps_name_the_missing_wave() {
+        let e = errors(&repo(
+            "",
+            &[("a", "[a/**]", "hoodi", 1), ("b", "[b/**]", "mainnet", 3)],
+        ));
+        assert_eq!(
+            e,
+            ["s.yml:11:15: wave 3 has no wave 2 before it: a repository's waves are numbered 1, 2, 3, ... without gaps (no environment has wave 2)"]
+        );
+        let e = errors(&repo("", &[("a", "[a/**]", "hoodi", 2)]));
+        assert!(e[0].contains("wave 2 has no wave 1 before it"), "{e:?}");
+        assert!(
+            load(&repo(
+                "",
+                &[("a", "[a/**]", "hoodi", 2), ("b", "[b/**]", "hoodi", 1), ("c", "[c/**]", "mainnet", 2)]
+            ))
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn reviewers_that_cannot_exist_are_refused() {
+        let e = errors(
+            "pull_requests:\n  reviewers: [\"@alice\", \"acme/\", \"bob smith\", acme/eth-ops, bob]\n  assignees: [acme/ops]\n",
+        );
+        assert_eq!(
+            e,
+            [
+                "s.yml:2:15: invalid reviewer `@alice`: write it without the `@`: `alice`",
+                "s.yml:2:25: invalid reviewer `acme/`: the team after `acme/` is missing; expected a GitHub user name or `org/team`",
+                "s.yml:2:34: invalid reviewer `bob smith`: a GitHub name has no spaces; expected a GitHub user name or `org/team`",
+                "s.yml:3:15: invalid assignee `acme/ops`: expected a GitHub user name (teams cannot be assigned)",
+            ]
+        );
+        let s = load("pull_requests:\n  reviewers: [acme/eth-ops, bob]\n").unwrap();
+        assert_eq!(s.pull_requests.reviewers, ["acme/eth-ops", "bob"]);
+    }
+
+    #[test]
+    fn overlapping_environments_are_named() {
+        let cases = [
+            ("[\"envs/**\"]", "[\"envs/hoodi/**\"]"),
+            ("[\"envs/*/values.yaml\"]", "[\"envs/hoodi/**\"]"),
+            ("[\"**/*.yml\"]", "[\"envs/hoodi/**\"]"),
+            ("[\"envs/hoodi/compose.yml\"]", "[\"envs/*/compose.yml\"]"),
+            ("[\"**\"]", "[x.yml]"),
+        ];
+        for (a, b) in cases {
+            let e = errors(&repo(
+                "",
+                &[("a", a, "hoodi", 1), ("b", b, "mainnet", 2)],
+            ));
+            assert_eq!(e.len(), 1, "{a} {b}: {e:?}");
+            assert!(
+                e[0].starts_with("s.yml:9:16: environments `a` and `b` overlap: `"),
+                "{a} {b}: {e:?}"
+            );
+        }
+        let disjoint = [
+            ("[\"envs/hoodi/**\"]", "[\"envs/mainnet/**\"]"),
+            ("[\"**/*.yml\"]", "[\"**/*.yaml\"]"),
+            ("[\"charts/*/values-hoodi.yaml\"]", "[\"charts/*/values-mainnet.yaml\"]"),
+            ("[\"envs/hoodi-*/**\"]", "[\"envs/mainnet-*/**\"]"),
+            ("[\"a/[cd]/**\"]", "[\"a/b/**\"]"),
+        ];
+        for (a, b) in disjoint {
+            assert_eq!(
+                errors(&repo("", &[("a", a, "hoodi", 1), ("b", b, "mainnet", 2)])),
+                Vec::<String>::new(),
+                "{a} {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_keys_get_the_nearest_known_one() {
+        let e = errors("repositories:\n  - github: a/b\n    enviroments: []\n");
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("s.yml:3:5: unknown field `enviroments`"), "{e:?}");
+        assert!(e[0].ends_with("; did you mean `environments`?"), "{e:?}");
+        let e = errors("pull_requests:\n  reviwers: [a]\n");
+        assert!(e[0].ends_with("; did you mean `reviewers`?"), "{e:?}");
+        let e = errors("pull_request: {}\n");
+        assert!(e[0].contains("did you mean `pull_requests`?"), "{e:?}");
+    }
+
+    #[test]
+    fn repository_settings_merge_over_the_global_ones() {
+        let s = load(
+            "pull_requests:\n  labels: [upkeep, deps]\n  reviewers: [alice]\n  assignees: [carol]\n  ignore: [{upstream: a/b}]\n\
+             rollout:\n  soak: 24h\n\
+             repositories:\n  - github: acme/own\n    pull_requests:\n      labels: [eth, deps]\n      reviewers: [acme/ops]\n      assignees: []\n      ignore: [{image: x/y, versions: [\"v2.*\"]}]\n      group: environment\n      groups: [{name: pair, upstreams: [c/d, e/f]}]\n      automerge: true\n    rollout:\n      soak: 2h\n      windows: [\"Mon-Fri 09:00-17:00\"]\n    environments:\n      - {name: a, paths: [a/**], network: hoodi}\n      - {name: b, paths: [b/**], network: mainnet, wave: 2, automerge: false, windows: [\"Sat 02:00-04:00\"]}\n\
+             \x20 - github: acme/plain\n",
+        )
+        .unwrap();
+        let (own, plain) = (&s.repositories[0], &s.repositories[1]);
+        let pr = own.pull_requests(&s.pull_requests);
+        assert_eq!(pr.labels, ["upkeep", "deps", "eth"]);
+        assert_eq!(pr.reviewers, ["acme/ops"]);
+        assert!(pr.assignees.is_empty());
+        assert_eq!(pr.ignore.len(), 2);
+        assert_eq!(pr.group, Group::Environment);
+        assert_eq!(pr.groups.len(), 1);
+        assert_eq!(own.rollout(&s.rollout).soak, Duration::from_secs(7200));
+        assert!(own.environments[0].automerge);
+        assert!(!own.environments[1].automerge);
+        assert!(!own.environments[0].windows.is_always());
+        assert_eq!(plain.pull_requests(&s.pull_requests), s.pull_requests);
+        assert_eq!(plain.rollout(&s.rollout), s.rollout);
+    }
 
     #[test]
     fn github_names() {
