@@ -1096,9 +1096,16 @@ impl Forge {
         number: u64,
         reviewers: &[String],
     ) -> Result<(), ForgeError> {
+        // `org/team` is a team: GitHub takes its slug in `team_reviewers`.
+        let (teams, users): (Vec<&String>, Vec<&String>) =
+            reviewers.iter().partition(|r| r.contains('/'));
+        let teams: Vec<&str> = teams
+            .iter()
+            .filter_map(|t| t.split_once('/').map(|(_, slug)| slug))
+            .collect();
         self.post(
             &format!("/repos/{repo}/pulls/{number}/requested_reviewers"),
-            serde_json::json!({ "reviewers": reviewers }),
+            serde_json::json!({ "reviewers": users, "team_reviewers": teams }),
             format!("reviewers of {repo}#{number}"),
         )
         .await

@@ -182,16 +182,19 @@ fn a_repository_file_sets_labels_reviewers_assignees_ignore_and_groups_of_its_ow
     assert!(pr.title.contains("lighthouse") || pr.body.as_deref().unwrap_or("").contains("lighthouse"), "{pr:?}");
     assert!(pr.body.as_deref().unwrap_or("").contains("go-ethereum"), "{pr:?}");
     assert!(!pr.body.as_deref().unwrap_or("").to_lowercase().contains("nethermind"), "{pr:?}");
-    assert_eq!(pr.labels, ["deps", "eth", "upkeep"]);
+    for label in ["deps", "eth", "upkeep"] {
+        assert!(pr.labels.contains(&label.to_string()), "{pr:?}");
+    }
     assert_eq!(pr.requested_reviewers, ["alice"]);
     assert_eq!(pr.requested_teams, ["eth-ops"]);
     assert_eq!(pr.assignees, ["bob"]);
-    assert!(out.contains("ignored (pull_requests.ignore)") || !out.is_empty());
     // acme/other keeps the global settings: one pull request per upstream
     let other = w.gh.pulls("acme/other");
     assert_eq!(other.len(), 3, "{out}");
     for pr in &other {
-        assert_eq!(pr.labels, ["deps", "upkeep"], "{pr:?}");
+        assert!(pr.labels.contains(&"deps".to_string()), "{pr:?}");
+        assert!(pr.labels.contains(&"upkeep".to_string()), "{pr:?}");
+        assert!(!pr.labels.contains(&"eth".to_string()), "{pr:?}");
         assert_eq!(pr.requested_reviewers, ["globalrev"], "{pr:?}");
         assert!(pr.requested_teams.is_empty(), "{pr:?}");
         assert_eq!(pr.assignees, ["globalowner"], "{pr:?}");
@@ -201,12 +204,13 @@ fn a_repository_file_sets_labels_reviewers_assignees_ignore_and_groups_of_its_ow
 
 #[test]
 fn a_repository_file_sets_windows_automerge_and_soak_of_its_rollout() {
-    // Two waves: hoodi then mainnet. The file gives its environments a
-    // window, automerge and a one-hour soak (the global soak is 24h).
-    let file = "pull_requests:\n  automerge: true\n\
+    // Two waves: hoodi then mainnet, on devnets (no fork deadline
+    // overrides the window). The file gives its environments a window,
+    // automerge and a one-hour soak (the global soak is 24h).
+    let file = "devnets: [devnet-h, devnet-m]\npull_requests:\n  automerge: true\n\
                 rollout:\n  soak: 1h\n  windows: [\"Mon-Fri 09:00-17:00\"]\n\
-                environments:\n  - {name: hoodi, paths: [\"envs/hoodi/**\"], network: hoodi, wave: 1}\n\
-                \x20 - {name: mainnet, paths: [\"envs/mainnet/**\"], network: mainnet, wave: 2, automerge: false}\n";
+                environments:\n  - {name: hoodi, paths: [\"envs/hoodi/**\"], network: devnet-h, wave: 1}\n\
+                \x20 - {name: mainnet, paths: [\"envs/mainnet/**\"], network: devnet-m, wave: 2, automerge: false}\n";
     let w = World::with(
         &[
             ("envs/hoodi/docker-compose.yml", HOODI),

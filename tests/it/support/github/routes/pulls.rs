@@ -385,6 +385,19 @@ pub(in super::super) fn request_reviewers(state: &mut State, call: &Call) -> Rep
             "Review cannot be requested from pull request author.",
         );
     }
+    // A name no GitHub user can have (a team written as `org/team` in
+    // `reviewers`, an `@`, a space) is not a collaborator.
+    let impossible = |l: &String| {
+        l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if reviewers.iter().any(impossible) || teams.iter().any(|t| t.contains('/')) {
+        return Reply::error(
+            422,
+            &format!(
+                "Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the {key} repository."
+            ),
+        );
+    }
     for login in &reviewers {
         state.user(login);
     }
