@@ -33,13 +33,13 @@ pub use error::{SettingsError, SettingsErrors};
 pub use load::{DEFAULT_FILE, ENV_PREFIX, ENV_SEPARATOR, load, load_str};
 pub use raw::{
     RawEnvironment, RawImage, RawPullRequests, RawRegistries, RawRepoPullRequests, RawRepoRollout,
-    RawRepository, RawRollout,
-    RawSchedule, RawSettings, RawSlack, RawSlackRoute, RawUpstream, schema,
+    RawRepository, RawRollout, RawSchedule, RawSettings, RawSlack, RawSlackRoute, RawUpstream,
+    schema,
 };
 pub use repo_file::{REPO_FILE, load_repo_file};
 pub use types::{
     Cron, DEFAULT_ALERTS, DEFAULT_CHANNEL, DEFAULT_LABEL, DEFAULT_POLL, DEFAULT_REMINDERS,
     Environment, ForkMinimum, Group, Ignore, ImageMapping, Network, PullRequests, Registries,
-    RepoOverrides, RepoSource, Repository, Rollout, Schedule, ScheduleSources, Scheme, Settings, Slack,
-    SlackRoute, TagTemplate, Upstream, UpstreamGroup,
+    RepoOverrides, RepoSource, Repository, Rollout, Schedule, ScheduleSources, Scheme, Settings,
+    Slack, SlackRoute, TagTemplate, Upstream, UpstreamGroup,
 };

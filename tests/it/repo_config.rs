@@ -159,8 +159,7 @@ fn an_invalid_repository_file_skips_that_repository_and_is_commented_once() {
 }
 
 /// What the global settings give every repository's pull requests.
-const GLOBAL_PRS: &str =
-    "pull_requests:\n  labels: [upkeep, deps]\n  reviewers: [globalrev]\n  assignees: [globalowner]\n";
+const GLOBAL_PRS: &str = "pull_requests:\n  labels: [upkeep, deps]\n  reviewers: [globalrev]\n  assignees: [globalowner]\n";
 
 #[test]
 fn a_repository_file_sets_labels_reviewers_assignees_ignore_and_groups_of_its_own_pull_requests() {
@@ -179,9 +178,22 @@ fn a_repository_file_sets_labels_reviewers_assignees_ignore_and_groups_of_its_ow
     let pulls = w.gh.pulls("acme/deploy");
     assert_eq!(pulls.len(), 1, "{out}");
     let pr = &pulls[0];
-    assert!(pr.title.contains("lighthouse") || pr.body.as_deref().unwrap_or("").contains("lighthouse"), "{pr:?}");
-    assert!(pr.body.as_deref().unwrap_or("").contains("go-ethereum"), "{pr:?}");
-    assert!(!pr.body.as_deref().unwrap_or("").to_lowercase().contains("nethermind"), "{pr:?}");
+    assert!(
+        pr.title.contains("lighthouse") || pr.body.as_deref().unwrap_or("").contains("lighthouse"),
+        "{pr:?}"
+    );
+    assert!(
+        pr.body.as_deref().unwrap_or("").contains("go-ethereum"),
+        "{pr:?}"
+    );
+    assert!(
+        !pr.body
+            .as_deref()
+            .unwrap_or("")
+            .to_lowercase()
+            .contains("nethermind"),
+        "{pr:?}"
+    );
     for label in ["deps", "eth", "upkeep"] {
         assert!(pr.labels.contains(&label.to_string()), "{pr:?}");
     }
@@ -234,7 +246,13 @@ fn a_repository_file_sets_windows_automerge_and_soak_of_its_rollout() {
     assert_eq!(pulls.len(), 1, "{out}");
     assert!(pulls[0].labels.contains(&"hoodi".to_string()), "{pulls:?}");
     // green checks: merged by automerge (the environment inherits it)
-    w.gh.add_check_run("acme/deploy", &pulls[0].head_sha, "ci", "completed", Some("success"));
+    w.gh.add_check_run(
+        "acme/deploy",
+        &pulls[0].head_sha,
+        "ci",
+        "completed",
+        Some("success"),
+    );
     w.at("2026-12-07T09:40:00Z");
     let (out, _, _) = w.run();
     assert!(w.gh.pull("acme/deploy", pulls[0].number).merged, "{out}");
@@ -246,9 +264,18 @@ fn a_repository_file_sets_windows_automerge_and_soak_of_its_rollout() {
     let (out, _, _) = w.run();
     let pulls = w.gh.pulls("acme/deploy");
     assert_eq!(pulls.len(), 2, "{out}");
-    let mainnet = pulls.iter().find(|p| p.labels.contains(&"mainnet".to_string())).unwrap();
+    let mainnet = pulls
+        .iter()
+        .find(|p| p.labels.contains(&"mainnet".to_string()))
+        .unwrap();
     // mainnet sets `automerge: false` itself: it waits for a person
-    w.gh.add_check_run("acme/deploy", &mainnet.head_sha, "ci", "completed", Some("success"));
+    w.gh.add_check_run(
+        "acme/deploy",
+        &mainnet.head_sha,
+        "ci",
+        "completed",
+        Some("success"),
+    );
     w.at("2026-12-07T10:50:00Z");
     w.run();
     assert!(!w.gh.pull("acme/deploy", mainnet.number).merged);
@@ -272,7 +299,13 @@ fn a_secret_in_a_repository_file_is_refused_and_only_that_repository_fails() {
     assert_eq!(w.gh.pulls("acme/other").len(), 1, "{all}");
     let comments = w.commit_comments("acme/deploy");
     assert_eq!(comments.len(), 1, "{comments:?}");
-    assert!(comments[0].1.contains(".github/upkeep.yml:5:1: `slack` is not allowed"), "{}", comments[0].1);
+    assert!(
+        comments[0]
+            .1
+            .contains(".github/upkeep.yml:5:1: `slack` is not allowed"),
+        "{}",
+        comments[0].1
+    );
     w.gh.assert_no_unexpected();
 }
 
@@ -285,7 +318,9 @@ fn a_typo_in_a_repository_file_is_reported_with_the_nearest_name() {
     let all = format!("{out}\n{err}");
     assert_ne!(code, 0, "{all}");
     assert!(
-        all.contains("acme/deploy: .github/upkeep.yml:4:14: unknown network `hodi`: did you mean `hoodi`?"),
+        all.contains(
+            "acme/deploy: .github/upkeep.yml:4:14: unknown network `hodi`: did you mean `hoodi`?"
+        ),
         "{all}"
     );
     assert_eq!(w.gh.pulls("acme/other").len(), 1, "{all}");

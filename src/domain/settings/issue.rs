@@ -175,10 +175,12 @@ pub(crate) fn with_suggestion(message: String) -> String {
     match nearest(word, &names) {
         Some(near) if !message.contains("did you mean") => {
             // before any hint appended after the list
-            let cut = message
-                .find("; ")
-                .unwrap_or(message.len());
-            format!("{}; did you mean `{near}`?{}", &message[..cut], &message[cut..])
+            let cut = message.find("; ").unwrap_or(message.len());
+            format!(
+                "{}; did you mean `{near}`?{}",
+                &message[..cut],
+                &message[cut..]
+            )
         }
         _ => message,
     }

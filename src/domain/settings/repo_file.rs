@@ -197,13 +197,23 @@ fn refused_keys(root: &Node, this: &str) -> Vec<Issue> {
 
 fn looks_secret(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    ["token", "secret", "password", "private_key", "webhook", "credential", "api_key"]
-        .iter()
-        .any(|s| k.contains(s))
+    [
+        "token",
+        "secret",
+        "password",
+        "private_key",
+        "webhook",
+        "credential",
+        "api_key",
+    ]
+    .iter()
+    .any(|s| k.contains(s))
 }
 
 fn secret_message(key: &str) -> String {
-    format!("`{key}` looks like a secret, and secrets are never read from {REPO_FILE}: anyone who can push to the repository could read or change it; upkeep reads secrets only from its operator's environment")
+    format!(
+        "`{key}` looks like a secret, and secrets are never read from {REPO_FILE}: anyone who can push to the repository could read or change it; upkeep reads secrets only from its operator's environment"
+    )
 }
 
 /// The issues with their positions in the file, in file order.

@@ -504,8 +504,12 @@ impl Validator {
         let rat = at.key("rollout");
         RepoOverrides {
             labels: pr.labels.map(|l| self.labels(&l, &pat.key("labels"))),
-            reviewers: pr.reviewers.map(|r| self.reviewers(&r, &pat.key("reviewers"))),
-            assignees: pr.assignees.map(|a| self.assignees(&a, &pat.key("assignees"))),
+            reviewers: pr
+                .reviewers
+                .map(|r| self.reviewers(&r, &pat.key("reviewers"))),
+            assignees: pr
+                .assignees
+                .map(|a| self.assignees(&a, &pat.key("assignees"))),
             ignore: pr.ignore.map(|rules| {
                 rules
                     .iter()
@@ -1224,9 +1228,8 @@ fn check_login(login: &str, teams: bool) -> Result<(), String> {
 /// A network name as written: lowercase letters, digits, `-`, `_`, `.`.
 fn is_network_name(n: &str) -> bool {
     n.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && n.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.')
-        })
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
 }
 
 /// A file both environments would match, with the pattern of each that
@@ -1439,19 +1442,30 @@ mod tests {
     fn unknown_networks_are_typos_unless_declared_devnets() {
         assert_eq!(
             errors(&repo("", &[("a", "[a/**]", "mainet", 1)])),
-            ["s.yml:6:18: unknown network `mainet`: did you mean `mainnet`? (a devnet of that name must be declared in the repository's `devnets: [mainet]`)"]
+            [
+                "s.yml:6:18: unknown network `mainet`: did you mean `mainnet`? (a devnet of that name must be declared in the repository's `devnets: [mainet]`)"
+            ]
         );
         assert_eq!(
             errors(&repo("", &[("a", "[a/**]", "devnet-7", 1)])),
-            ["s.yml:6:18: unknown network `devnet-7`: expected `mainnet`, `sepolia`, `holesky` or `hoodi`, or a devnet declared in the repository's `devnets: [devnet-7]`"]
+            [
+                "s.yml:6:18: unknown network `devnet-7`: expected `mainnet`, `sepolia`, `holesky` or `hoodi`, or a devnet declared in the repository's `devnets: [devnet-7]`"
+            ]
         );
-        let s = load(&repo("    devnets: [devnet-7]\n", &[("a", "[a/**]", "devnet-7", 1)])).unwrap();
+        let s = load(&repo(
+            "    devnets: [devnet-7]\n",
+            &[("a", "[a/**]", "devnet-7", 1)],
+        ))
+        .unwrap();
         assert_eq!(
             s.repositories[0].environments[0].network,
             Some(Network::Other("devnet-7".into()))
         );
         assert_eq!(
-            errors(&repo("    devnets: [hoodi]\n", &[("a", "[a/**]", "hoodi", 1)])),
+            errors(&repo(
+                "    devnets: [hoodi]\n",
+                &[("a", "[a/**]", "hoodi", 1)]
+            )),
             ["s.yml:3:15: `hoodi` is a known network, not a devnet: remove it from `devnets`"]
         );
     }
@@ -1464,14 +1478,20 @@ mod tests {
         ));
         assert_eq!(
             e,
-            ["s.yml:11:15: wave 3 has no wave 2 before it: a repository's waves are numbered 1, 2, 3, ... without gaps (no environment has wave 2)"]
+            [
+                "s.yml:11:15: wave 3 has no wave 2 before it: a repository's waves are numbered 1, 2, 3, ... without gaps (no environment has wave 2)"
+            ]
         );
         let e = errors(&repo("", &[("a", "[a/**]", "hoodi", 2)]));
         assert!(e[0].contains("wave 2 has no wave 1 before it"), "{e:?}");
         assert!(
             load(&repo(
                 "",
-                &[("a", "[a/**]", "hoodi", 2), ("b", "[b/**]", "hoodi", 1), ("c", "[c/**]", "mainnet", 2)]
+                &[
+                    ("a", "[a/**]", "hoodi", 2),
+                    ("b", "[b/**]", "hoodi", 1),
+                    ("c", "[c/**]", "mainnet", 2)
+                ]
             ))
             .is_ok()
         );
@@ -1505,10 +1525,7 @@ mod tests {
             ("[\"**\"]", "[x.yml]"),
         ];
         for (a, b) in cases {
-            let e = errors(&repo(
-                "",
-                &[("a", a, "hoodi", 1), ("b", b, "mainnet", 2)],
-            ));
+            let e = errors(&repo("", &[("a", a, "hoodi", 1), ("b", b, "mainnet", 2)]));
             assert_eq!(e.len(), 1, "{a} {b}: {e:?}");
             assert!(
                 e[0].starts_with("s.yml:9:16: environments `a` and `b` overlap: `"),
@@ -1518,7 +1535,10 @@ mod tests {
         let disjoint = [
             ("[\"envs/hoodi/**\"]", "[\"envs/mainnet/**\"]"),
             ("[\"**/*.yml\"]", "[\"**/*.yaml\"]"),
-            ("[\"charts/*/values-hoodi.yaml\"]", "[\"charts/*/values-mainnet.yaml\"]"),
+            (
+                "[\"charts/*/values-hoodi.yaml\"]",
+                "[\"charts/*/values-mainnet.yaml\"]",
+            ),
             ("[\"envs/hoodi-*/**\"]", "[\"envs/mainnet-*/**\"]"),
             ("[\"a/[cd]/**\"]", "[\"a/b/**\"]"),
         ];
@@ -1535,7 +1555,10 @@ mod tests {
     fn unknown_keys_get_the_nearest_known_one() {
         let e = errors("repositories:\n  - github: a/b\n    enviroments: []\n");
         assert_eq!(e.len(), 1, "{e:?}");
-        assert!(e[0].starts_with("s.yml:3:5: unknown field `enviroments`"), "{e:?}");
+        assert!(
+            e[0].starts_with("s.yml:3:5: unknown field `enviroments`"),
+            "{e:?}"
+        );
         assert!(e[0].ends_with("; did you mean `environments`?"), "{e:?}");
         let e = errors("pull_requests:\n  reviwers: [a]\n");
         assert!(e[0].ends_with("; did you mean `reviewers`?"), "{e:?}");

@@ -387,9 +387,8 @@ pub(in super::super) fn request_reviewers(state: &mut State, call: &Call) -> Rep
     }
     // A name no GitHub user can have (a team written as `org/team` in
     // `reviewers`, an `@`, a space) is not a collaborator.
-    let impossible = |l: &String| {
-        l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
+    let impossible =
+        |l: &String| l.is_empty() || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if reviewers.iter().any(impossible) || teams.iter().any(|t| t.contains('/')) {
         return Reply::error(
             422,
