@@ -279,10 +279,11 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
         .unwrap();
     assert_eq!(pr.author, "upkeep[bot]");
     assert!(pr.labels.contains(&"upkeep".to_string()), "{:?}", pr.labels);
+    let body = pr.body.unwrap_or_default();
+    assert!(body.contains("<!-- upkeep:fingerprint "));
     assert!(
-        pr.body
-            .unwrap_or_default()
-            .contains("<!-- upkeep:fingerprint ")
+        body.contains("Comment `@upkeep recheck` to check again"),
+        "serve answers comments, so its body offers them: {body}"
     );
 
     // A release published later is picked up by the next scheduled poll.
@@ -482,6 +483,11 @@ fn rollback_by_comment(environments: bool) {
         .into_iter()
         .find(|p| p.title.contains("v7.0.0"))
         .unwrap_or_else(|| panic!("no pull request for v7.0.0: {:?}", gh.pulls(REPO)));
+    let body = upgrade.body.clone().unwrap_or_default();
+    assert!(
+        !body.contains("@upkeep"),
+        "nobody answers comments in job mode: {body}"
+    );
     gh.merge_pr(REPO, upgrade.number);
     // A newer release: the next run opens a pull request that stays open.
     gh.add_release("sigp/lighthouse", "v7.1.0");
