@@ -7,6 +7,7 @@
 //! tree from the file system (`manifest`) and rule files (`rules`) are the
 //! only reads.
 
+pub mod advisory;
 pub mod catalog;
 pub mod evaluate;
 pub mod inventory;

@@ -251,6 +251,29 @@ fn run(cli: &Cli) -> Result<Exit> {
     }
 }
 
+/// Characters a table's location column takes at most.
+pub(crate) const LOCATION_WIDTH: usize = 60;
+
+/// `location` (`repo:dir/file:line`) cut in the middle to at most `max`
+/// characters, keeping its start and the file name with its line:
+/// `acme/deploy:envs/…/values.yaml:12`.
+pub(crate) fn shorten_location(location: &str, max: usize) -> String {
+    let len = location.chars().count();
+    if len <= max {
+        return location.to_string();
+    }
+    // The file name and line: after the last `/` (or the whole text).
+    let tail_at = location.rfind('/').unwrap_or(0);
+    let tail = &location[tail_at..];
+    let tail_len = tail.chars().count();
+    if tail_len + 1 >= max {
+        let skip = tail_len.saturating_sub(max.saturating_sub(1));
+        return format!("…{}", tail.chars().skip(skip).collect::<String>());
+    }
+    let head: String = location.chars().take(max - 1 - tail_len).collect();
+    format!("{head}…{tail}")
+}
+
 /// Left-aligned columns separated by two spaces; trailing blanks trimmed.
 /// Control characters in cells (from file names, tags, …) are escaped
 /// ([`crate::domain::printable`]): one row per line, no escape sequence
@@ -284,4 +307,29 @@ pub(crate) fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) ->
         line(&mut row.iter().map(String::as_str));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten_location;
+
+    #[test]
+    fn long_locations_lose_their_middle_and_keep_the_file_and_line() {
+        assert_eq!(
+            shorten_location("envs/a/values.yaml:3", 60),
+            "envs/a/values.yaml:3"
+        );
+        let long = "acme/deploy:clusters/production/eu-west-1/apps/beacon/overrides/values.yaml:12";
+        let short = shorten_location(long, 40);
+        assert_eq!(short.chars().count(), 40);
+        assert_eq!(short, "acme/deploy:clusters/pro…/values.yaml:12");
+        assert!(short.ends_with("/values.yaml:12"), "{short}");
+        let name = format!("dir/{}.yaml:7", "x".repeat(80));
+        let short = shorten_location(&name, 20);
+        assert_eq!(short.chars().count(), 20);
+        assert!(
+            short.starts_with('…') && short.ends_with("x.yaml:7"),
+            "{short}"
+        );
+    }
 }

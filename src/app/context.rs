@@ -58,6 +58,10 @@ pub struct Context {
     pub engine: Option<Arc<crate::domain::rules::Engine>>,
     /// Reads live versions and health gates (`prometheus.url`).
     pub prometheus: Option<Arc<crate::io::prometheus::Prometheus>>,
+    /// Whether `@upkeep` comments on its pull requests get an answer:
+    /// only `serve` (the App's webhooks) answers them; `run` cannot, and
+    /// its pull request bodies do not offer them.
+    pub commands: crate::domain::render::Commands,
 }
 
 impl Context {

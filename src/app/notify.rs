@@ -1,6 +1,6 @@
 //! `notify`: the Slack digest, alerts and reminders as I/O. The messages
 //! are composed by the pure [`crate::domain::notify`]; this module lists
-//! the open pull requests they mention, remembers in the store what was
+//! upkeep's pull requests they mention (open, merged, closed: skipped), remembers in the store what was
 //! sent, and delivers through [`crate::io::slack`].
 
 use std::collections::BTreeSet;
@@ -8,10 +8,11 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 
 use crate::app::context::Context;
+use crate::app::publish::Listing;
 use crate::domain::evaluate::CheckReport;
 use crate::domain::notify::{
-    Channel, Inputs, Kind, Message, OpenPull, SlackTemplates, TemplateError, WEBHOOK_VAR, What,
-    compose, held_reasons, unrouted,
+    Channel, Inputs, Kind, Message, Pull, PullState, SlackTemplates, TemplateError, WEBHOOK_VAR,
+    What, compose, held_reasons, unrouted,
 };
 use crate::domain::render::parse_fingerprint;
 use crate::domain::repo::RepoName;
@@ -51,28 +52,56 @@ impl NotifyReport {
     }
 }
 
-/// The open pull requests (with fingerprints) of the GitHub repositories
-/// among `repositories`; a repository whose list fails becomes a warning.
-pub async fn open_pulls(
+/// upkeep's pull requests (open, merged and closed, with fingerprints) of
+/// the GitHub repositories among `repositories`, read as `upkeep run` reads
+/// them ([`Listing`]: every open one and the newest in any state); a
+/// repository whose list fails becomes a warning.
+pub async fn known_pulls(
     forge: &Forge,
     repositories: &BTreeSet<String>,
-) -> (Vec<OpenPull>, Vec<String>) {
+) -> (Vec<Pull>, Vec<String>) {
     let mut pulls = Vec::new();
     let mut warnings = Vec::new();
     for name in repositories {
         let Ok(repo) = name.parse::<RepoName>() else {
             continue;
         };
-        match forge.open_pulls(&repo).await {
-            Ok(list) => pulls.extend(list.into_iter().filter_map(|p| {
-                let fingerprint = p.body.as_deref().and_then(parse_fingerprint)?;
-                Some(OpenPull {
-                    number: p.number,
-                    url: p.html_url,
-                    fingerprint,
-                })
-            })),
-            Err(e) => warnings.push(format!("{e}; the digest links no pull request of {name}")),
+        let listing = match Listing::read(forge, &repo, crate::app::check::PULL_PAGES).await {
+            Ok(l) => l,
+            Err(e) => {
+                warnings.push(format!("{e}; the digest links no pull request of {name}"));
+                continue;
+            }
+        };
+        let mut seen = BTreeSet::new();
+        for p in listing.open.into_iter().chain(listing.recent) {
+            if !seen.insert(p.number) {
+                continue;
+            }
+            let Some(fingerprint) = p.body.as_deref().and_then(parse_fingerprint) else {
+                continue;
+            };
+            // Its branch must live in this repository: a fork's pull
+            // request with a copied fingerprint is not upkeep's.
+            let same_repo = p
+                .head
+                .repo
+                .as_ref()
+                .is_some_and(|r| r.full_name.eq_ignore_ascii_case(name));
+            if !fingerprint.repo.eq_ignore_ascii_case(name) || !same_repo {
+                continue;
+            }
+            let state = match (p.merged_at.is_some(), p.is_open()) {
+                (true, _) => PullState::Merged,
+                (false, true) => PullState::Open,
+                (false, false) => PullState::Closed,
+            };
+            pulls.push(Pull {
+                number: p.number,
+                url: p.html_url,
+                state,
+                fingerprint,
+            });
         }
     }
     (pulls, warnings)
@@ -99,7 +128,7 @@ pub async fn run(
         };
     }
     github.retain(|g| report.findings.iter().any(|f| &f.repository == g));
-    let (pulls, mut warnings) = open_pulls(&ctx.forge, &github).await;
+    let (pulls, mut warnings) = known_pulls(&ctx.forge, &github).await;
     let held = held_reasons(report, &ctx.settings, now);
     let inventory = crate::app::inventory::build(ctx, report, now);
     let readiness = crate::app::readiness::build(ctx, &inventory, report, now);
@@ -107,6 +136,7 @@ pub async fn run(
         report,
         slack: &ctx.settings.slack,
         pulls: &pulls,
+        ignore: &ctx.settings.pull_requests.ignore,
         held: &held,
         local: &local,
         readiness: &readiness.rows,

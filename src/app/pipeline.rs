@@ -385,6 +385,7 @@ async fn publish_repository(
     let mut rendered = Vec::new();
     for pr in pulls {
         let mut context = render::context_of(pr, releases, rollouts);
+        context.commands = ctx.commands;
         let environments: Vec<String> = pr
             .edits
             .iter()

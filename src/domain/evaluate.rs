@@ -82,6 +82,27 @@ pub struct Deadline {
     pub fork: String,
     pub network: String,
     pub at: DateTime<Utc>,
+    /// The release (its tag as written) that brings the fork: the one
+    /// whose notes schedule it, or the fork's minimum version. A later
+    /// release (a hotfix) carries the fork; it does not bring it. `None`
+    /// when not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<String>,
+}
+
+impl Deadline {
+    /// The release that brings the fork, when it is not `target`: an
+    /// upgrade to `target` carries the fork of that earlier release.
+    pub fn carried_from(&self, target: &str) -> Option<&str> {
+        self.release.as_deref().filter(|r| *r != target)
+    }
+
+    /// `carries the Pectra release v7.0.0`, when an upgrade to `target`
+    /// carries the fork of an earlier release.
+    pub fn carries(&self, target: &str) -> Option<String> {
+        self.carried_from(target)
+            .map(|r| format!("carries the {} release {r}", self.fork))
+    }
 }
 
 /// A reference upkeep cannot check, and why.
@@ -431,10 +452,26 @@ pub fn annotate(
         for rf in engine.reference_findings(&f.upstream, &current.version, Some(&network), now) {
             codes.extend(rf.codes.iter().copied());
             priority = priority.max(Some(rf.priority));
+            // The minimum version's release, its tag as written.
+            let minimum = m.upstream.release_version(&rf.minimum);
+            let release = report
+                .releases
+                .get(&f.upstream)
+                .and_then(|r| r.as_ref().ok())
+                .into_iter()
+                .flatten()
+                .find(|rel| {
+                    m.upstream
+                        .release_version(&rel.tag_name)
+                        .zip(minimum.as_ref())
+                        .is_some_and(|(v, min)| v.cmp_precedence(min) == std::cmp::Ordering::Equal)
+                })
+                .map(|rel| rel.tag_name.clone());
             deadlines.push(Deadline {
                 fork: rf.deadline.fork.clone(),
                 network: rf.deadline.network.clone(),
                 at: rf.deadline.at,
+                release,
             });
         }
         let target = m.upstream.release_version(&f.latest);
@@ -452,6 +489,7 @@ pub fn annotate(
                             .is_some_and(|t| v.cmp_precedence(t) != std::cmp::Ordering::Greater)
                 })
             });
+        let mut scheduled: Vec<Deadline> = Vec::new();
         for rel in in_between {
             let c = classified
                 .entry((f.upstream.clone(), rel.tag_name.clone()))
@@ -473,13 +511,18 @@ pub fn annotate(
                 f.security = Some(format!("{} fixes a security issue", rel.tag_name));
             }
             if let Some(d) = upcoming {
-                deadlines.push(Deadline {
+                // The oldest release that schedules it brings it (the
+                // releases come newest first: an older one replaces).
+                scheduled.retain(|x| (&x.fork, &x.network) != (&d.fork, &d.network));
+                scheduled.push(Deadline {
                     fork: d.fork,
                     network: d.network,
                     at: d.at,
+                    release: Some(rel.tag_name.clone()),
                 });
             }
         }
+        deadlines.extend(scheduled);
         if deadlines.iter().any(|d| d.at <= now) {
             codes.insert(Code::Overdue);
         }

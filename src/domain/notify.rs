@@ -30,6 +30,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use crate::domain::advisory::{Advisories, Advisory};
 use crate::domain::evaluate::{CheckReport, Deadline, Finding};
 use crate::domain::render::{Fingerprint, time_left};
 use crate::domain::rollout::decide::{AlertKind, RolloutAlert, UpstreamRollout, WaveState};
@@ -185,44 +186,110 @@ impl Urgency {
     }
 }
 
-/// An open pull request and the hidden fingerprint of its body.
+/// What became of one of upkeep's pull requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PullState {
+    /// Closed without merging: its version is skipped (`@upkeep ignore`
+    /// closes it too).
+    Closed,
+    Merged,
+    Open,
+}
+
+impl PullState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullState::Open => "open",
+            PullState::Merged => "merged",
+            PullState::Closed => "closed",
+        }
+    }
+}
+
+/// One of upkeep's pull requests (open, merged or closed), with the
+/// hidden fingerprint of its body.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OpenPull {
+pub struct Pull {
     pub number: u64,
     pub url: String,
+    pub state: PullState,
     pub fingerprint: Fingerprint,
 }
 
-/// The open pull request for a finding: one whose fingerprint names the
-/// finding's repository and upstream and whose group covers the finding
-/// (`upstream`, or its environment or wave); one for the finding's release
-/// first.
-pub fn pull_for<'a>(pulls: &'a [OpenPull], f: &Finding) -> Option<&'a OpenPull> {
+/// The pull request to show for a finding: an open or merged one whose
+/// fingerprint names the finding's repository and upstream and whose group
+/// covers the finding (`upstream`, a named group, or its environment or
+/// wave); an open one first, then one for the finding's release.
+pub fn pull_for<'a>(pulls: &'a [Pull], f: &Finding) -> Option<&'a Pull> {
     pulls
         .iter()
-        .filter(|p| p.fingerprint.repo.eq_ignore_ascii_case(&f.repository))
+        .filter(|p| p.state != PullState::Closed)
         .filter_map(|p| {
-            let targets = p.fingerprint.targets();
-            let version = targets.iter().find(|(u, _)| *u == f.upstream)?.1;
-            let group = group_score(&p.fingerprint.group, f)?;
-            Some(((version == f.latest, group, p.number), p))
+            let (version, group) = covers(p, f)?;
+            Some((
+                (
+                    p.state == PullState::Open,
+                    version == f.latest,
+                    group,
+                    p.number,
+                ),
+                p,
+            ))
         })
         .max_by_key(|(score, _)| *score)
         .map(|(_, p)| p)
 }
 
-fn group_score(group: &str, f: &Finding) -> Option<u8> {
-    if group == "upstream" {
-        return Some(1);
+/// Whether the finding's release was skipped: a pull request for it was
+/// closed without merging and none for it is open or merged.
+pub fn skipped(pulls: &[Pull], f: &Finding) -> bool {
+    let for_release = |p: &&Pull| covers(p, f).is_some_and(|(v, _)| v == f.latest);
+    let mut of_release = pulls.iter().filter(for_release).peekable();
+    of_release.peek().is_some() && of_release.all(|p| p.state == PullState::Closed)
+}
+
+/// Whether a finding is left out of every message: its upgrade is ignored
+/// (`pull_requests.ignore`) or its release was skipped.
+pub fn dismissed(inputs: &Inputs<'_>, f: &Finding) -> bool {
+    inputs
+        .ignore
+        .iter()
+        .any(|rule| rule.matches(&f.upstream, &f.image, &f.latest))
+        || skipped(inputs.pulls, f)
+}
+
+/// The version a pull request moves the finding's upstream to, and how
+/// closely its group matches, when it covers the finding.
+fn covers<'a>(p: &'a Pull, f: &Finding) -> Option<(&'a str, u8)> {
+    if !p.fingerprint.repo.eq_ignore_ascii_case(&f.repository) {
+        return None;
     }
+    let targets = p.fingerprint.targets();
+    let version = targets.iter().find(|(u, _)| *u == f.upstream)?.1;
+    Some((version, group_score(&p.fingerprint.group, f)?))
+}
+
+fn group_score(group: &str, f: &Finding) -> Option<u8> {
+    // `upstream`, `group:NAME` (the whole repository), or a scope:
+    // `mainnet`, `wave-2`, `group:NAME:mainnet`.
+    let scope = match group.strip_prefix("group:") {
+        Some(named) => named.split_once(':').map(|(_, scope)| scope),
+        None if group == "upstream" => None,
+        None => Some(group),
+    };
+    let Some(scope) = scope else {
+        return Some(1);
+    };
     let mut forms: Vec<String> = Vec::new();
-    if let Some(env) = &f.environment {
-        forms.extend([env.clone(), format!("environment:{env}")]);
+    match &f.environment {
+        Some(env) => forms.extend([env.clone(), format!("environment:{env}")]),
+        None => forms.push("default".into()),
     }
     if let Some(wave) = f.wave {
         forms.extend([format!("wave-{wave}"), format!("wave:{wave}")]);
     }
-    forms.iter().any(|g| g == group).then_some(2)
+    forms.iter().any(|g| g == scope).then_some(2)
 }
 
 /// Why there is no pull request (yet) for each held finding, by
@@ -281,7 +348,10 @@ pub fn held_reasons(
 pub struct Inputs<'a> {
     pub report: &'a CheckReport,
     pub slack: &'a Slack,
-    pub pulls: &'a [OpenPull],
+    /// upkeep's pull requests of the repositories (open, merged, closed).
+    pub pulls: &'a [Pull],
+    /// `pull_requests.ignore`: upgrades never proposed (left out).
+    pub ignore: &'a [crate::domain::settings::Ignore],
     /// From [`held_reasons`].
     pub held: &'a BTreeMap<(String, String, usize), String>,
     /// Repositories that are local checkouts (no pull requests).
@@ -426,7 +496,10 @@ fn rollout_view(inputs: &Inputs<'_>, r: &UpstreamRollout) -> text::RolloutView {
         at_risk: r.at_risk,
         compressed: r.compressed,
         expedited: r.expedited,
-        deadline: r.deadline.as_ref().map(|d| deadline_view(d, inputs.now)),
+        deadline: r
+            .deadline
+            .as_ref()
+            .map(|d| deadline_view(d, inputs.now, None)),
         waves: r
             .waves
             .iter()
@@ -532,7 +605,12 @@ pub fn compose(
     sent: &dyn Fn(&str, &[String]) -> BTreeSet<String>,
 ) -> Result<Vec<Message>, TemplateError> {
     let mut per_channel: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-    for f in &inputs.report.findings {
+    for f in inputs
+        .report
+        .findings
+        .iter()
+        .filter(|f| !dismissed(inputs, f))
+    {
         for c in route(channels, &f.repository, f.environment.as_deref()) {
             per_channel.entry(c.name.as_str()).or_default().push(f);
         }
@@ -888,8 +966,10 @@ fn item(inputs: &Inputs<'_>, f: &Finding, files: usize) -> text::ItemView {
             url,
             current: version == f.latest,
             version: e(&version),
+            state: p.state.as_str(),
         }
     });
+    let advisories = advisories_of(inputs, f);
     let (no_pr, no_pr_code) = if pr.is_some() {
         (None, None)
     } else if f.waiting_for_image {
@@ -927,11 +1007,49 @@ fn item(inputs: &Inputs<'_>, f: &Finding, files: usize) -> text::ItemView {
         files,
         codes: f.codes.iter().map(|c| c.as_str().to_string()).collect(),
         waiting_for_image: f.waiting_for_image,
-        deadline: f.deadline.as_ref().map(|d| deadline_view(d, inputs.now)),
+        deadline: f
+            .deadline
+            .as_ref()
+            .map(|d| deadline_view(d, inputs.now, Some(&f.latest))),
         pr,
         no_pr,
         no_pr_code,
+        advisories: advisories.ids.iter().map(advisory_link).collect(),
+        more_advisories: advisories.more,
     }
+}
+
+/// The advisory ids named by a finding's security note and the notes of
+/// the releases it moves across (its current release, when known, not
+/// included; else at most ten releases).
+fn advisories_of(inputs: &Inputs<'_>, f: &Finding) -> Advisories {
+    let list = match inputs.report.releases.get(&f.upstream) {
+        Some(Ok(list)) => list.as_slice(),
+        _ => &[],
+    };
+    let notes: &[crate::domain::release::Release] =
+        match list.iter().position(|r| r.tag_name == f.latest) {
+            Some(upto) => {
+                let from = f
+                    .current_release
+                    .as_ref()
+                    .and_then(|c| list.iter().position(|r| &r.tag_name == c))
+                    .filter(|&i| i >= upto)
+                    .unwrap_or_else(|| list.len().min(upto + 10));
+                &list[upto..from]
+            }
+            None => &[],
+        };
+    let mut out = Advisories::of(f.security.as_deref());
+    for r in notes {
+        out.scan(r.notes());
+    }
+    out
+}
+
+/// `<url|CVE-2025-1234>`: ids and their URLs hold only safe characters.
+fn advisory_link(a: &Advisory) -> String {
+    blocks::link(&a.url, &a.id)
 }
 
 fn release_link(inputs: &Inputs<'_>, upstream: &str, tag: &str) -> String {
@@ -950,9 +1068,13 @@ fn release_link(inputs: &Inputs<'_>, upstream: &str, tag: &str) -> String {
     }
 }
 
-fn deadline_view(d: &Deadline, now: DateTime<Utc>) -> text::DeadlineView {
+/// `target`: the release of the upgrade the deadline is shown for.
+fn deadline_view(d: &Deadline, now: DateTime<Utc>, target: Option<&str>) -> text::DeadlineView {
     let left = time_left(now, d.at);
     text::DeadlineView {
+        carries: target
+            .and_then(|t| d.carries(t))
+            .map(|c| blocks::escape(&c)),
         fork: blocks::escape(&d.fork),
         network: blocks::escape(&d.network),
         at: d.at.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -1017,7 +1139,15 @@ fn alerts(
             .filter_map(|f| f.deadline.as_ref())
             .min_by_key(|d| d.at);
         let items = grouped(&list);
+        let mut advisories = Advisories::default();
+        for f in &list {
+            for id in advisories_of(inputs, f).ids {
+                advisories.scan(&id.id);
+            }
+        }
         let view = text::AlertView {
+            advisories: advisories.ids.iter().map(advisory_link).collect(),
+            more_advisories: advisories.more,
             channel: blocks::escape(channel),
             upstream: blocks::escape(upstream),
             name: blocks::escape(upstream.rsplit('/').next().unwrap_or(upstream)),
@@ -1027,7 +1157,7 @@ fn alerts(
             security_fix: codes.iter().any(|c| c == "security-fix"),
             mandatory: codes.iter().any(|c| c == "mandatory"),
             codes: codes.iter().map(|c| blocks::escape(c)).collect(),
-            deadline: deadline.map(|d| deadline_view(d, inputs.now)),
+            deadline: deadline.map(|d| deadline_view(d, inputs.now, Some(tag))),
             count: items.len(),
         };
         let (header, intro) = templates.headed("alert.j2", &view)?;
@@ -1215,8 +1345,9 @@ fn reminders(
             fork: fork.clone(),
             network: network.clone(),
             at,
+            release: None,
         };
-        let dv = deadline_view(&deadline, now);
+        let dv = deadline_view(&deadline, now, None);
         let items = grouped(&list);
         let view = text::ReminderView {
             channel: blocks::escape(channel),
@@ -1290,8 +1421,9 @@ mod tests {
         }
     }
 
-    fn pull(number: u64, version: &str, group: &str) -> OpenPull {
-        OpenPull {
+    fn pull(number: u64, version: &str, group: &str) -> Pull {
+        Pull {
+            state: PullState::Open,
             number,
             url: format!("https://github.com/acme/deploy/pull/{number}"),
             fingerprint: Fingerprint {
@@ -1322,6 +1454,7 @@ mod tests {
             fork: "Fusaka".into(),
             network: "mainnet".into(),
             at: now(),
+            release: None,
         });
         assert_eq!(
             Urgency::of(&f, now()),
@@ -1351,6 +1484,46 @@ mod tests {
     }
 
     #[test]
+    fn named_groups_and_the_default_environment_match_their_pull_requests() {
+        let f = finding("mainnet", "v8.0.0");
+        // `pull_requests.groups` writes `group:NAME` or `group:NAME:SCOPE`
+        let named = [pull(4, "v8.0.0", "group:clients")];
+        assert_eq!(pull_for(&named, &f).map(|p| p.number), Some(4));
+        let scoped = [pull(5, "v8.0.0", "group:clients:mainnet")];
+        assert_eq!(pull_for(&scoped, &f).map(|p| p.number), Some(5));
+        let elsewhere = [pull(6, "v8.0.0", "group:clients:hoodi")];
+        assert_eq!(pull_for(&elsewhere, &f), None);
+        // grouping by environment without one: `default`
+        let mut bare = f.clone();
+        bare.environment = None;
+        bare.wave = None;
+        let default = [pull(7, "v8.0.0", "default")];
+        assert_eq!(pull_for(&default, &bare).map(|p| p.number), Some(7));
+    }
+
+    #[test]
+    fn open_pull_requests_come_first_and_closed_ones_skip_their_release() {
+        let f = finding("mainnet", "v8.0.0");
+        let mut closed = pull(8, "v8.0.0", "upstream");
+        closed.state = PullState::Closed;
+        let mut merged = pull(2, "v7.1.0", "upstream");
+        merged.state = PullState::Merged;
+        let open = pull(1, "v7.1.0", "upstream");
+        assert_eq!(pull_for(std::slice::from_ref(&closed), &f), None);
+        assert!(skipped(std::slice::from_ref(&closed), &f));
+        let all = [closed.clone(), merged.clone(), open.clone()];
+        assert_eq!(pull_for(&all, &f).map(|p| p.number), Some(1), "open first");
+        assert!(
+            skipped(&all, &f),
+            "v8.0.0 was closed; older PRs do not count"
+        );
+        let mut reopened = pull(9, "v8.0.0", "upstream");
+        reopened.state = PullState::Open;
+        assert!(!skipped(&[closed, reopened], &f));
+        assert!(!skipped(&[merged, open], &f), "nothing closed");
+    }
+
+    #[test]
     fn a_digest_never_breaks_the_limits_and_counts_what_it_leaves_out() {
         let templates = SlackTemplates::builtin().unwrap();
         let findings: Vec<Finding> = (0..300)
@@ -1371,6 +1544,7 @@ mod tests {
             report: &report,
             slack: &slack,
             pulls: &[],
+            ignore: &[],
             held: &held,
             local: &local,
             readiness: &[],
@@ -1409,6 +1583,7 @@ mod tests {
             fork: "Fusaka".into(),
             network: "mainnet".into(),
             at,
+            release: None,
         });
         let report = CheckReport {
             findings: vec![f.clone()],
@@ -1420,6 +1595,7 @@ mod tests {
             report: &report,
             slack: &slack,
             pulls: &[],
+            ignore: &[],
             held: &held,
             local: &local,
             readiness: &[],

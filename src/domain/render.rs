@@ -83,6 +83,22 @@ pub struct PullRequestContext {
     /// Its environments' readiness for upcoming forks once it is merged
     /// ([`crate::domain::readiness::after`]).
     pub readiness: Vec<crate::domain::readiness::After>,
+    /// Whether `@upkeep` comments get an answer (the body offers them only
+    /// then).
+    pub commands: Commands,
+}
+
+/// Whether whoever opens a pull request answers `@upkeep` comments on it:
+/// `serve` does (the App receives the comment webhooks), `upkeep run` in a
+/// job cannot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Commands {
+    /// Nobody listens: the body offers no command.
+    #[default]
+    NotAnswered,
+    /// `serve` answers `@upkeep recheck` and `@upkeep ignore`.
+    Answered,
 }
 
 /// One upstream moving to a release.
@@ -649,6 +665,7 @@ struct Prepared<'a> {
     forks: Vec<ForkView>,
     breaking: Vec<String>,
     security: Option<String>,
+    advisories: crate::domain::advisory::Advisories,
     rollouts: Vec<RolloutView>,
     readiness: Vec<ReadinessView>,
 }
@@ -746,10 +763,15 @@ impl<'a> Prepared<'a> {
             .collect();
         let mut deadlines: Vec<&Deadline> = ctx.deadlines.iter().collect();
         deadlines.sort_by(|a, b| (a.at, &a.fork, &a.network).cmp(&(b.at, &b.fork, &b.network)));
-        deadlines.dedup();
+        deadlines.dedup_by(|a, b| (&a.fork, &a.network, a.at) == (&b.fork, &b.network, b.at));
         let deadlines: Vec<DeadlineView> = deadlines
             .into_iter()
             .map(|d| DeadlineView {
+                carried_from: d
+                    .release
+                    .as_deref()
+                    .filter(|r| ctx.upgrades.iter().all(|u| u.version != *r))
+                    .map(str::to_string),
                 fork: d.fork.clone(),
                 network: d.network.clone(),
                 at: d.at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -786,7 +808,14 @@ impl<'a> Prepared<'a> {
                 still_needed: r.still_needed.clone(),
             })
             .collect();
+        let mut advisories = crate::domain::advisory::Advisories::of(ctx.security.as_deref());
+        for u in &ctx.upgrades {
+            for r in &u.releases {
+                advisories.scan(r.notes());
+            }
+        }
         Prepared {
+            advisories,
             rollouts,
             readiness,
             ctx,
@@ -857,6 +886,9 @@ impl<'a> Prepared<'a> {
             hard_fork: !self.deadlines.is_empty() || self.ctx.codes.contains(&Code::HardFork),
             breaking: &self.breaking,
             security: self.security.as_deref(),
+            advisories: &self.advisories.ids,
+            more_advisories: self.advisories.more,
+            answers_commands: self.ctx.commands == Commands::Answered,
             codes: self.ctx.codes.iter().map(|c| c.as_str()).collect(),
             priority: self.ctx.priority.map(Priority::as_str),
             rollouts: &self.rollouts,
@@ -882,6 +914,12 @@ struct View<'a> {
     hard_fork: bool,
     breaking: &'a [String],
     security: Option<&'a str>,
+    /// Advisory ids named in the notes or the security note.
+    advisories: &'a [crate::domain::advisory::Advisory],
+    /// Ids beyond those listed.
+    more_advisories: usize,
+    /// `@upkeep` comments get an answer.
+    answers_commands: bool,
     codes: Vec<&'static str>,
     priority: Option<&'a str>,
     rollouts: &'a [RolloutView],
@@ -1011,6 +1049,9 @@ struct DeadlineView {
     time_left: String,
     overdue: bool,
     alert: &'static str,
+    /// The release that brings the fork when none of the pull request's
+    /// target releases is it (the upgrade carries the fork), else none.
+    carried_from: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -1080,6 +1121,7 @@ mod tests {
 
     fn big_context(releases: usize, notes: &str) -> PullRequestContext {
         PullRequestContext {
+            commands: Commands::NotAnswered,
             repository: "acme/deploy".into(),
             group: "upstream".into(),
             scope: None,

@@ -318,6 +318,8 @@ fn table_and_markdown_formats() {
     let out = upkeep_env(s.dir.path(), &["check"], &env);
     let table = stdout(&out);
     assert!(table.starts_with("LOCATION"), "{table}");
+    let header = table.lines().next().unwrap_or_default();
+    assert!(header.contains("BEHIND  PRIORITY  NOTES"), "{table}");
     assert!(table.contains("hoodi/values.yaml:4"), "{table}");
     assert!(table.contains("v5.3.0-modern"), "{table}");
     assert!(
@@ -325,6 +327,16 @@ fn table_and_markdown_formats() {
             .trim_end()
             .ends_with("3 outdated, 1 up to date, 2 not checked (1 moving-tag, 1 untracked)"),
         "{table}"
+    );
+    // the untracked image, and the settings that would track it
+    let err = stderr(&out);
+    assert!(
+        err.contains("note: 1 untracked image (no upstream in the catalog or the settings releases it):\n  acme/unknown  mainnet/docker-compose.yml:7\n"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("note: to track acme/unknown, add to upkeep.yml (OWNER/NAME: the GitHub repository that releases it):\nupstreams:\n  - github: OWNER/NAME\n    images:\n      - name: acme/unknown\n"),
+        "{err}"
     );
     let out = upkeep_env(s.dir.path(), &["check", "--format", "markdown"], &env);
     let md = stdout(&out);

@@ -285,6 +285,7 @@ fn prometheus_labels_are_escaped_duplicates_merged_and_the_text_parses() {
         fork: "Fu\"saka".into(),
         network: "mainnet".into(),
         at: at(1_764_798_551),
+        release: None,
     });
     let mut twin_a = entry("values.yaml", "sigp/lighthouse", "v6.0.0", 2);
     twin_a.line = 4;
@@ -292,6 +293,7 @@ fn prometheus_labels_are_escaped_duplicates_merged_and_the_text_parses() {
         fork: "Fusaka".into(),
         network: "mainnet".into(),
         at: at(1_764_798_551),
+        release: None,
     });
     let mut twin_b = entry("values.yaml", "sigp/lighthouse", "v6.0.0", 5);
     twin_b.line = 9;
@@ -299,6 +301,7 @@ fn prometheus_labels_are_escaped_duplicates_merged_and_the_text_parses() {
         fork: "Fusaka".into(),
         network: "mainnet".into(),
         at: at(1_764_000_000),
+        release: None,
     });
     let mut unchecked = entry("compose.yml", "acme/unknown", "v1", 0);
     unchecked.upstream = None;

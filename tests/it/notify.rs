@@ -13,7 +13,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use upkeep::domain::evaluate::{CheckReport, Deadline, Failure, Finding, Unchecked};
 use upkeep::domain::notify::{
-    self, Channel, DeliveryError, Inputs, Kind, Message, OpenPull, SlackTemplates, What,
+    self, Channel, DeliveryError, Inputs, Kind, Message, Pull, SlackTemplates, What,
 };
 use upkeep::domain::release::Release;
 use upkeep::domain::render::Fingerprint;
@@ -84,6 +84,7 @@ fn deadline(mut f: Finding, fork: &str, network: &str, at: &str) -> Finding {
         fork: fork.into(),
         network: network.into(),
         at: time(at),
+        release: None,
     });
     f
 }
@@ -96,7 +97,7 @@ fn release(tag: &str, url: &str) -> Release {
 /// upgrades back, and the local repositories.
 type Fleet = (
     CheckReport,
-    Vec<OpenPull>,
+    Vec<Pull>,
     BTreeMap<(String, String, usize), String>,
     BTreeSet<String>,
 );
@@ -244,18 +245,21 @@ fn fleet() -> Fleet {
         rollout: None,
     };
     let pulls = vec![
-        OpenPull {
+        Pull {
+            state: notify::PullState::Open,
             number: 41,
             url: "https://github.com/acme/eth-infra/pull/41".into(),
             fingerprint: fp("sigp/lighthouse", "v8.0.1", "upstream"),
         },
-        OpenPull {
+        Pull {
+            state: notify::PullState::Open,
             number: 40,
             url: "https://github.com/acme/eth-infra/pull/40".into(),
             fingerprint: fp("ethereum/go-ethereum", "v1.16.5", "upstream"),
         },
         // another environment's pull request is not this upgrade's
-        OpenPull {
+        Pull {
+            state: notify::PullState::Open,
             number: 39,
             url: "https://github.com/acme/eth-infra/pull/39".into(),
             fingerprint: fp("flashbots/mev-boost", "1.9", "mainnet"),
@@ -294,6 +298,7 @@ fn digest_alerts_and_reminders_of_a_fleet() {
         report: &report,
         slack: &slack,
         pulls: &pulls,
+        ignore: &[],
         held: &held,
         local: &local,
         readiness: &[],
@@ -414,6 +419,7 @@ fn routes_split_findings_and_the_default_channel_gets_the_rest() {
         report: &report,
         slack: &slack,
         pulls: &pulls,
+        ignore: &[],
         held: &held,
         local: &local,
         readiness: &[],
@@ -505,6 +511,7 @@ async fn two_hundred_pending_upgrades_stay_within_slack_limits() {
         report: &report,
         slack: &settings,
         pulls: &pulls,
+        ignore: &[],
         held: &held,
         local: &local,
         readiness: &[],
@@ -577,6 +584,7 @@ async fn pass(
         report,
         slack,
         pulls: &pulls,
+        ignore: &[],
         held: &held,
         local: &local,
         readiness: &[],
@@ -1119,6 +1127,7 @@ fn rollout_report() -> CheckReport {
             fork: "Fusaka".into(),
             network: "mainnet".into(),
             at: time("2025-12-03T21:49:11Z"),
+            release: None,
         }),
         compressed: true,
         at_risk: true,
@@ -1177,6 +1186,7 @@ fn the_digest_lists_rollouts_in_flight_and_what_opens_in_the_next_window() {
         report: &report,
         slack: &slack,
         pulls: &[],
+        ignore: &[],
         held: &held,
         local: &local,
         readiness: &[],
@@ -1256,6 +1266,7 @@ fn rollout_alerts_are_sent_once_per_release_and_kind() {
         report: &report,
         slack: &slack,
         pulls: &[],
+        ignore: &[],
         held: &held,
         local: &local,
         readiness: &[],
@@ -1341,6 +1352,7 @@ fn many_rollouts_stay_within_slack_limits() {
         report: &report,
         slack: &slack,
         pulls: &[],
+        ignore: &[],
         held: &held,
         local: &local,
         readiness: &[],
@@ -1361,5 +1373,176 @@ fn many_rollouts_stay_within_slack_limits() {
     assert!(
         text.contains(" next window, ") && text.contains(" rollout)"),
         "{text}"
+    );
+}
+
+/// The digest's text of a dry run of `notify --only digest` on the fleet.
+fn fleet_digest(f: &crate::inventory::Fleet) -> String {
+    let (json, err, code) = f.upkeep(&["notify", "--dry-run", "--only", "digest"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&json).unwrap();
+    blockkit::texts(&blockkit::check(&v["messages"][0]["payload"]))
+}
+
+#[test]
+fn the_digest_shows_open_and_merged_pull_requests_and_leaves_out_skipped_and_ignored_upgrades() {
+    const REPO: &str = crate::inventory::REPO;
+    let f = crate::inventory::Fleet::new();
+    let (out, err, code) = f.upkeep(&["run"], &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let pulls = f.gh.pulls(REPO);
+    let number = |upstream: &str| {
+        pulls
+            .iter()
+            .find(|p| p.body.as_deref().unwrap_or_default().contains(upstream))
+            .unwrap_or_else(|| panic!("no pull request for {upstream}: {pulls:?}"))
+            .number
+    };
+    let (beacon, exec) = (number("acme/beacon"), number("acme/exec"));
+    let text = fleet_digest(&f);
+    assert!(text.starts_with("upkeep: 3 pending upgrades"), "{text}");
+    let beacon_line = format!(
+        "`ghcr.io/acme/beacon` v1.2.0 → v2.0.0 (2 releases behind, 2 files) · <{}/{REPO}/pull/{beacon}|PR #{beacon}>\n",
+        f.gh.url()
+    );
+    assert!(text.contains(&beacon_line), "{text}");
+    let hoodi_exec = "/ hoodi: `acme/exec` 24.10.1 → 25.1.0";
+    assert!(
+        text.contains(&format!(
+            "{hoodi_exec} (1 release behind) · <{}/{REPO}/pull/{exec}|PR #{exec}>\n",
+            f.gh.url()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "/ mainnet: `acme/exec` 24.10.1 → 25.1.0 (1 release behind) · no PR yet: rollout wave 2"
+        ),
+        "{text}"
+    );
+
+    // closed without merging (what `@upkeep ignore` does): that release is
+    // skipped there, so it is no longer pending
+    f.gh.close_pr(REPO, exec);
+    let text = fleet_digest(&f);
+    assert!(text.starts_with("upkeep: 2 pending upgrades\n"), "{text}");
+    assert!(!text.contains(hoodi_exec), "the skipped release: {text}");
+    assert!(!text.contains(&format!("PR #{exec}>")), "{text}");
+    assert!(text.contains(&beacon_line), "{text}");
+
+    // merged, while the check still reads the old version: said so
+    f.gh.mark_pr_merged(REPO, beacon);
+    let text = fleet_digest(&f);
+    assert!(text.contains(&format!("|PR #{beacon}> merged\n")), "{text}");
+
+    // ignored upstreams are not pending
+    f.settings("pull_requests:\n  ignore:\n    - upstream: acme/beacon\n");
+    let text = fleet_digest(&f);
+    assert!(text.starts_with("upkeep: 1 pending upgrade\n"), "{text}");
+    assert!(!text.contains("`ghcr.io/acme/beacon`"), "{text}");
+    f.settings("pull_requests:\n  ignore:\n    - upstream: acme/beacon\n    - image: acme/exec\n");
+    let text = fleet_digest(&f);
+    assert!(text.starts_with("upkeep: nothing pending"), "{text}");
+}
+
+#[test]
+fn the_digest_finds_the_pull_requests_of_named_groups() {
+    let f = crate::inventory::Fleet::new();
+    f.settings("pull_requests:\n  groups:\n    - name: clients\n      upstreams: [acme/beacon, acme/exec]\n");
+    let (out, err, code) = f.upkeep(&["run"], &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let pulls = f.gh.pulls(crate::inventory::REPO);
+    let of = |group: &str| {
+        pulls
+            .iter()
+            .find(|p| p.body.as_deref().unwrap_or_default().contains(group))
+            .unwrap_or_else(|| panic!("no pull request of {group}: {pulls:?}"))
+            .number
+    };
+    let (wave1, wave2) = (
+        of("\"group:clients:wave-1\""),
+        of("\"group:clients:wave-2\""),
+    );
+    let text = fleet_digest(&f);
+    let url = format!("{}/{}/pull", f.gh.url(), crate::inventory::REPO);
+    assert!(
+        text.contains(&format!("/ hoodi: `acme/exec` 24.10.1 → 25.1.0 (1 release behind) · <{url}/{wave1}|PR #{wave1}>\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("`ghcr.io/acme/beacon` v1.2.0 → v2.0.0 (2 releases behind, 2 files) · <{url}/{wave2}|PR #{wave2}>\n")),
+        "{text}"
+    );
+    assert!(!text.contains("not opened yet"), "{text}");
+}
+
+#[test]
+fn a_hotfix_carries_its_fork_and_advisory_ids_are_linked_in_slack() {
+    let mut f = finding(
+        "acme/deploy",
+        "values.yaml",
+        "mainnet",
+        "sigp/lighthouse",
+        "sigp/lighthouse",
+        "v6.0.0",
+        "v7.0.1",
+        2,
+    );
+    f = codes(f, &["hard-fork", "security-fix"]);
+    f = deadline(f, "Pectra", "mainnet", "2025-05-07T10:05:00Z");
+    if let Some(d) = f.deadline.as_mut() {
+        d.release = Some("v7.0.0".into());
+    }
+    f.current_release = Some("v6.0.0".into());
+    let notes = |tag: &str, body: &str| -> Release {
+        serde_json::from_value(serde_json::json!({"tag_name": tag, "body": body})).unwrap()
+    };
+    let mut report = CheckReport {
+        findings: vec![f],
+        ..CheckReport::default()
+    };
+    report.releases.insert(
+        "sigp/lighthouse".into(),
+        Ok(vec![
+            notes(
+                "v7.0.1",
+                "Fixes <b>CVE-2025-1111</b> and GHSA-4f8r-qqr9-fq8j.",
+            ),
+            notes("v7.0.0", "Schedules Pectra. Fixes CVE-2025-1111 again."),
+            notes("v6.0.0", "CVE-2020-9999 is old news: deployed already."),
+        ]),
+    );
+    let slack = Slack::default();
+    let inputs = Inputs {
+        report: &report,
+        slack: &slack,
+        pulls: &[],
+        ignore: &[],
+        held: &BTreeMap::new(),
+        local: &BTreeSet::new(),
+        readiness: &[],
+        now: now(),
+    };
+    let channels = default_channel("https://hooks.slack.com/services/T0/B0/secret");
+    let templates = SlackTemplates::builtin().unwrap();
+    let messages =
+        notify::compose(&inputs, &channels, &templates, What::default(), &never_sent).unwrap();
+    let alert = texts(&messages[0]);
+    assert!(
+        alert.starts_with("Hard fork: lighthouse v7.0.1 (carries the Pectra release v7.0.0)"),
+        "{alert}"
+    );
+    let links = "<https://nvd.nist.gov/vuln/detail/CVE-2025-1111|CVE-2025-1111>, \
+                 <https://github.com/advisories/GHSA-4f8r-qqr9-fq8j|GHSA-4f8r-qqr9-fq8j>";
+    assert!(alert.contains(&format!("Advisories: {links}.")), "{alert}");
+    let digest = texts(messages.last().unwrap());
+    assert!(
+        digest.contains("v6.0.0 → v7.0.1 (carries the Pectra release v7.0.0)"),
+        "{digest}"
+    );
+    assert!(digest.contains(&format!(" · {links} · ")), "{digest}");
+    assert!(
+        !digest.contains("CVE-2020-9999"),
+        "the deployed release's: {digest}"
     );
 }

@@ -9,8 +9,8 @@ use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
 use upkeep::domain::evaluate::Deadline;
 use upkeep::domain::release::Release;
 use upkeep::domain::render::{
-    BODY_LIMIT, Bump, FINGERPRINT_MARKER, Override, PullRequestContext, RenderError, Rendered,
-    Templates, Upgrade, parse_fingerprint, utf16_len,
+    BODY_LIMIT, Bump, Commands, FINGERPRINT_MARKER, Override, PullRequestContext, RenderError,
+    Rendered, Templates, Upgrade, parse_fingerprint, utf16_len,
 };
 use upkeep::domain::rollout::decide::{UpstreamRollout, WaveState, WaveStatus};
 use upkeep::domain::rules::{Code, Priority};
@@ -57,6 +57,7 @@ fn lighthouse(from: &str, to: &str, bumps: Vec<Bump>, releases: Vec<Release>) ->
 fn context(upgrades: Vec<Upgrade>) -> PullRequestContext {
     PullRequestContext {
         readiness: Vec::new(),
+        commands: Commands::Answered,
         repository: "acme/deploy".into(),
         group: "upstream".into(),
         scope: None,
@@ -171,11 +172,13 @@ fn hard_fork_with_deadlines_on_two_networks() {
             fork: "Pectra".into(),
             network: "mainnet".into(),
             at: t("2025-05-07T10:05:11Z"),
+            release: None,
         },
         Deadline {
             fork: "Pectra".into(),
             network: "hoodi".into(),
             at: t("2025-03-26T14:37:12Z"),
+            release: None,
         },
     ];
     ctx.codes = vec![Code::HardFork, Code::Mandatory, Code::BreakingChange];
@@ -279,6 +282,7 @@ fn rollout_at_risk_opens_the_remaining_waves() {
         fork: "Pectra".into(),
         network: "mainnet".into(),
         at: t("2025-04-26T10:05:11Z"),
+        release: None,
     }];
     ctx.codes = vec![Code::HardFork];
     let mut hoodi = wave(1, &["hoodi"], WaveState::Soaking, 1);
@@ -391,6 +395,147 @@ fn security_and_breaking_with_hostile_notes() {
     insta::assert_snapshot!("security_breaking_hostile", whole(&r));
 }
 
+/// The security callout's advisory line.
+fn advisory_line(body: &str) -> &str {
+    body.lines()
+        .find(|l| l.starts_with("> **Advisories:**"))
+        .unwrap_or_else(|| panic!("no advisory line:\n{body}"))
+}
+
+#[test]
+fn the_security_callout_links_the_advisory_ids_of_the_notes() {
+    let notes = r#"Fixes <a href="https://x.example/CVE-2025-1111">cve-2025-1111</a> and
+<img src=x onerror="GHSA-4F8R-QQR9-FQ8J">; see also CVE-2025-1111 and CVE-25-1 (not an id).
+Lookalikes: CVE-2025-12345678, GHSA-aaaa-bbbb-cccc, XCVE-2025-2222."#;
+    let ctx = context(vec![lighthouse(
+        "v7.0.0",
+        "v7.0.1",
+        vec![bump(
+            "sigp/lighthouse",
+            "v7.0.0",
+            "v7.0.1",
+            &["compose.yaml"],
+            &[],
+        )],
+        vec![release("v7.0.1", None, "2025-04-24T00:00:00Z", notes)],
+    )]);
+    let r = render(&ctx);
+    assert!(r.body.contains("> [!IMPORTANT]\n"), "{}", r.body);
+    assert_eq!(
+        advisory_line(&r.body),
+        "> **Advisories:** [CVE-2025-1111](https://nvd.nist.gov/vuln/detail/CVE-2025-1111), \
+         [GHSA-4f8r-qqr9-fq8j](https://github.com/advisories/GHSA-4f8r-qqr9-fq8j)"
+    );
+    check_body(&r.body);
+
+    // thousands of ids: ten are listed, the rest counted
+    let many: String = (0..3000)
+        .map(|i| {
+            let ghsa = ["22", "33", "44", "55", "66", "77", "88", "99", "cc", "ff"][i % 10];
+            format!("CVE-2025-{} GHSA-2222-3333-44{ghsa} ", 10000 + i)
+        })
+        .collect();
+    let mut ctx = ctx.clone();
+    ctx.upgrades[0].releases[0].body = Some(many);
+    ctx.security = Some("Fixes CVE-2024-0001".into());
+    let r = render(&ctx);
+    let line = advisory_line(&r.body);
+    assert!(
+        line.starts_with("> **Advisories:** [CVE-2024-0001](https://nvd.nist.gov/vuln/detail/CVE-2024-0001), [CVE-2025-10000]"),
+        "the security note first: {line}"
+    );
+    assert_eq!(line.matches("](https://").count(), 10, "{line}");
+    // 3000 CVEs + 10 GHSAs + the note's one, 10 listed
+    assert!(line.ends_with(" and 3001 more"), "{line}");
+    check_body(&r.body);
+
+    // no id anywhere: no callout
+    let plain = context(vec![lighthouse(
+        "v7.0.0",
+        "v7.0.1",
+        vec![bump(
+            "sigp/lighthouse",
+            "v7.0.0",
+            "v7.0.1",
+            &["compose.yaml"],
+            &[],
+        )],
+        vec![release(
+            "v7.0.1",
+            None,
+            "2025-04-24T00:00:00Z",
+            "Faster sync.",
+        )],
+    )]);
+    assert!(!render(&plain).body.contains("[!IMPORTANT]"));
+}
+
+#[test]
+fn a_hotfix_carries_the_fork_of_the_release_that_schedules_it() {
+    let mut ctx = context(vec![lighthouse(
+        "v6.0.0",
+        "v7.0.1",
+        vec![bump(
+            "sigp/lighthouse",
+            "v6.0.0",
+            "v7.0.1",
+            &["compose.yaml"],
+            &[],
+        )],
+        vec![
+            release("v7.0.1", None, "2025-04-24T00:00:00Z", "Fixes a crash."),
+            release("v7.0.0", None, "2025-04-20T00:00:00Z", "Schedules Pectra."),
+        ],
+    )]);
+    let pectra = |release: &str| Deadline {
+        fork: "Pectra".into(),
+        network: "mainnet".into(),
+        at: t("2025-05-07T10:05:11Z"),
+        release: Some(release.into()),
+    };
+    ctx.deadlines = vec![pectra("v7.0.0")];
+    ctx.codes = vec![Code::HardFork];
+    let body = render(&ctx).body;
+    assert!(
+        body.contains(": 12 days 4 hours left; `v7.0.1` carries the Pectra release `v7.0.0`.\n"),
+        "{body}"
+    );
+    // the release that schedules it is the target: nothing to say
+    ctx.deadlines = vec![pectra("v7.0.1")];
+    assert!(!render(&ctx).body.contains("carries"));
+}
+
+#[test]
+fn upkeep_commands_are_offered_only_when_they_are_answered() {
+    let mut ctx = context(vec![lighthouse(
+        "v7.0.0",
+        "v7.0.1",
+        vec![bump(
+            "sigp/lighthouse",
+            "v7.0.0",
+            "v7.0.1",
+            &["compose.yaml"],
+            &[],
+        )],
+        vec![release(
+            "v7.0.1",
+            None,
+            "2025-04-24T00:00:00Z",
+            "Faster sync.",
+        )],
+    )]);
+    assert!(render(&ctx).body.contains("Comment `@upkeep recheck`"));
+    ctx.commands = Commands::NotAnswered;
+    let body = render(&ctx).body;
+    assert!(!body.contains("@upkeep"), "{body}");
+    assert!(
+        body.contains(
+            "Opened by upkeep. Close this pull request without merging to skip this version."
+        ),
+        "{body}"
+    );
+}
+
 #[test]
 fn multi_upstream_group_in_one_environment() {
     let geth = Upgrade {
@@ -436,6 +581,7 @@ fn multi_upstream_group_in_one_environment() {
         fork: "Pectra".into(),
         network: "mainnet".into(),
         at: t("2025-05-07T10:05:11Z"),
+        release: None,
     }];
     let r = render(&ctx);
     assert_eq!(r.branch, "upkeep/geth-v1.15.11-lighthouse-v7.0.0-mainnet");
@@ -465,11 +611,13 @@ fn title_qualifiers() {
             fork: "Fusaka".into(),
             network: "mainnet".into(),
             at: t("2025-12-03T21:49:11Z"),
+            release: None,
         },
         Deadline {
             fork: "Pectra".into(),
             network: "mainnet".into(),
             at: t("2025-05-07T10:05:11Z"),
+            release: None,
         },
     ];
     assert_eq!(
@@ -481,6 +629,7 @@ fn title_qualifiers() {
         fork: "@eve #1".into(),
         network: "mainnet".into(),
         at: t(NOW),
+        release: None,
     }];
     ctx.security = None;
     assert_eq!(
@@ -671,7 +820,7 @@ proptest! {
         )]);
         ctx.security = Some(notes.clone());
         ctx.breaking = vec![notes.clone()];
-        ctx.deadlines = vec![Deadline { fork: name.clone(), network: "mainnet".into(), at: t("2025-05-07T10:05:11Z") }];
+        ctx.deadlines = vec![Deadline { fork: name.clone(), network: "mainnet".into(), at: t("2025-05-07T10:05:11Z"), release: None, }];
         let templates = Templates::load(None).unwrap();
         let r = templates.render(&ctx, t(NOW)).unwrap();
         check_body(&r.body);

@@ -706,7 +706,7 @@ mod schedule_sources {
         let f = lighthouse(&report);
         assert_eq!(
             f["deadline"],
-            serde_json::json!({"fork": "Glamsterdam", "network": "mainnet", "at": "2027-01-01T17:20:23Z"}),
+            serde_json::json!({"fork": "Glamsterdam", "network": "mainnet", "at": "2027-01-01T17:20:23Z", "release": "v8.1.0"}),
             "{f:#}"
         );
         assert!(
@@ -776,7 +776,7 @@ mod schedule_sources {
         let f = lighthouse(&report);
         assert_eq!(
             f["deadline"],
-            serde_json::json!({"fork": "Heze", "network": "mainnet", "at": "2028-03-21T04:00:23Z"}),
+            serde_json::json!({"fork": "Heze", "network": "mainnet", "at": "2028-03-21T04:00:23Z", "release": "v9.0.0"}),
             "{f:#}"
         );
         // the network's config schedules it elsewhere: reported, not picked
@@ -795,6 +795,37 @@ mod schedule_sources {
                 .unwrap()
                 .contains(&Value::from("schedule-mismatch")),
             "{f:#}\n{err}"
+        );
+    }
+
+    /// A hotfix after the release that schedules a fork carries the fork:
+    /// the deadline names the release that schedules it, and `check` says
+    /// the target carries it.
+    #[test]
+    fn a_hotfix_carries_the_fork_of_the_release_that_schedules_it() {
+        let s = Scenario::new("v8.0.0");
+        s.gh.add_release("sigp/lighthouse", "v8.0.0");
+        s.gh.add_release(
+            "sigp/lighthouse",
+            NewRelease::new("v9.0.0")
+                .body("This release schedules the Heze hard fork on mainnet at epoch 600000.\n"),
+        );
+        s.gh.add_release(
+            "sigp/lighthouse",
+            NewRelease::new("v9.0.1").body("Fixes a crash in the Heze fork logic.\n"),
+        );
+        let (report, err, code) = s.check(&[]);
+        assert_eq!(code, 0, "{err}");
+        let f = lighthouse(&report);
+        assert_eq!(f["latest"], "v9.0.1");
+        assert_eq!(f["deadline"]["fork"], "Heze", "{f:#}");
+        assert_eq!(f["deadline"]["release"], "v9.0.0", "{f:#}");
+        let (table, err, _) = s.run(&["check"], &[]);
+        assert!(
+            table.contains(
+                "Heze on mainnet at 2028-03-21 04:00 UTC, v9.0.1 carries the Heze release v9.0.0"
+            ),
+            "{table}\n{err}"
         );
     }
 
@@ -836,7 +867,7 @@ mod schedule_sources {
         let f = lighthouse(&report);
         assert_eq!(
             f["deadline"],
-            serde_json::json!({"fork": "Fusaka", "network": "mainnet", "at": "2025-12-03T21:49:11Z"}),
+            serde_json::json!({"fork": "Fusaka", "network": "mainnet", "at": "2025-12-03T21:49:11Z", "release": "v8.0.0"}),
             "{f:#}"
         );
         // `rules schedule`: exit 3, the shipped schedule printed all the same

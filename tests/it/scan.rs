@@ -107,12 +107,25 @@ fn table_output_is_aligned() {
     }
     let report = manifest::scan(&fixture("kubernetes"));
     assert_eq!(lines.len(), report.references.len() + 1);
+    assert_eq!(
+        text.lines().count(),
+        lines.len(),
+        "stdout is the table: {text}"
+    );
+    let files: std::collections::BTreeSet<&str> =
+        report.references.iter().map(|r| r.file.as_str()).collect();
     let summary = format!(
-        "{} references in {} files",
+        "{} references in {} files ({} files read)",
         report.references.len(),
+        files.len(),
         report.files_scanned
     );
-    assert!(text.ends_with(&format!("\n{summary}\n")), "{text}");
+    assert_eq!(
+        stderr(&out).trim_end().lines().last(),
+        Some(summary.as_str()),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

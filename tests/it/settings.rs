@@ -76,6 +76,11 @@ fn the_example_file_loads() {
         s.repositories[1].source,
         RepoSource::Path(Path::new(env!("CARGO_MANIFEST_DIR")).join("./deploy"))
     );
+    // and shown without `./` segments
+    assert_eq!(
+        s.repositories[1].source.to_string(),
+        format!("{}/deploy", env!("CARGO_MANIFEST_DIR"))
+    );
     assert_eq!(
         s.repositories[1].environments[0].network,
         Some(Network::Other("devnet-7".into()))

@@ -187,6 +187,7 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
         registry: Some(registry),
         engine: Some(engine),
         prometheus,
+        commands: crate::domain::render::Commands::NotAnswered,
     };
     Ok(Ok(Session {
         runtime,
@@ -262,6 +263,9 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
     };
     std::io::stdout().write_all(out.as_bytes())?;
     print_diagnostics(&report, &forge);
+    if let (Format::Table, Some(note)) = (args.format, untracked_note(&report)) {
+        eprint!("{note}");
+    }
     if report.incomplete() {
         return Ok(if report.checked() == 0 {
             Exit::NothingChecked
@@ -302,17 +306,18 @@ fn render_table(report: &CheckReport, colour: bool, now: chrono::DateTime<chrono
             text
         }
     };
-    let rows: Vec<[String; 7]> = report
+    let rows: Vec<[String; 8]> = report
         .findings
         .iter()
         .map(|f| {
             [
-                location(f, many),
+                super::shorten_location(&location(f, many), super::LOCATION_WIDTH),
                 f.environment.clone().unwrap_or_else(|| "-".into()),
                 f.image.clone(),
                 f.current.clone(),
                 f.target_tag.clone(),
                 f.behind.to_string(),
+                f.priority.map_or("-", |p| p.as_str()).to_string(),
                 notes(f, now),
             ]
         })
@@ -326,7 +331,7 @@ fn render_table(report: &CheckReport, colour: bool, now: chrono::DateTime<chrono
     } else {
         let text = table(
             &[
-                "LOCATION", "ENV", "IMAGE", "CURRENT", "TARGET", "BEHIND", "NOTES",
+                "LOCATION", "ENV", "IMAGE", "CURRENT", "TARGET", "BEHIND", "PRIORITY", "NOTES",
             ],
             &rows,
         );
@@ -352,6 +357,72 @@ fn render_table(report: &CheckReport, colour: bool, now: chrono::DateTime<chrono
     out
 }
 
+/// Images listed in the untracked note at most.
+const MAX_UNTRACKED: usize = 20;
+
+/// The images no upstream (catalog or settings) tracks, each with its
+/// first reference, and the `upstreams:` entry that would track the first
+/// of them; `None` when every image is tracked.
+fn untracked_note(report: &CheckReport) -> Option<String> {
+    let mut images: BTreeMap<&str, (String, usize)> = BTreeMap::new();
+    for u in report.unchecked.iter().filter(|u| u.reason == "untracked") {
+        let at = || format!("{}:{}", u.file, u.line);
+        let entry = images.entry(u.image.as_str()).or_insert_with(|| (at(), 0));
+        entry.1 += 1;
+    }
+    let (first, _) = images.first_key_value()?;
+    let mut out = format!(
+        "note: {} untracked image{} (no upstream in the catalog or the settings releases {}):\n",
+        images.len(),
+        if images.len() == 1 { "" } else { "s" },
+        if images.len() == 1 { "it" } else { "them" }
+    );
+    let width = images
+        .keys()
+        .take(MAX_UNTRACKED)
+        .map(|i| printable(i).chars().count())
+        .max()
+        .unwrap_or(0);
+    for (image, (at, count)) in images.iter().take(MAX_UNTRACKED) {
+        let more = if *count > 1 {
+            format!(" (and {} more)", count - 1)
+        } else {
+            String::new()
+        };
+        let image = printable(image);
+        let _ = writeln!(out, "  {image:<width$}  {}{more}", printable(at));
+    }
+    if images.len() > MAX_UNTRACKED {
+        let _ = writeln!(out, "  … and {} more", images.len() - MAX_UNTRACKED);
+    }
+    let _ = write!(
+        out,
+        "note: to track {}, add to upkeep.yml (OWNER/NAME: the GitHub repository that releases it):\n{}",
+        printable(first),
+        upstream_snippet(first)
+    );
+    Some(out)
+}
+
+/// The `upstreams:` entry tracking `image`, ready to paste (the image is
+/// quoted when YAML could read it as something else).
+fn upstream_snippet(image: &str) -> String {
+    let plain = !image.is_empty()
+        && image
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "./-_:".contains(c))
+        && image
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    let name = if plain {
+        image.to_string()
+    } else {
+        serde_json::to_string(image).unwrap_or_default()
+    };
+    format!("upstreams:\n  - github: OWNER/NAME\n    images:\n      - name: {name}\n")
+}
+
 fn notes(f: &Finding, now: chrono::DateTime<chrono::Utc>) -> String {
     let mut parts: Vec<String> = Vec::new();
     if f.waiting_for_image {
@@ -368,6 +439,9 @@ fn notes(f: &Finding, now: chrono::DateTime<chrono::Utc>) -> String {
             d.network,
             d.at.format("%Y-%m-%d %H:%M UTC")
         ));
+        if let Some(carries) = d.carries(&f.latest) {
+            parts.push(format!("{} {carries}", f.latest));
+        }
     }
     parts.join(", ")
 }

@@ -182,15 +182,13 @@ pub fn scan(args: &ScanArgs) -> Result<Exit> {
                 })
                 .collect();
             out.push_str(&table(&["LOCATION", "KIND", "IMAGE", "TAG", ""], &rows));
-            let _ = writeln!(
-                out,
-                "\n{} references in {} files",
-                report.references.len(),
-                report.files_scanned
-            );
         }
     }
     std::io::stdout().write_all(out.as_bytes())?;
+    if let ScanFormat::Table = args.format {
+        // On stderr: stdout stays the table alone.
+        eprintln!("{}", scan_summary(&report));
+    }
     for p in &report.problems {
         eprintln!("warning: {}", printable(&p.to_string()));
     }
@@ -199,6 +197,23 @@ pub fn scan(args: &ScanArgs) -> Result<Exit> {
     } else {
         Exit::Partial
     })
+}
+
+/// `12 references in 3 files (40 files read)`.
+fn scan_summary(report: &manifest::ScanReport) -> String {
+    let with_refs = report
+        .references
+        .iter()
+        .map(|r| r.file.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let plural = |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
+    format!(
+        "{} in {} ({} read)",
+        plural(report.references.len(), "reference"),
+        plural(with_refs, "file"),
+        plural(report.files_scanned, "file")
+    )
 }
 
 fn short_digest(d: &str) -> String {

@@ -797,6 +797,7 @@ impl Worker {
             registry: self.registry.clone(),
             prometheus: self.prometheus.clone(),
             engine: self.engine.clone(),
+            commands: crate::domain::render::Commands::Answered,
         }
     }
 

@@ -262,6 +262,9 @@ pub struct DeadlineView {
     /// `in 3 days 4 hours`, or `overdue by 2 days`.
     pub when: String,
     pub overdue: bool,
+    /// `carries the Pectra release v7.0.0` (escaped) when the upgrade's
+    /// release is a later one than the release that brings the fork.
+    pub carries: Option<String>,
 }
 
 /// An open pull request for an upgrade.
@@ -276,6 +279,8 @@ pub struct PrView {
     pub version: String,
     /// It moves to the release the upgrade is about.
     pub current: bool,
+    /// `open` or `merged`.
+    pub state: &'static str,
 }
 
 /// `item.j2`: one pending upgrade.
@@ -300,6 +305,11 @@ pub struct ItemView {
     pub pr: Option<PrView>,
     pub no_pr: Option<String>,
     pub no_pr_code: Option<&'static str>,
+    /// Advisory ids named in the notes of the releases it moves across,
+    /// as links (`<https://nvd.nist.gov/…|CVE-2025-1234>`), at most ten.
+    pub advisories: Vec<String>,
+    /// Ids beyond those.
+    pub more_advisories: usize,
 }
 
 /// `more.j2`.
@@ -340,6 +350,9 @@ pub struct AlertView {
     pub mandatory: bool,
     pub deadline: Option<DeadlineView>,
     /// References still behind it.
+    /// As in [`ItemView`].
+    pub advisories: Vec<String>,
+    pub more_advisories: usize,
     pub count: usize,
 }
 

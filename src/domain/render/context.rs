@@ -43,6 +43,7 @@ pub fn context_of(
     };
     PullRequestContext {
         readiness: Vec::new(),
+        commands: super::Commands::default(),
         repository: pr.repository.clone(),
         group,
         scope: pr.group.clone(),

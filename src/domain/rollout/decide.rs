@@ -1422,6 +1422,7 @@ mod tests {
             fork: "Glamsterdam".into(),
             network: "mainnet".into(),
             at: t0() + h(48),
+            release: None,
         });
         c.findings
             .retain(|f| f.environment.as_deref() != Some("hoodi"));

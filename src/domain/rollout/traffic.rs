@@ -173,6 +173,7 @@ mod tests {
                 fork: "Fusaka".into(),
                 network: "mainnet".into(),
                 at: now() + chrono::Duration::hours(h),
+                release: None,
             }),
             priority: None,
             published_at: None,

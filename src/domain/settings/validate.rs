@@ -423,6 +423,16 @@ impl Validator {
                             Some(base) if p.is_relative() => base.join(p),
                             _ => p.to_path_buf(),
                         };
+                        // No `./` segments: `a/./b` is `a/b`, `./deploy`
+                        // is `deploy` (a lone `.` stays).
+                        let resolved: std::path::PathBuf = match resolved
+                            .components()
+                            .filter(|c| !matches!(c, std::path::Component::CurDir))
+                            .collect::<std::path::PathBuf>()
+                        {
+                            p if p.as_os_str().is_empty() => resolved,
+                            p => p,
+                        };
                         Some((RepoSource::Path(resolved), at.key("path")))
                     }
                 }
