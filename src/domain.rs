@@ -8,6 +8,7 @@
 //! only reads.
 
 pub mod catalog;
+pub mod dashboard;
 pub mod evaluate;
 pub mod inventory;
 pub mod live;

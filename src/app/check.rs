@@ -492,6 +492,7 @@ pub fn configured_repositories(settings: &Settings) -> Vec<Repository> {
             source: RepoSource::Path(PathBuf::from(".")),
             branch: None,
             environments: Vec::new(),
+            dashboard: None,
         }]
     } else {
         settings.repositories.clone()

@@ -918,6 +918,7 @@ fn default_repository(repo: &RepoName) -> Repository {
         },
         branch: None,
         environments: Vec::new(),
+        dashboard: None,
     }
 }
 

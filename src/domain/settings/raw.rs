@@ -46,6 +46,9 @@ pub struct RawSettings {
     /// Per fork (any of its names, `Glamsterdam`, `Gloas`): facts that win
     /// over the fork schedule and release notes for `upkeep readiness`.
     pub forks: Option<BTreeMap<String, RawFork>>,
+    /// Keep a "Dependency dashboard" issue in each repository (default
+    /// true; `upkeep run` and `serve` write it, `plan` and `check` never).
+    pub dashboard: Option<bool>,
 }
 
 /// What the settings say about one fork.
@@ -152,6 +155,9 @@ pub struct RawRepository {
     /// Named groups of paths in the repository, each with its network and
     /// rollout wave.
     pub environments: Option<Vec<RawEnvironment>>,
+    /// Keep a "Dependency dashboard" issue in this repository (default: the
+    /// top-level `dashboard`, itself true by default).
+    pub dashboard: Option<bool>,
 }
 
 /// An environment: the files of one deployment, its network and rollout wave.

@@ -101,6 +101,7 @@ pub fn load_repo_file(
         } else {
             base.environments.clone()
         },
+        dashboard: raw.dashboard.or(base.dashboard),
         ..base.clone()
     })
 }
@@ -137,6 +138,7 @@ mod tests {
             },
             branch: Some("deploy".into()),
             environments: vec![Environment::new("all", &["**"], None, 1).unwrap()],
+            dashboard: None,
         }
     }
 

@@ -39,6 +39,8 @@ pub struct Settings {
     /// Minimum fork-ready versions set by the operator (`forks:`), in the
     /// order written.
     pub fork_minimums: Vec<ForkMinimum>,
+    /// `dashboard:` at the top level; `None` when not written (true).
+    pub dashboard: Option<bool>,
 }
 
 /// `forks: {<fork>: {minimum: {<owner/name>: <version>}}}`: one entry.
@@ -127,9 +129,17 @@ pub struct Repository {
     /// The branch pull requests target; `None`: the default branch.
     pub branch: Option<String>,
     pub environments: Vec<Environment>,
+    /// `dashboard:` of its entry (or `.github/upkeep.yml`); `None`: the
+    /// top-level setting.
+    pub dashboard: Option<bool>,
 }
 
 impl Repository {
+    /// Whether upkeep keeps a dependency dashboard issue here.
+    pub fn dashboard(&self, settings: &Settings) -> bool {
+        self.dashboard.or(settings.dashboard).unwrap_or(true)
+    }
+
     /// The first environment (in the order written) whose globs match
     /// `path`, a path relative to the repository root with `/` separators.
     pub fn environment_for(&self, path: &str) -> Option<&Environment> {

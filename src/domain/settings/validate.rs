@@ -184,6 +184,7 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
             .as_ref()
             .map(|f| v.fork_minimums(f))
             .unwrap_or_default(),
+        dashboard: raw.dashboard,
     };
     if settings.prometheus.is_none() && raw.prometheus.is_none() {
         for (i, repo) in raw
@@ -451,6 +452,7 @@ impl Validator {
                     source,
                     branch: repo.branch.clone(),
                     environments,
+                    dashboard: repo.dashboard,
                 });
             }
         }
