@@ -320,7 +320,7 @@ fn due(out: &mut String, inputs: &Inputs<'_>, now: DateTime<Utc>) {
         .findings
         .iter()
         .copied()
-        .filter(|f| !f.waiting_for_image && f.rollout.as_ref().is_none_or(|r| r.go))
+        .filter(|f| !f.waiting_for_image)
         .collect();
     due.sort_by(|a, b| {
         let at = |f: &Finding| f.deadline.as_ref().map(|d| d.at);
@@ -359,6 +359,9 @@ fn due(out: &mut String, inputs: &Inputs<'_>, now: DateTime<Utc>) {
         }
         if let Some(p) = f.priority {
             let _ = write!(line, ", {} priority", p.as_str());
+        }
+        if let Some(r) = f.rollout.as_ref().filter(|r| !r.go) {
+            let _ = write!(line, ", wave {} {}", r.wave, r.state.as_str());
         }
         if let Some(p) = pull_of(
             &inputs.pulls,

@@ -159,22 +159,33 @@ fn the_dashboard_is_created_once_and_edited_only_when_it_changes() {
         "readiness leads\n{body}"
     );
     assert!(body.contains("### `sigp/lighthouse` `v7.0.0`"), "{body}");
-    assert!(body.contains("- wave 1 (`hoodi`): open"), "{body}");
     assert!(body.contains("- wave 2 (`mainnet`): pending"), "{body}");
     assert_eq!(w.gh.requests_for("issues/create").len(), 1);
 
-    // Nothing changed: found again by its marker, not written.
+    // The next pass reads the pull request it opened back from GitHub.
     w.gh.clear_requests();
     w.at(t0() + Duration::minutes(10));
+    w.run();
+    assert_eq!(w.gh.requests_for("issues/create").len(), 0);
+    let body = w.dashboard();
+    assert!(body.contains("- wave 1 (`hoodi`): open"), "{body}");
+    assert!(body.contains("- [ ] rebase #1"), "{body}");
+
+    // Nothing changed: found again by its marker, not written.
+    w.gh.clear_requests();
+    w.at(t0() + Duration::minutes(20));
     w.run();
     assert_eq!(w.dashboard_writes(), 0, "{:?}", w.gh.requests());
     assert_eq!(w.gh.stats().writes, 0);
     let list = w.gh.requests_for("issues/list-for-repo");
     assert!(!list.is_empty());
     assert!(
-        list.iter().all(|r| r.path.contains("creator=upkeep%5Bbot%5D")),
+        list.iter().all(|r| r
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains("creator=upkeep%5Bbot%5D"))),
         "only upkeep's own issues are read: {:?}",
-        list.iter().map(|r| &r.path).collect::<Vec<_>>()
+        list.iter().map(|r| &r.query).collect::<Vec<_>>()
     );
 
     // Wave 1 merges: the next pass edits the same issue.

@@ -650,11 +650,11 @@ fn a_merge_does_not_rewrite_the_other_open_pull_requests() {
     w.run();
     let after = w.gh.pull(REPO, geth.number);
     assert_eq!(after.head_sha, geth.head_sha, "not rebuilt on the new base");
-    assert_eq!(
-        w.gh.stats().writes,
-        0,
-        "{:?}",
-        w.gh.stats().writes_by_operation
+    // Only the dependency dashboard (wave 1 now soaking) is written.
+    let writes = w.gh.stats().writes_by_operation;
+    assert!(
+        writes.keys().all(|op| op.starts_with("issues/update")),
+        "{writes:?}"
     );
     // Its own file changing on the base does rebuild it.
     w.git.commit(

@@ -248,6 +248,7 @@ impl Reader<'_> {
                 "rollout" => raw.rollout = self.one(value, &at).flatten(),
                 "prometheus" => raw.prometheus = self.one(value, &at).flatten(),
                 "forks" => raw.forks = self.one(value, &at).flatten(),
+                "dashboard" => raw.dashboard = self.one(value, &at).flatten(),
                 _ => self
                     .issues
                     .push(Issue::key(at, unknown_field(&name, SECTIONS))),

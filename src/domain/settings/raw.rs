@@ -128,6 +128,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "rollout",
     "prometheus",
     "forks",
+    "dashboard",
 ];
 
 /// Keys whose environment override is a comma-separated list.
