@@ -242,7 +242,13 @@ fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn checkbox(out: &mut String, indent: &str, words: &str, request: &Request) {
+/// A box for `request`, unless this pass just acted on it (its result is
+/// under "Done from this dashboard"; the box is offered again next pass if
+/// it still applies).
+fn checkbox(out: &mut String, inputs: &Inputs<'_>, indent: &str, words: &str, request: &Request) {
+    if inputs.outcomes.iter().any(|o| &o.request == request) {
+        return;
+    }
     let _ = writeln!(out, "{indent}- [ ] {words} {BOX}{} -->", request.id());
 }
 
@@ -393,6 +399,7 @@ fn due(out: &mut String, inputs: &Inputs<'_>, now: DateTime<Utc>) {
             .collect();
         checkbox(
             out,
+            inputs,
             "",
             &format!("rebase #{} ({})", p.number, what.join(", ")),
             &Request::Rebase { pull: p.number },
@@ -462,6 +469,7 @@ fn rollouts(out: &mut String, inputs: &Inputs<'_>) {
             if w.state == WaveState::Pending && w.opens_at.is_some() {
                 checkbox(
                     out,
+                    inputs,
                     "  ",
                     &format!("open wave {} now (skip its soak and window)", w.wave),
                     &Request::OpenNow {
@@ -478,6 +486,7 @@ fn rollouts(out: &mut String, inputs: &Inputs<'_>) {
                     {
                         checkbox(
                             out,
+                            inputs,
                             "  ",
                             &format!("roll back #{} ({})", p.number, code_span(env, false)),
                             &Request::Rollback { pull: p.number },
@@ -568,6 +577,7 @@ fn problems(out: &mut String, inputs: &Inputs<'_>) {
     for f in &inputs.failures {
         checkbox(
             out,
+            inputs,
             "",
             &format!(
                 "retry {}: {}",

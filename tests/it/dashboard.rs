@@ -285,6 +285,7 @@ fn open_now_opens_wave_two_before_its_soak_and_the_box_comes_back_unticked() {
     );
     let body = w.dashboard();
     assert!(!body.contains("- [x]"), "{body}");
+    assert!(!body.contains("open wave 2 now (skip"), "not offered again: {body}");
     assert!(body.contains("## Done from this dashboard"), "{body}");
     assert!(
         body.contains(&format!(
