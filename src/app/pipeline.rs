@@ -14,12 +14,10 @@ use serde::Serialize;
 
 use crate::app::check::{self, Progress};
 use crate::app::context::Context;
+use crate::app::dashboard::Written;
 use crate::app::error::AppError;
 use crate::app::publish::{self, Action, Outcome, Target};
-use crate::app::dashboard::Written;
-use crate::domain::dashboard::{
-    Inputs as DashboardInputs, Outcome as DashboardOutcome, Request,
-};
+use crate::domain::dashboard::{Inputs as DashboardInputs, Outcome as DashboardOutcome, Request};
 use crate::domain::evaluate::BaseRef;
 use crate::domain::evaluate::{CheckReport, Failure, Finding, ReleaseMap};
 use crate::domain::manifest;
@@ -370,15 +368,16 @@ pub async fn run(
                                 "not a merged pull request of upkeep's: nothing done".into(),
                                 None,
                             ),
-                            Some(req) => match crate::app::rollback::open(ctx, &check, &req).await
-                            {
-                                Ok(opened) => {
-                                    let number = opened.number;
-                                    report.rollbacks.push(opened);
-                                    ("rollback pull request opened".into(), Some(number))
+                            Some(req) => {
+                                match crate::app::rollback::open(ctx, &check, &req).await {
+                                    Ok(opened) => {
+                                        let number = opened.number;
+                                        report.rollbacks.push(opened);
+                                        ("rollback pull request opened".into(), Some(number))
+                                    }
+                                    Err(e) => (format!("failed: {e}"), None),
                                 }
-                                Err(e) => (format!("failed: {e}"), None),
-                            },
+                            }
                         },
                     )
                 }
@@ -479,8 +478,17 @@ pub async fn run(
                 outcomes_from,
             };
             let outcomes = results(&acted, &report, &check, &marks);
-            let body = dashboard_body(&check, &readiness.rows, &report, &marks, &name, outcomes.clone(), now);
-            match crate::app::dashboard::write(&ctx.forge, &full, board.issue.as_ref(), &body).await {
+            let body = dashboard_body(
+                &check,
+                &readiness.rows,
+                &report,
+                &marks,
+                &name,
+                outcomes.clone(),
+                now,
+            );
+            match crate::app::dashboard::write(&ctx.forge, &full, board.issue.as_ref(), &body).await
+            {
                 Ok(written) => {
                     let (number, action) = match written {
                         Written::Created(n) => (n, "created"),
@@ -771,9 +779,19 @@ fn dashboard_body(
     let inputs = DashboardInputs {
         repository: name,
         readiness: readiness.iter().filter(|r| r.repository == name).collect(),
-        findings: check.findings.iter().filter(|f| f.repository == name).collect(),
-        held: report.held[marks.held_from.min(report.held.len())..].iter().collect(),
-        rollouts: check.rollouts.iter().filter(|r| r.repository == name).collect(),
+        findings: check
+            .findings
+            .iter()
+            .filter(|f| f.repository == name)
+            .collect(),
+        held: report.held[marks.held_from.min(report.held.len())..]
+            .iter()
+            .collect(),
+        rollouts: check
+            .rollouts
+            .iter()
+            .filter(|r| r.repository == name)
+            .collect(),
         pulls: check
             .pulls
             .get(name)

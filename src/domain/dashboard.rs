@@ -263,8 +263,7 @@ fn pull_of<'p>(
     pulls.iter().copied().find(|p| {
         p.rollback_of.is_none()
             && (p.state == PullState::Open) == open
-            && p
-                .upgrades
+            && p.upgrades
                 .iter()
                 .any(|(u, v)| u.eq_ignore_ascii_case(upstream) && v == version)
             && environment.is_none_or(|e| p.environments.iter().any(|x| x == e))
@@ -330,8 +329,18 @@ fn due(out: &mut String, inputs: &Inputs<'_>, now: DateTime<Utc>) {
         .collect();
     due.sort_by(|a, b| {
         let at = |f: &Finding| f.deadline.as_ref().map(|d| d.at);
-        (at(a).is_none(), at(a), std::cmp::Reverse(a.priority), &a.upstream)
-            .cmp(&(at(b).is_none(), at(b), std::cmp::Reverse(b.priority), &b.upstream))
+        (
+            at(a).is_none(),
+            at(a),
+            std::cmp::Reverse(a.priority),
+            &a.upstream,
+        )
+            .cmp(&(
+                at(b).is_none(),
+                at(b),
+                std::cmp::Reverse(b.priority),
+                &b.upstream,
+            ))
             .then_with(|| (&a.file, a.line).cmp(&(&b.file, b.line)))
     });
     if due.is_empty() {
@@ -449,7 +458,12 @@ fn rollouts(out: &mut String, inputs: &Inputs<'_>) {
         }
         for w in &r.waves {
             let envs: Vec<String> = w.environments.iter().map(|e| code_span(e, false)).collect();
-            let mut line = format!("- wave {} ({}): {}", w.wave, envs.join(", "), w.state.as_str());
+            let mut line = format!(
+                "- wave {} ({}): {}",
+                w.wave,
+                envs.join(", "),
+                w.state.as_str()
+            );
             if let Some(at) = w.opens_at {
                 let verb = if w.state == WaveState::Soaking {
                     "next wave opens"
@@ -481,8 +495,9 @@ fn rollouts(out: &mut String, inputs: &Inputs<'_>) {
             }
             if matches!(w.state, WaveState::Soaking | WaveState::Blocked) {
                 for env in &w.environments {
-                    if let Some(p) = pull_of(&inputs.pulls, &r.upstream, &r.version, Some(env), false)
-                        .filter(|p| matches!(p.state, PullState::Merged { .. }))
+                    if let Some(p) =
+                        pull_of(&inputs.pulls, &r.upstream, &r.version, Some(env), false)
+                            .filter(|p| matches!(p.state, PullState::Merged { .. }))
                     {
                         checkbox(
                             out,

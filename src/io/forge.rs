@@ -1204,7 +1204,10 @@ impl Forge {
             url::form_urlencoded::byte_serialize(creator.as_bytes()).collect::<String>()
         );
         let all: Vec<Issue> = self.collect_pages(&first, &what, 10).await?;
-        Ok(all.into_iter().filter(|i| i.pull_request.is_none()).collect())
+        Ok(all
+            .into_iter()
+            .filter(|i| i.pull_request.is_none())
+            .collect())
     }
 
     /// Opens an issue.

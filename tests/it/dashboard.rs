@@ -55,7 +55,10 @@ impl World {
         );
         gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
         gh.add_release("sigp/lighthouse", "v6.0.0");
-        gh.add_release("sigp/lighthouse", NewRelease::new("v7.0.0").body("Bug fixes."));
+        gh.add_release(
+            "sigp/lighthouse",
+            NewRelease::new("v7.0.0").body("Bug fixes."),
+        );
         let settings = format!(
             "repositories:\n  - github: {REPO}\n    environments:\n\
              \x20     - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: devnet-h\n        wave: 1\n\
@@ -242,7 +245,13 @@ fn someone_elses_issue_with_the_marker_is_not_the_dashboard() {
     w.run();
     let issues = w.issues();
     assert_eq!(issues.len(), 2, "{issues:?}");
-    assert!(issues[0].body.as_deref().unwrap().contains("- [x] roll back"));
+    assert!(
+        issues[0]
+            .body
+            .as_deref()
+            .unwrap()
+            .contains("- [x] roll back")
+    );
     assert_eq!(issues[1].author, "upkeep[bot]");
 }
 
@@ -272,12 +281,11 @@ fn open_now_opens_wave_two_before_its_soak_and_the_box_comes_back_unticked() {
 
     w.at(t0() + hours(3));
     let out = w.run();
-    let mainnet: Vec<_> = w
-        .gh
-        .pulls(REPO)
-        .into_iter()
-        .filter(|p| p.labels.iter().any(|l| l == "mainnet"))
-        .collect();
+    let mainnet: Vec<_> =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .filter(|p| p.labels.iter().any(|l| l == "mainnet"))
+            .collect();
     assert_eq!(mainnet.len(), 1, "opened ahead of the soak\n{out}");
     assert_eq!(
         w.git_show(&mainnet[0].head, MAINNET_FILE),
@@ -285,7 +293,10 @@ fn open_now_opens_wave_two_before_its_soak_and_the_box_comes_back_unticked() {
     );
     let body = w.dashboard();
     assert!(!body.contains("- [x]"), "{body}");
-    assert!(!body.contains("open wave 2 now (skip"), "not offered again: {body}");
+    assert!(
+        !body.contains("open wave 2 now (skip"),
+        "not offered again: {body}"
+    );
     assert!(body.contains("## Done from this dashboard"), "{body}");
     assert!(
         body.contains(&format!(
@@ -324,12 +335,11 @@ fn roll_back_opens_a_rollback_pull_request() {
     w.tick("roll back #1");
     w.at(t0() + hours(3));
     w.run();
-    let rollbacks: Vec<_> = w
-        .gh
-        .pulls(REPO)
-        .into_iter()
-        .filter(|p| p.labels.iter().any(|l| l == "rollback"))
-        .collect();
+    let rollbacks: Vec<_> =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .filter(|p| p.labels.iter().any(|l| l == "rollback"))
+            .collect();
     assert_eq!(rollbacks.len(), 1, "{:?}", w.gh.pulls(REPO));
     assert_eq!(w.git_show(&rollbacks[0].head, HOODI_FILE), VALUES);
     let body = w.dashboard();
@@ -391,7 +401,11 @@ fn serve_acts_on_a_ticked_box_when_the_issue_is_edited() {
     // upkeep's own edit (no box ticked) and a bot's edit start nothing.
     let plain = w.dashboard();
     assert_eq!(
-        served.webhook("issues", "d-1", &issues_edited(number, &plain, "alice", "User")),
+        served.webhook(
+            "issues",
+            "d-1",
+            &issues_edited(number, &plain, "alice", "User")
+        ),
         204
     );
     let line = plain
@@ -400,26 +414,48 @@ fn serve_acts_on_a_ticked_box_when_the_issue_is_edited() {
         .unwrap();
     let ticked = plain.replace(line, &line.replace("- [ ]", "- [x]"));
     assert_eq!(
-        served.webhook("issues", "d-2", &issues_edited(number, &ticked, "ci[bot]", "Bot")),
+        served.webhook(
+            "issues",
+            "d-2",
+            &issues_edited(number, &ticked, "ci[bot]", "Bot")
+        ),
         204
     );
-    assert!(w.gh.pulls(REPO).iter().all(|p| !p.labels.iter().any(|l| l == "rollback")));
+    assert!(
+        w.gh.pulls(REPO)
+            .iter()
+            .all(|p| !p.labels.iter().any(|l| l == "rollback"))
+    );
     // A person's tick: a pass of the repository acts on it.
     let ticked = w.tick("roll back #1");
     assert_eq!(
-        served.webhook("issues", "d-3", &issues_edited(number, &ticked, "alice", "User")),
+        served.webhook(
+            "issues",
+            "d-3",
+            &issues_edited(number, &ticked, "alice", "User")
+        ),
         202
     );
-    wait_for(120, "the rollback pull request", || served.log(), || {
-        w.gh
-            .pulls(REPO)
-            .iter()
-            .any(|p| p.labels.iter().any(|l| l == "rollback"))
-    });
-    wait_for(60, "the box unticked", || served.log(), || {
-        !w.dashboard().contains("- [x]")
-    });
-    assert!(w.dashboard().contains("- roll back #1: rollback pull request opened"));
+    wait_for(
+        120,
+        "the rollback pull request",
+        || served.log(),
+        || {
+            w.gh.pulls(REPO)
+                .iter()
+                .any(|p| p.labels.iter().any(|l| l == "rollback"))
+        },
+    );
+    wait_for(
+        60,
+        "the box unticked",
+        || served.log(),
+        || !w.dashboard().contains("- [x]"),
+    );
+    assert!(
+        w.dashboard()
+            .contains("- roll back #1: rollback pull request opened")
+    );
     drop(served);
 }
 

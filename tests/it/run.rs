@@ -237,7 +237,11 @@ fn a_second_run_changes_nothing_and_writes_nothing() {
     // Only the dependency dashboard catches up with the pull requests the
     // first run opened; the run after that writes nothing at all.
     let writes = w.gh.stats().writes_by_operation;
-    assert_eq!(writes.keys().collect::<Vec<_>>(), [&"issues/update"], "{writes:?}");
+    assert_eq!(
+        writes.keys().collect::<Vec<_>>(),
+        [&"issues/update"],
+        "{writes:?}"
+    );
     assert!(out.contains("2 unchanged"), "{out}");
     assert_eq!(w.gh.pulls(REPO).len(), 2);
     w.gh.clear_requests();
@@ -684,7 +688,10 @@ fn commit_mode_api_makes_verified_commits_through_the_git_data_api() {
     assert_eq!(code, 0, "{out}{err}");
     let stats = w.gh.stats();
     assert!(
-        stats.writes_by_operation.keys().all(|op| *op == "issues/update"),
+        stats
+            .writes_by_operation
+            .keys()
+            .all(|op| *op == "issues/update"),
         "only the dashboard catches up: {:?}",
         stats.writes_by_operation
     );
@@ -943,7 +950,10 @@ fn twelve_upstreams_one_repository_requests_and_time() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let second = gh.stats();
     assert!(
-        second.writes_by_operation.keys().all(|op| *op == "issues/update"),
+        second
+            .writes_by_operation
+            .keys()
+            .all(|op| *op == "issues/update"),
         "only the dashboard catches up: {:?}",
         second.writes_by_operation
     );

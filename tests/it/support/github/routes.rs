@@ -184,7 +184,11 @@ pub(super) const ROUTES: &[Route] = &[
         "issues/list-for-repo",
         issues::list,
     ),
-    post("/repos/{owner}/{repo}/issues", "issues/create", issues::create),
+    post(
+        "/repos/{owner}/{repo}/issues",
+        "issues/create",
+        issues::create,
+    ),
     patch(
         "/repos/{owner}/{repo}/issues/{issue_number}",
         "issues/update",

@@ -270,7 +270,11 @@ pub(in super::super) fn list(state: &mut State, call: &Call) -> Reply {
                 .is_none_or(|c| c.eq_ignore_ascii_case(&p.author))
             && label_ids.iter().all(|id| p.labels.contains(id))
         {
-            let at = if by_updated { p.updated_at } else { p.created_at };
+            let at = if by_updated {
+                p.updated_at
+            } else {
+                p.created_at
+            };
             rows.push((p.number, true, at));
         }
     }
@@ -281,7 +285,11 @@ pub(in super::super) fn list(state: &mut State, call: &Call) -> Reply {
                 .is_none_or(|c| c.eq_ignore_ascii_case(&i.author))
             && label_ids.iter().all(|id| i.labels.contains(id))
         {
-            let at = if by_updated { i.updated_at } else { i.created_at };
+            let at = if by_updated {
+                i.updated_at
+            } else {
+                i.created_at
+            };
             rows.push((i.number, false, at));
         }
     }
