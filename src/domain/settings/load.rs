@@ -462,7 +462,7 @@ mod tests {
         assert_eq!(
             errors("Pull_Requests: {}\n", &[]),
             [
-                "s.yml:1:1: unknown field `Pull_Requests`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`"
+                "s.yml:1:1: unknown field `Pull_Requests`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`, `dashboard`"
             ]
         );
     }

@@ -170,7 +170,7 @@ mod tests {
         let cases = [
             (
                 "branch: main\nlabels: [x]\n",
-                "2:1: unknown field `labels`, expected one of `github`, `path`, `branch`, `environments`",
+                "2:1: unknown field `labels`, expected one of `github`, `path`, `branch`, `environments`, `dashboard`",
             ),
             (
                 "environments:\n  - name: a\n    paths: [\"envs/[a\"]\n",
