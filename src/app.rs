@@ -5,6 +5,7 @@
 pub mod check;
 pub mod cli;
 pub mod context;
+pub mod dashboard;
 pub mod error;
 pub mod inventory;
 pub mod isolate;

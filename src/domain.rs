@@ -9,6 +9,7 @@
 
 pub mod advisory;
 pub mod catalog;
+pub mod dashboard;
 pub mod evaluate;
 pub mod inventory;
 pub mod live;

@@ -14,8 +14,10 @@ use serde::Serialize;
 
 use crate::app::check::{self, Progress};
 use crate::app::context::Context;
+use crate::app::dashboard::Written;
 use crate::app::error::AppError;
 use crate::app::publish::{self, Action, Outcome, Target};
+use crate::domain::dashboard::{Inputs as DashboardInputs, Outcome as DashboardOutcome, Request};
 use crate::domain::evaluate::BaseRef;
 use crate::domain::evaluate::{CheckReport, Failure, Finding, ReleaseMap};
 use crate::domain::manifest;
@@ -23,7 +25,7 @@ use crate::domain::plan::{self, PlannedPr};
 use crate::domain::render::{self, Rendered, Templates};
 use crate::domain::repo::RepoName;
 use crate::domain::rollout::couple::Couples;
-use crate::domain::rollout::decide::{PullRecord, PullState, UpstreamRollout};
+use crate::domain::rollout::decide::{PullRecord, PullState, UpstreamRollout, WaveState};
 use crate::domain::rollout::traffic;
 use crate::domain::settings::{PullRequests, RepoSource, Repository};
 use crate::io::forge::checks::{ChecksState, MergeMethod, MergeOutcome};
@@ -67,7 +69,21 @@ pub struct RunReport {
     pub merges: Vec<Merge>,
     /// Rollback pull requests opened for waves that failed verification.
     pub rollbacks: Vec<crate::app::rollback::Opened>,
+    /// Dependency dashboard issues written (created, updated, unchanged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dashboards: Vec<DashboardWritten>,
     pub failures: Vec<Failure>,
+}
+
+/// One repository's dependency dashboard after a pass.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DashboardWritten {
+    pub repository: String,
+    pub number: u64,
+    /// `created`, `updated` or `unchanged`.
+    pub action: String,
+    /// The boxes acted on, with what came of each.
+    pub acted: Vec<String>,
 }
 
 /// Applies `pull_requests.max_open` and `max_per_hour` to the rendered
@@ -273,6 +289,100 @@ pub async fn run(
     // As checked: with each repository's `.github/upkeep.yml` merged in.
     for repo in check.repositories.clone() {
         let name = repo.source.to_string();
+        let held_from = report.held.len();
+        let failed_from = report.failures.len();
+        let outcomes_from = report.outcomes.len();
+        // The dashboard's ticked boxes are read at the start of the pass.
+        let board = match &repo.source {
+            RepoSource::GitHub { owner, name: n }
+                if mode == Mode::Publish && repo.dashboard(&ctx.settings) =>
+            {
+                let full = RepoName::new(owner, n);
+                match crate::app::dashboard::read(&ctx.forge, &full).await {
+                    Ok(board) => Some((full, board)),
+                    Err(e) => {
+                        report.failures.push(Failure {
+                            subject: format!("{name} dashboard"),
+                            error: e.to_string(),
+                        });
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        let requests: Vec<Request> = board
+            .as_ref()
+            .map(|(_, b)| b.ticked.clone())
+            .unwrap_or_default();
+        let pulls_here: &[PullRecord] = check
+            .pulls
+            .get(&name)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut acted: Vec<(Request, Option<Acted>)> = Vec::new();
+        let mut rebase = std::collections::BTreeSet::new();
+        for request in &requests {
+            let result = match request {
+                Request::OpenNow { .. } => {
+                    let offered = check.rollouts.iter().any(|r| {
+                        r.repository == name
+                            && open_now_matches(request, &r.upstream, &r.version, None)
+                            && r.waves.iter().any(|w| {
+                                open_now_matches(request, &r.upstream, &r.version, Some(w.wave))
+                                    && w.state == WaveState::Pending
+                            })
+                    });
+                    (!offered).then(|| {
+                        (
+                            "that wave is not waiting any more: nothing done".into(),
+                            None,
+                        )
+                    })
+                }
+                Request::Rebase { pull } => {
+                    match pulls_here
+                        .iter()
+                        .find(|p| p.number == *pull && p.state == PullState::Open)
+                    {
+                        Some(p) => {
+                            rebase.insert(p.branch.clone());
+                            None
+                        }
+                        None => Some((
+                            "not an open pull request of upkeep's: nothing done".into(),
+                            None,
+                        )),
+                    }
+                }
+                Request::Retry { .. } => None,
+                Request::Rollback { pull } => {
+                    let evidence = format!(
+                        "requested on the dependency dashboard at {}",
+                        now.format("%Y-%m-%d %H:%M UTC")
+                    );
+                    Some(
+                        match crate::app::rollback::of_pull(&check, &name, *pull, &evidence) {
+                            None => (
+                                "not a merged pull request of upkeep's: nothing done".into(),
+                                None,
+                            ),
+                            Some(req) => {
+                                match crate::app::rollback::open(ctx, &check, &req).await {
+                                    Ok(opened) => {
+                                        let number = opened.number;
+                                        report.rollbacks.push(opened);
+                                        ("rollback pull request opened".into(), Some(number))
+                                    }
+                                    Err(e) => (format!("failed: {e}"), None),
+                                }
+                            }
+                        },
+                    )
+                }
+            };
+            acted.push((request.clone(), result));
+        }
         let mut findings: Vec<Finding> = Vec::new();
         for f in check
             .findings
@@ -280,6 +390,23 @@ pub async fn run(
             .filter(|f| f.repository == name && !f.waiting_for_image)
         {
             match &f.rollout {
+                // "Open now" on the dashboard: this wave's soak and window
+                // are skipped; limits and everything else still apply.
+                Some(r)
+                    if !r.go
+                        && r.state == WaveState::Pending
+                        && acted.iter().any(|(q, done)| {
+                            done.is_none()
+                                && open_now_matches(q, &f.upstream, &f.latest, Some(r.wave))
+                        }) =>
+                {
+                    let mut f = f.clone();
+                    if let Some(r) = f.rollout.as_mut() {
+                        r.go = true;
+                        r.reason = "opened now from the dependency dashboard".into();
+                    }
+                    findings.push(f);
+                }
                 Some(r) if !r.go => report.held.push(plan::Held {
                     finding: f.clone(),
                     reason: format!("rollout wave {}: {}", r.wave, r.reason),
@@ -325,6 +452,7 @@ pub async fn run(
                     .map(Vec::as_slice)
                     .unwrap_or_default(),
                 check.bases.get(&name),
+                &rebase,
                 mode,
                 now,
                 &mut report,
@@ -332,14 +460,53 @@ pub async fn run(
             .await
         };
         let error = match crate::app::isolate::caught(&name, work).await {
-            Ok(Ok(())) => continue,
-            Ok(Err(error)) => error.to_string(),
-            Err(panicked) => panicked,
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(error.to_string()),
+            Err(panicked) => Some(panicked),
         };
-        report.failures.push(Failure {
-            subject: name,
-            error,
-        });
+        if let Some(error) = error {
+            report.failures.push(Failure {
+                subject: name.clone(),
+                error,
+            });
+        }
+        if let Some((full, board)) = board {
+            let marks = Marks {
+                held_from,
+                failed_from,
+                outcomes_from,
+            };
+            let outcomes = results(&acted, &report, &check, &marks);
+            let body = dashboard_body(
+                &check,
+                &readiness.rows,
+                &report,
+                &marks,
+                &name,
+                outcomes.clone(),
+                now,
+            );
+            match crate::app::dashboard::write(&ctx.forge, &full, board.issue.as_ref(), &body).await
+            {
+                Ok(written) => {
+                    let (number, action) = match written {
+                        Written::Created(n) => (n, "created"),
+                        Written::Updated(n) => (n, "updated"),
+                        Written::Unchanged(n) => (n, "unchanged"),
+                    };
+                    report.dashboards.push(DashboardWritten {
+                        repository: name.clone(),
+                        number,
+                        action: action.into(),
+                        acted: outcomes.iter().map(DashboardOutcome::describe).collect(),
+                    });
+                }
+                Err(e) => report.failures.push(Failure {
+                    subject: format!("{name} dashboard"),
+                    error: e.to_string(),
+                }),
+            }
+        }
     }
     if mode == Mode::Publish {
         for req in &check.rollbacks {
@@ -369,6 +536,7 @@ async fn publish_repository(
     ),
     history: &[PullRecord],
     checked: Option<&BaseRef>,
+    rebase: &std::collections::BTreeSet<String>,
     mode: Mode,
     now: DateTime<Utc>,
     report: &mut RunReport,
@@ -433,6 +601,7 @@ async fn publish_repository(
                 reviewers: &settings.reviewers,
                 assignees: &settings.assignees,
                 commit_via_api: settings.commit_mode.is_api(),
+                rebase: rebase.clone(),
             };
             for (pr, words) in &rendered {
                 let diff = blocking(|| remote_diff(&target.session, &base, pr))?;
@@ -491,6 +660,170 @@ async fn publish_repository(
             Ok(())
         }
     }
+}
+
+/// Whether `request` is "open now" for `upstream` at `version` (and `wave`,
+/// when given).
+fn open_now_matches(request: &Request, upstream: &str, version: &str, wave: Option<u32>) -> bool {
+    matches!(request, Request::OpenNow { upstream: u, version: v, wave: w }
+        if u.eq_ignore_ascii_case(upstream) && v == version && wave.is_none_or(|x| x == *w))
+}
+
+/// What came of a ticked box: words, and the pull request concerned.
+type Acted = (String, Option<u64>);
+
+/// Where this repository's entries start in the report's lists.
+struct Marks {
+    held_from: usize,
+    failed_from: usize,
+    outcomes_from: usize,
+}
+
+/// What came of each ticked box, once the pass is over.
+fn results(
+    acted: &[(Request, Option<Acted>)],
+    report: &RunReport,
+    check: &CheckReport,
+    marks: &Marks,
+) -> Vec<DashboardOutcome> {
+    let outcomes = &report.outcomes[marks.outcomes_from.min(report.outcomes.len())..];
+    let describe = |o: &Outcome| -> Acted {
+        match &o.action {
+            Action::Created { number, .. } => ("pull request opened".into(), Some(*number)),
+            Action::Updated {
+                number, changed, ..
+            } => (format!("updated ({})", changed.join(", ")), Some(*number)),
+            Action::Unchanged { number, .. } => ("open and up to date".into(), Some(*number)),
+            Action::Committed { branch, .. } => (format!("committed on {branch}"), None),
+            Action::Skipped { reason } => (format!("skipped: {reason}"), None),
+            Action::Failed { error } => (format!("failed: {error}"), None),
+        }
+    };
+    let number_of = |o: &Outcome| match &o.action {
+        Action::Created { number, .. }
+        | Action::Updated { number, .. }
+        | Action::Unchanged { number, .. } => Some(*number),
+        _ => None,
+    };
+    acted
+        .iter()
+        .map(|(request, done)| {
+            let (result, pull) = done.clone().unwrap_or_else(|| match request {
+                Request::OpenNow {
+                    upstream, version, ..
+                } => outcomes
+                    .iter()
+                    .find(|o| {
+                        o.upstream
+                            .split(", ")
+                            .any(|u| u.eq_ignore_ascii_case(upstream))
+                            && o.version.split(", ").any(|v| v == version)
+                    })
+                    .map(describe)
+                    .or_else(|| {
+                        report.held[marks.held_from.min(report.held.len())..]
+                            .iter()
+                            .find(|h| h.finding.upstream.eq_ignore_ascii_case(upstream))
+                            .map(|h| (format!("still held: {}", h.reason), None))
+                    })
+                    .unwrap_or_else(|| ("nothing to open".into(), None)),
+                Request::Rebase { pull } => outcomes
+                    .iter()
+                    .find(|o| number_of(o) == Some(*pull))
+                    .map(|o| match &o.action {
+                        Action::Updated { changed, .. }
+                            if changed.iter().any(|c| c == "commits") =>
+                        {
+                            ("rebuilt on the current base".to_string(), None)
+                        }
+                        Action::Unchanged { .. } => ("already on the current base".into(), None),
+                        _ => describe(o),
+                    })
+                    .unwrap_or_else(|| ("not planned in this pass: not rebased".into(), None)),
+                Request::Retry { subject } => {
+                    let still = check
+                        .failures
+                        .iter()
+                        .chain(&report.failures[marks.failed_from.min(report.failures.len())..])
+                        .find(|f| &f.subject == subject);
+                    match still {
+                        Some(f) => (format!("retried: still failing: {}", f.error), None),
+                        None => ("retried: it did not fail this time".into(), None),
+                    }
+                }
+                Request::Rollback { .. } => ("done".into(), None),
+            });
+            DashboardOutcome {
+                request: request.clone(),
+                result,
+                pull,
+            }
+        })
+        .collect()
+}
+
+/// The dashboard of repository `name` after its pass.
+fn dashboard_body(
+    check: &CheckReport,
+    readiness: &[crate::domain::readiness::Row],
+    report: &RunReport,
+    marks: &Marks,
+    name: &str,
+    outcomes: Vec<DashboardOutcome>,
+    now: DateTime<Utc>,
+) -> String {
+    let repositories: Vec<String> = check
+        .repositories
+        .iter()
+        .map(|r| r.source.to_string())
+        .collect();
+    let prefix = format!("{name}: ");
+    let inputs = DashboardInputs {
+        repository: name,
+        readiness: readiness.iter().filter(|r| r.repository == name).collect(),
+        findings: check
+            .findings
+            .iter()
+            .filter(|f| f.repository == name)
+            .collect(),
+        held: report.held[marks.held_from.min(report.held.len())..]
+            .iter()
+            .collect(),
+        rollouts: check
+            .rollouts
+            .iter()
+            .filter(|r| r.repository == name)
+            .collect(),
+        pulls: check
+            .pulls
+            .get(name)
+            .map(|p| p.iter().collect())
+            .unwrap_or_default(),
+        skipped: check
+            .unchecked
+            .iter()
+            .filter(|u| u.repository == name)
+            .collect(),
+        problems: check
+            .problems
+            .iter()
+            .filter_map(|p| p.strip_prefix(&prefix))
+            .collect(),
+        // Its own failures, and those of upstreams (no repository's).
+        failures: check
+            .failures
+            .iter()
+            .filter(|f| {
+                f.subject == name
+                    || f.subject.starts_with(&format!("{name} "))
+                    || !repositories.contains(&f.subject)
+            })
+            .chain(&report.failures[marks.failed_from.min(report.failures.len())..])
+            .filter(|f| f.subject != format!("{name} dashboard"))
+            .collect(),
+        outcomes,
+    };
+    crate::domain::dashboard::render(&inputs, now)
 }
 
 /// The lineage of a fingerprint: the same repository, upstreams and group,

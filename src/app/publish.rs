@@ -166,6 +166,9 @@ pub struct Target<'a> {
     /// still built locally, for the comparison with the branch and as the
     /// check that GitHub built the same tree.
     pub commit_via_api: bool,
+    /// Branches to rebuild on the base even when their content is still
+    /// right on an older one (the dashboard's "rebase" box).
+    pub rebase: BTreeSet<String>,
 }
 
 /// New contents of the files a planned PR touches, computed on `base`:
@@ -366,7 +369,12 @@ impl Target<'_> {
             // it changes exactly those files to what this plan says. Left
             // alone, so another pull request's merge does not re-run its
             // checks or dismiss its approvals.
-            Some(tip) if self.still_current(&tip, base, &files)? => Branch::Current,
+            Some(tip)
+                if !self.rebase.contains(&words.branch)
+                    && self.still_current(&tip, base, &files)? =>
+            {
+                Branch::Current
+            }
             Some(_) => Branch::Stale,
             None => Branch::Missing,
         };

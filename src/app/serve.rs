@@ -80,6 +80,7 @@ const EVENTS: &[&str] = &[
     "installation",
     "installation_repositories",
     "issue_comment",
+    "issues",
     "ping",
     "pull_request",
     "push",
@@ -418,6 +419,7 @@ fn to_job(state: &AppState, event: Event) -> Option<Job> {
             Event::Installed { account, .. } => account.clone(),
             Event::Push { repo, .. }
             | Event::PullClosed { repo, .. }
+            | Event::DashboardEdited { repo, .. }
             | Event::Command { repo, .. } => repo.owner.clone(),
         };
         forge.remember_installation(&owner, id);
@@ -448,6 +450,11 @@ fn to_job(state: &AppState, event: Event) -> Option<Job> {
             state.metrics.pull("closed_unmerged");
             None
         }
+        // The pass reads the ticked boxes at its start and acts on them.
+        Event::DashboardEdited { repo, .. } => Some(Job::Repos {
+            repos: vec![repo],
+            reason: "dashboard".into(),
+        }),
         Event::Command {
             repo,
             command: Command::Recheck,

@@ -126,6 +126,19 @@ impl PullRequest {
     }
 }
 
+/// An issue, as upkeep needs it (the dashboard).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Issue {
+    pub number: u64,
+    pub title: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    pub html_url: String,
+    /// Present when the issue is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<serde_json::Value>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct PullLabel {
     pub name: String,
@@ -390,6 +403,8 @@ pub struct Forge {
     pub stats: ForgeStats,
     /// App mode: credentials and token caches.
     app: Option<app::AppAuth>,
+    /// Who upkeep writes as, once asked ([`Forge::login`]).
+    login: Mutex<Option<String>>,
 }
 
 /// Paces content-creating requests: GitHub allows about 80 a minute. A
@@ -487,6 +502,7 @@ impl Forge {
             pacer: Pacer::new(),
             stats: ForgeStats::default(),
             app: None,
+            login: Mutex::default(),
         })
     }
 
@@ -1139,6 +1155,111 @@ impl Forge {
             format!("comment on {repo}#{number}"),
         )
         .await
+    }
+
+    /// The login upkeep writes as: the token's user (`GET /user`), or in
+    /// App mode the app's bot (`{slug}[bot]`, from `GET /app`). Asked once.
+    pub async fn login(&self) -> Result<String, ForgeError> {
+        if let Some(known) = self.login.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(known);
+        }
+        let login = match &self.app {
+            Some(app) => {
+                #[derive(serde::Deserialize)]
+                struct Raw {
+                    slug: Option<String>,
+                }
+                let what = "the app";
+                let auth = Auth {
+                    header: Some(app.jwt_header()?),
+                    scope: Scope::App,
+                };
+                let reply = self
+                    .send_with(Method::GET, "/app", None, None, what, &auth)
+                    .await?;
+                let slug = decode::<Raw>(&reply.body, what)?
+                    .slug
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| ForgeError::AppAuth("GET /app named no slug".into()))?;
+                format!("{slug}[bot]")
+            }
+            None => {
+                #[derive(serde::Deserialize)]
+                struct Raw {
+                    login: String,
+                }
+                let what = "the token's user";
+                let auth = self.authorization("/user").await?;
+                let reply = self.get_cached("/user", what, &auth).await?;
+                decode::<Raw>(&reply.body, what)?.login
+            }
+        };
+        *self.login.lock().unwrap_or_else(|e| e.into_inner()) = Some(login.clone());
+        Ok(login)
+    }
+
+    /// The open issues of `repo` opened by `creator` (pull requests, which
+    /// GitHub lists too, left out), newest first, up to 10 pages of 100.
+    pub async fn open_issues_by(
+        &self,
+        repo: &RepoName,
+        creator: &str,
+    ) -> Result<Vec<Issue>, ForgeError> {
+        let what = format!("open issues of {repo}");
+        let first = format!(
+            "/repos/{repo}/issues?state=open&creator={}&per_page=100",
+            url::form_urlencoded::byte_serialize(creator.as_bytes()).collect::<String>()
+        );
+        let all: Vec<Issue> = self.collect_pages(&first, &what, 10).await?;
+        Ok(all
+            .into_iter()
+            .filter(|i| i.pull_request.is_none())
+            .collect())
+    }
+
+    /// Opens an issue.
+    pub async fn create_issue(
+        &self,
+        repo: &RepoName,
+        title: &str,
+        body: &str,
+    ) -> Result<Issue, ForgeError> {
+        let what = format!("new issue on {repo}");
+        let reply = self
+            .write(
+                Method::POST,
+                &format!("/repos/{repo}/issues"),
+                Some(&serde_json::json!({ "title": title, "body": body })),
+                &what,
+            )
+            .await?;
+        decode(&reply.body, &what)
+    }
+
+    /// Changes an issue's title or body.
+    pub async fn update_issue(
+        &self,
+        repo: &RepoName,
+        number: u64,
+        title: Option<&str>,
+        body: Option<&str>,
+    ) -> Result<Issue, ForgeError> {
+        let what = format!("issue {repo}#{number}");
+        let mut patch = serde_json::Map::new();
+        for (k, v) in [("title", title), ("body", body)] {
+            if let Some(v) = v {
+                patch.insert(k.into(), v.into());
+            }
+        }
+        let reply = self
+            .write(
+                Method::PATCH,
+                &format!("/repos/{repo}/issues/{number}"),
+                Some(&patch.into()),
+                &what,
+            )
+            .await?;
+        decode(&reply.body, &what)
     }
 
     /// A POST whose answer is not needed.

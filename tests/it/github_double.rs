@@ -534,7 +534,7 @@ async fn enterprise_server_lives_under_api_v3() {
 async fn unexpected_requests_fail_the_test() {
     let gh = GitHubDouble::start();
     let octo = gh.client(TOKEN);
-    let (status, _, body) = raw_get(&octo, &gh, "/user?per_page=1", None).await;
+    let (status, _, body) = raw_get(&octo, &gh, "/user/repos?per_page=1", None).await;
     assert_eq!(status, 404);
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&body).unwrap(),
@@ -548,7 +548,7 @@ async fn unexpected_requests_fail_the_test() {
     assert_eq!(gh.stats().unexpected, 2);
 
     let asserted = catch_unwind(AssertUnwindSafe(|| gh.assert_no_unexpected())).unwrap_err();
-    assert!(panic_message(asserted).contains("unexpected request: GET /user?per_page=1"));
+    assert!(panic_message(asserted).contains("unexpected request: GET /user/repos?per_page=1"));
     let dropped = catch_unwind(AssertUnwindSafe(move || drop(gh))).unwrap_err();
     assert!(panic_message(dropped).contains("unexpected request: POST /rate_limit"));
 }

@@ -5,6 +5,7 @@ mod architecture;
 mod bump;
 mod catalog;
 mod check;
+mod dashboard;
 mod fuzz;
 mod git;
 mod github_double;

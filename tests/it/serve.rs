@@ -884,7 +884,8 @@ fn deploy_files_are_complete() {
             "installation_repositories",
             "push",
             "pull_request",
-            "issue_comment"
+            "issue_comment",
+            "issues"
         ]
     );
 

@@ -165,7 +165,7 @@ fn missing_default_file_means_defaults_but_a_named_missing_file_is_an_error() {
 fn unknown_top_level_key_points_at_the_key() {
     assert_eq!(
         one_error("pull_requests:\n  group: wave\ncolour: red\n"),
-        "upkeep.yml:3:1: unknown field `colour`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`"
+        "upkeep.yml:3:1: unknown field `colour`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`, `dashboard`"
     );
 }
 
@@ -579,7 +579,7 @@ fn yaml_syntax_error_names_line_and_column() {
 fn a_document_that_is_not_a_mapping() {
     assert_eq!(
         one_error("- repositories\n"),
-        "upkeep.yml:1:1: expected a mapping of sections (`repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`), found a sequence"
+        "upkeep.yml:1:1: expected a mapping of sections (`repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`, `dashboard`), found a sequence"
     );
     assert_eq!(
         one_error("slack: {}\n---\nschedule: {}\n"),
@@ -600,7 +600,7 @@ fn crlf_and_bom_files_load_with_true_positions() {
     assert!(load(bom, &[]).unwrap().slack.digest.is_some());
     assert_eq!(
         one_error("\u{feff}colour: red\r\n"),
-        "upkeep.yml:1:1: unknown field `colour`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`"
+        "upkeep.yml:1:1: unknown field `colour`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`, `dashboard`"
     );
     assert_eq!(
         one_error("\u{feff}pull_requests:\r\n  group: wave\r\n  minimum_release_age: 2x\r\n"),
@@ -634,7 +634,7 @@ fn files_on_disk_resolve_paths_and_name_themselves() {
     assert_eq!(
         err.to_string(),
         format!(
-            "{}:3:5: unknown field `branchh`, expected one of `github`, `path`, `branch`, `environments`, `devnets`, `pull_requests`, `rollout`; did you mean `branch`?",
+            "{}:3:5: unknown field `branchh`, expected one of `github`, `path`, `branch`, `environments`, `devnets`, `pull_requests`, `rollout`, `dashboard`; did you mean `branch`?",
             file.display()
         )
     );

@@ -53,6 +53,7 @@ OPERATIONS=(
   issues/remove-label
   issues/set-labels
   issues/update
+  issues/list-for-repo
   issues/update-comment
   pulls/create
   pulls/get
@@ -62,6 +63,7 @@ OPERATIONS=(
   pulls/request-reviewers
   pulls/update
   rate-limit/get
+  users/get-authenticated
   repos/compare-commits
   repos/create-commit-comment
   repos/get

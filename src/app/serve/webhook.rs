@@ -147,6 +147,13 @@ pub enum Event {
         branch: String,
         merged: bool,
     },
+    /// A person ticked a box on upkeep's dependency dashboard issue: plan
+    /// the repository again now, acting on the ticked boxes.
+    DashboardEdited {
+        installation: Option<u64>,
+        repo: RepoName,
+        number: u64,
+    },
     /// A command from a user with write access.
     Command {
         installation: Option<u64>,
@@ -164,6 +171,7 @@ impl Event {
             Event::Installed { installation, .. } => Some(*installation),
             Event::Push { installation, .. }
             | Event::PullClosed { installation, .. }
+            | Event::DashboardEdited { installation, .. }
             | Event::Command { installation, .. } => *installation,
         }
     }
@@ -247,6 +255,29 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Option<Event>, PayloadError> {
                     merged: p.pull_request.merged.unwrap_or(false)
                         || p.pull_request.merged_at.is_some(),
                 }),
+                _ => None,
+            }
+        }
+        // An edit of the dashboard by a person (not a bot) that leaves a
+        // box ticked. upkeep's own edits never hold a ticked box, so they
+        // start nothing.
+        "issues" => {
+            let p: IssuesPayload = serde_json::from_slice(body).map_err(fail)?;
+            let body = p.issue.body.as_deref().unwrap_or_default();
+            let person = p.sender.r#type.as_deref() != Some("Bot");
+            match (p.action.as_str(), p.repository.full_name.parse()) {
+                ("edited", Ok(repo))
+                    if person
+                        && p.issue.pull_request.is_none()
+                        && crate::domain::dashboard::is_dashboard(body)
+                        && !crate::domain::dashboard::ticked(body).is_empty() =>
+                {
+                    Some(Event::DashboardEdited {
+                        installation: p.installation.map(|i| i.id),
+                        repo,
+                        number: p.issue.number,
+                    })
+                }
                 _ => None,
             }
         }
@@ -430,6 +461,16 @@ struct Comment {
     body: Option<String>,
     user: User,
     author_association: String,
+}
+
+#[derive(Deserialize)]
+struct IssuesPayload {
+    action: String,
+    issue: Issue,
+    sender: User,
+    repository: RepoRef,
+    #[serde(default)]
+    installation: Option<InstallationRef>,
 }
 
 #[derive(Deserialize)]

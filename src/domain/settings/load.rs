@@ -248,6 +248,7 @@ impl Reader<'_> {
                 "rollout" => raw.rollout = self.one(value, &at).flatten(),
                 "prometheus" => raw.prometheus = self.one(value, &at).flatten(),
                 "forks" => raw.forks = self.one(value, &at).flatten(),
+                "dashboard" => raw.dashboard = self.one(value, &at).flatten(),
                 _ => self
                     .issues
                     .push(Issue::key(at, unknown_field(&name, SECTIONS))),
@@ -462,7 +463,7 @@ mod tests {
         assert_eq!(
             errors("Pull_Requests: {}\n", &[]),
             [
-                "s.yml:1:1: unknown field `Pull_Requests`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`"
+                "s.yml:1:1: unknown field `Pull_Requests`, expected one of `repositories`, `upstreams`, `pull_requests`, `registries`, `slack`, `schedule`, `rules`, `rollout`, `prometheus`, `forks`, `dashboard`"
             ]
         );
     }

@@ -46,6 +46,9 @@ pub struct RawSettings {
     /// Per fork (any of its names, `Glamsterdam`, `Gloas`): facts that win
     /// over the fork schedule and release notes for `upkeep readiness`.
     pub forks: Option<BTreeMap<String, RawFork>>,
+    /// Keep a "Dependency dashboard" issue in each repository (default
+    /// true; `upkeep run` and `serve` write it, `plan` and `check` never).
+    pub dashboard: Option<bool>,
 }
 
 /// What the settings say about one fork.
@@ -125,6 +128,7 @@ pub(crate) const SECTIONS: &[&str] = &[
     "rollout",
     "prometheus",
     "forks",
+    "dashboard",
 ];
 
 /// Keys whose environment override is a comma-separated list.
@@ -163,6 +167,9 @@ pub struct RawRepository {
     /// This repository's rollout defaults: `soak` replaces `rollout.soak`,
     /// `windows` and `timezone` apply to its environments that set none.
     pub rollout: Option<RawRepoRollout>,
+    /// Keep a "Dependency dashboard" issue in this repository (default: the
+    /// top-level `dashboard`, itself true by default).
+    pub dashboard: Option<bool>,
 }
 
 /// What a repository's owners decide about its pull requests.

@@ -125,6 +125,7 @@ pub fn load_repo_file(
             base.environments.clone()
         },
         overrides: base.overrides.over(&own.overrides),
+        dashboard: raw.dashboard.or(base.dashboard),
         ..base.clone()
     };
     merged.inherit();
@@ -254,6 +255,7 @@ mod tests {
                 devnets: Some(vec!["devnet-7".into()]),
                 ..RepoOverrides::default()
             },
+            dashboard: None,
         }
     }
 
@@ -285,7 +287,7 @@ mod tests {
         let cases = [
             (
                 "branch: main\nlabels: [x]\n",
-                "2:1: unknown field `labels`, expected one of `github`, `path`, `branch`, `environments`, `devnets`, `pull_requests`, `rollout`",
+                "2:1: unknown field `labels`, expected one of `github`, `path`, `branch`, `environments`, `devnets`, `pull_requests`, `rollout`, `dashboard`",
             ),
             (
                 "environments:\n  - name: a\n    paths: [\"envs/[a\"]\n",

@@ -39,6 +39,8 @@ pub struct Settings {
     /// Minimum fork-ready versions set by the operator (`forks:`), in the
     /// order written.
     pub fork_minimums: Vec<ForkMinimum>,
+    /// `dashboard:` at the top level; `None` when not written (true).
+    pub dashboard: Option<bool>,
 }
 
 /// `forks: {<fork>: {minimum: {<owner/name>: <version>}}}`: one entry.
@@ -130,6 +132,9 @@ pub struct Repository {
     /// What the repository's owners set over the global settings (its
     /// `repositories[]` entry, then its `.github/upkeep.yml`).
     pub overrides: RepoOverrides,
+    /// `dashboard:` of its entry (or `.github/upkeep.yml`); `None`: the
+    /// top-level setting.
+    pub dashboard: Option<bool>,
 }
 
 /// The repository-owner keys of a `repositories[]` entry (or
@@ -188,7 +193,13 @@ impl Repository {
             branch: None,
             environments: Vec::new(),
             overrides: RepoOverrides::default(),
+            dashboard: None,
         }
+    }
+
+    /// Whether upkeep keeps a dependency dashboard issue here.
+    pub fn dashboard(&self, settings: &Settings) -> bool {
+        self.dashboard.or(settings.dashboard).unwrap_or(true)
     }
 
     /// The first environment (in the order written) whose globs match

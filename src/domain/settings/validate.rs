@@ -185,6 +185,7 @@ pub(crate) fn validate(raw: &RawSettings, base: Option<&Path>) -> (Settings, Vec
             .as_ref()
             .map(|f| v.fork_minimums(f))
             .unwrap_or_default(),
+        dashboard: raw.dashboard,
     };
     if settings.prometheus.is_none() && raw.prometheus.is_none() {
         for (i, repo) in raw
@@ -471,6 +472,7 @@ impl Validator {
                     branch: repo.branch.clone(),
                     environments,
                     overrides,
+                    dashboard: repo.dashboard,
                 };
                 repository.inherit();
                 out.push(repository);

@@ -160,7 +160,7 @@ pub use apps::{AppModel, AppStats, generate_keys, test_keys};
 pub use checks::Protection;
 pub use pulls::{Comment, DEFAULT_LOGIN, Label, NewPull, PullRequest, PullView};
 pub use state::{
-    Bucket, Caller, HoldGate, NewRelease, Problem, Recorded, Release, Repo, State, Stats,
+    Bucket, Caller, HoldGate, Issue, NewRelease, Problem, Recorded, Release, Repo, State, Stats,
 };
 use std::sync::Arc;
 

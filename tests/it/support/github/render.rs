@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::checks::{CheckRun, CommitStatus, Gate};
 use super::git::{CommitInfo, DiffStats, Person, TreeEntry};
 use super::pulls::{Comment, Label, PullRequest};
-use super::state::{Bucket, Release, Repo, User};
+use super::state::{Bucket, Issue, Release, Repo, User};
 
 /// Where the double lives: `api` is the REST root (`…/api/v3` in Enterprise
 /// mode), `web` the host's root (html and clone URLs).
@@ -478,6 +478,49 @@ pub(super) fn issue(repo: &Repo, pull: &PullRequest, ctx: &PullContext, urls: &U
         "updated_at": time(pull.updated_at),
         "draft": pull.draft,
         "author_association": author_association(repo, &pull.author),
+        "reactions": reactions(&format!("{issue_api}/reactions")),
+    })
+}
+
+/// `issue` for a plain issue (no `pull_request` key).
+pub(super) fn plain_issue(
+    repo: &Repo,
+    issue: &Issue,
+    author: &User,
+    labels: Vec<Value>,
+    comments: usize,
+    urls: &Urls,
+) -> Value {
+    let (api, html) = repo_urls(repo, urls);
+    let n = issue.number;
+    let issue_api = format!("{api}/issues/{n}");
+    json!({
+        "id": issue.id,
+        "node_id": format!("I_kwDO{:08}", issue.id),
+        "url": issue_api,
+        "repository_url": api,
+        "labels_url": format!("{issue_api}/labels{{/name}}"),
+        "comments_url": format!("{issue_api}/comments"),
+        "events_url": format!("{issue_api}/events"),
+        "timeline_url": format!("{issue_api}/timeline"),
+        "html_url": format!("{html}/issues/{n}"),
+        "number": n,
+        "state": if issue.open { "open" } else { "closed" },
+        "state_reason": if issue.open { Value::Null } else { json!("completed") },
+        "title": issue.title,
+        "body": issue.body,
+        "user": user(author, urls),
+        "labels": labels,
+        "assignee": null,
+        "assignees": [],
+        "milestone": null,
+        "locked": false,
+        "active_lock_reason": null,
+        "comments": comments,
+        "closed_at": issue.closed_at.map(time),
+        "created_at": time(issue.created_at),
+        "updated_at": time(issue.updated_at),
+        "author_association": author_association(repo, &issue.author),
         "reactions": reactions(&format!("{issue_api}/reactions")),
     })
 }

@@ -86,6 +86,8 @@ const fn delete(pattern: &'static str, operation: &'static str, handler: Handler
 
 pub(super) const ROUTES: &[Route] = &[
     get("/rate_limit", "rate-limit/get", meta::rate_limit),
+    get("/user", "users/get-authenticated", meta::authenticated_user),
+    get("/app", "apps/get-authenticated", meta::authenticated_app),
     // GitHub Apps (`apps.rs`): JWT routes and the installation's repositories.
     get(
         "/app/installations",
@@ -170,11 +172,32 @@ pub(super) const ROUTES: &[Route] = &[
         "pulls/request-reviewers",
         pulls::request_reviewers,
     ),
-    // Pull requests as issues: labels, assignees, comments.
+    // Issues (plain ones, and pull requests as issues): list, create,
+    // update, get; labels, assignees, comments.
+    get(
+        "/repos/{owner}/{repo}/issues",
+        "issues/list-for-repo",
+        issues::list,
+    ),
+    get(
+        "/repositories/{repository_id}/issues",
+        "issues/list-for-repo",
+        issues::list,
+    ),
+    post(
+        "/repos/{owner}/{repo}/issues",
+        "issues/create",
+        issues::create,
+    ),
+    patch(
+        "/repos/{owner}/{repo}/issues/{issue_number}",
+        "issues/update",
+        issues::update,
+    ),
     get(
         "/repos/{owner}/{repo}/issues/{issue_number}",
         "issues/get",
-        issues::get,
+        issues::get_any,
     ),
     get(
         "/repos/{owner}/{repo}/issues/{issue_number}/labels",

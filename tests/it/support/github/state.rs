@@ -87,6 +87,8 @@ pub struct Repo {
     pub labels: Vec<Label>,
     /// By number (issues and pull requests share the sequence).
     pub pulls: Vec<PullRequest>,
+    /// Plain issues (not pull requests), by number.
+    pub issues: Vec<Issue>,
     /// On issues and pull requests, oldest first.
     pub comments: Vec<Comment>,
     /// The number the next pull request gets.
@@ -102,6 +104,29 @@ pub struct Repo {
     /// Branch protection by branch name.
     pub protections: BTreeMap<String, Protection>,
     pub(super) seed_default_labels: bool,
+}
+
+/// A plain issue (numbered in the sequence pull requests share).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub id: u64,
+    pub number: u64,
+    pub title: String,
+    pub body: Option<String>,
+    /// Login of the author.
+    pub author: String,
+    pub open: bool,
+    /// Label ids, in the order added.
+    pub labels: Vec<u64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Repo {
+    pub fn issue(&self, number: u64) -> Option<&Issue> {
+        self.issues.iter().find(|i| i.number == number)
+    }
 }
 
 /// A comment on a commit (not on a line of it).
@@ -132,6 +157,7 @@ impl Repo {
             branches: BTreeMap::new(),
             labels: Vec::new(),
             pulls: Vec::new(),
+            issues: Vec::new(),
             comments: Vec::new(),
             next_number: 1,
             api_commits: BTreeSet::new(),
@@ -610,6 +636,7 @@ impl State {
                 repo.releases = std::mem::take(&mut old.releases);
                 repo.labels = std::mem::take(&mut old.labels);
                 repo.pulls = std::mem::take(&mut old.pulls);
+                repo.issues = std::mem::take(&mut old.issues);
                 repo.comments = std::mem::take(&mut old.comments);
                 repo.next_number = old.next_number;
                 repo.api_commits = std::mem::take(&mut old.api_commits);

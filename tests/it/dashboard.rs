@@ -1,0 +1,535 @@
+//! The dependency dashboard issue end to end: `upkeep run` (job mode) and
+//! `upkeep serve` against the GitHub double and a real git remote, with
+//! time moved by `UPKEEP_NOW`. The issue is created once, found again by
+//! its marker, edited only when its content changes, and its ticked boxes
+//! (open now, rebase, roll back, retry) are acted on.
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+
+use crate::serve::{SECRET, Served, wait_for};
+use crate::support::git_http::GitServer;
+use crate::support::github::{Caller, GitHubDouble, Issue, NewRelease, Repo};
+use crate::support::{stderr, stdout, upkeep_env};
+
+const TOKEN: &str = "ghp_dashboard_token_0123456789";
+const REPO: &str = "acme/deploy";
+const HOODI_FILE: &str = "envs/hoodi/values.yaml";
+const MAINNET_FILE: &str = "envs/mainnet/values.yaml";
+const VALUES: &str = "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0 # consensus\n";
+const MARKER: &str = "<!-- upkeep:dashboard -->";
+
+struct World {
+    dir: tempfile::TempDir,
+    gh: GitHubDouble,
+    git: GitServer,
+    now: RefCell<DateTime<Utc>>,
+}
+
+/// Monday 2027-01-04 10:00 UTC.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2027, 1, 4, 10, 0, 0).unwrap()
+}
+
+fn hours(h: i64) -> Duration {
+    Duration::hours(h)
+}
+
+impl World {
+    /// Two waves (hoodi, then mainnet after a 24 h soak) of lighthouse
+    /// v6.0.0 -> v7.0.0; `extra` top-level YAML, `files` more files.
+    fn new(extra: &str, files: &[(&str, &str)]) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let gh = GitHubDouble::start();
+        let git = GitServer::start("x-access-token", TOKEN);
+        let mut all = vec![(HOODI_FILE, VALUES), (MAINNET_FILE, VALUES)];
+        all.extend_from_slice(files);
+        git.create_repo("deploy", &all);
+        gh.add_repo(
+            Repo::new(REPO)
+                .default_branch("main")
+                .clone_url(&git.url("deploy"))
+                .git_dir(git.bare_path("deploy")),
+        );
+        gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
+        gh.add_release("sigp/lighthouse", "v6.0.0");
+        gh.add_release(
+            "sigp/lighthouse",
+            NewRelease::new("v7.0.0").body("Bug fixes."),
+        );
+        let settings = format!(
+            "repositories:\n  - github: {REPO}\n    environments:\n\
+             \x20     - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: devnet-h\n        wave: 1\n\
+             \x20     - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: devnet-m\n        wave: 2\n\
+             registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n\
+             rollout:\n  soak: 24h\n{extra}"
+        );
+        std::fs::write(dir.path().join("upkeep.yml"), settings).unwrap();
+        let w = World {
+            dir,
+            gh,
+            git,
+            now: RefCell::new(t0()),
+        };
+        w.at(t0());
+        w
+    }
+
+    fn at(&self, t: DateTime<Utc>) {
+        *self.now.borrow_mut() = t;
+        self.gh.set_time(t);
+    }
+
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("UPKEEP_GITHUB_API_URL", self.gh.url().to_string()),
+            ("UPKEEP_GITHUB_TOKEN", TOKEN.to_string()),
+            ("UPKEEP_GITHUB_WEBHOOK_SECRET", SECRET.to_string()),
+            (
+                "UPKEEP_STATE",
+                self.dir.path().join("state.sqlite3").display().to_string(),
+            ),
+            (
+                "UPKEEP_CACHE_DIR",
+                self.dir.path().join("cache").display().to_string(),
+            ),
+            ("UPKEEP_NOW", self.now.borrow().to_rfc3339()),
+        ]
+    }
+
+    fn upkeep(&self, args: &[&str]) -> (String, String, i32) {
+        let env = self.env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let out = upkeep_env(self.dir.path(), args, &env);
+        let (o, e) = (stdout(&out), stderr(&out));
+        assert!(!o.contains(TOKEN) && !e.contains(TOKEN), "token leaked");
+        (o, e, out.status.code().unwrap())
+    }
+
+    /// `upkeep run`, which must succeed.
+    fn run(&self) -> String {
+        let (out, err, code) = self.upkeep(&["run"]);
+        assert_eq!(code, 0, "{out}\n{err}");
+        out
+    }
+
+    /// The repository's plain issues.
+    fn issues(&self) -> Vec<Issue> {
+        self.gh
+            .with_state(|s| s.repo(REPO).map(|r| r.issues.clone()).unwrap_or_default())
+    }
+
+    /// The one dashboard issue's body.
+    fn dashboard(&self) -> String {
+        let issues = self.issues();
+        assert_eq!(issues.len(), 1, "exactly one dashboard: {issues:?}");
+        assert_eq!(issues[0].title, "Dependency dashboard");
+        assert_eq!(issues[0].author, "upkeep[bot]");
+        issues[0].body.clone().unwrap_or_default()
+    }
+
+    /// A person ticks the box whose line contains `words`.
+    fn tick(&self, words: &str) -> String {
+        let body = self.dashboard();
+        let line = body
+            .lines()
+            .find(|l| l.contains("- [ ]") && l.contains(words))
+            .unwrap_or_else(|| panic!("no box {words:?} in\n{body}"))
+            .to_string();
+        let ticked = body.replace(&line, &line.replace("- [ ]", "- [x]"));
+        self.gh.with_state(|s| {
+            s.repo_mut(REPO).unwrap().issues[0].body = Some(ticked.clone());
+        });
+        ticked
+    }
+
+    fn dashboard_writes(&self) -> usize {
+        self.gh.requests_for("issues/create").len() + self.gh.requests_for("issues/update").len()
+    }
+}
+
+#[test]
+fn the_dashboard_is_created_once_and_edited_only_when_it_changes() {
+    let w = World::new("", &[]);
+    w.run();
+    let body = w.dashboard();
+    assert!(body.starts_with(MARKER), "{body}");
+    assert!(body.contains("## Fork readiness"), "{body}");
+    assert!(
+        body.find("## Fork readiness") < body.find("## Due"),
+        "readiness leads\n{body}"
+    );
+    assert!(body.contains("### `sigp/lighthouse` `v7.0.0`"), "{body}");
+    assert!(body.contains("- wave 2 (`mainnet`): pending"), "{body}");
+    assert_eq!(w.gh.requests_for("issues/create").len(), 1);
+
+    // The next pass reads the pull request it opened back from GitHub.
+    w.gh.clear_requests();
+    w.at(t0() + Duration::minutes(10));
+    w.run();
+    assert_eq!(w.gh.requests_for("issues/create").len(), 0);
+    let body = w.dashboard();
+    assert!(body.contains("- wave 1 (`hoodi`): open"), "{body}");
+    assert!(body.contains("- [ ] rebase #1"), "{body}");
+
+    // Nothing changed: found again by its marker, not written.
+    w.gh.clear_requests();
+    w.at(t0() + Duration::minutes(20));
+    w.run();
+    assert_eq!(w.dashboard_writes(), 0, "{:?}", w.gh.requests());
+    assert_eq!(w.gh.stats().writes, 0);
+    let list = w.gh.requests_for("issues/list-for-repo");
+    assert!(!list.is_empty());
+    assert!(
+        list.iter().all(|r| r
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains("creator=upkeep%5Bbot%5D"))),
+        "only upkeep's own issues are read: {:?}",
+        list.iter().map(|r| &r.query).collect::<Vec<_>>()
+    );
+
+    // Wave 1 merges: the next pass edits the same issue.
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(2));
+    w.gh.clear_requests();
+    w.run();
+    assert_eq!(w.gh.requests_for("issues/create").len(), 0);
+    assert_eq!(w.gh.requests_for("issues/update").len(), 1);
+    let body = w.dashboard();
+    assert!(body.contains("- wave 1 (`hoodi`): soaking"), "{body}");
+    assert!(body.contains("- [ ] open wave 2 now"), "{body}");
+    assert!(body.contains("- [ ] roll back #1"), "{body}");
+
+    // `plan` and `run --dry-run` never write it.
+    w.gh.clear_requests();
+    w.at(t0() + hours(3));
+    let (_, err, _) = w.upkeep(&["plan"]);
+    let (_, err2, _) = w.upkeep(&["run", "--dry-run"]);
+    assert_eq!(w.dashboard_writes(), 0, "{err}\n{err2}");
+}
+
+impl World {
+    fn merge(&self, number: u64) {
+        self.gh.merge_pr(REPO, number);
+    }
+}
+
+#[test]
+fn someone_elses_issue_with_the_marker_is_not_the_dashboard() {
+    let w = World::new("", &[]);
+    // A forged dashboard by another user, with a ticked box.
+    w.gh.with_state(|s| {
+        s.user("mallory");
+        let repo = s.repo_mut(REPO).unwrap();
+        let number = repo.next_number;
+        repo.next_number += 1;
+        repo.issues.push(Issue {
+            id: 999_001,
+            number,
+            title: "Dependency dashboard".into(),
+            body: Some(format!(
+                "{MARKER}\n- [x] roll back <!-- upkeep:box rollback 1 -->\n"
+            )),
+            author: "mallory".into(),
+            open: true,
+            labels: Vec::new(),
+            created_at: t0(),
+            updated_at: t0(),
+            closed_at: None,
+        });
+    });
+    w.run();
+    let issues = w.issues();
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    assert!(
+        issues[0]
+            .body
+            .as_deref()
+            .unwrap()
+            .contains("- [x] roll back")
+    );
+    assert_eq!(issues[1].author, "upkeep[bot]");
+}
+
+#[test]
+fn dashboard_false_writes_no_issue_at_the_top_level_or_in_the_repository_file() {
+    let w = World::new("dashboard: false\n", &[]);
+    w.run();
+    assert!(w.issues().is_empty());
+    assert!(w.gh.requests_for("issues/list-for-repo").is_empty());
+
+    let w = World::new("", &[(".github/upkeep.yml", "dashboard: false\n")]);
+    w.run();
+    assert!(w.issues().is_empty(), "{:?}", w.issues());
+    assert!(!w.gh.pulls(REPO).is_empty(), "pull requests still open");
+}
+
+#[test]
+fn open_now_opens_wave_two_before_its_soak_and_the_box_comes_back_unticked() {
+    let w = World::new("", &[]);
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(2));
+    w.run();
+    assert!(w.gh.pulls(REPO).iter().all(|p| p.number == 1), "soaking");
+    w.tick("open wave 2 now");
+
+    w.at(t0() + hours(3));
+    let out = w.run();
+    let mainnet: Vec<_> =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .filter(|p| p.labels.iter().any(|l| l == "mainnet"))
+            .collect();
+    assert_eq!(mainnet.len(), 1, "opened ahead of the soak\n{out}");
+    assert_eq!(
+        w.git_show(&mainnet[0].head, MAINNET_FILE),
+        VALUES.replace("v6.0.0", "v7.0.0")
+    );
+    let body = w.dashboard();
+    assert!(!body.contains("- [x]"), "{body}");
+    assert!(
+        !body.contains("open wave 2 now (skip"),
+        "not offered again: {body}"
+    );
+    assert!(body.contains("## Done from this dashboard"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "- open wave 2 of `sigp/lighthouse` `v7.0.0` now: pull request opened (#{})",
+            mainnet[0].number
+        )),
+        "{body}"
+    );
+}
+
+impl World {
+    fn git_show(&self, rev: &str, path: &str) -> String {
+        let bare = self.git.bare_path("deploy");
+        let out = std::process::Command::new("git")
+            .args([
+                "--git-dir",
+                bare.to_str().unwrap(),
+                "show",
+                &format!("{rev}:{path}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+#[test]
+fn roll_back_opens_a_rollback_pull_request() {
+    let w = World::new("", &[]);
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(2));
+    w.run();
+    w.tick("roll back #1");
+    w.at(t0() + hours(3));
+    w.run();
+    let rollbacks: Vec<_> =
+        w.gh.pulls(REPO)
+            .into_iter()
+            .filter(|p| p.labels.iter().any(|l| l == "rollback"))
+            .collect();
+    assert_eq!(rollbacks.len(), 1, "{:?}", w.gh.pulls(REPO));
+    assert_eq!(w.git_show(&rollbacks[0].head, HOODI_FILE), VALUES);
+    let body = w.dashboard();
+    assert!(!body.contains("- [x]"), "{body}");
+    assert!(
+        body.contains(&format!(
+            "- roll back #1: rollback pull request opened (#{})",
+            rollbacks[0].number
+        )),
+        "{body}"
+    );
+}
+
+#[test]
+fn rebase_rebuilds_the_pull_request_on_the_current_base() {
+    let w = World::new("", &[]);
+    w.run();
+    let before = w.gh.pull(REPO, 1);
+    // Someone pushes an unrelated change to main: the branch stays as it is.
+    w.git
+        .commit("deploy", &[("README.md", "deploy repo\n")], "docs");
+    w.at(t0() + Duration::minutes(30));
+    w.run();
+    assert_eq!(w.gh.pull(REPO, 1).head_sha, before.head_sha, "left alone");
+    w.tick("rebase #1");
+    w.at(t0() + hours(1));
+    w.run();
+    let after = w.gh.pull(REPO, 1);
+    assert_ne!(after.head_sha, before.head_sha, "rebuilt");
+    assert_eq!(w.git_show(&after.head, "README.md"), "deploy repo\n");
+    let body = w.dashboard();
+    assert!(body.contains("rebuilt on the current base"), "{body}");
+    assert!(!body.contains("- [x]"), "{body}");
+}
+
+fn issues_edited(number: u64, body: &str, sender: &str, kind: &str) -> serde_json::Value {
+    json!({
+        "action": "edited",
+        "issue": {"number": number, "title": "Dependency dashboard", "body": body, "state": "open"},
+        "changes": {"body": {"from": ""}},
+        "repository": {"id": 1, "full_name": REPO, "name": "deploy"},
+        "sender": {"login": sender, "type": kind},
+    })
+}
+
+#[test]
+fn serve_acts_on_a_ticked_box_when_the_issue_is_edited() {
+    let w = World::new("", &[]);
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(2));
+    w.run();
+    let env = w.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let served = Served::start(w.dir.path(), &env);
+    let number = w.issues()[0].number;
+
+    // upkeep's own edit (no box ticked) and a bot's edit start nothing.
+    let plain = w.dashboard();
+    assert_eq!(
+        served.webhook(
+            "issues",
+            "d-1",
+            &issues_edited(number, &plain, "alice", "User")
+        ),
+        204
+    );
+    let line = plain
+        .lines()
+        .find(|l| l.contains("- [ ] roll back #1"))
+        .unwrap();
+    let ticked = plain.replace(line, &line.replace("- [ ]", "- [x]"));
+    assert_eq!(
+        served.webhook(
+            "issues",
+            "d-2",
+            &issues_edited(number, &ticked, "ci[bot]", "Bot")
+        ),
+        204
+    );
+    assert!(
+        w.gh.pulls(REPO)
+            .iter()
+            .all(|p| !p.labels.iter().any(|l| l == "rollback"))
+    );
+    // A person's tick: a pass of the repository acts on it.
+    let ticked = w.tick("roll back #1");
+    assert_eq!(
+        served.webhook(
+            "issues",
+            "d-3",
+            &issues_edited(number, &ticked, "alice", "User")
+        ),
+        202
+    );
+    wait_for(
+        120,
+        "the rollback pull request",
+        || served.log(),
+        || {
+            w.gh.pulls(REPO)
+                .iter()
+                .any(|p| p.labels.iter().any(|l| l == "rollback"))
+        },
+    );
+    wait_for(
+        60,
+        "the box unticked",
+        || served.log(),
+        || !w.dashboard().contains("- [x]"),
+    );
+    assert!(
+        w.dashboard()
+            .contains("- roll back #1: rollback pull request opened")
+    );
+    drop(served);
+}
+
+#[test]
+fn a_realistic_dashboard_leads_with_readiness() {
+    // A fork on mainnet's network in 3 days, lighthouse v7.0.0 needed there;
+    // a moving tag (skipped) and a file that does not parse.
+    let w = World::new(
+        "rules:\n  directories: [rules]\n",
+        &[
+            (
+                "envs/hoodi/docker-compose.yml",
+                "services:\n  grafana:\n    image: grafana/grafana:latest\n",
+            ),
+            (
+                "envs/mainnet/broken/values.yaml",
+                "image:\n  repository: sigp/lighthouse\n  tag: [v6.0.0\n",
+            ),
+        ],
+    );
+    let rules = w.dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    let at = (t0() + Duration::days(3)).to_rfc3339();
+    std::fs::write(
+        rules.join("devnet.yml"),
+        format!(
+            "version: 1\nnetworks:\n  - name: devnet-m\n    kind: testnet\nforks:\n  - name: Glamsterdam\n    activations:\n      devnet-m: {{time: {at}}}\n    minimum_versions:\n      sigp/lighthouse:\n        devnet-m: {{version: v7.0.0, source: test}}\n"
+        ),
+    )
+    .unwrap();
+    let (out, err, _) = w.upkeep(&["run"]);
+    w.at(t0() + hours(1));
+    w.merge(1);
+    w.at(t0() + hours(2));
+    let (out2, err2, _) = w.upkeep(&["run"]);
+    let body = w.dashboard();
+    let context = format!("{out}\n{err}\n{out2}\n{err2}\n{body}");
+    assert!(
+        body.contains("- **mainnet: not ready for Glamsterdam"),
+        "{context}"
+    );
+    assert!(
+        body.find("## Fork readiness") < body.find("## Due"),
+        "{context}"
+    );
+    assert!(body.contains("soaking"), "{context}");
+    assert!(body.contains("## Ignored or skipped"), "{context}");
+    assert!(body.contains("## Problems"), "{context}");
+    insta::assert_snapshot!("dashboard_body", body);
+}
+
+#[test]
+fn the_dashboard_setting_defaults_on_and_a_repository_entry_wins() {
+    use std::collections::HashMap;
+    use upkeep::domain::settings::load_str;
+    let s = load_str(
+        "dashboard: false\nrepositories:\n  - github: acme/a\n    dashboard: true\n  - github: acme/b\n",
+        "upkeep.yml",
+        None,
+        &HashMap::new(),
+    )
+    .unwrap();
+    assert!(s.repositories[0].dashboard(&s));
+    assert!(!s.repositories[1].dashboard(&s));
+    let s = load_str(
+        "repositories:\n  - github: acme/a\n",
+        "upkeep.yml",
+        None,
+        &HashMap::new(),
+    )
+    .unwrap();
+    assert!(s.repositories[0].dashboard(&s), "on by default");
+    let e = load_str("dashboard: maybe\n", "upkeep.yml", None, &HashMap::new())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("upkeep.yml:1"), "{e}");
+}
