@@ -261,7 +261,9 @@ async fn roll_out(
                 p.rollback_of.is_none()
                     && matches!(p.state, PullState::Merged { .. })
                     && p.environments.iter().any(|e| e == env)
-                    && p.upgrades.iter().any(|(u, _)| u.eq_ignore_ascii_case(upstream))
+                    && p.upgrades
+                        .iter()
+                        .any(|(u, _)| u.eq_ignore_ascii_case(upstream))
             })
         });
         let referenced = referenced(report, &name, &ctx.catalog);

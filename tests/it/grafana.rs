@@ -14,8 +14,8 @@ use chrono::{TimeZone, Utc};
 use regex::Regex;
 use serde_json::Value;
 
-use upkeep::app::serve::metrics::Metrics;
 use upkeep::app::pipeline::RunReport;
+use upkeep::app::serve::metrics::Metrics;
 use upkeep::domain::evaluate::{Deadline, Finding};
 use upkeep::domain::inventory::{self, Entry, Inventory, Live, LiveView, RunningTag, Status};
 use upkeep::domain::readiness::{Row, State};
@@ -234,13 +234,17 @@ fn the_dashboard_is_one_grafana_imports_with_a_prometheus_input() {
     let d = dashboard();
     assert_eq!(d["uid"], "upkeep");
     assert!(d["title"].as_str().is_some_and(|t| !t.is_empty()));
-    assert!(d["schemaVersion"].as_u64().is_some_and(|v| v >= 39), "{}", d["schemaVersion"]);
+    assert!(
+        d["schemaVersion"].as_u64().is_some_and(|v| v >= 39),
+        "{}",
+        d["schemaVersion"]
+    );
     assert!(d["id"].is_null(), "an exported dashboard has no id");
     let inputs = d["__inputs"].as_array().unwrap();
     assert!(
-        inputs
-            .iter()
-            .any(|i| i["name"] == "DS_PROMETHEUS" && i["pluginId"] == "prometheus" && i["type"] == "datasource"),
+        inputs.iter().any(|i| i["name"] == "DS_PROMETHEUS"
+            && i["pluginId"] == "prometheus"
+            && i["type"] == "datasource"),
         "{inputs:?}"
     );
     let names: Vec<&str> = d["templating"]["list"]
@@ -258,16 +262,26 @@ fn the_dashboard_is_one_grafana_imports_with_a_prometheus_input() {
         .iter()
         .flat_map(|p| p["panels"].as_array().into_iter().flatten());
     for p in d["panels"].as_array().unwrap().iter().chain(nested) {
-        assert!(p["id"].as_u64().is_some_and(|id| ids.insert(id)), "duplicate or missing id: {p}");
+        assert!(
+            p["id"].as_u64().is_some_and(|id| ids.insert(id)),
+            "duplicate or missing id: {p}"
+        );
         let g = &p["gridPos"];
         for k in ["h", "w", "x", "y"] {
             assert!(g[k].is_u64(), "{}: gridPos.{k}", p["title"]);
         }
-        assert!(g["x"].as_u64().unwrap() + g["w"].as_u64().unwrap() <= 24, "{}: wider than the grid", p["title"]);
+        assert!(
+            g["x"].as_u64().unwrap() + g["w"].as_u64().unwrap() <= 24,
+            "{}: wider than the grid",
+            p["title"]
+        );
     }
     for p in panels(&d) {
         let title = &p["title"];
-        assert!(p["description"].as_str().is_some_and(|s| !s.is_empty()), "{title}: no description");
+        assert!(
+            p["description"].as_str().is_some_and(|s| !s.is_empty()),
+            "{title}: no description"
+        );
         assert_eq!(p["datasource"]["uid"], "${DS_PROMETHEUS}", "{title}");
         let targets = p["targets"].as_array().unwrap();
         assert!(!targets.is_empty(), "{title}: no query");
@@ -339,7 +353,8 @@ fn every_dashboard_query_parses_and_reads_only_metrics_upkeep_exports() {
     }
     let selector = Regex::new(r"\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?").unwrap();
     let matcher = Regex::new(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)").unwrap();
-    let grouping = Regex::new(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)").unwrap();
+    let grouping =
+        Regex::new(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)").unwrap();
     let scraped = ["job", "instance"];
     let mut used = BTreeSet::new();
     for (at, expr) in &queries {
@@ -352,13 +367,17 @@ fn every_dashboard_query_parses_and_reads_only_metrics_upkeep_exports() {
             if name == "up" {
                 continue;
             }
-            let labels = exported
-                .get(name)
-                .unwrap_or_else(|| panic!("{at}: {name} is not exported by upkeep serve's /metrics: {expr}"));
+            let labels = exported.get(name).unwrap_or_else(|| {
+                panic!("{at}: {name} is not exported by upkeep serve's /metrics: {expr}")
+            });
             // Families the fixture cannot fill (GitHub's answers) have no
             // sample to read their labels from.
             let Some(labels) = labels else { continue };
-            for m in c.get(2).into_iter().flat_map(|s| matcher.captures_iter(s.as_str())) {
+            for m in c
+                .get(2)
+                .into_iter()
+                .flat_map(|s| matcher.captures_iter(s.as_str()))
+            {
                 assert!(
                     labels.contains(&m[1]) || scraped.contains(&&m[1]),
                     "{at}: {name} has no label {} (it has {labels:?}): {expr}",
@@ -375,7 +394,9 @@ fn every_dashboard_query_parses_and_reads_only_metrics_upkeep_exports() {
             for label in g[1].split(',').map(str::trim).filter(|l| !l.is_empty()) {
                 assert!(
                     scraped.contains(&label)
-                        || names.iter().any(|n| exported[n].as_ref().is_none_or(|l| l.contains(label))),
+                        || names
+                            .iter()
+                            .any(|n| exported[n].as_ref().is_none_or(|l| l.contains(label))),
                     "{at}: no metric of the query has the label {label}: {expr}"
                 );
             }

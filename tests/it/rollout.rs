@@ -1193,15 +1193,15 @@ fn the_last_wave_shows_the_layer_merged_first_waiting_for_its_partner() {
         .body
         .unwrap_or_default();
     println!("{body}");
-    assert!(body.contains("| 2 | mainnet | **this pull request** |"), "{body}");
+    assert!(
+        body.contains("| 2 | mainnet | **this pull request** |"),
+        "{body}"
+    );
     // lighthouse merges: both rollouts are done, nothing is left in flight.
     w.at(t0() + hours(28));
     w.merge(lh.number);
     w.at(t0() + hours(29));
     w.run();
     let s = w.status();
-    assert!(
-        s["rollouts"].as_array().unwrap().is_empty(),
-        "{s:#}"
-    );
+    assert!(s["rollouts"].as_array().unwrap().is_empty(), "{s:#}");
 }

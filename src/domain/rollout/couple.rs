@@ -294,10 +294,11 @@ mod tests {
             ],
         )];
         assert!(Couples::from_rows(&rows, "acme/eth").is_empty());
-        let c = Couples::from_rows_moved(&rows, "acme/eth", |env, up| {
-            env == "mainnet" && up == EL
-        });
-        assert_eq!(c.partners("mainnet", EL), [(CL.into(), "Glamsterdam".into())]);
+        let c = Couples::from_rows_moved(&rows, "acme/eth", |env, up| env == "mainnet" && up == EL);
+        assert_eq!(
+            c.partners("mainnet", EL),
+            [(CL.into(), "Glamsterdam".into())]
+        );
         // Nobody waits for the layer already moved.
         assert!(c.partners("mainnet", CL).is_empty());
         // Ready without upkeep: no partner.

@@ -417,8 +417,9 @@ fn hold_coupled(inputs: &Inputs<'_>, findings: &mut [Finding], decision: &mut De
         };
         let (upstream, env) = (f.upstream.clone(), env.clone());
         if let Some(r) = findings[i].rollout.as_mut() {
-            r.reason
-                .push_str(&format!("; opens alone: the deadline leaves no time for {why}"));
+            r.reason.push_str(&format!(
+                "; opens alone: the deadline leaves no time for {why}"
+            ));
         }
         if !told.insert((upstream.clone(), env.clone())) {
             continue;
@@ -655,10 +656,7 @@ fn settled(
         let until = merged.map(|m| m + chrono::Duration::from_std(soak).unwrap_or_default());
         let soaking = until.is_some_and(|u| u > inputs.now);
         let (state, reason) = match &coupled {
-            Some(why) => (
-                WaveState::Open,
-                coupled_reason(why, *wave == last),
-            ),
+            Some(why) => (WaveState::Open, coupled_reason(why, *wave == last)),
             None if soaking => (WaveState::Soaking, format!("soaking until {}", at(until))),
             None => (WaveState::Done, "done".into()),
         };
@@ -666,11 +664,7 @@ fn settled(
             wave: *wave,
             environments: names,
             state,
-            merged_at: if coupled.is_some() {
-                None
-            } else {
-                merged
-            },
+            merged_at: if coupled.is_some() { None } else { merged },
             soak,
             opens_at: if state == WaveState::Soaking {
                 until
@@ -1813,10 +1807,9 @@ mod tests {
             "ethereum/go-ethereum v7.0.0 opens in hoodi without its coupled partner: the deadline leaves no time for waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi): sigp/lighthouse v7.0.0 is not published in its registry yet"
         );
         assert!(
-            c.rollout_of(EL, "mainnet")
-                .unwrap()
-                .reason
-                .contains("; opens alone: the deadline leaves no time for waiting for sigp/lighthouse"),
+            c.rollout_of(EL, "mainnet").unwrap().reason.contains(
+                "; opens alone: the deadline leaves no time for waiting for sigp/lighthouse"
+            ),
             "{:?}",
             c.rollout_of(EL, "mainnet")
         );
