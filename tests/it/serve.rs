@@ -307,6 +307,21 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
     let stats = gh.app_stats();
     assert_eq!(stats.rejected, 0, "{stats:?}");
 
+    // The pass records its pull requests once it is over, after GitHub
+    // shows them: wait for the count, not just the pull request.
+    let created = |metrics: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("upkeep_pull_requests_total{action=\"created\"} "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    wait_for(
+        30,
+        "the pass that opened v6.2.0's pull request to be recorded",
+        || served.log(),
+        || created(&served.http("GET", "/metrics", &[], b"").1) >= 2,
+    );
     let (status, metrics) = served.http("GET", "/metrics", &[], b"");
     assert_eq!(status, 200);
     for needle in [
@@ -323,12 +338,7 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
     ] {
         assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
     }
-    let created: u64 = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("upkeep_pull_requests_total{action=\"created\"} "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap();
-    assert!(created >= 2, "{metrics}");
+    assert!(created(&metrics) >= 2, "{metrics}");
 
     let (code, log) = served.stop();
     assert_eq!(code, Some(0), "{log}");
