@@ -254,7 +254,18 @@ async fn roll_out(
                 continue;
             }
         };
-        let couples = Couples::from_rows(&readiness.rows, &name);
+        // A layer upkeep already moved stays coupled while the other is
+        // still needed there.
+        let couples = Couples::from_rows_moved(&readiness.rows, &name, |env, upstream| {
+            pulls.iter().any(|p| {
+                p.rollback_of.is_none()
+                    && matches!(p.state, PullState::Merged { .. })
+                    && p.environments.iter().any(|e| e == env)
+                    && p.upgrades
+                        .iter()
+                        .any(|(u, _)| u.eq_ignore_ascii_case(upstream))
+            })
+        });
         // this repository's soak (its own over `rollout.soak`)
         let rollout_settings = repo.rollout(&ctx.settings.rollout);
         let referenced = referenced(report, &name, &ctx.catalog);
@@ -285,6 +296,16 @@ async fn roll_out(
                 })
                 .collect()
         };
+        // What the planner will hold whatever the wave says: a coupled
+        // partner waits for it.
+        let held = |f: &Finding| {
+            crate::domain::plan::held_reason(
+                f,
+                &ctx.settings.pull_requests,
+                &Default::default(),
+                now,
+            )
+        };
         let inputs = rollout::Inputs {
             repository: &name,
             environments: &repo.environments,
@@ -297,6 +318,7 @@ async fn roll_out(
             deployed: &deployed,
             codes_of: &codes_of,
             couples: &couples,
+            held: &held,
         };
         let mut findings: Vec<Finding> = report
             .findings

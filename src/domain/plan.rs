@@ -110,6 +110,37 @@ pub fn label_style(name: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// Why `f` gets no pull request whatever its rollout says: its version was
+/// skipped (a closed pull request), an ignore rule, an unknown target
+/// digest for a pinned reference, or the minimum release age. `None`: it
+/// may be planned. The rollout's coupled upgrades ask this of a partner
+/// before letting the other layer open alone.
+pub fn held_reason(
+    f: &Finding,
+    settings: &PullRequests,
+    skipped: &BTreeSet<(String, String)>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    if skipped.contains(&(f.upstream.clone(), f.latest.clone())) {
+        return Some(format!(
+            "{} was skipped: its pull request was closed without merging",
+            f.latest
+        ));
+    }
+    if settings
+        .ignore
+        .iter()
+        .any(|rule| rule.matches(&f.upstream, &f.image, &f.latest))
+    {
+        return Some(format!("{} is ignored (pull_requests.ignore)", f.latest));
+    }
+    if f.digest.is_some() && f.target_digest.is_none() {
+        return Some("pinned by digest, and the digest of the target image is not known (registry not asked or unreachable)".into());
+    }
+    soak_left(f.published_at, settings.minimum_release_age, now)
+        .map(|left| format!("minimum release age: {} left", human(left)))
+}
+
 /// Plans the pull requests of one repository.
 ///
 /// `skipped` holds (upstream, release tag) pairs whose pull request was
@@ -127,38 +158,10 @@ pub fn plan(
     let mut plan = Plan::default();
     let mut groups: BTreeMap<(String, String, String, Option<String>), PlannedPr> = BTreeMap::new();
     for f in findings {
-        if skipped.contains(&(f.upstream.clone(), f.latest.clone())) {
+        if let Some(reason) = held_reason(f, settings, skipped, now) {
             plan.held.push(Held {
                 finding: f.clone(),
-                reason: format!(
-                    "{} was skipped: its pull request was closed without merging",
-                    f.latest
-                ),
-            });
-            continue;
-        }
-        if settings
-            .ignore
-            .iter()
-            .any(|rule| rule.matches(&f.upstream, &f.image, &f.latest))
-        {
-            plan.held.push(Held {
-                finding: f.clone(),
-                reason: format!("{} is ignored (pull_requests.ignore)", f.latest),
-            });
-            continue;
-        }
-        if f.digest.is_some() && f.target_digest.is_none() {
-            plan.held.push(Held {
-                finding: f.clone(),
-                reason: "pinned by digest, and the digest of the target image is not known (registry not asked or unreachable)".into(),
-            });
-            continue;
-        }
-        if let Some(left) = soak_left(f.published_at, settings.minimum_release_age, now) {
-            plan.held.push(Held {
-                finding: f.clone(),
-                reason: format!("minimum release age: {} left", human(left)),
+                reason,
             });
             continue;
         }

@@ -10,6 +10,7 @@ mod fuzz;
 mod git;
 mod github_double;
 mod github_limits;
+mod grafana;
 mod inventory;
 mod notify;
 mod prometheus;

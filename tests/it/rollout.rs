@@ -1022,18 +1022,18 @@ fn coupled_layers_open_in_the_same_wave_and_one_held_holds_both() {
     let (plan, err, code) = w.upkeep(&["plan"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        plan.contains("waiting for sigp/lighthouse (coupled for Glamsterdam)"),
+        plan.contains("waiting for sigp/lighthouse (coupled for Glamsterdam in mainnet)"),
         "{plan}"
     );
     let geth = waves_of(&w, "ethereum/go-ethereum");
     assert_eq!(geth[0]["state"], "pending");
     assert_eq!(
         geth[0]["reason"],
-        "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+        "waiting for sigp/lighthouse (coupled for Glamsterdam in mainnet)"
     );
     let (table, _, _) = w.upkeep(&["rollout", "status"]);
     assert!(
-        table.contains("waiting for sigp/lighthouse (coupled for Glamsterdam)"),
+        table.contains("waiting for sigp/lighthouse (coupled for Glamsterdam in mainnet)"),
         "{table}"
     );
     // Lighthouse merges in hoodi; both open in mainnet once it has soaked.
@@ -1073,7 +1073,7 @@ fn a_coupled_wave_is_done_only_when_both_layers_are_merged() {
         waves[0]["reason"]
             .as_str()
             .unwrap()
-            .contains("waiting for sigp/lighthouse (coupled for Glamsterdam)"),
+            .contains("waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi)"),
         "{waves:#?}"
     );
     assert!(
@@ -1126,4 +1126,82 @@ fn a_coupled_pair_in_one_group_is_one_pull_request_per_wave() {
         "{}",
         mainnet[0].title
     );
+}
+
+#[test]
+fn a_layer_waits_for_a_partner_that_gets_no_pull_request_of_its_own() {
+    // lighthouse v7.0.0 is ignored: geth must not open alone in hoodi.
+    let w = coupled_world_with(
+        &[
+            ("envs/hoodi/el.yaml", EL_VALUES),
+            ("envs/mainnet/el.yaml", EL_VALUES),
+        ],
+        "pull_requests:\n  ignore:\n    - upstream: sigp/lighthouse\n      versions: [v7.0.0]\n",
+    );
+    let out = w.run();
+    assert!(w.pulls().is_empty(), "{out}");
+    let why = "waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi): v7.0.0 is ignored (pull_requests.ignore)";
+    let geth = waves_of(&w, "ethereum/go-ethereum");
+    assert_eq!(geth[0]["state"], "pending", "{geth:#?}");
+    assert_eq!(geth[0]["reason"], why);
+    let (table, _, _) = w.upkeep(&["rollout", "status"]);
+    assert!(table.contains(why), "{table}");
+    let (json, _, _) = w.upkeep(&["check", "--format", "json"]);
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let finding = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["upstream"] == "ethereum/go-ethereum" && f["environment"] == "hoodi")
+        .unwrap_or_else(|| panic!("{v:#}"))
+        .clone();
+    assert_eq!(finding["rollout"]["reason"], why, "{finding:#}");
+}
+
+#[test]
+fn the_last_wave_shows_the_layer_merged_first_waiting_for_its_partner() {
+    let w = coupled_world(&[
+        ("envs/hoodi/el.yaml", EL_VALUES),
+        ("envs/mainnet/el.yaml", EL_VALUES),
+    ]);
+    w.run();
+    w.at(t0() + hours(1));
+    w.merge(pull_of(&w, "hoodi", "go-ethereum").unwrap().number);
+    w.merge(pull_of(&w, "hoodi", "lighthouse").unwrap().number);
+    w.at(t0() + hours(25));
+    let out = w.run();
+    let geth = pull_of(&w, "mainnet", "go-ethereum").unwrap_or_else(|| panic!("{out}"));
+    let lh = pull_of(&w, "mainnet", "lighthouse").unwrap_or_else(|| panic!("{out}"));
+    // geth merges in mainnet, the last wave; lighthouse is still open.
+    w.at(t0() + hours(26));
+    w.merge(geth.number);
+    w.at(t0() + hours(27));
+    w.run();
+    let waves = waves_of(&w, "ethereum/go-ethereum");
+    assert_eq!(waves[1]["state"], "open", "{waves:#?}");
+    assert_eq!(
+        waves[1]["reason"],
+        "merged; waiting for sigp/lighthouse (coupled for Glamsterdam in mainnet): done when both are merged"
+    );
+    let (table, _, _) = w.upkeep(&["rollout", "status"]);
+    assert!(
+        table.contains("waiting for sigp/lighthouse (coupled for Glamsterdam in mainnet)"),
+        "{table}"
+    );
+    let body = pull_of(&w, "mainnet", "lighthouse")
+        .unwrap()
+        .body
+        .unwrap_or_default();
+    println!("{body}");
+    assert!(
+        body.contains("| 2 | mainnet | **this pull request** |"),
+        "{body}"
+    );
+    // lighthouse merges: both rollouts are done, nothing is left in flight.
+    w.at(t0() + hours(28));
+    w.merge(lh.number);
+    w.at(t0() + hours(29));
+    w.run();
+    let s = w.status();
+    assert!(s["rollouts"].as_array().unwrap().is_empty(), "{s:#}");
 }

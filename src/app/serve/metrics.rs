@@ -385,12 +385,7 @@ impl Metrics {
             .unwrap_or_else(|e| e.into_inner())
             .clone();
         for (status, n) in by_status {
-            self.github_requests
-                .get_or_create(&Status {
-                    status: status.to_string(),
-                })
-                .inner()
-                .store(n, Ordering::Relaxed);
+            self.set_github_answers(&status.to_string(), n);
         }
         self.tokens.inner().store(
             forge.stats.tokens_issued.load(Ordering::Relaxed),
@@ -407,11 +402,28 @@ impl Metrics {
                 Scope::App => continue,
             };
             if let Some(remaining) = rate.remaining {
-                self.installation_rate
-                    .get_or_create(&Installation { installation })
-                    .set(i64::try_from(remaining).unwrap_or(i64::MAX));
+                self.set_rate_remaining(&installation, remaining);
             }
         }
+    }
+
+    /// GitHub's answers with `status` so far (the forge's count).
+    pub fn set_github_answers(&self, status: &str, n: u64) {
+        self.github_requests
+            .get_or_create(&Status {
+                status: status.to_string(),
+            })
+            .inner()
+            .store(n, Ordering::Relaxed);
+    }
+
+    /// The rate budget left to `installation` (its id, or `token`).
+    pub fn set_rate_remaining(&self, installation: &str, remaining: u64) {
+        self.installation_rate
+            .get_or_create(&Installation {
+                installation: installation.to_string(),
+            })
+            .set(i64::try_from(remaining).unwrap_or(i64::MAX));
     }
 
     /// A pass postponed for want of rate budget.

@@ -27,6 +27,48 @@ pub struct Couple {
     pub fork: String,
     /// At least one execution and one consensus-layer upstream.
     pub upstreams: BTreeSet<String>,
+    /// Those of them ready there only through a pull request upkeep
+    /// merged, no longer needed anywhere: they wait for the others, no one
+    /// waits for them.
+    pub moved: BTreeSet<String>,
+}
+
+/// Why an upgrade waits for its coupled partner in one environment, as
+/// rollout reasons print it: `waiting for sigp/lighthouse (coupled for
+/// Glamsterdam in mainnet)`, then `: ` and the partner's own cause when it
+/// gets no pull request for a reason of its own (its image is not
+/// published yet, an ignore rule, the minimum release age).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    pub partner: String,
+    pub fork: String,
+    pub environment: String,
+    pub cause: Option<String>,
+}
+
+impl std::fmt::Display for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "waiting for {} (coupled for {} in {})",
+            self.partner, self.fork, self.environment
+        )?;
+        if let Some(cause) = &self.cause {
+            write!(f, ": {cause}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Waiting {
+    pub fn new(partner: &str, fork: &str, environment: &str) -> Waiting {
+        Waiting {
+            partner: partner.to_string(),
+            fork: fork.to_string(),
+            environment: environment.to_string(),
+            cause: None,
+        }
+    }
 }
 
 /// The couples of one repository.
@@ -52,6 +94,20 @@ impl Couples {
 
     /// The couples of `repository` from its readiness rows.
     pub fn from_rows(rows: &[Row], repository: &str) -> Couples {
+        Couples::from_rows_moved(rows, repository, |_, _| false)
+    }
+
+    /// The couples of `repository` from its readiness rows, where
+    /// `moved(environment, upstream)` says upkeep merged a pull request
+    /// moving that upstream there: a layer made ready that way stays
+    /// coupled with the other layer still needed in that environment, so
+    /// their wave (the last one too) is done only when both are merged. A
+    /// layer ready without upkeep's help is no partner.
+    pub fn from_rows_moved(
+        rows: &[Row],
+        repository: &str,
+        moved: impl Fn(&str, &str) -> bool,
+    ) -> Couples {
         let rows: Vec<&Row> = rows.iter().filter(|r| r.repository == repository).collect();
         // Per fork, the upstreams some environment still needs to move.
         let mut needing: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
@@ -70,11 +126,22 @@ impl Couples {
             let Some(needed) = needing.get(r.fork.as_str()) else {
                 continue;
             };
+            let mut only_moved = BTreeSet::new();
             let members: Vec<(String, bool)> = r
                 .clients
                 .iter()
+                .filter(|c| {
+                    let u = c.upstream.to_lowercase();
+                    if needed.contains(&u) {
+                        return true;
+                    }
+                    let m = c.state == State::Ready && moved(&r.environment, &c.upstream);
+                    if m {
+                        only_moved.insert(u);
+                    }
+                    m
+                })
                 .filter_map(|c| layer(c.role).map(|l| (c.upstream.to_lowercase(), l)))
-                .filter(|(u, _)| needed.contains(u))
                 .collect();
             let both = members.iter().any(|(_, l)| *l) && members.iter().any(|(_, l)| !*l);
             if both {
@@ -82,6 +149,7 @@ impl Couples {
                     environment: r.environment.clone(),
                     fork: r.fork.clone(),
                     upstreams: members.into_iter().map(|(u, _)| u).collect(),
+                    moved: only_moved,
                 });
             }
         }
@@ -102,7 +170,11 @@ impl Couples {
             .iter()
             .filter(|c| c.environment == environment && c.upstreams.contains(&upstream))
         {
-            for u in c.upstreams.iter().filter(|u| **u != upstream) {
+            for u in c
+                .upstreams
+                .iter()
+                .filter(|u| **u != upstream && !c.moved.contains(*u))
+            {
                 if !out.iter().any(|(p, _)| p == u) {
                     out.push((u.clone(), c.fork.clone()));
                 }
@@ -209,5 +281,28 @@ mod tests {
         ];
         let c = Couples::from_rows(&rows, "acme/eth");
         assert_eq!(c.partners("hoodi", CL), [(EL.into(), "Glamsterdam".into())]);
+    }
+
+    #[test]
+    fn a_layer_upkeep_moved_stays_coupled_while_the_other_is_needed() {
+        // geth was merged in mainnet (the last wave); lighthouse is not yet.
+        let rows = [row(
+            "mainnet",
+            vec![
+                client(Role::Execution, EL, State::Ready),
+                client(Role::Consensus, CL, State::NotReady),
+            ],
+        )];
+        assert!(Couples::from_rows(&rows, "acme/eth").is_empty());
+        let c = Couples::from_rows_moved(&rows, "acme/eth", |env, up| env == "mainnet" && up == EL);
+        assert_eq!(
+            c.partners("mainnet", EL),
+            [(CL.into(), "Glamsterdam".into())]
+        );
+        // Nobody waits for the layer already moved.
+        assert!(c.partners("mainnet", CL).is_empty());
+        // Ready without upkeep: no partner.
+        let c = Couples::from_rows_moved(&rows, "acme/eth", |_, up| up == CL);
+        assert!(c.is_empty());
     }
 }

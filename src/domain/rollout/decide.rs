@@ -34,7 +34,13 @@
 //!   layers for a fork, an upstream's wave there counts as merged only when
 //!   its partners are merged too (its soak starts at the last of those
 //!   merges), and a finding may go only when its partners' findings there
-//!   may go as well; otherwise both wait, saying for whom.
+//!   may go as well and get a pull request of their own (their image is
+//!   published, no ignore rule, old enough: [`Inputs::held`]); otherwise
+//!   both wait, saying for whom ([`Waiting`]). Once one layer is merged,
+//!   its wave stays open until the other is merged too, the last wave
+//!   included. When the deadline is at risk (the remaining waves open at
+//!   once), waiting is worse than going alone: what can open opens, with a
+//!   `deadline-at-risk` alert naming the partner left behind.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -43,7 +49,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::compress::{self, Policy};
-use super::couple::Couples;
+use super::couple::{Couples, Waiting};
 use super::verify::{self, Convergence, Expected, Gate, Health, Running};
 use crate::domain::evaluate::{Deadline, Finding, ReleaseMap};
 use crate::domain::rules::Code;
@@ -280,6 +286,10 @@ pub struct Observed {
 /// statement of its notes that gave it.
 pub type CodesOf<'a> = dyn Fn(&str, &str) -> Vec<(Code, String)> + 'a;
 
+/// Why a finding gets no pull request for a cause of its own, outside its
+/// rollout (`None`: it may be planned).
+pub type HeldBy<'a> = dyn Fn(&Finding) -> Option<String> + 'a;
+
 /// What [`decide`] reads.
 pub struct Inputs<'a> {
     pub repository: &'a str,
@@ -302,6 +312,11 @@ pub struct Inputs<'a> {
     pub codes_of: &'a CodesOf<'a>,
     /// Upgrades that travel together (both layers for a fork).
     pub couples: &'a Couples,
+    /// Why a finding gets no pull request whatever its wave says (an ignore
+    /// rule, the minimum release age: [`crate::domain::plan::held_reason`]);
+    /// its coupled partners wait for it. A finding waiting for its image
+    /// counts as held without it.
+    pub held: &'a HeldBy<'a>,
 }
 
 /// Decides the rollouts of one repository and annotates its findings
@@ -322,14 +337,14 @@ pub fn decide(inputs: &Inputs<'_>, findings: &mut [Finding]) -> Decision {
         decision.alerts.extend(alerts);
         decision.rollbacks.extend(rollbacks);
     }
-    hold_coupled(inputs.couples, findings, &mut decision.rollouts);
+    hold_coupled(inputs, findings, &mut decision);
     // Rollouts that have reached every wave but whose last merges are
     // still soaking are in flight too (a person asks "is it done yet?").
     for (upstream, envs) in inputs.referenced {
         if decision.rollouts.iter().any(|r| &r.upstream == upstream) {
             continue;
         }
-        if let Some(r) = settled(inputs, upstream, envs) {
+        if let Some(r) = settled(inputs, findings, upstream, envs) {
             decision.rollouts.push(r);
         }
     }
@@ -340,19 +355,27 @@ pub fn decide(inputs: &Inputs<'_>, findings: &mut [Finding]) -> Decision {
 }
 
 /// A finding may go only when its partners' findings in its environment
-/// may go too: while one is held, its partners are held with it, saying
-/// for whom. Only waves about to open are held (an open pull request is
-/// still updated).
-fn hold_coupled(couples: &Couples, findings: &mut [Finding], rollouts: &mut [UpstreamRollout]) {
-    if couples.is_empty() {
+/// may go too and get a pull request of their own: while one is held, its
+/// partners are held with it, saying for whom. Only waves about to open
+/// are held (an open pull request is still updated). An upstream whose
+/// deadline is at risk is not held: it opens alone, with an alert.
+fn hold_coupled(inputs: &Inputs<'_>, findings: &mut [Finding], decision: &mut Decision) {
+    if inputs.couples.is_empty() {
         return;
     }
+    let at_risk: BTreeSet<String> = decision
+        .rollouts
+        .iter()
+        .filter(|r| r.at_risk)
+        .map(|r| r.upstream.clone())
+        .collect();
     // Each round holds one more wave: it ends.
-    while let Some((i, why, opens_at)) = next_coupled_hold(couples, findings) {
+    while let Some((i, why, opens_at)) = next_coupled_hold(inputs, findings, &at_risk) {
         let (upstream, wave) = (
             findings[i].upstream.clone(),
             findings[i].rollout.as_ref().map(|r| r.wave),
         );
+        let why = why.to_string();
         for f in findings
             .iter_mut()
             .filter(|f| f.upstream == upstream && f.rollout.as_ref().map(|r| r.wave) == wave)
@@ -363,7 +386,8 @@ fn hold_coupled(couples: &Couples, findings: &mut [Finding], rollouts: &mut [Ups
                 r.opens_at = opens_at;
             }
         }
-        if let Some(s) = rollouts
+        if let Some(s) = decision
+            .rollouts
             .iter_mut()
             .filter(|r| r.upstream == upstream)
             .flat_map(|r| r.waves.iter_mut())
@@ -373,35 +397,108 @@ fn hold_coupled(couples: &Couples, findings: &mut [Finding], rollouts: &mut [Ups
             s.opens_at = opens_at;
         }
     }
+    // The deadline leaves no time to wait: it opens without its partner.
+    let mut told: BTreeSet<(String, String)> = BTreeSet::new();
+    for i in 0..findings.len() {
+        let f = &findings[i];
+        let (Some(env), Some(r)) = (&f.environment, &f.rollout) else {
+            continue;
+        };
+        if !r.go || r.state != WaveState::Pending || !at_risk.contains(&f.upstream) {
+            continue;
+        }
+        let Some((why, _)) = inputs
+            .couples
+            .partners(env, &f.upstream)
+            .iter()
+            .find_map(|(p, fork)| partner_hold(inputs, findings, env, p, fork))
+        else {
+            continue;
+        };
+        let (upstream, env) = (f.upstream.clone(), env.clone());
+        if let Some(r) = findings[i].rollout.as_mut() {
+            r.reason.push_str(&format!(
+                "; opens alone: the deadline leaves no time for {why}"
+            ));
+        }
+        if !told.insert((upstream.clone(), env.clone())) {
+            continue;
+        }
+        let version = decision
+            .rollouts
+            .iter()
+            .find(|r| r.upstream == upstream)
+            .map(|r| r.version.clone())
+            .unwrap_or_default();
+        decision.alerts.push(RolloutAlert {
+            repository: inputs.repository.to_string(),
+            upstream: upstream.clone(),
+            version: version.clone(),
+            kind: AlertKind::DeadlineAtRisk,
+            message: format!(
+                "{upstream} {version} opens in {env} without its coupled partner: the deadline leaves no time for {why}"
+            ),
+        });
+    }
 }
 
 /// A finding that would open while a partner's finding in its environment
 /// is held: its index, why it waits and when the partner may open.
 fn next_coupled_hold(
-    couples: &Couples,
+    inputs: &Inputs<'_>,
     findings: &[Finding],
-) -> Option<(usize, String, Option<DateTime<Utc>>)> {
+    at_risk: &BTreeSet<String>,
+) -> Option<(usize, Waiting, Option<DateTime<Utc>>)> {
     for (i, f) in findings.iter().enumerate() {
         let (Some(env), Some(r)) = (&f.environment, &f.rollout) else {
             continue;
         };
-        if !r.go || r.state != WaveState::Pending {
+        if !r.go || r.state != WaveState::Pending || at_risk.contains(&f.upstream) {
             continue;
         }
-        for (partner, fork) in couples.partners(env, &f.upstream) {
-            let held = findings
-                .iter()
-                .filter(|g| g.upstream.eq_ignore_ascii_case(&partner))
-                .filter(|g| g.environment.as_ref() == Some(env))
-                .filter_map(|g| g.rollout.as_ref())
-                .find(|r| !r.go);
-            if let Some(p) = held {
-                return Some((
-                    i,
-                    format!("waiting for {partner} (coupled for {fork})"),
-                    p.opens_at,
-                ));
+        // Held for a cause of its own: it is the one waited for.
+        if f.waiting_for_image || (inputs.held)(f).is_some() {
+            continue;
+        }
+        for (partner, fork) in inputs.couples.partners(env, &f.upstream) {
+            if let Some((why, opens_at)) = partner_hold(inputs, findings, env, &partner, &fork) {
+                return Some((i, why, opens_at));
             }
+        }
+    }
+    None
+}
+
+/// Whether `partner`'s upgrade in `env` is held: by its rollout (with when
+/// it may open), or for a cause of its own (its image is not published
+/// yet, [`Inputs::held`]).
+fn partner_hold(
+    inputs: &Inputs<'_>,
+    findings: &[Finding],
+    env: &str,
+    partner: &str,
+    fork: &str,
+) -> Option<(Waiting, Option<DateTime<Utc>>)> {
+    let mut why = Waiting::new(partner, fork, env);
+    for g in findings
+        .iter()
+        .filter(|g| g.upstream.eq_ignore_ascii_case(partner))
+        .filter(|g| g.environment.as_deref() == Some(env))
+    {
+        if let Some(r) = g.rollout.as_ref().filter(|r| !r.go) {
+            return Some((why, r.opens_at));
+        }
+        let cause = if g.waiting_for_image {
+            Some(format!(
+                "{} {} is not published in its registry yet",
+                g.image, g.target_tag
+            ))
+        } else {
+            (inputs.held)(g)
+        };
+        if cause.is_some() {
+            why.cause = cause;
+            return Some((why, None));
         }
     }
     None
@@ -425,7 +522,7 @@ fn partner_behind(
                     f.upstream.eq_ignore_ascii_case(p) && f.environment.as_ref() == Some(env)
                 })
             })
-            .map(|(p, fork)| format!("waiting for {p} (coupled for {fork})"))
+            .map(|(p, fork)| Waiting::new(&p, &fork, env).to_string())
     })
 }
 
@@ -514,9 +611,12 @@ fn merged_at(
         .min()
 }
 
-/// A rollout with nothing left to offer: shown while its last merges soak.
+/// A rollout with nothing left to offer: shown while its last merges soak,
+/// or while a coupled partner is still behind in one of its waves (that
+/// wave stays open until both are merged, the last one included).
 fn settled(
     inputs: &Inputs<'_>,
+    findings: &[Finding],
     upstream: &str,
     envs: &BTreeSet<String>,
 ) -> Option<UpstreamRollout> {
@@ -536,9 +636,17 @@ fn settled(
     let last = *waves.keys().last()?;
     for (wave, envs) in &waves {
         let names: Vec<String> = envs.iter().map(|e| e.name.clone()).collect();
+        let coupled = partner_behind(inputs, findings, upstream, &names);
+        // With its couple, the wave got there at the last of their merges.
         let merged = names
             .iter()
-            .filter_map(|e| merged_at(inputs, upstream, target, e))
+            .flat_map(|e| {
+                [
+                    merged_at(inputs, upstream, target, e),
+                    partners_merged_at(inputs, upstream, e),
+                ]
+            })
+            .flatten()
             .max();
         let soak = if *wave == last {
             Duration::ZERO
@@ -547,25 +655,26 @@ fn settled(
         };
         let until = merged.map(|m| m + chrono::Duration::from_std(soak).unwrap_or_default());
         let soaking = until.is_some_and(|u| u > inputs.now);
+        let (state, reason) = match &coupled {
+            Some(why) => (WaveState::Open, coupled_reason(why, *wave == last)),
+            None if soaking => (WaveState::Soaking, format!("soaking until {}", at(until))),
+            None => (WaveState::Done, "done".into()),
+        };
         statuses.push(WaveStatus {
             wave: *wave,
             environments: names,
-            state: if soaking {
-                WaveState::Soaking
-            } else {
-                WaveState::Done
-            },
-            merged_at: merged,
+            state,
+            merged_at: if coupled.is_some() { None } else { merged },
             soak,
-            opens_at: if soaking { until } else { None },
+            opens_at: if state == WaveState::Soaking {
+                until
+            } else {
+                None
+            },
             pull: None,
             pull_url: None,
             window: false,
-            reason: if soaking {
-                format!("soaking until {}", at(until))
-            } else {
-                "done".into()
-            },
+            reason,
         });
     }
     let rollout = UpstreamRollout {
@@ -579,6 +688,15 @@ fn settled(
         waves: statuses,
     };
     rollout.in_flight().then_some(rollout)
+}
+
+/// A wave merged here while its coupled partner is not: `why` the partner.
+fn coupled_reason(why: &str, last: bool) -> String {
+    if last {
+        format!("merged; {why}: done when both are merged")
+    } else {
+        format!("merged; {why}: its soak starts when both are merged")
+    }
 }
 
 fn at(t: Option<DateTime<Utc>>) -> String {
@@ -882,7 +1000,7 @@ fn one(
         } else if let Some(why) = &r.coupled {
             // Merged here, but not its partner: not soaking yet.
             status.state = WaveState::Open;
-            status.reason = format!("merged; {why}: its soak starts when both are merged");
+            status.reason = coupled_reason(why, i + 1 == raw.len());
             if gate.is_ok() {
                 gate = Err(format!(
                     "waits for wave {} ({}): {why}",
@@ -1293,6 +1411,8 @@ mod tests {
         couples: Couples,
         observed: BTreeMap<String, Observed>,
         deployed: BTreeMap<String, BTreeMap<String, Vec<Expected>>>,
+        /// What the planner holds whatever the wave says.
+        held: fn(&Finding) -> Option<String>,
     }
 
     impl Case {
@@ -1306,6 +1426,7 @@ mod tests {
                 couples: Couples::default(),
                 observed: BTreeMap::new(),
                 deployed: BTreeMap::new(),
+                held: |_| None,
             }
         }
 
@@ -1327,6 +1448,7 @@ mod tests {
                 deployed: &self.deployed,
                 codes_of: &|_, _| Vec::new(),
                 couples: &self.couples,
+                held: &|f| (self.held)(f),
             };
             decide(&inputs, &mut self.findings)
         }
@@ -1363,6 +1485,7 @@ mod tests {
                         environment: env.into(),
                         fork: "Glamsterdam".into(),
                         upstreams: [UP.to_string(), EL.to_string()].into(),
+                        moved: BTreeSet::new(),
                     })
                     .to_vec(),
             );
@@ -1508,11 +1631,11 @@ mod tests {
         let r = c.rollout_of(EL, "hoodi").unwrap();
         assert_eq!(
             r.reason,
-            "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+            "waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi)"
         );
         assert_eq!(
             Case::wave(&d, EL, 0).reason,
-            "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+            "waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi)"
         );
     }
 
@@ -1535,7 +1658,7 @@ mod tests {
         assert_eq!(w.state, WaveState::Open, "{w:#?}");
         assert!(
             w.reason
-                .contains("waiting for sigp/lighthouse (coupled for Glamsterdam)")
+                .contains("waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi)")
         );
         assert!(!c.go_of(EL, "mainnet"));
         assert!(
@@ -1574,7 +1697,7 @@ mod tests {
         assert!(!c.go_of(EL, "mainnet"), "{d:#?}");
         assert_eq!(
             Case::wave(&d, EL, 1).reason,
-            "waiting for sigp/lighthouse (coupled for Glamsterdam)"
+            "waiting for sigp/lighthouse (coupled for Glamsterdam in mainnet)"
         );
         assert_eq!(Case::wave(&d, EL, 1).opens_at, Some(t0() + h(24)));
     }
@@ -1623,5 +1746,110 @@ mod tests {
             "{w:#?}"
         );
         assert!(d.rollbacks.is_empty());
+    }
+
+    #[test]
+    fn a_partner_whose_image_is_not_published_holds_its_layer() {
+        let mut c = Case::coupled();
+        for f in c.findings.iter_mut().filter(|f| f.upstream == UP) {
+            f.waiting_for_image = true;
+        }
+        let d = c.decide();
+        assert!(!c.go_of(EL, "hoodi"), "{d:#?}");
+        let why = "waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi): sigp/lighthouse v7.0.0 is not published in its registry yet";
+        assert_eq!(c.rollout_of(EL, "hoodi").unwrap().reason, why);
+        assert_eq!(Case::wave(&d, EL, 0).reason, why);
+        assert_eq!(Case::wave(&d, EL, 0).state, WaveState::Pending);
+        assert!(d.alerts.is_empty(), "{:?}", d.alerts);
+    }
+
+    #[test]
+    fn a_partner_the_planner_holds_holds_its_layer() {
+        let mut c = Case::coupled();
+        c.held = |f| (f.upstream == UP).then(|| "v7.0.0 is ignored (pull_requests.ignore)".into());
+        c.decide();
+        assert!(!c.go_of(EL, "hoodi"));
+        assert_eq!(
+            c.rollout_of(EL, "hoodi").unwrap().reason,
+            "waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi): v7.0.0 is ignored (pull_requests.ignore)"
+        );
+        // Without a couple nothing waits for it.
+        let mut c = Case::coupled();
+        c.couples = Couples::default();
+        c.held = |f| (f.upstream == UP).then(|| "ignored".into());
+        c.decide();
+        assert!(c.go_of(EL, "hoodi"));
+    }
+
+    #[test]
+    fn a_deadline_at_risk_opens_a_layer_alone_with_an_alert() {
+        // Glamsterdam on mainnet in 3 hours: no soak fits, every wave
+        // opens at once, and lighthouse's image is not there yet.
+        let mut c = Case::coupled();
+        for f in &mut c.findings {
+            f.deadline = Some(Deadline {
+                fork: "Glamsterdam".into(),
+                network: "mainnet".into(),
+                at: t0() + h(3),
+            });
+            f.waiting_for_image = f.upstream == UP;
+        }
+        let d = c.decide();
+        assert!(c.go_of(EL, "hoodi") && c.go_of(EL, "mainnet"), "{d:#?}");
+        let alone: Vec<&RolloutAlert> = d
+            .alerts
+            .iter()
+            .filter(|a| a.message.contains("without its coupled partner"))
+            .collect();
+        assert_eq!(alone.len(), 2, "{:?}", d.alerts);
+        assert_eq!(alone[0].kind, AlertKind::DeadlineAtRisk);
+        assert_eq!(
+            alone[0].message,
+            "ethereum/go-ethereum v7.0.0 opens in hoodi without its coupled partner: the deadline leaves no time for waiting for sigp/lighthouse (coupled for Glamsterdam in hoodi): sigp/lighthouse v7.0.0 is not published in its registry yet"
+        );
+        assert!(
+            c.rollout_of(EL, "mainnet").unwrap().reason.contains(
+                "; opens alone: the deadline leaves no time for waiting for sigp/lighthouse"
+            ),
+            "{:?}",
+            c.rollout_of(EL, "mainnet")
+        );
+    }
+
+    #[test]
+    fn the_last_wave_stays_open_until_both_layers_are_merged() {
+        // Both merged in hoodi and soaked; in mainnet geth merged at
+        // t0+26h, lighthouse's pull request is still open.
+        let mut c = Case::coupled();
+        c.merge(1, EL, "hoodi", t0());
+        c.merge(2, UP, "hoodi", t0());
+        c.merge(3, EL, "mainnet", t0() + h(26));
+        c.pulls.push(PullRecord {
+            state: PullState::Open,
+            ..merged(4, "mainnet", t0() + h(26))
+        });
+        c.now = t0() + h(27);
+        let d = c.decide();
+        let last = Case::wave(&d, EL, 1);
+        assert_eq!(last.state, WaveState::Open, "{d:#?}");
+        assert_eq!(
+            last.reason,
+            "merged; waiting for sigp/lighthouse (coupled for Glamsterdam in mainnet): done when both are merged"
+        );
+        assert_eq!(last.merged_at, None);
+        assert_eq!(Case::wave(&d, EL, 0).state, WaveState::Done);
+        let lh = Case::wave(&d, UP, 1);
+        assert_eq!((lh.state, lh.pull), (WaveState::Open, Some(4)));
+        // Lighthouse merges: geth's rollout is done with it.
+        c.pulls.retain(|p| p.number != 4);
+        c.merge(4, UP, "mainnet", t0() + h(28));
+        c.now = t0() + h(29);
+        let d = c.decide();
+        assert!(
+            d.rollouts
+                .iter()
+                .all(|r| r.waves.iter().all(|w| w.state == WaveState::Done)),
+            "{d:#?}"
+        );
     }
 }

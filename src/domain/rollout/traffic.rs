@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::couple::Couples;
+use super::couple::{Couples, Waiting};
 use crate::domain::plan::PlannedPr;
 use crate::domain::rules::Code;
 
@@ -20,7 +20,8 @@ pub struct Candidate<'a> {
     /// No pull request of upkeep is open for it yet.
     pub new: bool,
     /// The candidates it is coupled with, each with why it would wait for
-    /// that one (`waiting for sigp/lighthouse (coupled for Glamsterdam)`).
+    /// that one (`waiting for sigp/lighthouse (coupled for Glamsterdam in
+    /// mainnet)`).
     pub partners: Vec<(usize, String)>,
 }
 
@@ -45,7 +46,7 @@ pub fn partners(prs: &[&PlannedPr], couples: &Couples) -> Vec<Vec<(usize, String
                     if let Some((j, _)) = found
                         && !out.iter().any(|(k, _)| *k == j)
                     {
-                        out.push((j, format!("waiting for {partner} (coupled for {fork})")));
+                        out.push((j, Waiting::new(&partner, &fork, env).to_string()));
                     }
                 }
             }
