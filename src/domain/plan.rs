@@ -331,7 +331,10 @@ pub fn waiting(check: &crate::domain::evaluate::CheckReport, held: &[Held]) -> V
         target: Some(f.target_tag.clone()),
         reason,
     };
-    let mut out: Vec<Waiting> = held.iter().map(|h| of(&h.finding, h.reason.clone())).collect();
+    let mut out: Vec<Waiting> = held
+        .iter()
+        .map(|h| of(&h.finding, h.reason.clone()))
+        .collect();
     for f in check.findings.iter().filter(|f| f.waiting_for_image) {
         let reason = if check.unasked.contains(&f.image) {
             "the registry could not be asked whether the image exists (registries.require_published)".to_string()
@@ -346,7 +349,11 @@ pub fn waiting(check: &crate::domain::evaluate::CheckReport, held: &[Held]) -> V
         };
         out.push(of(f, reason));
     }
-    for u in check.unchecked.iter().filter(|u| u.reason == "upstream-failed") {
+    for u in check
+        .unchecked
+        .iter()
+        .filter(|u| u.reason == "upstream-failed")
+    {
         out.push(Waiting {
             repository: u.repository.clone(),
             file: u.file.clone(),

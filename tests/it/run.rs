@@ -556,10 +556,11 @@ fn pinned_references_get_the_target_digest() {
     let (out, err, code) = w.upkeep(&["plan"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.lines().any(|l| l
-            .starts_with("# waiting: sigp/lighthouse v6.0.0 -> v7.0.0 in ")
-            && l.contains(" envs/mainnet/pinned.yaml:")
-            && l.contains(": pinned by digest")),
+        out.lines().any(
+            |l| l.starts_with("# waiting: sigp/lighthouse v6.0.0 -> v7.0.0 in ")
+                && l.contains(" envs/mainnet/pinned.yaml:")
+                && l.contains(": pinned by digest")
+        ),
         "{out}"
     );
     assert!(out.contains("+  tag: v7.0.0 # pinned"), "{out}");
@@ -608,10 +609,11 @@ fn assignees_author_and_ignores_from_the_settings() {
     let (out, err, code) = w.upkeep(&["plan"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.lines().any(|l| l
-            .starts_with("# waiting: ethereum/client-go v1.14.12 -> v1.15.0 in ")
-            && l.contains(" envs/hoodi/docker-compose.yml:")
-            && l.ends_with(": v1.15.0 is ignored (pull_requests.ignore)")),
+        out.lines().any(
+            |l| l.starts_with("# waiting: ethereum/client-go v1.14.12 -> v1.15.0 in ")
+                && l.contains(" envs/hoodi/docker-compose.yml:")
+                && l.ends_with(": v1.15.0 is ignored (pull_requests.ignore)")
+        ),
         "{out}"
     );
     assert!(out.contains("v8.0.0 is ignored"), "{out}");

@@ -222,7 +222,11 @@ fn plan_diff(report: &RunReport, waiting: &[Waiting]) -> String {
     if !waiting.is_empty() {
         out.push_str(&format!("# Waiting ({}):\n", waiting.len()));
         for w in waiting {
-            out.push_str(&format!("# waiting: {}: {}\n", waiting_subject(w), w.reason));
+            out.push_str(&format!(
+                "# waiting: {}: {}\n",
+                waiting_subject(w),
+                w.reason
+            ));
         }
     }
     out.push_str(&format!("# {}\n", plan_summary(report, waiting)));
@@ -403,7 +407,11 @@ fn run_text(report: &RunReport) -> String {
     }
     let waiting = report.waiting();
     for w in &waiting {
-        out.push_str(&format!("waiting    {}: {}\n", waiting_subject(w), w.reason));
+        out.push_str(&format!(
+            "waiting    {}: {}\n",
+            waiting_subject(w),
+            w.reason
+        ));
     }
     let order = [
         "created",
