@@ -1,7 +1,7 @@
 //! `upkeep plan` and `upkeep run`: the pull requests upkeep would open, and
 //! opening them.
 
-use crate::domain::printable::printable_text;
+use crate::domain::printable::{printable, printable_text};
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -176,15 +176,21 @@ fn print_plan(report: &RunReport, format: PlanFormat) -> Result<()> {
     Ok(())
 }
 
-/// `image current -> target in repository file:line (environment)`.
+/// `image current -> target in repository file:line (environment)`, each
+/// part escaped (a file name cannot start a line of its own).
 fn waiting_subject(w: &Waiting) -> String {
-    let mut s = format!("{} {}", w.image, w.current);
+    let mut s = format!("{} {}", printable(&w.image), printable(&w.current));
     if let Some(t) = &w.target {
-        s.push_str(&format!(" -> {t}"));
+        s.push_str(&format!(" -> {}", printable(t)));
     }
-    s.push_str(&format!(" in {} {}:{}", w.repository, w.file, w.line));
+    s.push_str(&format!(
+        " in {} {}:{}",
+        printable(&w.repository),
+        printable(&w.file),
+        w.line
+    ));
     if let Some(env) = &w.environment {
-        s.push_str(&format!(" ({env})"));
+        s.push_str(&format!(" ({})", printable(env)));
     }
     s
 }
@@ -225,7 +231,7 @@ fn plan_diff(report: &RunReport, waiting: &[Waiting]) -> String {
             out.push_str(&format!(
                 "# waiting: {}: {}\n",
                 waiting_subject(w),
-                w.reason
+                printable(&w.reason)
             ));
         }
     }
@@ -256,7 +262,7 @@ fn plan_markdown(report: &RunReport, waiting: &[Waiting]) -> String {
             items.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
         }
     };
-    let cell = |s: &str| s.replace('|', "\\|");
+    let cell = |s: &str| printable(s).replace('|', "\\|");
     let mut out = format!("# upkeep plan: {} pull request(s)\n", report.planned.len());
     for (i, p) in report.planned.iter().enumerate() {
         out.push_str(&format!(
@@ -410,7 +416,7 @@ fn run_text(report: &RunReport) -> String {
         out.push_str(&format!(
             "waiting    {}: {}\n",
             waiting_subject(w),
-            w.reason
+            printable(&w.reason)
         ));
     }
     let order = [
