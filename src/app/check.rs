@@ -33,10 +33,27 @@ use crate::io::forge::PullRequest;
 use crate::io::git::{GitError, blocking};
 use crate::io::poll;
 
-/// Progress events for a terminal indicator.
+/// Progress events for a progress indicator (a status line on a
+/// terminal, periodic log lines otherwise).
 pub enum Progress {
-    Repository(String),
-    Polled { done: usize, total: usize },
+    /// Reading repository `done + 1` of `total`.
+    Repository {
+        name: String,
+        done: usize,
+        total: usize,
+    },
+    Polled {
+        done: usize,
+        total: usize,
+    },
+    /// Planning (and publishing) repository `done + 1` of `total`;
+    /// `planned` pull requests so far.
+    Publishing {
+        name: String,
+        done: usize,
+        total: usize,
+        planned: usize,
+    },
 }
 
 /// One check: repositories → references → releases → registries →
@@ -62,9 +79,14 @@ async fn run_with_registry(
     let mut opened = Vec::new();
     let mut repo_files = Vec::new();
     let mut bases = BTreeMap::new();
-    for configured in &configured_repositories(&ctx.settings) {
+    let configured_all = configured_repositories(&ctx.settings);
+    for (done, configured) in configured_all.iter().enumerate() {
         let name = configured.source.to_string();
-        progress(Progress::Repository(name.clone()));
+        progress(Progress::Repository {
+            name: name.clone(),
+            done,
+            total: configured_all.len(),
+        });
         // The repository boundary: a panic while opening it fails it only.
         let opening = crate::app::isolate::caught(&name, async {
             crate::app::isolate::failpoint("check", &name);
@@ -596,6 +618,7 @@ async fn gate(
         .iter()
         .filter(|f| f.waiting_for_image && unasked.contains(&f.image))
         .count();
+    report.unasked = unasked;
     report
 }
 
@@ -633,7 +656,13 @@ async fn open_repository(
         RepoSource::GitHub { owner, name } => (owner, name),
     };
     let full = RepoName::new(owner, name);
+    tracing::info!(repository = %full, "locating the repository and its base branch");
     let mut base = ctx.locate(owner, name, repo.branch.as_deref()).await?;
+    tracing::info!(
+        repository = %full,
+        branch = %crate::domain::printable::printable(&base.base_branch),
+        "fetching the base branch"
+    );
     let session = ctx.session(&full, &base.clone_url).await?;
     let fetch = |branch: &str| {
         session

@@ -27,14 +27,16 @@ mod state;
 use manifest::{BumpArgs, ScanArgs};
 
 const AFTER_HELP: &str = "\
-Exit status:
+Exit status (the same for check, plan, run, inventory, readiness, notify):
   0  success
   1  findings at or above --fail-on (for `bump`: no reference to the image)
   2  usage or settings error
-  3  partial failure: some files, repositories or upstreams failed, or some
-     references could not be checked (registry unreachable with
-     registries.require_published, rate limit exhausted); also when nothing
-     at all could be checked. Never 0 for an incomplete check.
+  3  partial failure: some files, repositories, upstreams or pull requests
+     failed, or some references could not be checked (registry unreachable
+     with registries.require_published, rate limit exhausted)
+  4  nothing could be checked: not one reference was checked (GitHub
+     unreachable, credentials refused, every registry unreachable, ...)
+  Never 0 for an incomplete check.
 
 Documentation: see README.md; settings: `upkeep settings schema`.";
 
@@ -155,8 +157,26 @@ pub enum Exit {
     Findings = 1,
     Usage = 2,
     Partial = 3,
-    /// `check`: nothing could be checked (every reference unchecked).
+    /// Nothing could be checked: not one reference was checked.
     NothingChecked = 4,
+}
+
+impl Exit {
+    /// The exit of a pass whose check is `report` and which failed
+    /// elsewhere too when `failed`: `Some(NothingChecked)` when the check
+    /// is incomplete and not one reference was checked, `Some(Partial)`
+    /// when it is incomplete otherwise (or `failed`), `None` when
+    /// everything worked. check, plan, run, inventory, readiness and
+    /// notify all decide with it.
+    pub fn of_check(report: &crate::domain::evaluate::CheckReport, failed: bool) -> Option<Exit> {
+        if report.incomplete() && report.checked() == 0 {
+            Some(Exit::NothingChecked)
+        } else if report.incomplete() || failed {
+            Some(Exit::Partial)
+        } else {
+            None
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {

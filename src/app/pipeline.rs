@@ -51,9 +51,13 @@ pub struct PlannedView {
     pub title: String,
     pub labels: Vec<String>,
     pub edits: Vec<plan::PlannedEdit>,
+    /// Who is asked to review it (`pull_requests.reviewers`) and who it is
+    /// assigned to, as `run` requests them.
+    pub reviewers: Vec<String>,
+    pub assignees: Vec<String>,
     /// Unified diff against the base branch.
     pub diff: String,
-    #[serde(skip)]
+    /// The body exactly as `run` sends it (with its fingerprint comment).
     pub body: String,
 }
 
@@ -84,6 +88,14 @@ pub struct DashboardWritten {
     pub action: String,
     /// The boxes acted on, with what came of each.
     pub acted: Vec<String>,
+}
+
+impl RunReport {
+    /// What waits and why: the held upgrades, targets waiting for their
+    /// image or registry, references whose upstream could not be read.
+    pub fn waiting(&self) -> Vec<plan::Waiting> {
+        plan::waiting(&self.check, &self.held)
+    }
 }
 
 /// Applies `pull_requests.max_open` and `max_per_hour` to the rendered
@@ -287,8 +299,15 @@ pub async fn run(
         report.failures.extend(failed);
     }
     // As checked: with each repository's `.github/upkeep.yml` merged in.
-    for repo in check.repositories.clone() {
+    let total = check.repositories.len();
+    for (done, repo) in check.repositories.clone().into_iter().enumerate() {
         let name = repo.source.to_string();
+        progress(Progress::Publishing {
+            name: name.clone(),
+            done,
+            total,
+            planned: report.planned.len(),
+        });
         let held_from = report.held.len();
         let failed_from = report.failures.len();
         let outcomes_from = report.outcomes.len();
@@ -575,7 +594,7 @@ async fn publish_repository(
         RepoSource::Path(path) => {
             for (pr, words) in rendered {
                 let diff = blocking(|| local_diff(path, pr))?;
-                report.planned.push(view(pr, &words, diff));
+                report.planned.push(view(ctx, pr, &words, diff, false));
                 if mode == Mode::Publish {
                     let action = blocking(|| publish::commit_locally(path, pr, &words, &author))
                         .unwrap_or_else(|e| Action::Failed {
@@ -605,7 +624,7 @@ async fn publish_repository(
             };
             for (pr, words) in &rendered {
                 let diff = blocking(|| remote_diff(&target.session, &base, pr))?;
-                report.planned.push(view(pr, words, diff));
+                report.planned.push(view(ctx, pr, words, diff, true));
             }
             if mode == Mode::Plan {
                 return Ok(());
@@ -850,8 +869,19 @@ fn versions(pr: &PlannedPr) -> String {
         .join(", ")
 }
 
-fn view(pr: &PlannedPr, words: &Rendered, diff: String) -> PlannedView {
+/// What a planned pull request will look like; `github`: opened on GitHub
+/// (with reviewers and assignees), not committed to a local repository.
+fn view(
+    ctx: &Context,
+    pr: &PlannedPr,
+    words: &Rendered,
+    diff: String,
+    github: bool,
+) -> PlannedView {
+    let people = |list: &Vec<String>| if github { list.clone() } else { Vec::new() };
     PlannedView {
+        reviewers: people(&ctx.settings.pull_requests.reviewers),
+        assignees: people(&ctx.settings.pull_requests.assignees),
         repository: pr.repository.clone(),
         upstream: upstreams(pr),
         version: versions(pr),

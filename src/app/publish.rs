@@ -424,6 +424,7 @@ impl Target<'_> {
         words: &Rendered,
         replace: bool,
     ) -> Result<(), PublishError> {
+        tracing::info!(repository = %self.repo, branch = %words.branch, "pushing branch");
         if !self.commit_via_api {
             return Ok(blocking(|| {
                 self.session.push(commit, &words.branch, replace)
@@ -467,6 +468,7 @@ impl Target<'_> {
             base: &self.base_branch,
             body: &words.body,
         };
+        tracing::info!(repository = %self.repo, branch = %words.branch, "opening pull request");
         let created = match self.forge.create_pull(&self.repo, &new).await {
             Ok(p) => p,
             // Opened meanwhile (another run): find it instead of failing.

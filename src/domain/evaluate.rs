@@ -181,6 +181,10 @@ pub struct CheckReport {
     /// not be asked and `registries.require_published` holds them.
     #[serde(skip)]
     pub unverified: usize,
+    /// The images whose registry could not be asked while
+    /// `registries.require_published` holds their targets (not output).
+    #[serde(skip)]
+    pub unasked: BTreeSet<String>,
 }
 
 impl CheckReport {

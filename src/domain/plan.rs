@@ -302,6 +302,78 @@ pub fn human(d: Duration) -> String {
     }
 }
 
+/// A reference with a newer release that no pull request proposes yet,
+/// and why: held by the planner or the rollout (soak, window, wave, limits,
+/// coupled partner, ignored, skipped), its image not yet in the registry,
+/// the registry or the upstream not reachable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Waiting {
+    pub repository: String,
+    pub file: String,
+    pub line: usize,
+    pub environment: Option<String>,
+    pub image: String,
+    pub current: String,
+    /// The tag it waits to move to, when known.
+    pub target: Option<String>,
+    pub reason: String,
+}
+
+/// Everything that waits, in repository, file and line order: the held
+/// upgrades, the findings waiting for their image (`unasked`: the images
+/// whose registry could not be asked) and the references whose upstream
+/// could not be read.
+pub fn waiting(check: &crate::domain::evaluate::CheckReport, held: &[Held]) -> Vec<Waiting> {
+    let of = |f: &Finding, reason: String| Waiting {
+        repository: f.repository.clone(),
+        file: f.file.clone(),
+        line: f.line,
+        environment: f.environment.clone(),
+        image: f.image.clone(),
+        current: f.current.clone(),
+        target: Some(f.target_tag.clone()),
+        reason,
+    };
+    let mut out: Vec<Waiting> = held
+        .iter()
+        .map(|h| of(&h.finding, h.reason.clone()))
+        .collect();
+    for f in check.findings.iter().filter(|f| f.waiting_for_image) {
+        let reason = if check.unasked.contains(&f.image) {
+            "the registry could not be asked whether the image exists (registries.require_published)".to_string()
+        } else {
+            match f.since {
+                Some(t) => format!(
+                    "image not yet in the registry (released on GitHub {})",
+                    t.format("%Y-%m-%d %H:%M UTC")
+                ),
+                None => "image not yet in the registry".to_string(),
+            }
+        };
+        out.push(of(f, reason));
+    }
+    for u in check
+        .unchecked
+        .iter()
+        .filter(|u| u.reason == "upstream-failed")
+    {
+        out.push(Waiting {
+            repository: u.repository.clone(),
+            file: u.file.clone(),
+            line: u.line,
+            environment: None,
+            image: u.image.clone(),
+            current: u.tag.clone().unwrap_or_default(),
+            target: None,
+            reason: "its upstream's releases could not be read".into(),
+        });
+    }
+    out.sort_by(|a, b| {
+        (&a.repository, &a.file, a.line, &a.image).cmp(&(&b.repository, &b.file, b.line, &b.image))
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

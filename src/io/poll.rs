@@ -54,6 +54,7 @@ pub async fn poll(
         let (forge, store, permits) = (forge.clone(), store.clone(), permits.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
+            tracing::info!(upstream = %repo, "polling upstream releases");
             let result = poll_one(&forge, &store, &repo, now).await;
             (repo, result)
         });

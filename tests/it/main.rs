@@ -13,6 +13,7 @@ mod github_limits;
 mod grafana;
 mod inventory;
 mod notify;
+mod plan;
 mod prometheus;
 mod readiness;
 mod registry;

@@ -15,7 +15,7 @@ use super::{Exit, table};
 use crate::app::check::{self, Progress};
 use crate::app::context::Context;
 use crate::domain::catalog::Catalog;
-use crate::domain::evaluate::{CheckReport, Finding};
+use crate::domain::evaluate::{CheckReport, Failure, Finding};
 use crate::domain::rules::Code;
 use crate::domain::settings;
 use crate::env;
@@ -197,18 +197,42 @@ pub fn session(settings_file: Option<&Path>) -> Result<Result<Session, Exit>> {
     }))
 }
 
-/// A one-line progress indicator on stderr, when stderr is a terminal.
+/// How often a long pass says where it is when stderr is not a terminal.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Progress on stderr, never on stdout: on a terminal a status line
+/// rewritten in place; otherwise (CI logs) a `progress:` line at most every
+/// [`PROGRESS_EVERY`], none for a pass shorter than that. Each step is also
+/// logged at info (`-v`).
 pub fn progress() -> impl Fn(Progress) + Send + Sync {
     let interactive = std::io::stderr().is_terminal();
+    let last = std::sync::Mutex::new(std::time::Instant::now());
     move |p: Progress| {
-        if !interactive {
+        let line = match p {
+            Progress::Repository { name, done, total } => {
+                format!("reading repositories {}/{total}: {name}", done + 1)
+            }
+            Progress::Polled { done, total } => format!("polling upstreams {done}/{total}"),
+            Progress::Publishing {
+                name,
+                done,
+                total,
+                planned,
+            } => format!(
+                "{done}/{total} repositories, {planned} pull request(s) planned; now {name}"
+            ),
+        };
+        let line = printable(&line);
+        tracing::info!("{line}");
+        if interactive {
+            eprint!("\r\x1b[2K{line}");
             return;
         }
-        let line = match p {
-            Progress::Repository(name) => format!("scanning {name}"),
-            Progress::Polled { done, total } => format!("polling upstreams {done}/{total}"),
-        };
-        eprint!("\r\x1b[2K{line}");
+        let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.elapsed() >= PROGRESS_EVERY {
+            *last = std::time::Instant::now();
+            eprintln!("progress: {line}");
+        }
     }
 }
 
@@ -262,16 +286,12 @@ pub fn check(args: &CheckArgs, settings_file: Option<&Path>) -> Result<Exit> {
         Format::Markdown => printable_text(&render_markdown(&report, now)).into_owned(),
     };
     std::io::stdout().write_all(out.as_bytes())?;
-    print_diagnostics(&report, &forge);
+    print_diagnostics(&report, &[], &forge);
     if let (Format::Table, Some(note)) = (args.format, untracked_note(&report)) {
         eprint!("{note}");
     }
-    if report.incomplete() {
-        return Ok(if report.checked() == 0 {
-            Exit::NothingChecked
-        } else {
-            Exit::Partial
-        });
+    if let Some(exit) = Exit::of_check(&report, false) {
+        return Ok(exit);
     }
     let failed = args
         .fail_on
@@ -514,16 +534,16 @@ fn render_markdown(report: &CheckReport, now: chrono::DateTime<chrono::Utc>) -> 
     out
 }
 
-/// The failures on stderr: when GitHub itself could not be used
-/// (unreachable, DNS, TLS, timeout, credentials, rate limit), one line per
-/// cause with what to check and the subjects it hit, instead of one
-/// near-identical line per repository and upstream; every other failure
-/// on its own line.
-/// What a check could not do, on stderr, escaped: its failures (grouped
-/// by cause, [`print_failures`]), problems and warnings, and what was not
-/// checked. `check`, `inventory` and `readiness` print the same.
-pub(super) fn print_diagnostics(report: &CheckReport, forge: &Forge) {
-    print_failures(report, forge);
+/// What a pass could not do, on stderr, escaped: its failures (the
+/// check's and `more`, from later stages such as publishing), problems and
+/// warnings, and what was not checked. When GitHub itself could not be
+/// used (unreachable, DNS, proxy, TLS, timeout, credentials, rate limit),
+/// one line per cause with what to check and the subjects it hit, instead
+/// of one near-identical line per repository and upstream; every other
+/// failure on its own line. `check`, `plan`, `run`, `inventory`,
+/// `readiness` and `notify` print the same.
+pub(super) fn print_diagnostics(report: &CheckReport, more: &[Failure], forge: &Forge) {
+    print_failures(report.failures.iter().chain(more), forge);
     for p in report.problems.iter().chain(&report.warnings) {
         eprintln!("warning: {}", printable(p));
     }
@@ -532,7 +552,7 @@ pub(super) fn print_diagnostics(report: &CheckReport, forge: &Forge) {
     }
 }
 
-fn print_failures(report: &CheckReport, forge: &Forge) {
+fn print_failures<'a>(failures: impl Iterator<Item = &'a Failure>, forge: &Forge) {
     let causes = forge
         .stats
         .causes
@@ -552,7 +572,9 @@ fn print_failures(report: &CheckReport, forge: &Forge) {
             .any(|p| error.starts_with(p) || error.contains(&format!(": {p}")))
     };
     let mut hit = Vec::new();
-    for f in &report.failures {
+    let mut total = 0;
+    for f in failures {
+        total += 1;
         if github_wide(&f.error) {
             hit.push(f.subject.as_str());
         } else {
@@ -569,9 +591,8 @@ fn print_failures(report: &CheckReport, forge: &Forge) {
         eprintln!("error: {cause}");
     }
     eprintln!(
-        "error: GitHub could not be used for {} of {} subject(s): {}",
+        "error: GitHub could not be used for {} of {total} subject(s): {}",
         hit.len(),
-        report.failures.len(),
-        hit.join(", ")
+        printable(&hit.join(", "))
     );
 }

@@ -67,12 +67,8 @@ pub fn inventory(args: &InventoryArgs, settings_file: Option<&Path>) -> Result<E
         Format::Prometheus => inventory::to_prometheus(&inv),
     };
     std::io::stdout().write_all(out.as_bytes())?;
-    super::check::print_diagnostics(&report, &ctx.forge);
-    Ok(if report.failures.is_empty() {
-        Exit::Success
-    } else {
-        Exit::Partial
-    })
+    super::check::print_diagnostics(&report, &[], &ctx.forge);
+    Ok(Exit::of_check(&report, false).unwrap_or(Exit::Success))
 }
 
 const HEADER: [&str; 10] = [

@@ -116,11 +116,9 @@ pub fn notify(args: &NotifyArgs, settings_file: Option<&Path>) -> Result<Exit> {
             return Ok(Exit::Usage);
         }
     };
-    for f in &report.failures {
-        eprintln!("error: {}: {}", f.subject, f.error);
-    }
-    for w in report.warnings.iter().chain(&notified.warnings) {
-        eprintln!("warning: {w}");
+    super::check::print_diagnostics(&report, &[], &ctx.forge);
+    for w in &notified.warnings {
+        eprintln!("warning: {}", crate::domain::printable::printable(w));
     }
     let mut out = String::new();
     if args.dry_run {
@@ -169,8 +167,5 @@ pub fn notify(args: &NotifyArgs, settings_file: Option<&Path>) -> Result<Exit> {
         ));
     }
     std::io::stdout().write_all(out.as_bytes())?;
-    if notified.failed() > 0 || !report.failures.is_empty() {
-        return Ok(Exit::Partial);
-    }
-    Ok(Exit::Success)
+    Ok(Exit::of_check(&report, notified.failed() > 0).unwrap_or(Exit::Success))
 }

@@ -96,16 +96,12 @@ pub fn readiness(args: &ReadinessArgs, settings_file: Option<&Path>) -> Result<E
         Format::Prometheus => readiness::to_prometheus(&r),
     };
     std::io::stdout().write_all(out.as_bytes())?;
-    super::check::print_diagnostics(&report, &ctx.forge);
+    super::check::print_diagnostics(&report, &[], &ctx.forge);
     if matches!(args.fail_on, Some(FailOn::NotReady)) && r.any_not_ready() {
         return Ok(Exit::Findings);
     }
     // An incomplete check never says "ready".
-    Ok(if report.incomplete() {
-        Exit::Partial
-    } else {
-        Exit::Success
-    })
+    Ok(Exit::of_check(&report, false).unwrap_or(Exit::Success))
 }
 
 const HEADER: [&str; 8] = [

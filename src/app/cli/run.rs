@@ -10,17 +10,22 @@ use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 
 use super::Exit;
-use super::check::{Session, progress, progress_done, session};
+use super::check::{Session, print_diagnostics, progress, progress_done, session};
 use crate::app::pipeline::{self, Mode, RunReport};
 use crate::app::publish::Action;
+use crate::domain::plan::Waiting;
 use crate::domain::render::Templates;
 
 pub const PLAN_HELP: &str = "\
 Examples:
   upkeep plan                      # every PR run would open or update, with diffs
-  upkeep plan --format json | jq '.planned[] | {branch, title}'
+  upkeep plan --format markdown    # each PR as it will be opened: title, labels, body
+  upkeep plan --format json | jq '.planned[] | {branch, title, body}'
+  upkeep plan --format json | jq '.waiting[] | {image, target, reason}'
 
-Writes nothing: not to GitHub, not to git, not to the files.";
+Writes nothing: not to GitHub, not to git, not to the files. What waits
+(soak, rollout window or wave, limits, image not yet in the registry,
+registry or upstream unreachable) is listed with its reason.";
 
 pub const RUN_HELP: &str = "\
 Examples:
@@ -46,8 +51,12 @@ pub struct PlanArgs {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum PlanFormat {
+    /// Each pull request's title, branch and labels with its diff.
     Diff,
     Json,
+    /// Each pull request as it will be opened: title, labels, reviewers,
+    /// body, and its diff.
+    Markdown,
 }
 
 #[derive(Debug, Args)]
@@ -100,7 +109,7 @@ fn execute(
         runtime,
         mut ctx,
         now,
-        ..
+        forge,
     } = match session(settings_file)? {
         Ok(s) => s,
         Err(exit) => return Ok(Err(exit)),
@@ -119,26 +128,17 @@ fn execute(
     let progress = progress();
     let report = runtime.block_on(pipeline::run(&ctx, &templates, mode, now, &progress));
     progress_done();
-    for f in report.check.failures.iter().chain(&report.failures) {
-        eprintln!(
-            "error: {}",
-            printable(&format!("{}: {}", f.subject, f.error))
-        );
-    }
-    for w in &report.check.warnings {
-        eprintln!("warning: {}", printable(w));
-    }
+    print_diagnostics(&report.check, &report.failures, &forge);
     Ok(Ok(report))
 }
 
 fn exit_code(report: &RunReport) -> Exit {
-    let failed = report.check.incomplete()
-        || !report.failures.is_empty()
+    let failed = !report.failures.is_empty()
         || report
             .outcomes
             .iter()
             .any(|o| matches!(o.action, Action::Failed { .. }));
-    if failed { Exit::Partial } else { Exit::Success }
+    Exit::of_check(&report.check, failed).unwrap_or(Exit::Success)
 }
 
 pub fn plan(args: &PlanArgs, settings_file: Option<&Path>) -> Result<Exit> {
@@ -151,51 +151,169 @@ pub fn plan(args: &PlanArgs, settings_file: Option<&Path>) -> Result<Exit> {
 }
 
 fn print_plan(report: &RunReport, format: PlanFormat) -> Result<()> {
-    let mut out = String::new();
-    match format {
+    let waiting = report.waiting();
+    let out = match format {
         PlanFormat::Json => {
             #[derive(serde::Serialize)]
             struct Json<'a> {
                 planned: &'a [pipeline::PlannedView],
+                waiting: &'a [Waiting],
                 held: &'a [crate::domain::plan::Held],
+                #[serde(skip_serializing_if = "Option::is_none")]
+                incomplete: Option<String>,
             }
-            out = serde_json::to_string_pretty(&Json {
+            serde_json::to_string_pretty(&Json {
                 planned: &report.planned,
+                waiting: &waiting,
                 held: &report.held,
-            })? + "\n";
+                incomplete: report.check.not_checked_line(),
+            })? + "\n"
         }
-        PlanFormat::Diff => {
-            for p in &report.planned {
-                out.push_str(&format!(
-                    "# {}: {}\n#   branch {}\n#   labels {}\n",
-                    p.repository,
-                    p.title,
-                    p.branch,
-                    p.labels.join(", ")
-                ));
-                out.push_str(&p.diff);
-                out.push('\n');
-            }
-            for h in &report.held {
-                out.push_str(&format!(
-                    "# held: {} {} -> {} in {}: {}\n",
-                    h.finding.image,
-                    h.finding.current,
-                    h.finding.target_tag,
-                    printable(&h.finding.file),
-                    h.reason
-                ));
-            }
-            if let Some(line) = report.check.not_checked_line() {
-                out.push_str(&format!("# incomplete: {line}\n"));
-            } else if report.planned.is_empty() && report.held.is_empty() {
-                out.push_str("# nothing to do: every checked reference is up to date\n");
-            }
-            out = printable_text(&out).into_owned();
-        }
-    }
+        PlanFormat::Diff => printable_text(&plan_diff(report, &waiting)).into_owned(),
+        PlanFormat::Markdown => printable_text(&plan_markdown(report, &waiting)).into_owned(),
+    };
     std::io::stdout().write_all(out.as_bytes())?;
     Ok(())
+}
+
+/// `image current -> target in repository file:line (environment)`, each
+/// part escaped (a file name cannot start a line of its own).
+fn waiting_subject(w: &Waiting) -> String {
+    let mut s = format!("{} {}", printable(&w.image), printable(&w.current));
+    if let Some(t) = &w.target {
+        s.push_str(&format!(" -> {}", printable(t)));
+    }
+    s.push_str(&format!(
+        " in {} {}:{}",
+        printable(&w.repository),
+        printable(&w.file),
+        w.line
+    ));
+    if let Some(env) = &w.environment {
+        s.push_str(&format!(" ({})", printable(env)));
+    }
+    s
+}
+
+/// The last line of a plan: what was not checked, else whether anything
+/// is to be done or waits. Never "up to date" while something waits.
+fn plan_summary(report: &RunReport, waiting: &[Waiting]) -> String {
+    if let Some(line) = report.check.not_checked_line() {
+        return format!("incomplete: {line}");
+    }
+    match (report.planned.len(), waiting.len()) {
+        (0, 0) => "nothing to do: every checked reference is up to date".into(),
+        (0, w) => format!("no pull request to open now: {w} upgrade(s) wait, each with its reason"),
+        (p, 0) => format!("{p} pull request(s) to open or update"),
+        (p, w) => format!("{p} pull request(s) to open or update; {w} upgrade(s) wait"),
+    }
+}
+
+fn plan_diff(report: &RunReport, waiting: &[Waiting]) -> String {
+    let mut out = String::new();
+    for p in &report.planned {
+        out.push_str(&format!(
+            "# {}: {}\n#   branch {}\n#   labels {}\n",
+            p.repository,
+            p.title,
+            p.branch,
+            p.labels.join(", ")
+        ));
+        if !p.reviewers.is_empty() {
+            out.push_str(&format!("#   reviewers {}\n", p.reviewers.join(", ")));
+        }
+        out.push_str(&p.diff);
+        out.push('\n');
+    }
+    if !waiting.is_empty() {
+        out.push_str(&format!("# Waiting ({}):\n", waiting.len()));
+        for w in waiting {
+            out.push_str(&format!(
+                "# waiting: {}: {}\n",
+                waiting_subject(w),
+                printable(&w.reason)
+            ));
+        }
+    }
+    out.push_str(&format!("# {}\n", plan_summary(report, waiting)));
+    out
+}
+
+/// A code fence longer than any run of backticks in `text`.
+fn fence(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    "`".repeat((longest + 1).max(3))
+}
+
+/// Each pull request as `run` will open it: title, branch, labels,
+/// reviewers, then the body exactly as sent (the renderer's output,
+/// fingerprint comment included) and the diff; then what waits.
+fn plan_markdown(report: &RunReport, waiting: &[Waiting]) -> String {
+    let code = |s: &str| format!("`{}`", s.replace('`', "'"));
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            "none".to_string()
+        } else {
+            items.iter().map(|i| code(i)).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let cell = |s: &str| printable(s).replace('|', "\\|");
+    let mut out = format!("# upkeep plan: {} pull request(s)\n", report.planned.len());
+    for (i, p) in report.planned.iter().enumerate() {
+        out.push_str(&format!(
+            "\n## {}. {}: {}\n\n",
+            i + 1,
+            p.repository,
+            p.title.replace('\n', " ")
+        ));
+        out.push_str(&format!("- Title: {}\n", code(&p.title)));
+        out.push_str(&format!("- Branch: {}\n", code(&p.branch)));
+        out.push_str(&format!("- Labels: {}\n", list(&p.labels)));
+        if !p.reviewers.is_empty() {
+            out.push_str(&format!("- Reviewers: {}\n", list(&p.reviewers)));
+        }
+        if !p.assignees.is_empty() {
+            out.push_str(&format!("- Assignees: {}\n", list(&p.assignees)));
+        }
+        out.push_str("\n<details><summary>Body</summary>\n\n");
+        out.push_str(&p.body);
+        if !p.body.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str("\n</details>\n");
+        let f = fence(&p.diff);
+        out.push_str(&format!(
+            "\n<details><summary>Diff</summary>\n\n{f}diff\n{}{}{f}\n\n</details>\n",
+            p.diff,
+            if p.diff.ends_with('\n') { "" } else { "\n" }
+        ));
+    }
+    if !waiting.is_empty() {
+        out.push_str(&format!("\n## Waiting ({})\n\n", waiting.len()));
+        out.push_str("| Repository | Location | Image | Current | Target | Why |\n");
+        out.push_str("| --- | --- | --- | --- | --- | --- |\n");
+        for w in waiting {
+            out.push_str(&format!(
+                "| {} | `{}:{}` | `{}` | `{}` | {} | {} |\n",
+                cell(&w.repository),
+                cell(&w.file),
+                w.line,
+                cell(&w.image),
+                cell(&w.current),
+                w.target
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |t| format!("`{}`", cell(t))),
+                cell(&w.reason)
+            ));
+        }
+    }
+    out.push_str(&format!("\n{}\n", plan_summary(report, waiting)));
+    out
 }
 
 pub fn run(args: &RunArgs, settings_file: Option<&Path>) -> Result<Exit> {
@@ -293,14 +411,12 @@ fn run_text(report: &RunReport) -> String {
     for a in &report.check.rollout_alerts {
         out.push_str(&format!("alert      {}  {}\n", a.repository, a.message));
     }
-    for h in &report.held {
+    let waiting = report.waiting();
+    for w in &waiting {
         out.push_str(&format!(
-            "held       {}  {} {} -> {}: {}\n",
-            h.finding.repository,
-            h.finding.image,
-            h.finding.current,
-            h.finding.target_tag,
-            h.reason
+            "waiting    {}: {}\n",
+            waiting_subject(w),
+            printable(&w.reason)
         ));
     }
     let order = [
@@ -324,10 +440,10 @@ fn run_text(report: &RunReport) -> String {
             out.push_str(&format!("\n{}\n", summary.join(", ")));
         }
         out.push_str(&format!("incomplete: {line}\n"));
-    } else if summary.is_empty() && !report.held.is_empty() {
+    } else if summary.is_empty() && !waiting.is_empty() {
         out.push_str(&format!(
-            "\nnothing opened: {} upgrade(s) held, each with its reason above\n",
-            report.held.len()
+            "\nnothing opened: {} upgrade(s) wait, each with its reason above\n",
+            waiting.len()
         ));
     } else if summary.is_empty() {
         out.push_str("nothing to do: every checked reference is up to date\n");
