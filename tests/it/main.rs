@@ -11,6 +11,7 @@ mod github_double;
 mod github_limits;
 mod inventory;
 mod notify;
+mod onboard;
 mod prometheus;
 mod readiness;
 mod registry;

@@ -188,7 +188,15 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
     let dir = tempfile::tempdir().unwrap();
     let gh = GitHubDouble::start();
     let git = GitServer::start("x-access-token", GIT_TOKEN);
-    git.create_repo("deploy", &[("envs/mainnet/values.yaml", VALUES)]);
+    // Configured in the repository itself (an installed repository without
+    // it gets an onboarding pull request instead: tests/it/onboard.rs).
+    git.create_repo(
+        "deploy",
+        &[
+            ("envs/mainnet/values.yaml", VALUES),
+            (".github/upkeep.yml", "branch: main\n"),
+        ],
+    );
     gh.add_repo(
         Repo::new(REPO)
             .default_branch("main")
@@ -1551,7 +1559,15 @@ fn a_pass_waits_while_the_installation_budget_is_below_the_reserve() {
     let dir = tempfile::tempdir().unwrap();
     let gh = GitHubDouble::start();
     let git = GitServer::start("x-access-token", GIT_TOKEN);
-    git.create_repo("deploy", &[("envs/mainnet/values.yaml", VALUES)]);
+    // Configured in the repository itself (an installed repository without
+    // it gets an onboarding pull request instead: tests/it/onboard.rs).
+    git.create_repo(
+        "deploy",
+        &[
+            ("envs/mainnet/values.yaml", VALUES),
+            (".github/upkeep.yml", "branch: main\n"),
+        ],
+    );
     gh.add_repo(
         Repo::new(REPO)
             .default_branch("main")
