@@ -169,12 +169,13 @@ fn file_environment(file: &str) -> Option<(String, &'static str)> {
             return Some((original[prefix.len()..].to_string(), "Helm values file"));
         }
     }
+    // `<name>-values.yaml` also names a component (`validator-values.yaml`,
+    // `ci-values.yaml`): only a network or a stage makes it an environment.
     for suffix in ["-values", ".values", "_values"] {
-        if stem.ends_with(suffix) && stem.len() > suffix.len() {
-            return Some((
-                original[..stem.len() - suffix.len()].to_string(),
-                "Helm values file",
-            ));
+        if let Some(name) = stem.strip_suffix(suffix)
+            && (network_of(name).is_some() || STAGES.contains(&name))
+        {
+            return Some((original[..name.len()].to_string(), "Helm values file"));
         }
     }
     network_of(stem).map(|_| (original.to_string(), "file named after a network"))
@@ -295,10 +296,9 @@ fn generalise(glob: &str) -> String {
 /// A YAML scalar: plain when that reads back as the same string, else
 /// double-quoted.
 fn scalar(text: &str) -> String {
-    let plain = text
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic())
+    let plain = (text == "."
+        || text.starts_with("./")
+        || text.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
@@ -387,9 +387,13 @@ fn render_environments(guess: &Guess, indent: usize, out: &mut String) {
     }
     if !guess.unplaced.is_empty() {
         let n = guess.unplaced.len();
-        let files = if n == 1 { "file" } else { "files" };
+        let (files, are) = if n == 1 {
+            ("file", "is")
+        } else {
+            ("files", "are")
+        };
         out.push_str(&format!(
-            "{pad}# {n} other {files} with image references are in no environment: their\n\
+            "{pad}# {n} other {files} with image references {are} in no environment: their\n\
              {pad}# references are upgraded at once, without waves.\n"
         ));
     }
@@ -508,6 +512,7 @@ mod tests {
     #[test]
     fn helm_values_files_and_stage_directories() {
         let g = guess(&[
+            "charts/geth/ci/validator-values.yaml",
             "charts/geth/values-mainnet.yaml",
             "charts/geth/values-sepolia.yaml",
             "deploy/overlays/staging/kustomization.yaml",
@@ -549,7 +554,7 @@ mod tests {
         let text = render_settings(&g, ".");
         assert!(text.contains("- name: \"yes\""), "{text}");
         assert!(text.contains("paths: [\"envs/[[]x[]]/**\"]"), "{text}");
-        assert!(text.contains("- path: \".\""), "{text}");
+        assert!(text.contains("- path: .\n"), "{text}");
         assert_eq!(render_settings(&g, "."), text);
         let empty = render_repo_file(&guess::<&str>(&[]));
         assert!(empty.contains("environments: []"), "{empty}");
