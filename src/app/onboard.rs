@@ -97,10 +97,12 @@ pub async fn onboard(
     let guess = onboard::guess(&files);
     let text = onboard::render_repo_file(&guess);
     let default = default_repository(repo);
-    let guessed = load_repo_file(&text, REPO_FILE, &repo.owner, &repo.name, &default)
-        .map_err(|e| AppError::Task {
-            what: "the guessed .github/upkeep.yml".into(),
-            cause: e.to_string(),
+    let guessed =
+        load_repo_file(&text, REPO_FILE, &repo.owner, &repo.name, &default).map_err(|e| {
+            AppError::Task {
+                what: "the guessed .github/upkeep.yml".into(),
+                cause: e.to_string(),
+            }
         })?;
     // The preview: what a pass would do with the guessed file.
     let mut settings = ctx.settings.clone();
@@ -152,9 +154,7 @@ pub async fn onboard(
         .await?;
     if !labels.is_empty() {
         let labels: Vec<String> = labels.into_iter().collect();
-        ctx.forge
-            .add_labels(repo, created.number, &labels)
-            .await?;
+        ctx.forge.add_labels(repo, created.number, &labels).await?;
     }
     Ok(Status::Opened {
         number: created.number,
@@ -186,7 +186,10 @@ fn code(text: &str) -> String {
 pub fn preview(planned: &[PlannedView]) -> Vec<String> {
     let mut out = Vec::new();
     for pr in planned {
-        out.push(format!("- **{}**", printable(&pr.title).replace('*', "\\*")));
+        out.push(format!(
+            "- **{}**",
+            printable(&pr.title).replace('*', "\\*")
+        ));
         for e in &pr.edits {
             out.push(format!(
                 "  - {}: {} {} → {}",
@@ -222,10 +225,10 @@ pub fn body(guess: &Guess, file: &str, planned: &[PlannedView], held: usize) -> 
         out.push_str("No environment recognised: every reference is upgraded at once.\n\n");
     }
     for e in &guess.environments {
-        let network = e
-            .network
-            .as_deref()
-            .map_or_else(|| "no network".to_string(), |n| format!("network {}", code(n)));
+        let network = e.network.as_deref().map_or_else(
+            || "no network".to_string(),
+            |n| format!("network {}", code(n)),
+        );
         let paths: Vec<String> = e.paths.iter().map(|p| code(p)).collect();
         out.push_str(&format!(
             "- {} (wave {}, {network}): {}\n",
@@ -286,6 +289,9 @@ mod tests {
         let text = body(&guess, "environments: []\n", &[view], 0);
         assert!(text.starts_with(MARKER));
         assert!(text.contains("- **Bump lighthouse to v6.1.0**\n  - `envs/hoodi/values.yaml`: `sigp/lighthouse` `v6.0.0` → `v6.1.0`"), "{text}");
-        assert!(text.contains("- `hoodi` (wave 1, network `hoodi`): `envs/hoodi/**`"), "{text}");
+        assert!(
+            text.contains("- `hoodi` (wave 1, network `hoodi`): `envs/hoodi/**`"),
+            "{text}"
+        );
     }
 }

@@ -195,16 +195,16 @@ fn candidate(file: &str) -> Option<(String, String, &'static str)> {
         };
         if i < last {
             let lower = seg.to_ascii_lowercase();
-            let why = if i > 0 && CONTAINERS.contains(&segments[i - 1].to_ascii_lowercase().as_str())
-            {
-                Some("directory of environments")
-            } else if network_of(seg).is_some() {
-                Some("directory named after a network")
-            } else if STAGES.contains(&lower.as_str()) {
-                Some("directory named after a stage")
-            } else {
-                None
-            };
+            let why =
+                if i > 0 && CONTAINERS.contains(&segments[i - 1].to_ascii_lowercase().as_str()) {
+                    Some("directory of environments")
+                } else if network_of(seg).is_some() {
+                    Some("directory named after a network")
+                } else if STAGES.contains(&lower.as_str()) {
+                    Some("directory named after a stage")
+                } else {
+                    None
+                };
             if let Some(why) = why
                 && !seg.starts_with('.')
             {
@@ -274,7 +274,10 @@ pub fn guess<S: AsRef<str>>(files: &[S]) -> Guess {
         .collect();
     let ranks: BTreeSet<u32> = envs.iter().map(|(r, _)| *r).collect();
     for (r, env) in &mut envs {
-        env.wave = ranks.iter().position(|x| x == r).map_or(1, |p| p as u32 + 1);
+        env.wave = ranks
+            .iter()
+            .position(|x| x == r)
+            .map_or(1, |p| p as u32 + 1);
     }
     envs.sort_by(|(_, a), (_, b)| (a.wave, &a.name).cmp(&(b.wave, &b.name)));
     Guess {
@@ -421,9 +424,7 @@ pub fn render_settings(guess: &Guess, path: &str) -> String {
          \x20 # A local checkout (`path:`, relative to this file), or `github: owner/name`.\n",
     );
     out.push_str(&format!("  - path: {}\n", scalar(path)));
-    out.push_str(
-        "    # branch: the branch pull requests target (default: the default branch)\n",
-    );
+    out.push_str("    # branch: the branch pull requests target (default: the default branch)\n");
     render_environments(guess, 4, &mut out);
     out
 }

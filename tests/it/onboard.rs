@@ -25,8 +25,14 @@ fn init_writes_settings_that_validate_and_never_overwrites() {
     let out = upkeep(&root, &["init"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let summary = stdout(&out);
-    assert!(summary.contains("wrote upkeep.yml: 6 environments from 8 files"), "{summary}");
-    assert!(summary.contains("upkeep settings validate upkeep.yml"), "{summary}");
+    assert!(
+        summary.contains("wrote upkeep.yml: 6 environments from 8 files"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("upkeep settings validate upkeep.yml"),
+        "{summary}"
+    );
     let written = std::fs::read_to_string(root.join("upkeep.yml")).unwrap();
     insta::assert_snapshot!("init_eth_deploy", written);
 
@@ -34,15 +40,16 @@ fn init_writes_settings_that_validate_and_never_overwrites() {
     assert_eq!(valid.status.code(), Some(0), "{}", stderr(&valid));
     // The settings work as written: `check` places each file in its
     // environment (offline here, so only the scan's view is asserted).
-    let settings = upkeep::domain::settings::load(
-        Some(&root.join("upkeep.yml")),
-        &Default::default(),
-    )
-    .unwrap();
+    let settings =
+        upkeep::domain::settings::load(Some(&root.join("upkeep.yml")), &Default::default())
+            .unwrap();
     let repo = &settings.repositories[0];
     let env = |f: &str| repo.environment_for(f).map(|e| e.name.clone());
     assert_eq!(env("envs/hoodi/geth.yaml").as_deref(), Some("hoodi"));
-    assert_eq!(env("charts/geth/values-sepolia.yaml").as_deref(), Some("sepolia"));
+    assert_eq!(
+        env("charts/geth/values-sepolia.yaml").as_deref(),
+        Some("sepolia")
+    );
     assert_eq!(env("charts/geth/values.yaml"), None);
     let waves: Vec<(String, u32)> = repo
         .environments
@@ -70,10 +77,16 @@ fn init_writes_settings_that_validate_and_never_overwrites() {
         "{}",
         stderr(&again)
     );
-    assert_eq!(std::fs::read_to_string(root.join("upkeep.yml")).unwrap(), "# mine\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("upkeep.yml")).unwrap(),
+        "# mine\n"
+    );
     let forced = upkeep(&root, &["init", "--force"]);
     assert_eq!(forced.status.code(), Some(0), "{}", stderr(&forced));
-    assert_eq!(std::fs::read_to_string(root.join("upkeep.yml")).unwrap(), written);
+    assert_eq!(
+        std::fs::read_to_string(root.join("upkeep.yml")).unwrap(),
+        written
+    );
 }
 
 #[test]
@@ -234,11 +247,7 @@ fn serve_opens_one_onboarding_pull_request_and_nothing_else_until_it_is_merged()
         90,
         "the upgrade on the listed repository",
         || served.log(),
-        || {
-            gh.pulls(LISTED)
-                .iter()
-                .any(|p| p.title.contains("v6.1.0"))
-        },
+        || gh.pulls(LISTED).iter().any(|p| p.title.contains("v6.1.0")),
     );
     assert!(onboarding(LISTED).is_empty());
 

@@ -315,6 +315,14 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
     let stats = gh.app_stats();
     assert_eq!(stats.rejected, 0, "{stats:?}");
 
+    // Counters move when a pass is done, which may be after its pull
+    // request is visible.
+    wait_for(
+        30,
+        "the pass that opened the v6.2.0 pull request done",
+        || served.log(),
+        || served.log().matches("pass done").count() >= 2,
+    );
     let (status, metrics) = served.http("GET", "/metrics", &[], b"");
     assert_eq!(status, 200);
     for needle in [
@@ -329,14 +337,18 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
         "upkeep_webhooks_total{event=\"installation\",outcome=\"duplicate\"} 1",
         "upkeep_webhooks_total{event=\"unverified\",outcome=\"rejected\"} 1",
     ] {
-        assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
+        assert!(
+            metrics.contains(needle),
+            "{needle} missing from\n{metrics}\n{}",
+            served.log()
+        );
     }
     let created: u64 = metrics
         .lines()
         .find_map(|l| l.strip_prefix("upkeep_pull_requests_total{action=\"created\"} "))
         .and_then(|n| n.trim().parse().ok())
         .unwrap();
-    assert!(created >= 2, "{metrics}");
+    assert!(created >= 2, "{metrics}\n{}", served.log());
 
     let (code, log) = served.stop();
     assert_eq!(code, Some(0), "{log}");
