@@ -402,13 +402,13 @@ fn render_environments(guess: &Guess, indent: usize, out: &mut String) {
     }
 }
 
-/// The header both forms start with.
-fn header(file: &str, guess: &Guess, out: &mut String) {
+/// The header both forms start with; `next` says what to do with it.
+fn header(file: &str, guess: &Guess, next: &str, out: &mut String) {
     out.push_str(&format!(
         "# {file}: written by `upkeep init` from {} files with image references.\n\
          # The environments, networks and waves below are guesses from the paths:\n\
-         # read them, adjust them, then check the file with\n\
-         # `upkeep settings validate`. Every key is described in upkeep.example.yml.\n\n",
+         # read them, adjust them, then {next}.\n\
+         # Every key is described in upkeep.example.yml.\n\n",
         guess.files
     ));
 }
@@ -417,7 +417,12 @@ fn header(file: &str, guess: &Guess, out: &mut String) {
 /// relative to the settings file).
 pub fn render_settings(guess: &Guess, path: &str) -> String {
     let mut out = String::new();
-    header("upkeep.yml", guess, &mut out);
+    header(
+        "upkeep.yml",
+        guess,
+        "check the file with `upkeep settings validate`",
+        &mut out,
+    );
     out.push_str(
         "# Deployment repositories to keep up to date.\n\
          repositories:\n\
@@ -433,7 +438,12 @@ pub fn render_settings(guess: &Guess, path: &str) -> String {
 /// entry.
 pub fn render_repo_file(guess: &Guess) -> String {
     let mut out = String::new();
-    header(".github/upkeep.yml", guess, &mut out);
+    header(
+        ".github/upkeep.yml",
+        guess,
+        "merge it:\n# upkeep works on this repository once it is on the base branch",
+        &mut out,
+    );
     out.push_str(
         "# This file configures the repository it is in (the keys of one\n\
          # `repositories[]` entry of upkeep.yml).\n\
