@@ -237,14 +237,14 @@ fn serve_opens_one_onboarding_pull_request_and_nothing_else_until_it_is_merged()
             .collect::<Vec<_>>()
     };
     wait_for(
-        90,
+        120,
         "onboarding pull requests on both unconfigured repositories",
         || served.log(),
         || !onboarding(MERGED).is_empty() && !onboarding(CLOSED).is_empty(),
     );
     // The operator's repository gets its upgrade at once, no onboarding.
     wait_for(
-        90,
+        120,
         "the upgrade on the listed repository",
         || served.log(),
         || gh.pulls(LISTED).iter().any(|p| p.title.contains("v6.1.0")),
@@ -276,7 +276,7 @@ fn serve_opens_one_onboarding_pull_request_and_nothing_else_until_it_is_merged()
     gh.close_pr(CLOSED, closed);
     let seen = waits(&served.log(), CLOSED);
     wait_for(
-        60,
+        120,
         "two more passes over the unconfigured repositories",
         || served.log(),
         || waits(&served.log(), CLOSED) >= seen + 2 && waits(&served.log(), MERGED) >= 2,
@@ -287,7 +287,7 @@ fn serve_opens_one_onboarding_pull_request_and_nothing_else_until_it_is_merged()
     // Merged: the file is on the base branch, upkeep starts working there.
     gh.merge_pr(MERGED, pr.number);
     wait_for(
-        90,
+        120,
         "an upgrade pull request after the onboarding merged",
         || served.log(),
         || {
@@ -307,7 +307,7 @@ fn serve_opens_one_onboarding_pull_request_and_nothing_else_until_it_is_merged()
     );
     let seen = waits(&served.log(), CLOSED);
     wait_for(
-        60,
+        120,
         "two more passes",
         || served.log(),
         || waits(&served.log(), CLOSED) >= seen + 2,
