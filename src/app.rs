@@ -10,6 +10,7 @@ pub mod error;
 pub mod inventory;
 pub mod isolate;
 pub mod notify;
+pub mod onboard;
 pub mod pipeline;
 pub mod publish;
 pub mod readiness;

@@ -16,6 +16,7 @@ pub mod live;
 pub mod located;
 pub mod manifest;
 pub mod notify;
+pub mod onboard;
 pub mod plan;
 pub mod printable;
 pub mod readiness;

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::domain::settings;
 
 mod check;
+mod init;
 mod inventory;
 mod manifest;
 mod notify;
@@ -94,6 +95,9 @@ Images match as Docker resolves names: `busybox` is `docker.io/library/busybox`;
 another registry or a mirror is another image. Every edit is verified by
 scanning the file again before it is written atomically.")]
     Bump(BumpArgs),
+    /// Write a starting upkeep.yml guessed from a deployment tree.
+    #[command(after_help = init::AFTER_HELP)]
+    Init(init::InitArgs),
     /// Report what is outdated: references × upstream releases.
     #[command(after_help = check::AFTER_HELP)]
     Check(check::CheckArgs),
@@ -235,6 +239,7 @@ fn run(cli: &Cli) -> Result<Exit> {
     match &cli.command {
         Command::Scan(args) => manifest::scan(args),
         Command::Bump(args) => manifest::bump(args),
+        Command::Init(args) => init::init(args),
         Command::Check(args) => check::check(args, cli.settings.as_deref()),
         Command::Plan(args) => run::plan(args, cli.settings.as_deref()),
         Command::Rollout(command) => rollout::rollout(command, cli.settings.as_deref()),

@@ -13,6 +13,7 @@ mod github_limits;
 mod grafana;
 mod inventory;
 mod notify;
+mod onboard;
 mod plan;
 mod prometheus;
 mod readiness;

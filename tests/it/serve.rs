@@ -188,7 +188,15 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
     let dir = tempfile::tempdir().unwrap();
     let gh = GitHubDouble::start();
     let git = GitServer::start("x-access-token", GIT_TOKEN);
-    git.create_repo("deploy", &[("envs/mainnet/values.yaml", VALUES)]);
+    // Configured in the repository itself (an installed repository without
+    // it gets an onboarding pull request instead: tests/it/onboard.rs).
+    git.create_repo(
+        "deploy",
+        &[
+            ("envs/mainnet/values.yaml", VALUES),
+            (".github/upkeep.yml", "branch: main\n"),
+        ],
+    );
     gh.add_repo(
         Repo::new(REPO)
             .default_branch("main")
@@ -336,9 +344,13 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
         "upkeep_webhooks_total{event=\"installation\",outcome=\"duplicate\"} 1",
         "upkeep_webhooks_total{event=\"unverified\",outcome=\"rejected\"} 1",
     ] {
-        assert!(metrics.contains(needle), "{needle} missing from\n{metrics}");
+        assert!(
+            metrics.contains(needle),
+            "{needle} missing from\n{metrics}\n{}",
+            served.log()
+        );
     }
-    assert!(created(&metrics) >= 2, "{metrics}");
+    assert!(created(&metrics) >= 2, "{metrics}\n{}", served.log());
 
     let (code, log) = served.stop();
     assert_eq!(code, Some(0), "{log}");
@@ -1567,7 +1579,15 @@ fn a_pass_waits_while_the_installation_budget_is_below_the_reserve() {
     let dir = tempfile::tempdir().unwrap();
     let gh = GitHubDouble::start();
     let git = GitServer::start("x-access-token", GIT_TOKEN);
-    git.create_repo("deploy", &[("envs/mainnet/values.yaml", VALUES)]);
+    // Configured in the repository itself (an installed repository without
+    // it gets an onboarding pull request instead: tests/it/onboard.rs).
+    git.create_repo(
+        "deploy",
+        &[
+            ("envs/mainnet/values.yaml", VALUES),
+            (".github/upkeep.yml", "branch: main\n"),
+        ],
+    );
     gh.add_repo(
         Repo::new(REPO)
             .default_branch("main")

@@ -6,7 +6,10 @@
 //! In App mode the repositories are those of the settings plus every
 //! repository of every installation (discovered at start and learnt from
 //! `installation` webhooks); each pass runs per owner, with that owner's
-//! installation token as the git password.
+//! installation token as the git password. An installed repository the
+//! settings do not list is worked on only once `.github/upkeep.yml` is on
+//! its base branch; until then it gets its one onboarding pull request
+//! ([`crate::app::onboard`]) and nothing else.
 //!
 //! Slack: after each scheduled poll the worker sends the alerts and
 //! reminders due (what `upkeep notify --only alerts` sends, de-duplicated
@@ -32,6 +35,7 @@ use tokio::sync::watch;
 use super::metrics::Metrics;
 use crate::app::context::Context;
 use crate::app::notify;
+use crate::app::onboard;
 use crate::app::pipeline::{self, Mode};
 use crate::domain::catalog::Catalog;
 use crate::domain::evaluate::CheckReport;
@@ -673,6 +677,57 @@ impl Worker {
         all
     }
 
+    /// Repositories the App is installed on that the settings do not list
+    /// go on only once `.github/upkeep.yml` is on their base branch; until
+    /// then a publishing pass opens their one onboarding pull request
+    /// ([`crate::app::onboard`]) and nothing else happens there.
+    async fn onboarding_gate(
+        &mut self,
+        repos: Vec<Repository>,
+        pass: Pass,
+        now: DateTime<Utc>,
+    ) -> Vec<Repository> {
+        let mut out = Vec::new();
+        for r in repos {
+            let full = match &r.source {
+                RepoSource::GitHub { owner, name } => RepoName::new(owner, name),
+                RepoSource::Path(_) => {
+                    out.push(r);
+                    continue;
+                }
+            };
+            if !self.forge.is_app() || self.configured(&full).is_some() {
+                out.push(r);
+                continue;
+            }
+            let git_token = match self.forge.git_token(&full).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.metrics.error();
+                    tracing::warn!(repository = %full, error = %e, "no installation token");
+                    continue;
+                }
+            };
+            let ctx = self.context(vec![r.clone()], git_token);
+            let open = pass == Pass::Publish;
+            match onboard::onboard(&ctx, &self.templates, &full, open, now).await {
+                Ok(onboard::Status::Configured) => out.push(r),
+                Ok(onboard::Status::Waiting(why)) => {
+                    tracing::info!(repository = %full, %why, "not configured yet: nothing done until .github/upkeep.yml is merged");
+                }
+                Ok(onboard::Status::Opened { number, url }) => {
+                    self.metrics.pull("onboarding");
+                    tracing::info!(repository = %full, number, %url, "onboarding pull request opened");
+                }
+                Err(e) => {
+                    self.metrics.error();
+                    tracing::warn!(repository = %full, error = %e, "onboarding failed");
+                }
+            }
+        }
+        out
+    }
+
     /// [`Worker::run_repositories`] once the repositories are chosen.
     async fn run_groups(
         &mut self,
@@ -705,6 +760,10 @@ impl Worker {
                     repositories = group.len(),
                     "GitHub rate budget below the reserve: pass postponed until the reset"
                 );
+                continue;
+            }
+            let group = self.onboarding_gate(group, pass, now).await;
+            if group.is_empty() {
                 continue;
             }
             let git_token = match (&group[0].source, self.forge.is_app()) {
