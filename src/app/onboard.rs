@@ -118,6 +118,7 @@ pub async fn onboard(
         registry: ctx.registry.clone(),
         prometheus: ctx.prometheus.clone(),
         engine: ctx.engine.clone(),
+        commands: ctx.commands,
     };
     let planned = pipeline::run(&preview_ctx, templates, Mode::Plan, now, &|_| {}).await;
     let body = body(&guess, &text, &planned.planned, planned.held.len());
@@ -164,14 +165,10 @@ pub async fn onboard(
 
 /// The repository with defaults (no environments).
 pub fn default_repository(repo: &RepoName) -> Repository {
-    Repository {
-        source: RepoSource::GitHub {
-            owner: repo.owner.clone(),
-            name: repo.name.clone(),
-        },
-        branch: None,
-        environments: Vec::new(),
-    }
+    Repository::new(RepoSource::GitHub {
+        owner: repo.owner.clone(),
+        name: repo.name.clone(),
+    })
 }
 
 /// Markdown text from the repository in a table cell or list item: no
@@ -272,6 +269,8 @@ mod tests {
             branch: "upkeep/lighthouse".into(),
             title: "Bump lighthouse to v6.1.0".into(),
             labels: vec![],
+            reviewers: vec![],
+            assignees: vec![],
             edits: vec![PlannedEdit {
                 upstream: "sigp/lighthouse".into(),
                 to_version: "v6.1.0".into(),

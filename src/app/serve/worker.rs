@@ -613,7 +613,7 @@ impl Worker {
         let mut out = self.settings.repositories.clone();
         for repo in &self.known {
             if self.configured(repo).is_none() {
-                out.push(default_repository(repo));
+                out.push(crate::app::onboard::default_repository(repo));
             }
         }
         out
@@ -633,7 +633,7 @@ impl Worker {
     fn repository(&self, repo: &RepoName) -> Option<Repository> {
         self.configured(repo)
             .cloned()
-            .or_else(|| self.known.contains(repo).then(|| default_repository(repo)))
+            .or_else(|| self.known.contains(repo).then(|| crate::app::onboard::default_repository(repo)))
     }
 
     /// One pass per owner (one installation token each): the pipeline
@@ -968,13 +968,6 @@ enum Pass {
     Publish,
     /// Only a check (for a digest).
     Check,
-}
-
-fn default_repository(repo: &RepoName) -> Repository {
-    Repository::new(RepoSource::GitHub {
-        owner: repo.owner.clone(),
-        name: repo.name.clone(),
-    })
 }
 
 /// Requests of an installation's (or the token's) budget kept for

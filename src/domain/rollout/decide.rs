@@ -1791,6 +1791,7 @@ mod tests {
                 fork: "Glamsterdam".into(),
                 network: "mainnet".into(),
                 at: t0() + h(3),
+                release: None,
             });
             f.waiting_for_image = f.upstream == UP;
         }
