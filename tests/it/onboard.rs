@@ -96,12 +96,11 @@ fn init_writes_the_repository_file_form() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = std::fs::read_to_string(root.join(".github/upkeep.yml")).unwrap();
     insta::assert_snapshot!("init_eth_deploy_repository_file", text);
-    let base = upkeep::domain::settings::Repository::new(
-        upkeep::domain::settings::RepoSource::GitHub {
+    let base =
+        upkeep::domain::settings::Repository::new(upkeep::domain::settings::RepoSource::GitHub {
             owner: "acme".into(),
             name: "deploy".into(),
-        },
-    );
+        });
     let merged = upkeep::domain::settings::load_repo_file(
         &text,
         ".github/upkeep.yml",

@@ -631,9 +631,11 @@ impl Worker {
     /// The repository as configured, or with defaults when the app is
     /// installed on it; `None` for a repository upkeep does not manage.
     fn repository(&self, repo: &RepoName) -> Option<Repository> {
-        self.configured(repo)
-            .cloned()
-            .or_else(|| self.known.contains(repo).then(|| crate::app::onboard::default_repository(repo)))
+        self.configured(repo).cloned().or_else(|| {
+            self.known
+                .contains(repo)
+                .then(|| crate::app::onboard::default_repository(repo))
+        })
     }
 
     /// One pass per owner (one installation token each): the pipeline
