@@ -13,6 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::domain::settings::Network;
+
 /// Directories whose children are environments (`envs/hoodi/`).
 const CONTAINERS: &[&str] = &[
     "env",
@@ -333,6 +335,23 @@ fn render_environments(guess: &Guess, indent: usize, out: &mut String) {
         ));
         return;
     }
+    // Networks without a fork schedule upkeep knows must be declared, so
+    // that a typo such as `mainet` is caught.
+    let devnets: BTreeSet<&str> = guess
+        .environments
+        .iter()
+        .filter_map(|e| e.network.as_deref())
+        .filter(|n| !Network::from_name(n).is_known())
+        .collect();
+    if !devnets.is_empty() {
+        let list: Vec<String> = devnets.iter().map(|n| scalar(n)).collect();
+        out.push_str(&format!(
+            "{pad}# devnets: networks of this repository with no fork schedule upkeep\n\
+             {pad}# knows (any other name than mainnet, sepolia, holesky, hoodi is a typo)\n\
+             {pad}devnets: [{}]\n",
+            list.join(", ")
+        ));
+    }
     out.push_str(&format!(
         "{pad}# Named groups of paths. A file belongs to the first environment whose\n\
          {pad}# globs match it (`*` stays within a directory, `**` crosses them).\n\
@@ -464,10 +483,11 @@ pub fn summary(guess: &Guess) -> Vec<String> {
                 .as_deref()
                 .map_or_else(|| "no network".to_string(), |n| format!("network {n}"));
             format!(
-                "{} (wave {}, {network}, {} files): {}",
+                "{} (wave {}, {network}, {} file{}): {}",
                 e.name,
                 e.wave,
                 e.files,
+                if e.files == 1 { "" } else { "s" },
                 e.paths.join(", ")
             )
         })

@@ -60,7 +60,7 @@ impl World {
             NewRelease::new("v7.0.0").body("Bug fixes."),
         );
         let settings = format!(
-            "repositories:\n  - github: {REPO}\n    environments:\n\
+            "repositories:\n  - github: {REPO}\n    devnets: [devnet-h, devnet-m]\n    environments:\n\
              \x20     - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: devnet-h\n        wave: 1\n\
              \x20     - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: devnet-m\n        wave: 2\n\
              registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n\

@@ -1050,7 +1050,7 @@ fn metrics_show_what_runs_in_live_environments() {
         ],
     );
     let metrics = || served.http("GET", "/metrics", &[], b"").1;
-    let drift = "upkeep_live_drift{repository=\"./deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\"} ";
+    let drift = "upkeep_live_drift{repository=\"deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\"} ";
     wait_for(
         60,
         "the live gauges",
@@ -1059,10 +1059,10 @@ fn metrics_show_what_runs_in_live_environments() {
     );
     let text = metrics();
     for line in [
-        "upkeep_running_containers{repository=\"./deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\",tag=\"v2.0.0\"} 7\n",
-        "upkeep_running_containers{repository=\"./deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\",tag=\"v1.3.0\"} 1\n",
-        "upkeep_live_drift{repository=\"./deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\"} 1\n",
-        "upkeep_live_drift{repository=\"./deploy\",environment=\"hoodi\",image=\"acme/exec\"} 0\n",
+        "upkeep_running_containers{repository=\"deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\",tag=\"v2.0.0\"} 7\n",
+        "upkeep_running_containers{repository=\"deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\",tag=\"v1.3.0\"} 1\n",
+        "upkeep_live_drift{repository=\"deploy\",environment=\"hoodi\",image=\"ghcr.io/acme/beacon\"} 1\n",
+        "upkeep_live_drift{repository=\"deploy\",environment=\"hoodi\",image=\"acme/exec\"} 0\n",
     ] {
         assert!(text.contains(line), "{line} missing from\n{text}");
     }
