@@ -99,8 +99,9 @@ pub fn init(args: &InitArgs) -> Result<Exit> {
     }
     if !guess.unplaced.is_empty() {
         summary.push_str(&format!(
-            "  {} files in no environment (upgraded without waves)\n",
-            guess.unplaced.len()
+            "  {} file{} in no environment (upgraded without waves)\n",
+            guess.unplaced.len(),
+            if guess.unplaced.len() == 1 { "" } else { "s" }
         ));
     }
     if !scan.problems.is_empty() {
