@@ -186,23 +186,38 @@ pub fn edited_files(
         };
         let original = String::from_utf8(bytes)
             .map_err(|_| PublishError::Edit(format!("{file}: not UTF-8 on the base branch")))?;
-        let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
-        let siblings = session.list_dir(base, dir)?;
-        let mut project = Vec::new();
-        for f in manifest::project_files(file, &original, &siblings) {
-            if let Some(text) = session
-                .read(base, f)?
-                .and_then(|b| String::from_utf8(b).ok())
-            {
-                project.push((f.to_string(), text));
-            }
-        }
+        let project = project_at(session, base, file, &original)?;
         let text = apply_edits(file, &original, pr, &project)?;
         if text != original {
             out.push((file.to_string(), text.into_bytes()));
         }
     }
     Ok(out)
+}
+
+/// The texts, in commit `rev`, of the compose project files that the scan
+/// of `file` (whose text there is `text`) reads ([`manifest::project_files`]):
+/// a `.env`'s compose files, a compose file's `.env`. Files that are not
+/// UTF-8 are left out. What `run` bumps and `rollback` undoes read the
+/// project through this one function.
+pub fn project_at(
+    session: &Session,
+    rev: &str,
+    file: &str,
+    text: &str,
+) -> Result<Vec<(String, String)>, PublishError> {
+    let dir = file.rsplit_once('/').map_or("", |(d, _)| d);
+    let siblings = session.list_dir(rev, dir)?;
+    let mut project = Vec::new();
+    for f in manifest::project_files(file, text, &siblings) {
+        if let Some(text) = session
+            .read(rev, f)?
+            .and_then(|b| String::from_utf8(b).ok())
+        {
+            project.push((f.to_string(), text));
+        }
+    }
+    Ok(project)
 }
 
 /// Applies a planned PR's edits of `file` to its text with the manifest

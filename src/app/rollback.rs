@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::app::context::Context;
 use crate::app::error::AppError;
-use crate::app::publish::{PublishError, ensure_labels};
+use crate::app::publish::{PublishError, ensure_labels, project_at};
 use crate::domain::evaluate::CheckReport;
 use crate::domain::plan::short_name;
 use crate::domain::render::sanitize::{code_span, sanitize_text};
@@ -226,12 +226,25 @@ pub async fn open(
                 String::from_utf8(bytes)
                     .map_err(|_| PublishError::Edit(format!("{path}: not UTF-8 text")))
             };
+            // Each text with its compose project at that commit, read as
+            // `run` read it when it bumped the file.
+            let texts = [read(&parent)?, read(&head)?, read(&base.commit)?];
+            let mut projects: [Vec<(String, String)>; 3] = Default::default();
+            for ((project, rev), text) in projects
+                .iter_mut()
+                .zip([&parent, &head, &base.commit])
+                .zip(&texts)
+            {
+                *project = project_at(&session, rev, &path, text)?;
+            }
+            let [before, after, now] = texts;
             files.push(FileChange {
                 path: path.clone(),
-                before: read(&parent)?,
-                after: read(&head)?,
+                before,
+                after,
+                projects,
             });
-            current.push((path.clone(), read(&base.commit)?));
+            current.push((path.clone(), now));
         }
         let restored =
             apply_rollback(&files, &current).map_err(|e| PublishError::Edit(e.to_string()))?;

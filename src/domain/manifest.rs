@@ -15,7 +15,7 @@ mod types;
 
 pub use bump::{
     BumpError, BumpPlan, BumpRequest, DigestAction, FileChange, Outcome, Unchanged, bump_text,
-    bump_text_in, bump_text_only, plan as plan_bump, write as write_bump,
+    bump_text_in, bump_text_only, bump_text_only_in, plan as plan_bump, write as write_bump,
 };
 pub use scan::{
     FileScan, Problem, Project, ScanReport, project_files, scan, scan_each,

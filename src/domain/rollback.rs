@@ -11,11 +11,17 @@
 //! moved on since) is an error naming the place, and nothing is rolled
 //! back. One already back at the old version is left alone, so rolling
 //! back twice is harmless.
+//!
+//! A file is read with its compose project at each of the three commits
+//! (a `.env` with its compose files, a compose file with its `.env`), as
+//! `run` read it when it bumped: a tag a compose file takes from its `.env`
+//! is a reference of the `.env`, and is rolled back there.
 
 use std::collections::BTreeMap;
 
 use crate::domain::manifest::{
-    BumpError, BumpRequest, DigestAction, Problem, Reference, bump_text_only, image, scan_text,
+    BumpError, BumpRequest, DigestAction, Problem, Project, Reference, bump_text_only_in, image,
+    scan_text, scan_text_in,
 };
 
 /// One file a pull request changed.
@@ -28,6 +34,30 @@ pub struct FileChange {
     pub before: String,
     /// The file in the pull request's head commit.
     pub after: String,
+    /// The file's compose project files ([`crate::domain::manifest::project_files`])
+    /// as (path, text), in the parent commit, the head commit and on the
+    /// base branch now: empty for a file outside a compose project.
+    pub projects: [Vec<(String, String)>; 3],
+}
+
+impl FileChange {
+    /// A change to a file outside any compose project.
+    pub fn new(path: &str, before: &str, after: &str) -> Self {
+        FileChange {
+            path: path.to_string(),
+            before: before.to_string(),
+            after: after.to_string(),
+            projects: Default::default(),
+        }
+    }
+}
+
+/// Which of a [`FileChange`]'s texts a scan reads.
+#[derive(Clone, Copy)]
+enum At {
+    Before = 0,
+    After = 1,
+    Now = 2,
 }
 
 /// One reference to move back.
@@ -122,8 +152,9 @@ pub fn rollback_file(change: &FileChange, current: &str) -> Result<Option<String
         }
     }
     let mut text = current.to_string();
+    let project = Project::of(&change.path, &change.projects[At::Now as usize]);
     for (edit, ordinals) in groups {
-        let refs = scan(&change.path, &text)?;
+        let refs = scan(change, At::Now, &text)?;
         let repo = image::normalize(&edit.image);
         let of_image = by_image(&refs).remove(&repo).unwrap_or_default();
         let targets: Vec<(usize, usize)> = ordinals
@@ -140,9 +171,13 @@ pub fn rollback_file(change: &FileChange, current: &str) -> Result<Option<String
                 (None, None) => DigestAction::Keep,
             },
         };
-        let (outcomes, after) = bump_text_only(&change.path, &text, &req, &|r: &Reference| {
-            targets.contains(&(r.line, r.column))
-        })?;
+        let (outcomes, after) = bump_text_only_in(
+            &change.path,
+            &text,
+            &req,
+            &|r: &Reference| targets.contains(&(r.line, r.column)),
+            &project,
+        )?;
         let refused = |line: usize, detail: String| RollbackError::Refused {
             file: change.path.clone(),
             line,
@@ -189,8 +224,11 @@ fn current_text<'a>(
         })
 }
 
-fn scan(path: &str, text: &str) -> Result<Vec<Reference>, RollbackError> {
-    match scan_text(path, text) {
+/// The references of `text`, the file at commit `at`, read with the
+/// file's compose project there.
+fn scan(change: &FileChange, at: At, text: &str) -> Result<Vec<Reference>, RollbackError> {
+    let project = Project::of(&change.path, &change.projects[at as usize]);
+    match scan_text_in(&change.path, text, &project) {
         Some(r) => r.map_err(RollbackError::Parse),
         None => Ok(Vec::new()),
     }
@@ -249,9 +287,9 @@ fn plan_file(
         return Ok(Vec::new());
     }
     let file = &change.path;
-    let before = scan(file, &change.before)?;
-    let after = scan(file, &change.after)?;
-    let now = scan(file, current)?;
+    let before = scan(change, At::Before, &change.before)?;
+    let after = scan(change, At::After, &change.after)?;
+    let now = scan(change, At::Now, current)?;
     let (before, after, now) = (by_image(&before), by_image(&after), by_image(&now));
     let unpaired = |detail: String| RollbackError::Unpaired {
         file: file.clone(),
@@ -346,11 +384,7 @@ mod tests {
     const D2: &str = "sha256:2222222222222222222222222222222222222222222222222222222222222222";
 
     fn change(path: &str, before: &str, after: &str) -> FileChange {
-        FileChange {
-            path: path.into(),
-            before: before.into(),
-            after: after.into(),
-        }
+        FileChange::new(path, before, after)
     }
 
     fn fixture(rel: &str) -> String {
@@ -609,12 +643,43 @@ mod tests {
     fn quotes_added_by_the_pull_request_stay() {
         let before = "grafana:\n  image:\n    repository: grafana/grafana\n    tag: 11.5.1\n";
         let after = before.replace("tag: 11.5.1", "tag: \"12.0\"");
-        let c = FileChange {
-            path: "values.yaml".into(),
-            before: before.into(),
-            after: after.clone(),
-        };
+        let c = FileChange::new("values.yaml", before, &after);
         let rolled = rollback_file(&c, &after).unwrap().unwrap();
         assert_eq!(rolled, before.replace("tag: 11.5.1", "tag: \"11.5.1\""));
+    }
+
+    /// A compose tag held in the project's `.env`: the `.env` alone holds no
+    /// reference; read with its compose file, its tag rolls back in place.
+    #[test]
+    fn env_held_compose_tag_rolls_back_in_the_env() {
+        let compose = "services:\n  app:\n    image: ghcr.io/acme/app:${APP_TAG}\n".to_string();
+        let before = "# app\r\nAPP_TAG=1.4.0 # pinned\r\nOTHER=x\r\n";
+        let after = before.replace("1.4.0", "1.5.0");
+        let now = after.replace("OTHER=x", "OTHER=y");
+        let alone = change("deploy/.env", before, &after);
+        assert!(
+            plan_rollback(
+                std::slice::from_ref(&alone),
+                &[("deploy/.env".into(), now.clone())]
+            )
+            .unwrap()
+            .is_empty()
+        );
+        let project = vec![("deploy/compose.yaml".to_string(), compose)];
+        let c = FileChange {
+            projects: [project.clone(), project.clone(), project],
+            ..alone
+        };
+        let edits = plan_rollback(
+            std::slice::from_ref(&c),
+            &[("deploy/.env".into(), now.clone())],
+        )
+        .unwrap();
+        assert_eq!(edits.len(), 1, "{edits:?}");
+        assert_eq!(
+            (edits[0].image.as_str(), edits[0].to_tag.as_str()),
+            ("ghcr.io/acme/app", "1.4.0")
+        );
+        assert_eq!(roll(&c, &now), before.replace("OTHER=x", "OTHER=y"));
     }
 }

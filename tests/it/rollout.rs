@@ -954,6 +954,36 @@ fn upkeep_rollback_undoes_the_last_merge_by_hand() {
     assert!(err.contains("nothing to roll back"), "{err}");
 }
 
+/// A compose tag held in the project's `.env` (`image: ...:${LH_TAG}`):
+/// the upgrade bumps the `.env`, and `upkeep rollback` reads the compose
+/// project as `run` did and restores the `.env` byte for byte.
+#[test]
+fn upkeep_rollback_restores_a_compose_tag_held_in_the_env_file() {
+    const COMPOSE: &str = "services:\n  beacon:\n    image: sigp/lighthouse:${LH_TAG}\n";
+    const ENV: &str = "# consensus\r\nLH_TAG=v6.0.0 # pinned\r\nNETWORK=hoodi\r\n";
+    const ENV_FILE: &str = "envs/hoodi/.env";
+    let w = World::new(Setup {
+        files: &[("envs/hoodi/compose.yaml", COMPOSE), (ENV_FILE, ENV)],
+        ..Setup::default()
+    });
+    w.run();
+    let upgrade = w.pulls_in("hoodi");
+    assert_eq!(upgrade.len(), 1, "{upgrade:?}");
+    assert_eq!(
+        w.show(&upgrade[0].head, ENV_FILE),
+        ENV.replace("v6.0.0", "v7.0.0")
+    );
+    w.at(t0() + hours(1));
+    w.merge(upgrade[0].number);
+    w.at(t0() + hours(2));
+    let (out, err, code) = w.upkeep(&["rollback", "--repository", REPO, "--environment", "hoodi"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let r = assert_rollback_restores(&w, upgrade[0].number);
+    assert_eq!(w.show(&r.head, ENV_FILE), ENV, "the .env byte-exact");
+    assert_eq!(w.show(&r.head, "envs/hoodi/compose.yaml"), COMPOSE);
+    assert!(r.body.unwrap().contains(ENV_FILE));
+}
+
 // Coupled upgrades (#19): where an environment needs both layers for a
 // fork, geth and lighthouse travel through the waves as one unit.
 

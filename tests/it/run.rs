@@ -966,6 +966,21 @@ fn twelve_upstreams_one_repository_requests_and_time() {
         "only the dashboard catches up: {:?}",
         second.writes_by_operation
     );
+    let charged: Vec<String> = gh
+        .requests()
+        .iter()
+        .filter(|r| r.charged)
+        .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
+        .collect();
+    gh.clear_requests();
+    let out = upkeep_env(dir.path(), &["run"], &env);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let third = gh.stats();
+    assert_eq!(third.writes, 0, "{:?}", third.writes_by_operation);
+    eprintln!(
+        "run over 1 repository x 12 upstreams: second run charged {charged:?}; third {} requests ({} charged)",
+        third.total, third.charged
+    );
     eprintln!(
         "run over 1 repository x 12 upstreams: first {} requests ({} writes, {:.1} per PR, {} charged) in {:.2?}; second {} requests (the dashboard's 1 write, {} charged) in {:.2?}",
         first.total,

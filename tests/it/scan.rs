@@ -347,6 +347,29 @@ fn malformed_yaml_names_file_line_and_column_and_exits_3() {
 }
 
 #[test]
+fn malformed_yaml_that_cannot_hold_a_reference_is_not_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    // alerting configuration broken by a Go template, no image anywhere
+    std::fs::write(
+        dir.path().join("alerts.yaml"),
+        "route:\n  receiver: x\nslack_configs:\n- channel: '#a'\n  send_resolved: true\n   title: '{{ template }}'\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("deep.yaml"), "[".repeat(300)).unwrap();
+    // the same breakage next to an image key is still reported
+    std::fs::write(
+        dir.path().join("values.yaml"),
+        "image: nginx:1.27\nslack_configs:\n- channel: '#a'\n  send_resolved: true\n   title: '{{ template }}'\n",
+    )
+    .unwrap();
+    let report = manifest::scan(dir.path());
+    assert!(report.references.is_empty());
+    let files: Vec<&str> = report.problems.iter().map(|p| p.file.as_str()).collect();
+    assert_eq!(files, ["values.yaml"], "{:?}", report.problems);
+    assert_eq!(report.files_scanned, 3);
+}
+
+#[test]
 fn missing_path_is_a_usage_error() {
     let out = upkeep(&fixture("helm"), &["scan", "no/such/dir"]);
     assert_eq!(out.status.code(), Some(2));
@@ -371,10 +394,12 @@ fn hostile_files(root: &Path) {
         bomb.push_str(&format!("a{l}: &a{l} [{items}]\n"));
     }
     assert!(bomb.len() < 1_000);
+    // A comment naming an image after each nesting: a file that cannot
+    // hold a reference is not parsed at all (see the test below).
     for (name, text) in [
-        ("deep_flow.yaml", flow),
-        ("deep_seq.yaml", seqs),
-        ("deep_map.yaml", maps),
+        ("deep_flow.yaml", flow + "# image\n"),
+        ("deep_seq.yaml", seqs + "# image\n"),
+        ("deep_map.yaml", maps + "# image\n"),
         ("bomb.yaml", bomb),
     ] {
         std::fs::write(root.join(name), text).unwrap();

@@ -247,9 +247,21 @@ pub fn bump_text_only(
     req: &BumpRequest,
     select: &dyn Fn(&Reference) -> bool,
 ) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
+    bump_text_only_in(file, text, req, select, &Project::default())
+}
+
+/// [`bump_text_only`] for a file of a compose project, read as
+/// [`bump_text_in`] reads it.
+pub fn bump_text_only_in(
+    file: &str,
+    text: &str,
+    req: &BumpRequest,
+    select: &dyn Fn(&Reference) -> bool,
+    project: &Project<'_>,
+) -> Result<(Vec<Outcome>, Option<String>), BumpError> {
     req.validate()?;
     match FileType::of(file) {
-        Some(file_type) => bump_typed(file, text, file_type, req, select, &Project::default()),
+        Some(file_type) => bump_typed(file, text, file_type, req, select, project),
         None => Ok((Vec::new(), None)),
     }
 }

@@ -5,6 +5,12 @@
 //! kinds), then walked on the positioned tree of [`crate::domain::yaml`]. Values in
 //! block scalars and comments are text and never become references. Pure: no
 //! I/O.
+//!
+//! A file that cannot hold a reference ([`may_hold_reference`]: no `image`,
+//! no `repository`, in any case, and no escape that could spell them) is not
+//! parsed at all: it has no references and, even when it is not valid YAML,
+//! no problem. About half the files of a deployment tree are like that
+//! (CRDs without image fields, alerting rules, dashboards).
 
 use crate::domain::yaml::{self, Node, Style, Value};
 
@@ -30,7 +36,34 @@ impl Hints {
     }
 }
 
+/// Whether `text` may hold a reference, decided on its bytes alone.
+///
+/// Every reference is found under a key whose name ends in `image`
+/// (`image`, `images`, `initImage`, ...: [`is_image_key`], the container
+/// lists' `image`, Kustomize's `images`), or is an Argo CD Helm parameter
+/// paired with a `...repository` one. A key or value can only read so if
+/// those letters are written in the file: anchors and merge keys repeat
+/// text written elsewhere in it, block scalars are never keys or images,
+/// and folding only adds spaces. The one way to spell them without writing
+/// them is an escape in a double-quoted scalar (`\x69`, `\u0069`,
+/// `\U00000069`) or an escaped line break joining two halves; any of
+/// those, anywhere, and the file is parsed.
+pub(super) fn may_hold_reference(text: &str) -> bool {
+    static WORDS: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(r"(?i:image|repository)|\\[xuU\r\n]").expect("valid pattern")
+    });
+    WORDS.is_match(text.as_bytes())
+}
+
 pub(super) fn scan(src: &Source<'_>, hints: Hints) -> Result<Vec<Reference>, yaml::YamlError> {
+    if !may_hold_reference(src.body()) {
+        return Ok(Vec::new());
+    }
+    parse_and_scan(src, hints)
+}
+
+/// [`scan`] without the pre-filter.
+fn parse_and_scan(src: &Source<'_>, hints: Hints) -> Result<Vec<Reference>, yaml::YamlError> {
     let docs = yaml::parse(src.body(), src.bom)?;
     let mut out = Vec::new();
     for doc in &docs {
@@ -421,5 +454,101 @@ mod budget_tests {
         let err = scan(&src, Hints::default()).unwrap_err();
         assert!(err.message.contains("scan budget of 20 steps"), "{err}");
         assert_eq!((err.line, err.column), (1, 1));
+    }
+}
+
+#[cfg(test)]
+mod prefilter_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn refs(text: &str, hints: Hints) -> Vec<(String, Option<String>)> {
+        let src = Source::new("v.yaml", text);
+        parse_and_scan(&src, hints)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.image, r.tag))
+            .collect()
+    }
+
+    #[test]
+    fn escapes_that_spell_image_keep_the_file() {
+        for text in [
+            "\"\\x69mage\": nginx:1.27\n",
+            "\"imag\\u0065\": nginx:1.27\n",
+            "\"IMAG\\U00000045\": nginx:1.27\n",
+            "? \"ima\\\n  ge\"\n: nginx:1.27\n",
+        ] {
+            assert_eq!(refs(text, Hints::default()).len(), 1, "{text:?}");
+            assert!(may_hold_reference(text), "{text:?}");
+        }
+        for text in [
+            "a: b\n",
+            "kind: PrometheusRule\nspec: {groups: [{rules: [x]}]}\n",
+            "a: \"tab\\tand quote\\\"\"\n",
+        ] {
+            assert!(!may_hold_reference(text), "{text:?}");
+        }
+    }
+
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "image",
+            "Image",
+            "IMAGES",
+            "initImage",
+            "repository",
+            "tag",
+            "name",
+            "value",
+            "images",
+            "newTag",
+            "kind: Kustomization\n",
+            "kind: Application\napiVersion: argoproj.io/v1\n",
+            "services",
+            "containers",
+            "im",
+            "age",
+            "\\x69",
+            "\\u0069",
+            "\\x67",
+            "\\\n",
+            "\"",
+            "'",
+            ": ",
+            ":",
+            "\n",
+            "- ",
+            "  ",
+            "&a ",
+            "*a",
+            "<<: ",
+            "? ",
+            "{",
+            "}",
+            "[",
+            "]",
+            ", ",
+            "|\n",
+            "nginx:1.27",
+            "x/y:v1",
+            "1.2",
+            "#",
+        ])
+    }
+
+    proptest! {
+        /// What the pre-filter skips, the full scan finds nothing in.
+        #[test]
+        fn the_prefilter_skips_only_files_without_references(
+            parts in prop::collection::vec(fragment(), 0..40),
+            compose in any::<bool>(),
+            kustomization in any::<bool>(),
+        ) {
+            let text = parts.concat();
+            let hints = Hints { kustomization, compose };
+            let found = refs(&text, hints);
+            prop_assert!(found.is_empty() || may_hold_reference(&text), "{:?} in {:?}", found, text);
+        }
     }
 }
