@@ -224,8 +224,9 @@ fn the_run_that_opens_a_pull_request_shows_it_on_the_dashboard_at_once() {
     let number = pulls[0].number;
     let body = w.dashboard();
     assert!(
-        body.contains(&format!("- wave 1 (`hoodi`): open"))
-            && body.contains(&format!("(#{number})\n")),
+        body.lines()
+            .any(|l| l.starts_with("- wave 1 (`hoodi`): open")
+                && l.ends_with(&format!("(#{number})"))),
         "wave 1 open with its pull request\n{body}"
     );
     assert!(
