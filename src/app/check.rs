@@ -222,10 +222,10 @@ fn networks_of(repos: &[ScannedRepo]) -> Vec<String> {
 pub(crate) const PULL_PAGES: usize = 3;
 
 /// Reads upkeep's pull requests of every GitHub repository checked and
-/// decides where each release stands in its waves
-/// ([`crate::domain::rollout::decide`]), annotating the findings. A
-/// repository whose pull requests cannot be read has its environments'
-/// findings held (their merge times are unknown).
+/// decides where each release stands in its waves ([`decide_repository`]),
+/// annotating the findings. A repository whose pull requests cannot be
+/// read has its environments' findings held (their merge times are
+/// unknown).
 async fn roll_out(
     ctx: &Context,
     engine: Option<Arc<crate::domain::rules::Engine>>,
@@ -234,16 +234,18 @@ async fn roll_out(
 ) {
     // Fork readiness from the files as checked (the live side is read
     // below): which upgrades travel together.
-    let readiness = {
+    report.rollout_readiness = {
         let inventory = crate::app::inventory::build(ctx, report, now);
-        crate::app::readiness::build(ctx, &inventory, report, now)
+        crate::app::readiness::build(ctx, &inventory, report, now).rows
     };
+    report.engine = engine;
     for repo in report.repositories.clone() {
         let name = repo.source.to_string();
         let Observations { observed, live } = observe(ctx, &repo).await;
         if !live.is_empty() {
             report.live.insert(name.clone(), live);
         }
+        report.observed.insert(name.clone(), observed);
         let pulls = match &repo.source {
             RepoSource::Path(_) => Ok(Vec::new()),
             RepoSource::GitHub { owner, name: n } => ctx
@@ -276,79 +278,7 @@ async fn roll_out(
                 continue;
             }
         };
-        // A layer upkeep already moved stays coupled while the other is
-        // still needed there.
-        let couples = Couples::from_rows_moved(&readiness.rows, &name, |env, upstream| {
-            pulls.iter().any(|p| {
-                p.rollback_of.is_none()
-                    && matches!(p.state, PullState::Merged { .. })
-                    && p.environments.iter().any(|e| e == env)
-                    && p.upgrades
-                        .iter()
-                        .any(|(u, _)| u.eq_ignore_ascii_case(upstream))
-            })
-        });
-        // this repository's soak (its own over `rollout.soak`)
-        let rollout_settings = repo.rollout(&ctx.settings.rollout);
-        let referenced = referenced(report, &name, &ctx.catalog);
-        let deployed = deployed(report, &name, &ctx.catalog);
-        let releases = &report.releases;
-        let engine = engine.clone();
-        let codes_of = |upstream: &str, tag: &str| -> Vec<(Code, String)> {
-            let (Some(engine), Some(Ok(list))) = (&engine, releases.get(upstream)) else {
-                return Vec::new();
-            };
-            let Some(c) = list
-                .iter()
-                .find(|r| r.tag_name == tag)
-                .map(|r| engine.classify(upstream, r))
-            else {
-                return Vec::new();
-            };
-            c.codes
-                .iter()
-                .map(|code| {
-                    let quote = c
-                        .evidence
-                        .iter()
-                        .find(|e| e.code == Some(*code))
-                        .map(|e| e.text.clone())
-                        .unwrap_or_default();
-                    (*code, quote)
-                })
-                .collect()
-        };
-        // What the planner will hold whatever the wave says: a coupled
-        // partner waits for it.
-        let held = |f: &Finding| {
-            crate::domain::plan::held_reason(
-                f,
-                &ctx.settings.pull_requests,
-                &Default::default(),
-                now,
-            )
-        };
-        let inputs = rollout::Inputs {
-            repository: &name,
-            environments: &repo.environments,
-            referenced: &referenced,
-            releases: &report.releases,
-            pulls: &pulls,
-            settings: &rollout_settings,
-            now,
-            observed: &observed,
-            deployed: &deployed,
-            codes_of: &codes_of,
-            couples: &couples,
-            held: &held,
-        };
-        let mut findings: Vec<Finding> = report
-            .findings
-            .iter()
-            .filter(|f| f.repository == name)
-            .cloned()
-            .collect();
-        let decision = rollout::decide(&inputs, &mut findings);
+        let (findings, decision) = decide_repository(ctx, report, &repo, &pulls, now);
         let mut decided = findings.into_iter();
         for f in report.findings.iter_mut().filter(|f| f.repository == name) {
             if let Some(d) = decided.next() {
@@ -360,6 +290,97 @@ async fn roll_out(
         report.rollbacks.extend(decision.rollbacks);
         report.pulls.insert(name, pulls);
     }
+}
+
+/// The pure rollout decision for one repository given its pull requests
+/// `pulls` (the rest as the check read it: findings, releases, Prometheus's
+/// answers, fork readiness): its findings (in report order) with where each
+/// stands in its waves, and the decision. The check decides with the pull
+/// requests read at its start; a pass that changed them decides again with
+/// those read after its writes (for the dependency dashboard).
+pub(crate) fn decide_repository(
+    ctx: &Context,
+    report: &CheckReport,
+    repo: &Repository,
+    pulls: &[PullRecord],
+    now: DateTime<Utc>,
+) -> (Vec<Finding>, rollout::Decision) {
+    let name = repo.source.to_string();
+    // A layer upkeep already moved stays coupled while the other is
+    // still needed there.
+    let couples = Couples::from_rows_moved(&report.rollout_readiness, &name, |env, upstream| {
+        pulls.iter().any(|p| {
+            p.rollback_of.is_none()
+                && matches!(p.state, PullState::Merged { .. })
+                && p.environments.iter().any(|e| e == env)
+                && p.upgrades
+                    .iter()
+                    .any(|(u, _)| u.eq_ignore_ascii_case(upstream))
+        })
+    });
+    // this repository's soak (its own over `rollout.soak`)
+    let rollout_settings = repo.rollout(&ctx.settings.rollout);
+    let referenced = referenced(report, &name, &ctx.catalog);
+    let deployed = deployed(report, &name, &ctx.catalog);
+    let releases = &report.releases;
+    let engine = report.engine.as_deref();
+    let codes_of = |upstream: &str, tag: &str| -> Vec<(Code, String)> {
+        let (Some(engine), Some(Ok(list))) = (engine, releases.get(upstream)) else {
+            return Vec::new();
+        };
+        let Some(c) = list
+            .iter()
+            .find(|r| r.tag_name == tag)
+            .map(|r| engine.classify(upstream, r))
+        else {
+            return Vec::new();
+        };
+        c.codes
+            .iter()
+            .map(|code| {
+                let quote = c
+                    .evidence
+                    .iter()
+                    .find(|e| e.code == Some(*code))
+                    .map(|e| e.text.clone())
+                    .unwrap_or_default();
+                (*code, quote)
+            })
+            .collect()
+    };
+    // What the planner will hold whatever the wave says: a coupled
+    // partner waits for it.
+    let held = |f: &Finding| {
+        crate::domain::plan::held_reason(f, &ctx.settings.pull_requests, &Default::default(), now)
+    };
+    let none = BTreeMap::new();
+    let inputs = rollout::Inputs {
+        repository: &name,
+        environments: &repo.environments,
+        referenced: &referenced,
+        releases: &report.releases,
+        pulls,
+        settings: &rollout_settings,
+        now,
+        observed: report.observed.get(&name).unwrap_or(&none),
+        deployed: &deployed,
+        codes_of: &codes_of,
+        couples: &couples,
+        held: &held,
+    };
+    // Decided afresh: a finding's earlier decision is not an input.
+    let mut findings: Vec<Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.repository == name)
+        .cloned()
+        .map(|mut f| {
+            f.rollout = None;
+            f
+        })
+        .collect();
+    let decision = rollout::decide(&inputs, &mut findings);
+    (findings, decision)
 }
 
 /// For each upstream and environment of `repository`, the references on

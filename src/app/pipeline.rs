@@ -402,37 +402,12 @@ pub async fn run(
             };
             acted.push((request.clone(), result));
         }
-        let mut findings: Vec<Finding> = Vec::new();
-        for f in check
-            .findings
-            .iter()
-            .filter(|f| f.repository == name && !f.waiting_for_image)
-        {
-            match &f.rollout {
-                // "Open now" on the dashboard: this wave's soak and window
-                // are skipped; limits and everything else still apply.
-                Some(r)
-                    if !r.go
-                        && r.state == WaveState::Pending
-                        && acted.iter().any(|(q, done)| {
-                            done.is_none()
-                                && open_now_matches(q, &f.upstream, &f.latest, Some(r.wave))
-                        }) =>
-                {
-                    let mut f = f.clone();
-                    if let Some(r) = f.rollout.as_mut() {
-                        r.go = true;
-                        r.reason = "opened now from the dependency dashboard".into();
-                    }
-                    findings.push(f);
-                }
-                Some(r) if !r.go => report.held.push(plan::Held {
-                    finding: f.clone(),
-                    reason: format!("rollout wave {}: {}", r.wave, r.reason),
-                }),
-                _ => findings.push(f.clone()),
-            }
-        }
+        let (findings, held) = partition(&check.findings, &name, &acted);
+        report.held.extend(held);
+        let rollout_held_to = report.held.len();
+        let merges_from = report.merges.len();
+        let closed_from = report.closed.len();
+        let rollbacks_from = report.rollbacks.len();
         // The repository boundary: a panic below fails this repository only.
         let work = async {
             crate::app::isolate::failpoint("repository", &name);
@@ -489,6 +464,17 @@ pub async fn run(
                 error,
             });
         }
+        if mode == Mode::Publish {
+            for req in check.rollbacks.iter().filter(|r| r.repository == name) {
+                match crate::app::rollback::open(ctx, &check, req).await {
+                    Ok(opened) => report.rollbacks.push(opened),
+                    Err(e) => report.failures.push(Failure {
+                        subject: format!("{} rollback of #{}", req.repository, req.pull),
+                        error: e.to_string(),
+                    }),
+                }
+            }
+        }
         if let Some((full, board)) = board {
             let marks = Marks {
                 held_from,
@@ -496,15 +482,63 @@ pub async fn run(
                 outcomes_from,
             };
             let outcomes = results(&acted, &report, &check, &marks);
-            let body = dashboard_body(
-                &check,
-                &readiness.rows,
-                &report,
-                &marks,
-                &name,
-                outcomes.clone(),
-                now,
-            );
+            // What this pass changed among the pull requests.
+            let changed = report.outcomes[outcomes_from..]
+                .iter()
+                .any(|o| matches!(o.action, Action::Created { .. } | Action::Updated { .. }))
+                || report.merges[merges_from..]
+                    .iter()
+                    .any(|m| m.result == "merged")
+                || report.closed.len() > closed_from
+                || report.rollbacks.len() > rollbacks_from;
+            let after = if changed {
+                match after_pass(ctx, &check, &repo, &full, &acted, now).await {
+                    Ok(after) => Some(after),
+                    Err(e) => {
+                        report.failures.push(Failure {
+                            subject: format!("{name} dashboard"),
+                            error: format!(
+                                "its pull requests could not be read again after the pass: {e}"
+                            ),
+                        });
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            // Held by this pass's limits (not by a rollout wave).
+            let limited = &report.held[rollout_held_to.min(report.held.len())..];
+            let body = match &after {
+                Some((state, rollout_held)) => {
+                    let rows = {
+                        let inventory = crate::app::inventory::build(ctx, state, now);
+                        crate::app::readiness::build(ctx, &inventory, state, now).rows
+                    };
+                    dashboard_body(
+                        state,
+                        &rows,
+                        rollout_held.iter().chain(limited).collect(),
+                        &report,
+                        &marks,
+                        &name,
+                        outcomes.clone(),
+                        now,
+                    )
+                }
+                None => dashboard_body(
+                    &check,
+                    &readiness.rows,
+                    report.held[held_from.min(report.held.len())..]
+                        .iter()
+                        .collect(),
+                    &report,
+                    &marks,
+                    &name,
+                    outcomes.clone(),
+                    now,
+                ),
+            };
             match crate::app::dashboard::write(&ctx.forge, &full, board.issue.as_ref(), &body).await
             {
                 Ok(written) => {
@@ -522,17 +556,6 @@ pub async fn run(
                 }
                 Err(e) => report.failures.push(Failure {
                     subject: format!("{name} dashboard"),
-                    error: e.to_string(),
-                }),
-            }
-        }
-    }
-    if mode == Mode::Publish {
-        for req in &check.rollbacks {
-            match crate::app::rollback::open(ctx, &check, req).await {
-                Ok(opened) => report.rollbacks.push(opened),
-                Err(e) => report.failures.push(Failure {
-                    subject: format!("{} rollback of #{}", req.repository, req.pull),
                     error: e.to_string(),
                 }),
             }
@@ -681,6 +704,77 @@ async fn publish_repository(
     }
 }
 
+/// `name`'s findings split into those planned now and those their rollout
+/// wave holds, with why. A ticked "open now" box lets its pending wave go
+/// (its soak and window are skipped; limits and everything else still
+/// apply). Findings waiting for their image are in neither.
+fn partition(
+    findings: &[Finding],
+    name: &str,
+    acted: &[(Request, Option<Acted>)],
+) -> (Vec<Finding>, Vec<plan::Held>) {
+    let mut go: Vec<Finding> = Vec::new();
+    let mut held: Vec<plan::Held> = Vec::new();
+    for f in findings
+        .iter()
+        .filter(|f| f.repository == name && !f.waiting_for_image)
+    {
+        match &f.rollout {
+            Some(r)
+                if !r.go
+                    && r.state == WaveState::Pending
+                    && acted.iter().any(|(q, done)| {
+                        done.is_none() && open_now_matches(q, &f.upstream, &f.latest, Some(r.wave))
+                    }) =>
+            {
+                let mut f = f.clone();
+                if let Some(r) = f.rollout.as_mut() {
+                    r.go = true;
+                    r.reason = "opened now from the dependency dashboard".into();
+                }
+                go.push(f);
+            }
+            Some(r) if !r.go => held.push(plan::Held {
+                finding: f.clone(),
+                reason: format!("rollout wave {}: {}", r.wave, r.reason),
+            }),
+            _ => go.push(f.clone()),
+        }
+    }
+    (go, held)
+}
+
+/// The state after this pass changed `repo`'s pull requests: the check as
+/// it was, with the pull requests read again and the rollout decided again
+/// from them ([`check::decide_repository`], the check's own decision), and
+/// the findings their waves now hold. The dashboard is rendered from it, so
+/// it shows what this pass opened, merged or closed at once.
+async fn after_pass(
+    ctx: &Context,
+    check: &CheckReport,
+    repo: &Repository,
+    full: &RepoName,
+    acted: &[(Request, Option<Acted>)],
+    now: DateTime<Utc>,
+) -> Result<(CheckReport, Vec<plan::Held>), crate::io::forge::ForgeError> {
+    let name = repo.source.to_string();
+    let list = ctx.forge.recent_pulls(full, check::PULL_PAGES).await?;
+    let pulls = check::pull_records(&name, list);
+    let (findings, decision) = check::decide_repository(ctx, check, repo, &pulls, now);
+    let mut state = check.clone();
+    let mut decided = findings.into_iter();
+    for f in state.findings.iter_mut().filter(|f| f.repository == name) {
+        if let Some(d) = decided.next() {
+            *f = d;
+        }
+    }
+    state.rollouts.retain(|r| r.repository != name);
+    state.rollouts.extend(decision.rollouts);
+    state.pulls.insert(name.clone(), pulls);
+    let (_, held) = partition(&state.findings, &name, acted);
+    Ok((state, held))
+}
+
 /// Whether `request` is "open now" for `upstream` at `version` (and `wave`,
 /// when given).
 fn open_now_matches(request: &Request, upstream: &str, version: &str, wave: Option<u32>) -> bool {
@@ -782,9 +876,11 @@ fn results(
 }
 
 /// The dashboard of repository `name` after its pass.
+#[allow(clippy::too_many_arguments)]
 fn dashboard_body(
     check: &CheckReport,
     readiness: &[crate::domain::readiness::Row],
+    held: Vec<&plan::Held>,
     report: &RunReport,
     marks: &Marks,
     name: &str,
@@ -805,9 +901,7 @@ fn dashboard_body(
             .iter()
             .filter(|f| f.repository == name)
             .collect(),
-        held: report.held[marks.held_from.min(report.held.len())..]
-            .iter()
-            .collect(),
+        held,
         rollouts: check
             .rollouts
             .iter()

@@ -185,6 +185,17 @@ pub struct CheckReport {
     /// `registries.require_published` holds their targets (not output).
     #[serde(skip)]
     pub unasked: BTreeSet<String>,
+    /// What the rollout decisions read besides the pull requests, so a pass
+    /// can decide again once its own writes changed them (not output):
+    /// Prometheus's answers per repository and environment,
+    #[serde(skip)]
+    pub observed: BTreeMap<String, BTreeMap<String, crate::domain::rollout::decide::Observed>>,
+    /// the fork readiness that couples upgrades,
+    #[serde(skip)]
+    pub rollout_readiness: Vec<crate::domain::readiness::Row>,
+    /// and the rules that classify releases.
+    #[serde(skip)]
+    pub engine: Option<std::sync::Arc<crate::domain::rules::Engine>>,
 }
 
 impl CheckReport {

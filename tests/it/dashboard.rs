@@ -212,6 +212,50 @@ fn the_dashboard_is_created_once_and_edited_only_when_it_changes() {
     assert_eq!(w.dashboard_writes(), 0, "{err}\n{err2}");
 }
 
+/// No one-pass lag: the run that opens a pull request renders the
+/// dashboard from what it left behind, so the issue already names that
+/// pull request and its wave as open, and the next run has nothing to edit.
+#[test]
+fn the_run_that_opens_a_pull_request_shows_it_on_the_dashboard_at_once() {
+    let w = World::new("", &[]);
+    w.run();
+    let pulls = w.gh.pulls(REPO);
+    assert_eq!(pulls.len(), 1, "wave 1 only: {pulls:?}");
+    let number = pulls[0].number;
+    let body = w.dashboard();
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("- wave 1 (`hoodi`): open")
+                && l.ends_with(&format!("(#{number})"))),
+        "wave 1 open with its pull request\n{body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "- [ ] rebase #{number} (`sigp/lighthouse` `v7.0.0`)"
+        )),
+        "listed among the open pull requests\n{body}"
+    );
+    assert!(
+        body.lines()
+            .any(|l| l.contains("in `hoodi`") && l.ends_with(&format!(", #{number}"))),
+        "its due line names it\n{body}"
+    );
+    assert_eq!(w.gh.requests_for("issues/create").len(), 1);
+    assert_eq!(w.gh.requests_for("issues/update").len(), 0, "written once");
+
+    // The next run, with nothing new, writes nothing at all.
+    w.gh.clear_requests();
+    w.at(t0() + Duration::minutes(10));
+    w.run();
+    assert_eq!(
+        w.gh.stats().writes,
+        0,
+        "{:?}",
+        w.gh.stats().writes_by_operation
+    );
+    assert_eq!(w.dashboard(), body);
+}
+
 impl World {
     fn merge(&self, number: u64) {
         self.gh.merge_pr(REPO, number);
