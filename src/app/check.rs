@@ -350,9 +350,10 @@ pub(crate) fn decide_repository(
     };
     // What the planner will hold whatever the wave says: a coupled
     // partner waits for it.
-    let held = |f: &Finding| {
-        crate::domain::plan::held_reason(f, &ctx.settings.pull_requests, &Default::default(), now)
-    };
+    // (this repository's ignore rules and release age, over the global ones)
+    let pull_requests = repo.pull_requests(&ctx.settings.pull_requests);
+    let held =
+        |f: &Finding| crate::domain::plan::held_reason(f, &pull_requests, &Default::default(), now);
     let none = BTreeMap::new();
     let inputs = rollout::Inputs {
         repository: &name,

@@ -617,7 +617,9 @@ async fn publish_repository(
         RepoSource::Path(path) => {
             for (pr, words) in rendered {
                 let diff = blocking(|| local_diff(path, pr))?;
-                report.planned.push(view(ctx, pr, &words, diff, false));
+                report
+                    .planned
+                    .push(view(&settings, pr, &words, diff, false));
                 if mode == Mode::Publish {
                     let action = blocking(|| publish::commit_locally(path, pr, &words, &author))
                         .unwrap_or_else(|e| Action::Failed {
@@ -647,7 +649,7 @@ async fn publish_repository(
             };
             for (pr, words) in &rendered {
                 let diff = blocking(|| remote_diff(&target.session, &base, pr))?;
-                report.planned.push(view(ctx, pr, words, diff, true));
+                report.planned.push(view(&settings, pr, words, diff, true));
             }
             if mode == Mode::Plan {
                 return Ok(());
@@ -966,7 +968,7 @@ fn versions(pr: &PlannedPr) -> String {
 /// What a planned pull request will look like; `github`: opened on GitHub
 /// (with reviewers and assignees), not committed to a local repository.
 fn view(
-    ctx: &Context,
+    settings: &PullRequests,
     pr: &PlannedPr,
     words: &Rendered,
     diff: String,
@@ -974,8 +976,8 @@ fn view(
 ) -> PlannedView {
     let people = |list: &Vec<String>| if github { list.clone() } else { Vec::new() };
     PlannedView {
-        reviewers: people(&ctx.settings.pull_requests.reviewers),
-        assignees: people(&ctx.settings.pull_requests.assignees),
+        reviewers: people(&settings.reviewers),
+        assignees: people(&settings.assignees),
         repository: pr.repository.clone(),
         upstream: upstreams(pr),
         version: versions(pr),

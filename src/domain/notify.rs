@@ -252,9 +252,18 @@ pub fn skipped(pulls: &[Pull], f: &Finding) -> bool {
 /// Whether a finding is left out of every message: its upgrade is ignored
 /// (`pull_requests.ignore`) or its release was skipped.
 pub fn dismissed(inputs: &Inputs<'_>, f: &Finding) -> bool {
+    // the repository's own ignore rules are added to the global ones
+    let own = inputs
+        .report
+        .repositories
+        .iter()
+        .find(|r| r.source.to_string() == f.repository)
+        .and_then(|r| r.overrides.ignore.as_deref())
+        .unwrap_or_default();
     inputs
         .ignore
         .iter()
+        .chain(own)
         .any(|rule| rule.matches(&f.upstream, &f.image, &f.latest))
         || skipped(inputs.pulls, f)
 }
