@@ -275,6 +275,10 @@ pub enum ForgeError {
     },
     #[error("{0}")]
     Setting(String),
+    #[error(
+        "GitHub refused {what} (403: {message}): the token lacks a permission; a fine-grained token needs Contents, Pull requests and Issues read and write on the repository (README: \"From zero to pull requests\"), an App the permissions of deploy/github-app.yml"
+    )]
+    Forbidden { what: String, message: String },
     #[error("GitHub answered {status} for {what}: {message}")]
     Status {
         status: u16,
@@ -1580,6 +1584,11 @@ impl Forge {
         Err(match status {
             StatusCode::NOT_FOUND => ForgeError::NotFound(what.to_string()),
             StatusCode::UNAUTHORIZED => ForgeError::Unauthorized,
+            // (rate limits, also 403s, were handled above)
+            StatusCode::FORBIDDEN => ForgeError::Forbidden {
+                what: what.to_string(),
+                message: github_message(&reply.body),
+            },
             _ => ForgeError::Status {
                 status: status.as_u16(),
                 what: what.to_string(),

@@ -155,6 +155,21 @@ fn a_refused_token_is_one_line_for_plan_and_run() {
     assert!(w.gh.pulls(REPO).is_empty());
 }
 
+/// A token that may read but not write: the check works, the pull request
+/// is refused, and the error says which permissions a token needs.
+#[test]
+fn a_token_without_write_permission_says_which_permissions_are_needed() {
+    let w = World::new("", None);
+    w.gh.read_only_tokens();
+    let (out, err, code) = w.upkeep(&["run"], &[]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        err.contains("(403: Resource not accessible by personal access token): the token lacks a permission; a fine-grained token needs Contents, Pull requests and Issues read and write"),
+        "{err}"
+    );
+    assert!(w.gh.pulls(REPO).is_empty());
+}
+
 /// The registry is unreachable and targets must be published: plan lists
 /// both references as waiting, with the reason, in text and json; it never
 /// says "nothing to do"; nothing could be checked (exit 4).

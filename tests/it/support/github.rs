@@ -254,6 +254,13 @@ impl GitHubDouble {
         f(&mut self.server.shared.lock())
     }
 
+    /// Tokens may read but not write from now on, as a fine-grained token
+    /// granted read access only: every write answers 403 "Resource not
+    /// accessible by personal access token".
+    pub fn read_only_tokens(&self) {
+        self.with_state(|s| s.faults.read_only = true);
+    }
+
     /// The next `times` requests to `path` (relative to the API root, no
     /// query) answer `status` with GitHub's "Server Error" body.
     pub fn fail_next(&self, path: &str, times: usize, status: u16) {

@@ -391,6 +391,13 @@ impl Shared {
         if write && !call.caller.authorized() {
             return refuse(401, "Requires authentication", call.caller);
         }
+        if write && state.faults.read_only && !app_credential {
+            return refuse(
+                403,
+                "Resource not accessible by personal access token",
+                call.caller,
+            );
+        }
 
         // 4. Faults.
         if call

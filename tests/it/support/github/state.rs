@@ -485,6 +485,10 @@ pub(super) struct Faults {
     pub recent_writes: VecDeque<Instant>,
     /// Lowercased `owner/name`s that always answer 502.
     pub broken_repos: HashSet<String>,
+    /// Tokens may read but not write (a fine-grained token granted only
+    /// read access): writes answer GitHub's 403 "Resource not accessible
+    /// by personal access token".
+    pub read_only: bool,
     pub latency: Duration,
     /// Requests whose path starts with this are answered slowly (or never).
     pub slow: Option<(String, Slow)>,
