@@ -278,3 +278,28 @@ fn plan_json_body_is_what_run_sends() {
         assert_eq!(pull.requested_reviewers, ["alice"]);
     }
 }
+
+/// `-v` says what run is doing, step by step (the progress lines among
+/// them); without it a short pass off a terminal prints none of that.
+#[test]
+fn verbose_run_says_what_it_is_doing_and_quiet_run_does_not() {
+    let w = World::new("", None);
+    let (out, err, code) = w.upkeep(&["plan"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    for quiet in ["polling upstream", "pushing branch", "progress:"] {
+        assert!(!err.contains(quiet), "{quiet} without -v:\n{err}");
+    }
+    let (out, err, code) = w.upkeep(&["run", "-v"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    for step in [
+        "locating the repository and its base branch",
+        "reading repositories 1/1: acme/deploy",
+        "polling upstream releases",
+        "0/1 repositories, 0 pull request(s) planned; now acme/deploy",
+        "pushing branch",
+        "opening pull request",
+    ] {
+        assert!(err.contains(step), "{step} missing:\n{err}");
+    }
+    assert!(out.contains("created"), "{out}");
+}
