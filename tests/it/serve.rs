@@ -878,6 +878,11 @@ fn deploy_files_are_complete() {
     let perms = &manifest["default_permissions"];
     assert_eq!(perms["contents"].as_str(), Some("write"));
     assert_eq!(perms["metadata"].as_str(), Some("read"));
+    // pull requests, labels and the dashboard issue; automerge reads checks
+    assert_eq!(perms["pull_requests"].as_str(), Some("write"));
+    assert_eq!(perms["issues"].as_str(), Some("write"));
+    assert_eq!(perms["checks"].as_str(), Some("read"));
+    assert_eq!(perms["statuses"].as_str(), Some("read"));
     assert!(
         manifest["hook_attributes"]["url"]
             .as_str()
