@@ -334,74 +334,7 @@ pub async fn run(
             .as_ref()
             .map(|(_, b)| b.ticked.clone())
             .unwrap_or_default();
-        let pulls_here: &[PullRecord] = check
-            .pulls
-            .get(&name)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let mut acted: Vec<(Request, Option<Acted>)> = Vec::new();
-        let mut rebase = std::collections::BTreeSet::new();
-        for request in &requests {
-            let result = match request {
-                Request::OpenNow { .. } => {
-                    let offered = check.rollouts.iter().any(|r| {
-                        r.repository == name
-                            && open_now_matches(request, &r.upstream, &r.version, None)
-                            && r.waves.iter().any(|w| {
-                                open_now_matches(request, &r.upstream, &r.version, Some(w.wave))
-                                    && w.state == WaveState::Pending
-                            })
-                    });
-                    (!offered).then(|| {
-                        (
-                            "that wave is not waiting any more: nothing done".into(),
-                            None,
-                        )
-                    })
-                }
-                Request::Rebase { pull } => {
-                    match pulls_here
-                        .iter()
-                        .find(|p| p.number == *pull && p.state == PullState::Open)
-                    {
-                        Some(p) => {
-                            rebase.insert(p.branch.clone());
-                            None
-                        }
-                        None => Some((
-                            "not an open pull request of upkeep's: nothing done".into(),
-                            None,
-                        )),
-                    }
-                }
-                Request::Retry { .. } => None,
-                Request::Rollback { pull } => {
-                    let evidence = format!(
-                        "requested on the dependency dashboard at {}",
-                        now.format("%Y-%m-%d %H:%M UTC")
-                    );
-                    Some(
-                        match crate::app::rollback::of_pull(&check, &name, *pull, &evidence) {
-                            None => (
-                                "not a merged pull request of upkeep's: nothing done".into(),
-                                None,
-                            ),
-                            Some(req) => {
-                                match crate::app::rollback::open(ctx, &check, &req).await {
-                                    Ok(opened) => {
-                                        let number = opened.number;
-                                        report.rollbacks.push(opened);
-                                        ("rollback pull request opened".into(), Some(number))
-                                    }
-                                    Err(e) => (format!("failed: {e}"), None),
-                                }
-                            }
-                        },
-                    )
-                }
-            };
-            acted.push((request.clone(), result));
-        }
+        let (acted, rebase) = act_on_boxes(ctx, &check, &name, &requests, now, &mut report).await;
         let (findings, held) = partition(&check.findings, &name, &acted);
         report.held.extend(held);
         let rollout_held_to = report.held.len();
@@ -563,6 +496,86 @@ pub async fn run(
     }
     report.check = check;
     report
+}
+
+/// Acts on the boxes ticked on repository `name`'s dashboard before its
+/// pass: rollbacks are opened here; "rebase" names branches to rebuild;
+/// "open now" is applied by [`partition`]. Each request comes back with
+/// what already came of it (`None`: decided by the pass).
+async fn act_on_boxes(
+    ctx: &Context,
+    check: &CheckReport,
+    name: &str,
+    requests: &[Request],
+    now: DateTime<Utc>,
+    report: &mut RunReport,
+) -> (
+    Vec<(Request, Option<Acted>)>,
+    std::collections::BTreeSet<String>,
+) {
+    let pulls_here: &[PullRecord] = check.pulls.get(name).map(Vec::as_slice).unwrap_or_default();
+    let mut acted: Vec<(Request, Option<Acted>)> = Vec::new();
+    let mut rebase = std::collections::BTreeSet::new();
+    for request in requests {
+        let result = match request {
+            Request::OpenNow { .. } => {
+                let offered = check.rollouts.iter().any(|r| {
+                    r.repository == name
+                        && open_now_matches(request, &r.upstream, &r.version, None)
+                        && r.waves.iter().any(|w| {
+                            open_now_matches(request, &r.upstream, &r.version, Some(w.wave))
+                                && w.state == WaveState::Pending
+                        })
+                });
+                (!offered).then(|| {
+                    (
+                        "that wave is not waiting any more: nothing done".into(),
+                        None,
+                    )
+                })
+            }
+            Request::Rebase { pull } => {
+                match pulls_here
+                    .iter()
+                    .find(|p| p.number == *pull && p.state == PullState::Open)
+                {
+                    Some(p) => {
+                        rebase.insert(p.branch.clone());
+                        None
+                    }
+                    None => Some((
+                        "not an open pull request of upkeep's: nothing done".into(),
+                        None,
+                    )),
+                }
+            }
+            Request::Retry { .. } => None,
+            Request::Rollback { pull } => {
+                let evidence = format!(
+                    "requested on the dependency dashboard at {}",
+                    now.format("%Y-%m-%d %H:%M UTC")
+                );
+                Some(
+                    match crate::app::rollback::of_pull(check, name, *pull, &evidence) {
+                        None => (
+                            "not a merged pull request of upkeep's: nothing done".into(),
+                            None,
+                        ),
+                        Some(req) => match crate::app::rollback::open(ctx, check, &req).await {
+                            Ok(opened) => {
+                                let number = opened.number;
+                                report.rollbacks.push(opened);
+                                ("rollback pull request opened".into(), Some(number))
+                            }
+                            Err(e) => (format!("failed: {e}"), None),
+                        },
+                    },
+                )
+            }
+        };
+        acted.push((request.clone(), result));
+    }
+    (acted, rebase)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -526,13 +526,15 @@ fn waiting(out: &mut String, inputs: &Inputs<'_>) {
     }
     out.push_str("\n## Waiting\n\n");
     let mut lines: Vec<String> = Vec::new();
-    for h in &inputs.held {
-        let f = &h.finding;
-        let env = f
-            .environment
+    let env_of = |f: &Finding| {
+        f.environment
             .as_deref()
             .map(|e| format!(" in {}", code_span(e, false)))
-            .unwrap_or_default();
+            .unwrap_or_default()
+    };
+    for h in &inputs.held {
+        let f = &h.finding;
+        let env = env_of(f);
         lines.push(format!(
             "- {} {}{env}: {}",
             code_span(&f.upstream, false),
@@ -541,11 +543,7 @@ fn waiting(out: &mut String, inputs: &Inputs<'_>) {
         ));
     }
     for f in images {
-        let env = f
-            .environment
-            .as_deref()
-            .map(|e| format!(" in {}", code_span(e, false)))
-            .unwrap_or_default();
+        let env = env_of(f);
         lines.push(format!(
             "- {} {}{env}: image {} not published yet",
             code_span(&f.upstream, false),

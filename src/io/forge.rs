@@ -291,6 +291,15 @@ pub enum ForgeError {
     Decode { what: String, message: String },
 }
 
+/// A PATCH body with the fields that are set (GitHub leaves the others).
+fn patch(fields: &[(&str, Option<&str>)]) -> serde_json::Value {
+    fields
+        .iter()
+        .filter_map(|(k, v)| v.map(|v| ((*k).to_string(), serde_json::Value::from(v))))
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 /// One line for a GitHub-wide failure: the cause (DNS, refused, proxy,
 /// TLS, timeout, credentials, rate limit) and what to check; `None` for an
 /// answer about one repository. Names the host, never the token.
@@ -1033,17 +1042,12 @@ impl Forge {
         state: Option<&str>,
     ) -> Result<PullRequest, ForgeError> {
         let what = format!("pull request {repo}#{number}");
-        let mut patch = serde_json::Map::new();
-        for (k, v) in [("title", title), ("body", body), ("state", state)] {
-            if let Some(v) = v {
-                patch.insert(k.into(), v.into());
-            }
-        }
+        let patch = patch(&[("title", title), ("body", body), ("state", state)]);
         let reply = self
             .write(
                 Method::PATCH,
                 &format!("/repos/{repo}/pulls/{number}"),
-                Some(&patch.into()),
+                Some(&patch),
                 &what,
             )
             .await?;
@@ -1249,17 +1253,12 @@ impl Forge {
         body: Option<&str>,
     ) -> Result<Issue, ForgeError> {
         let what = format!("issue {repo}#{number}");
-        let mut patch = serde_json::Map::new();
-        for (k, v) in [("title", title), ("body", body)] {
-            if let Some(v) = v {
-                patch.insert(k.into(), v.into());
-            }
-        }
+        let patch = patch(&[("title", title), ("body", body)]);
         let reply = self
             .write(
                 Method::PATCH,
                 &format!("/repos/{repo}/issues/{number}"),
-                Some(&patch.into()),
+                Some(&patch),
                 &what,
             )
             .await?;
