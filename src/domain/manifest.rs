@@ -32,11 +32,12 @@ pub(crate) struct Source<'a> {
     pub text: &'a str,
     /// Length of the UTF-8 BOM (0 or 3): scanners parse `&text[bom..]`.
     pub bom: usize,
-    line_starts: Vec<usize>,
-    /// For non-ASCII text: how many UTF-8 continuation bytes precede each
-    /// [`BLOCK`]-byte block, so that a column costs at most one block's
-    /// scan (never a walk back to the start of a long line).
-    continuations: Option<Vec<usize>>,
+    /// Where lines start and, for non-ASCII text, how many UTF-8
+    /// continuation bytes precede each [`BLOCK`]-byte block, so that a
+    /// column costs at most one block's scan (never a walk back to the
+    /// start of a long line). Built on the first position asked for: most
+    /// files hold no reference and never ask.
+    index: std::cell::OnceCell<(Vec<usize>, Option<Vec<usize>>)>,
     /// The compose project's `.env`, for a compose file next to one.
     pub env: Option<&'a Env<'a>>,
     /// Steps of work left for this file (nodes visited by the walks): a
@@ -80,33 +81,39 @@ const BLOCK: usize = 256;
 impl<'a> Source<'a> {
     pub fn new(file: &'a str, text: &'a str) -> Self {
         let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        let continuations = (!text.is_ascii()).then(|| {
-            let mut seen = 0;
-            let mut blocks = Vec::with_capacity(text.len() / BLOCK + 1);
-            for block in text.as_bytes().chunks(BLOCK) {
-                blocks.push(seen);
-                seen += block.iter().filter(|&&b| is_continuation(b)).count();
-            }
-            blocks
-        });
         Source {
             file,
             text,
             bom,
-            line_starts,
-            continuations,
+            index: std::cell::OnceCell::new(),
             env: None,
             budget: std::cell::Cell::new(SCAN_BUDGET),
             budget_size: SCAN_BUDGET,
         }
     }
 
+    fn index(&self) -> &(Vec<usize>, Option<Vec<usize>>) {
+        self.index.get_or_init(|| {
+            let text = self.text.as_bytes();
+            let mut line_starts = vec![0];
+            line_starts.extend(memchr::memchr_iter(b'\n', text).map(|i| i + 1));
+            let continuations = (!text.is_ascii()).then(|| {
+                let mut seen = 0;
+                let mut blocks = Vec::with_capacity(text.len() / BLOCK + 1);
+                for block in text.chunks(BLOCK) {
+                    blocks.push(seen);
+                    seen += block.iter().filter(|&&b| is_continuation(b)).count();
+                }
+                blocks
+            });
+            (line_starts, continuations)
+        })
+    }
+
     /// Number of chars in `text[..offset]` (`offset` on a char boundary).
     fn chars_before(&self, offset: usize) -> usize {
         let offset = offset.min(self.text.len());
-        match &self.continuations {
+        match &self.index().1 {
             None => offset,
             Some(blocks) => {
                 let block = offset / BLOCK;
@@ -125,8 +132,9 @@ impl<'a> Source<'a> {
 
     /// 1-based line and character column of a byte offset (BOM not counted).
     pub fn line_column(&self, offset: usize) -> (usize, usize) {
-        let line = self.line_starts.partition_point(|&s| s <= offset);
-        let start = self.line_starts[line - 1].max(self.bom);
+        let line_starts = &self.index().0;
+        let line = line_starts.partition_point(|&s| s <= offset);
+        let start = line_starts[line - 1].max(self.bom);
         let column = if offset >= start && self.text.is_char_boundary(offset) {
             self.chars_before(offset) - self.chars_before(start) + 1
         } else {

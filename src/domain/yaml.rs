@@ -23,6 +23,7 @@
 //! Pure: takes text, returns a tree. Knows nothing about images or settings.
 
 pub mod de;
+pub mod fast;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -191,7 +192,28 @@ impl Node {
 
 /// Parses every document of a YAML stream. `text` must not start with a BOM;
 /// `base` is added to every byte offset (3 when the caller stripped one).
+///
+/// The YAML of deployment files is read by a fast reader of its own
+/// ([`fast`]); what that reader does not know is parsed by [`parse_full`],
+/// and both build the same tree.
 pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
+    match fast::parse(text, base) {
+        Some(docs) => Ok(docs),
+        None => parse_full(text, base),
+    }
+}
+
+/// [`parse`]'s fast reader alone: `None` for what it leaves to
+/// [`parse_full`]. Public for the benches that compare the two readers.
+#[doc(hidden)]
+pub fn parse_fast(text: &str, base: usize) -> Option<Vec<Node>> {
+    fast::parse(text, base)
+}
+
+/// [`parse`] by `yaml-rust2` alone, for any YAML: public for the benches
+/// that compare the two readers.
+#[doc(hidden)]
+pub fn parse_full(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
     let first = parse_with(text, base, None);
     match &first {
         // Go's YAML (Helm, Kubernetes) accepts a flow collection whose lines

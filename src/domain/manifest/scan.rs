@@ -544,7 +544,7 @@ fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
 pub(crate) fn read(path: &Path) -> Result<String, String> {
     let skipped = |why: String| format!("skipped: {why}");
     let bytes = read_bytes(path, MAX_FILE_SIZE).map_err(skipped)?;
-    if let Some(at) = bytes.iter().position(|&b| b == 0) {
+    if let Some(at) = memchr::memchr(0, &bytes) {
         return Err(skipped(if at < BINARY_SNIFF {
             format!("binary file (NUL byte at offset {at})")
         } else {

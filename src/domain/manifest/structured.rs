@@ -146,9 +146,11 @@ fn image_scalar(src: &Source<'_>, kind: Kind, node: &Node, out: &mut Vec<Referen
 // ---------------------------------------------------------------- Helm values
 
 fn is_image_key(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
-    lower == "image"
-        || (lower.ends_with("image") && key.len() > 5 && !lower.ends_with("pullsecretsimage"))
+    let ends = |suffix: &str| {
+        key.len() >= suffix.len()
+            && key.as_bytes()[key.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+    };
+    ends("image") && !ends("pullsecretsimage")
 }
 
 /// Walks any YAML tree for `image: repo:tag` strings and Helm-style

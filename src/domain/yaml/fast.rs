@@ -1,0 +1,1066 @@
+//! The fast path of [`super::parse`]: a reader for the YAML that deployment
+//! files are made of, about ten times faster than `yaml-rust2`.
+//!
+//! It knows block mappings and sequences (indentless and compact ones
+//! included), one-line plain and quoted scalars, literal and folded block
+//! scalars, flow collections (JSON included), comments and document
+//! markers, and builds exactly the tree that the full parser builds from
+//! the same text: same values, styles, spans, lines and columns (the
+//! empty value of `key:` sits where the next token starts, as there).
+//! Everything else (anchors, aliases, tags, `?` keys, directives, tabs
+//! outside comments and quotes, multi-line plain or quoted scalars, explicit
+//! block indentation, any syntax error, deep nesting) makes it give up
+//! with `None`, and the caller parses the text with the full parser: the
+//! subset is chosen by what can be recognised cheaply, never guessed.
+//! Equality with the full parser is what the tests check, on hand-made
+//! edge cases and on generated documents, and `benches/yaml.rs` on the
+//! corpus.
+//!
+//! Pure: text in, tree out. Positions are computed incrementally on each
+//! line, so time is linear in the size of the text however long its lines.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::{MAX_ALIAS_NODES, Node, Scalar, Style, Value};
+use crate::domain::manifest::Span;
+
+/// Collections nested deeper than this are left to the full parser, which
+/// bounds nesting with an error of its own.
+const MAX_NESTING: usize = 200;
+
+/// Keys longer than this are left to the full parser (it refuses simple
+/// keys longer than 1024 characters).
+const MAX_KEY: usize = 1000;
+
+/// The text is outside the subset this reader knows.
+struct Unsupported;
+
+type R<T> = Result<T, Unsupported>;
+
+/// The tree of every document of `text`, or `None` when the text uses YAML
+/// this reader leaves to the full parser (or is not valid YAML).
+pub(super) fn parse(text: &str, base: usize) -> Option<Vec<Node>> {
+    if !plain_bytes(text.as_bytes()) {
+        return None;
+    }
+    let mut reader = Reader {
+        text,
+        b: text.as_bytes(),
+        base,
+        pos: 0,
+        line: 1,
+        line_start: 0,
+        col_at: (0, 1),
+        depth: 0,
+        look: Look::End,
+        anchors: HashMap::new(),
+        aliases: 0,
+        aliased: 0,
+        items: Vec::new(),
+        entries: Vec::new(),
+    };
+    let r = reader.stream().ok();
+    if r.is_none() { LASTPOS.store(reader.line, std::sync::atomic::Ordering::Relaxed); }
+    r
+}
+
+/// No NUL, no carriage return outside a CRLF pair, no byte-order mark:
+/// bytes whose meaning the full parser decides.
+fn plain_bytes(b: &[u8]) -> bool {
+    let mut rest = b;
+    while let Some(i) = memchr::memchr3(0, b'\r', 0xEF, rest) {
+        let ok = match rest[i] {
+            b'\r' => rest.get(i + 1) == Some(&b'\n'),
+            0xEF => rest.get(i + 1..i + 3) != Some(&[0xBB, 0xBF][..]),
+            _ => false,
+        };
+        if !ok {
+            return false;
+        }
+        rest = &rest[i + 1..];
+    }
+    true
+}
+
+/// What the next line with content starts with; the reader stands on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Look {
+    /// Content indented by this many spaces.
+    Content(usize),
+    /// `---` at the start of a line.
+    DocStart,
+    /// `...` at the start of a line.
+    DocEnd,
+    End,
+}
+
+/// How a block scalar ends.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Chomp {
+    Clip,
+    Strip,
+    Keep,
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    b: &'a [u8],
+    base: usize,
+    pos: usize,
+    /// 1-based line of `pos`.
+    line: usize,
+    /// Byte offset of the start of `pos`'s line.
+    line_start: usize,
+    /// The last (byte, 1-based column) computed on this line: columns are
+    /// counted on from there, never from the start of a long line.
+    col_at: (usize, usize),
+    /// Collections open around `pos`.
+    depth: usize,
+    /// The line the reader stands on, after a block node was read.
+    look: Look,
+    /// Anchored nodes by name, with how many nodes each is.
+    anchors: HashMap<&'a str, (Node, usize)>,
+    /// Aliases read so far, and the nodes they stand for.
+    aliases: usize,
+    aliased: usize,
+    /// Items and entries of the collections being read, innermost last:
+    /// each collection takes its own off the top when it ends, in a vector
+    /// of exactly their number.
+    items: Vec<Node>,
+    entries: Vec<(Node, Node)>,
+}
+
+fn is_blank_or_end(b: Option<u8>) -> bool {
+    matches!(b, None | Some(b' ' | b'\n' | b'\r'))
+}
+
+fn is_flow_indicator(b: u8) -> bool {
+    matches!(b, b',' | b'[' | b']' | b'{' | b'}')
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.pos).copied()
+    }
+
+    fn peek_at(&self, i: usize) -> Option<u8> {
+        self.b.get(self.pos + i).copied()
+    }
+
+    /// 1-based column, in characters, of byte `at` of the current line.
+    fn column(&mut self, at: usize) -> usize {
+        let (from, col) = if self.col_at.0 >= self.line_start && self.col_at.0 <= at {
+            self.col_at
+        } else {
+            (self.line_start, 1)
+        };
+        let chars = self.b[from..at]
+            .iter()
+            .filter(|&&c| (c as i8) >= -0x40)
+            .count();
+        self.col_at = (at, col + chars);
+        col + chars
+    }
+
+    fn node(&mut self, at: usize, value: Value) -> Node {
+        Node {
+            value,
+            offset: self.base + at,
+            line: self.line,
+            column: self.column(at),
+        }
+    }
+
+    fn scalar(&mut self, at: usize, value: String, style: Style, content: Option<Span>) -> Node {
+        self.node(
+            at,
+            Value::Scalar(Scalar {
+                value,
+                style,
+                content,
+                tagged: false,
+            }),
+        )
+    }
+
+    /// The empty value of `key:` or `-`: where the next token starts. At
+    /// the end of a text whose last line has no line break, the full
+    /// parser counts one more line (and the column on the last one).
+    fn empty(&mut self) -> R<Node> {
+        let at = self.pos;
+        let span = Span::new(self.base + at, self.base + at);
+        let mut node = self.scalar(at, String::new(), Style::Plain, Some(span));
+        if at == self.b.len() && at > self.line_start {
+            if self.b[self.line_start..].iter().all(|&c| c == b' ') {
+                return Err(no());
+            }
+            node.line += 1;
+        }
+        Ok(node)
+    }
+
+    fn open(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(no());
+        }
+        Ok(())
+    }
+
+    fn spaces(&mut self) {
+        while self.peek() == Some(b' ') {
+            self.pos += 1;
+        }
+    }
+
+    /// A `#` here starts a comment (it follows a space or starts the line).
+    fn at_comment(&self) -> bool {
+        self.peek() == Some(b'#')
+            && (self.pos == self.line_start || matches!(self.b[self.pos - 1], b' ' | b'\t'))
+    }
+
+    /// Past the line break at `pos` (`\n` or `\r\n`), if there is one.
+    fn line_break(&mut self) -> R<()> {
+        match self.peek() {
+            None => return Ok(()),
+            Some(b'\r') if self.peek_at(1) == Some(b'\n') => self.pos += 2,
+            Some(b'\n') => self.pos += 1,
+            _ => return Err(no()),
+        }
+        self.line += 1;
+        self.line_start = self.pos;
+        Ok(())
+    }
+
+    /// To the line break (or end) of the current line.
+    fn skip_to_eol(&mut self) {
+        self.pos = memchr::memchr(b'\n', &self.b[self.pos..]).map_or(self.b.len(), |i| {
+            let nl = self.pos + i;
+            if nl > 0 && self.b[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            }
+        });
+    }
+
+    /// The rest of the line is spaces and maybe a comment: past its break.
+    fn end_line(&mut self) -> R<()> {
+        self.spaces();
+        if self.at_comment() {
+            self.skip_to_eol();
+        }
+        self.line_break()
+    }
+
+    /// From a line start, past blank and comment lines to the next content.
+    fn next_line(&mut self) -> R<Look> {
+        loop {
+            let start = self.pos;
+            self.spaces();
+            match self.peek() {
+                None => return Ok(Look::End),
+                Some(b'\n' | b'\r') => self.line_break()?,
+                Some(b'#') => {
+                    self.skip_to_eol();
+                    self.line_break()?;
+                }
+                Some(b'\t') => return Err(no()),
+                Some(c) => {
+                    let indent = self.pos - start;
+                    if indent == 0
+                        && matches!(c, b'-' | b'.')
+                        && self.peek_at(1) == Some(c)
+                        && self.peek_at(2) == Some(c)
+                        && is_blank_or_end(self.peek_at(3))
+                    {
+                        return Ok(if c == b'-' {
+                            Look::DocStart
+                        } else {
+                            Look::DocEnd
+                        });
+                    }
+                    return Ok(Look::Content(indent));
+                }
+            }
+        }
+    }
+
+    /// Ends the current line and finds the next content: where every block
+    /// node's reading ends.
+    fn advance(&mut self) -> R<()> {
+        self.end_line()?;
+        self.look = self.next_line()?;
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ documents
+
+    fn stream(&mut self) -> R<Vec<Node>> {
+        let mut docs = Vec::new();
+        self.look = self.next_line()?;
+        loop {
+            match self.look {
+                Look::End => return Ok(docs),
+                Look::DocEnd => {
+                    self.pos += 3;
+                    self.spaces();
+                    self.line_break()?;
+                    self.look = self.next_line()?;
+                }
+                Look::DocStart => {
+                    self.pos += 3;
+                    self.advance()?;
+                    match self.look {
+                        Look::Content(indent) => docs.push(self.root(indent)?),
+                        _ => docs.push(self.empty()?),
+                    }
+                }
+                Look::Content(indent) => docs.push(self.root(indent)?),
+            }
+        }
+    }
+
+    fn root(&mut self, indent: usize) -> R<Node> {
+        if self.peek() == Some(b'%') {
+            return Err(no());
+        }
+        let node = self.node_here(-1, indent, true)?;
+        match self.look {
+            Look::Content(_) => Err(no()),
+            _ => Ok(node),
+        }
+    }
+
+    // ------------------------------------------------------------ block nodes
+
+    /// The node whose first character is at `pos`, column `col` (0-based),
+    /// inside a block collection at column `parent` (-1 at the root). A
+    /// block mapping or sequence may start here only when `collection`.
+    /// Returns with `look` on the next content line.
+    fn node_here(&mut self, parent: isize, col: usize, collection: bool) -> R<Node> {
+        match self.peek() {
+            Some(b'-') if is_blank_or_end(self.peek_at(1)) => {
+                if !collection {
+                    return Err(no());
+                }
+                self.sequence(col, false)
+            }
+            Some(b'[' | b'{') => {
+                let node = self.flow(parent)?;
+                self.spaces();
+                if self.peek() == Some(b':') {
+                    return Err(no());
+                }
+                self.advance()?;
+                Ok(node)
+            }
+            Some(b'|' | b'>') => self.block_scalar(parent),
+            Some(b'*') => self.alias(),
+            Some(b'"' | b'\'') => {
+                let line = self.line;
+                let lines = (parent >= 0).then_some(parent as usize + 1);
+                let node = self.quoted(lines)?;
+                self.spaces();
+                if self.peek() == Some(b':') && is_blank_or_end(self.peek_at(1)) {
+                    if !collection || self.line != line {
+                        return Err(no());
+                    }
+                    return self.mapping(col, node);
+                }
+                self.advance()?;
+                Ok(node)
+            }
+            Some(c) if !starts_plain(c, self.peek_at(1), false) => Err(no()),
+            None => Err(no()),
+            Some(_) => {
+                let (node, colon) = self.plain_block()?;
+                if colon {
+                    if !collection {
+                        return Err(no());
+                    }
+                    return self.mapping(col, node);
+                }
+                self.plain_lines(node, parent)
+            }
+        }
+    }
+
+    /// A key at the start of a mapping's line: standing on its `:`.
+    fn key(&mut self) -> R<Node> {
+        match self.peek() {
+            Some(b'"' | b'\'') => {
+                let node = self.quoted(None)?;
+                self.spaces();
+                if self.peek() == Some(b':') && is_blank_or_end(self.peek_at(1)) {
+                    return Ok(node);
+                }
+                Err(no())
+            }
+            Some(c) if starts_plain(c, self.peek_at(1), false) => match self.plain_block()? {
+                (node, true) => Ok(node),
+                _ => Err(no()),
+            },
+            _ => Err(no()),
+        }
+    }
+
+    /// A block mapping at column `col` whose first key has been read; the
+    /// reader stands on that key's `:`.
+    fn mapping(&mut self, col: usize, first: Node) -> R<Node> {
+        if first.scalar().is_some_and(|s| s.value.len() > MAX_KEY) {
+            return Err(no());
+        }
+        self.open()?;
+        let at = (first.offset, first.line, first.column);
+        let mark = self.entries.len();
+        let mut key = first;
+        loop {
+            self.pos += 1; // ':'
+            let value = self.entry_value(col, false)?;
+            self.entries.push((key, value));
+            match self.look {
+                Look::Content(i) if i == col => key = self.key()?,
+                Look::Content(i) if i > col => return Err(no()),
+                _ => break,
+            }
+            if key.scalar().is_some_and(|s| s.value.len() > MAX_KEY) {
+                return Err(no());
+            }
+        }
+        self.depth -= 1;
+        Ok(Node {
+            value: Value::Map(Arc::new(self.entries.split_off(mark))),
+            offset: at.0,
+            line: at.1,
+            column: at.2,
+        })
+    }
+
+    /// Where the full parser marks the entry whose `-` is at `dash`: past
+    /// the `-`, its spaces and a comment.
+    fn entry_mark(&self, dash: usize) -> usize {
+        let mut i = dash + 1;
+        while self.b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        if self.b.get(i) == Some(&b'#') && i > dash + 1 {
+            i = memchr::memchr(b'\n', &self.b[i..]).map_or(self.b.len(), |n| i + n);
+            if self.b[i - 1] == b'\r' {
+                i -= 1;
+            }
+        }
+        i
+    }
+
+    /// A block sequence whose first `-` is at `pos`, column `col`;
+    /// `indentless` when it is a mapping's value at the mapping's own
+    /// column (the full parser then marks it where its first entry starts).
+    fn sequence(&mut self, col: usize, indentless: bool) -> R<Node> {
+        self.open()?;
+        let at = if indentless {
+            self.entry_mark(self.pos)
+        } else {
+            self.pos
+        };
+        let mut node = self.node(at, Value::Seq(Arc::default()));
+        let mark = self.items.len();
+        loop {
+            self.pos += 1; // '-'
+            let item = self.entry_value(col, true)?;
+            self.items.push(item);
+            match self.look {
+                Look::Content(i) if i == col && self.at_entry() => {}
+                Look::Content(i) if i > col => return Err(no()),
+                _ => break,
+            }
+        }
+        self.depth -= 1;
+        node.value = Value::Seq(Arc::new(self.items.split_off(mark)));
+        Ok(node)
+    }
+
+    /// The value of a mapping entry at column `col` (the reader stands past
+    /// its `:`) or the item of a sequence there (past its `-`), with its
+    /// anchor if it has one. Inline, only an item may be a collection.
+    fn entry_value(&mut self, col: usize, item: bool) -> R<Node> {
+        self.spaces();
+        let anchor = self.anchor()?;
+        let aliases = self.aliases;
+        let value = if matches!(self.peek(), None | Some(b'\n' | b'\r')) || self.at_comment() {
+            self.advance()?;
+            match self.look {
+                Look::Content(i) if i > col => self.node_here(col as isize, i, true)?,
+                Look::Content(i) if i == col && self.at_entry() => {
+                    if item {
+                        // an empty item is marked where the next one starts
+                        let at = self.entry_mark(self.pos);
+                        let span = Span::new(self.base + at, self.base + at);
+                        self.scalar(at, String::new(), Style::Plain, Some(span))
+                    } else {
+                        self.sequence(col, true)?
+                    }
+                }
+                _ => self.empty()?,
+            }
+        } else {
+            let here = self.pos - self.line_start;
+            self.node_here(col as isize, here, item && anchor.is_none())?
+        };
+        if let Some(name) = anchor {
+            // an anchored node that holds aliases is left to the full
+            // parser, which counts what they expand to
+            if self.aliases != aliases {
+                return Err(no());
+            }
+            self.anchors.insert(name, (value.clone(), count(&value)));
+        }
+        Ok(value)
+    }
+
+    /// An anchor (`&name`) and the spaces after it, if the reader stands on
+    /// one.
+    fn anchor(&mut self) -> R<Option<&'a str>> {
+        if self.peek() != Some(b'&') {
+            return Ok(None);
+        }
+        let name = self.name()?;
+        self.spaces();
+        Ok(Some(name))
+    }
+
+    /// The name of an anchor or alias at `pos` (on its `&` or `*`).
+    fn name(&mut self) -> R<&'a str> {
+        let start = self.pos + 1;
+        let mut end = start;
+        while let Some(&c) = self.b.get(end) {
+            if matches!(c, b' ' | b'\t' | b'\n' | b'\r') || is_flow_indicator(c) {
+                break;
+            }
+            end += 1;
+        }
+        if end == start || !is_blank_or_end(self.b.get(end).copied()) {
+            return Err(no());
+        }
+        self.pos = end;
+        Ok(&self.text[start..end])
+    }
+
+    /// An alias (`*name`): the anchored node itself, shared.
+    fn alias(&mut self) -> R<Node> {
+        let name = self.name()?;
+        let (node, size) = self.anchors.get(name).ok_or_else(no)?;
+        let node = node.clone();
+        self.aliased = self.aliased.saturating_add(*size);
+        self.aliases += 1;
+        if self.aliased > MAX_ALIAS_NODES {
+            return Err(no());
+        }
+        self.spaces();
+        if self.peek() == Some(b':') {
+            return Err(no());
+        }
+        self.advance()?;
+        Ok(node)
+    }
+
+    /// Standing on a `-` that starts a sequence entry.
+    fn at_entry(&self) -> bool {
+        self.peek() == Some(b'-') && is_blank_or_end(self.peek_at(1))
+    }
+
+    // ------------------------------------------------------------ scalars
+
+    /// A plain scalar in block context, on one line: the node, and whether
+    /// a `: ` follows it (it is a key; the reader stands on the `:`).
+    fn plain_block(&mut self) -> R<(Node, bool)> {
+        let start = self.pos;
+        let (end, colon) = self.plain_line(start)?;
+        let value = self.text[start..end].trim_end_matches(' ');
+        let span = Span::new(self.base + start, self.base + start + value.len());
+        let node = self.scalar(start, value.to_owned(), Style::Plain, Some(span));
+        self.pos = end;
+        Ok((node, colon))
+    }
+
+    /// Where a plain scalar's text on this line ends (line break, end, or
+    /// the space before a comment), and whether a `: ` ends it there.
+    fn plain_line(&self, from: usize) -> R<(usize, bool)> {
+        let mut i = from;
+        loop {
+            match self.b.get(i) {
+                None | Some(b'\n' | b'\r') => return Ok((i, false)),
+                Some(b':') if is_blank_or_end(self.b.get(i + 1).copied()) => return Ok((i, true)),
+                Some(b' ') if self.b.get(i + 1) == Some(&b'#') => return Ok((i, false)),
+                Some(b'\t') => return Err(no()),
+                Some(_) => i += 1,
+            }
+        }
+    }
+
+    /// The lines that continue the plain scalar `node`, read up to the end
+    /// of its first line: lines indented past `parent` are folded into it
+    /// (a line break is a space, `n` empty lines are `n` line breaks). A
+    /// comment ends it.
+    fn plain_lines(&mut self, mut node: Node, parent: isize) -> R<Node> {
+        let mut folded: Option<String> = None;
+        while self.peek() != Some(b' ') {
+            let end = (self.pos, self.line, self.line_start);
+            self.line_break()?;
+            let mut empties = 0;
+            let indent = loop {
+                let start = self.pos;
+                self.spaces();
+                match self.peek() {
+                    Some(b'\n' | b'\r') => {
+                        empties += 1;
+                        self.line_break()?;
+                    }
+                    _ => break self.pos - start,
+                }
+            };
+            match self.peek() {
+                None | Some(b'#') => {}
+                Some(_) if indent as isize <= parent => {}
+                Some(_) if parent < 0 => return Err(no()),
+                Some(_) => {
+                    let from = self.pos;
+                    let (to, colon) = self.plain_line(from)?;
+                    if colon {
+                        return Err(no());
+                    }
+                    let value = folded.get_or_insert_with(|| match &node.value {
+                        Value::Scalar(s) => s.value.clone(),
+                        _ => String::new(),
+                    });
+                    if empties == 0 {
+                        value.push(' ');
+                    }
+                    (0..empties).for_each(|_| value.push('\n'));
+                    value.push_str(self.text[from..to].trim_end_matches(' '));
+                    self.pos = to;
+                    continue;
+                }
+            }
+            (self.pos, self.line, self.line_start) = end;
+            break;
+        }
+        if let (Some(value), Value::Scalar(s)) = (folded, &mut node.value) {
+            let at = node.offset - self.base;
+            s.content = self.text[at..]
+                .starts_with(value.as_str())
+                .then(|| Span::new(node.offset, node.offset + value.len()));
+            s.value = value;
+        }
+        self.advance()?;
+        Ok(node)
+    }
+
+    /// A quoted scalar on one line; the reader stands after its closing
+    /// quote.
+    fn quoted(&mut self, lines: Option<usize>) -> R<Node> {
+        let start = self.pos;
+        let quote = self.b[start];
+        let mut node = self.node(start, Value::Seq(Arc::default()));
+        let mut value = String::new();
+        let mut clean = true;
+        let mut i = start + 1;
+        let mut run = i;
+        loop {
+            match self.b.get(i) {
+                None => return Err(no()),
+                Some(b'\n' | b'\r') => {
+                    // folded onto the next line: trailing and leading
+                    // blanks go, a line break is a space, n empty lines
+                    // are n line breaks
+                    let min = lines.ok_or_else(no)?;
+                    value.push_str(self.text[run..i].trim_end_matches([' ', '\t']));
+                    clean = false;
+                    self.pos = i;
+                    let mut empties = 0;
+                    loop {
+                        self.line_break()?;
+                        self.spaces();
+                        match self.peek() {
+                            Some(b'\n' | b'\r') => empties += 1,
+                            Some(b'\t') | None => return Err(no()),
+                            Some(_) if self.pos - self.line_start < min => return Err(no()),
+                            Some(_) => break,
+                        }
+                    }
+                    if empties == 0 {
+                        value.push(' ');
+                    }
+                    (0..empties).for_each(|_| value.push('\n'));
+                    i = self.pos;
+                    run = i;
+                }
+                Some(&c) if c == quote => {
+                    if quote == b'\'' && self.b.get(i + 1) == Some(&b'\'') {
+                        value.push_str(&self.text[run..=i]);
+                        clean = false;
+                        i += 2;
+                        run = i;
+                        continue;
+                    }
+                    break;
+                }
+                Some(b'\\') if quote == b'"' => {
+                    value.push_str(&self.text[run..i]);
+                    clean = false;
+                    i = self.escape(i + 1, &mut value)?;
+                    run = i;
+                }
+                Some(_) => i += 1,
+            }
+        }
+        value.push_str(&self.text[run..i]);
+        let content = clean.then(|| Span::new(self.base + start + 1, self.base + i));
+        let style = if quote == b'"' {
+            Style::DoubleQuoted
+        } else {
+            Style::SingleQuoted
+        };
+        node.value = Value::Scalar(Scalar {
+            value,
+            style,
+            content,
+            tagged: false,
+        });
+        self.pos = i + 1;
+        Ok(node)
+    }
+
+    /// Decodes the escape whose letter is at `i`; returns the index after it.
+    fn escape(&self, i: usize, out: &mut String) -> R<usize> {
+        let simple = match self.b.get(i) {
+            Some(b'0') => '\0',
+            Some(b'a') => '\x07',
+            Some(b'b') => '\x08',
+            Some(b't') => '\t',
+            Some(b'n') => '\n',
+            Some(b'v') => '\x0b',
+            Some(b'f') => '\x0c',
+            Some(b'r') => '\r',
+            Some(b'e') => '\x1b',
+            Some(b' ') => ' ',
+            Some(b'"') => '"',
+            Some(b'/') => '/',
+            Some(b'\\') => '\\',
+            Some(b'N') => '\u{85}',
+            Some(b'_') => '\u{a0}',
+            Some(b'L') => '\u{2028}',
+            Some(b'P') => '\u{2029}',
+            Some(b'x') => return self.hex_escape(i + 1, 2, out),
+            Some(b'u') => return self.hex_escape(i + 1, 4, out),
+            Some(b'U') => return self.hex_escape(i + 1, 8, out),
+            _ => return Err(no()),
+        };
+        out.push(simple);
+        Ok(i + 1)
+    }
+
+    fn hex_escape(&self, i: usize, len: usize, out: &mut String) -> R<usize> {
+        let digits = self.text.get(i..i + len).ok_or_else(no)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(no());
+        }
+        let code = u32::from_str_radix(digits, 16).map_err(|_| no())?;
+        out.push(char::from_u32(code).ok_or_else(no)?);
+        Ok(i + len)
+    }
+
+    /// A literal (`|`) or folded (`>`) block scalar at `pos`, in a block
+    /// collection at column `parent`.
+    fn block_scalar(&mut self, parent: isize) -> R<Node> {
+        if parent < 0 {
+            return Err(no());
+        }
+        let literal = self.peek() == Some(b'|');
+        self.pos += 1;
+        let chomp = match self.peek() {
+            Some(b'-') => Chomp::Strip,
+            Some(b'+') => Chomp::Keep,
+            _ => Chomp::Clip,
+        };
+        if chomp != Chomp::Clip {
+            self.pos += 1;
+        }
+        if !is_blank_or_end(self.peek()) {
+            return Err(no());
+        }
+        self.end_line()?;
+        let min = parent as usize + 1;
+        // The node is marked where its first content line's text starts.
+        let mut node = None;
+        let mut indent: Option<usize> = None;
+        let mut leading_blank = 0;
+        // Content lines as (text after the indentation, empty lines before
+        // it); empty lines after the last one.
+        let mut lines: Vec<(&str, usize)> = Vec::new();
+        let mut empties = 0;
+        loop {
+            let line_start = self.pos;
+            self.spaces();
+            let sp = self.pos - line_start;
+            match self.peek() {
+                // spaces up to the indentation at the very end: the full
+                // parser reads a line break there
+                None if indent.is_some_and(|n| sp >= n && sp > 0) => return Err(no()),
+                None => {
+                    self.pos = line_start;
+                    break;
+                }
+                Some(b'\n' | b'\r') if indent.is_none_or(|n| sp <= n) => {
+                    if indent.is_none() {
+                        leading_blank = leading_blank.max(sp);
+                    }
+                    empties += 1;
+                    self.line_break()?;
+                    continue;
+                }
+                _ => {}
+            }
+            let n = match indent {
+                Some(n) => n,
+                None if sp >= min && leading_blank <= sp && self.peek() != Some(b'\t') => {
+                    indent = Some(sp);
+                    node = Some(self.node(self.pos, Value::Seq(Arc::default())));
+                    sp
+                }
+                None if sp < min => {
+                    self.pos = line_start;
+                    break;
+                }
+                None => return Err(no()),
+            };
+            if sp < n {
+                self.pos = line_start;
+                break;
+            }
+            self.skip_to_eol();
+            let text = &self.text[line_start + n..self.pos];
+            lines.push((text, empties));
+            empties = 0;
+            self.line_break()?;
+        }
+        let Some(mut node) = node else {
+            return Err(no());
+        };
+        let mut value = String::new();
+        let mut previous_blank = false;
+        for (i, (text, before)) in lines.iter().enumerate() {
+            let blank = text.starts_with([' ', '\t']);
+            if i > 0 {
+                if !literal && !blank && !previous_blank {
+                    if *before == 0 {
+                        value.push(' ');
+                    }
+                } else {
+                    value.push('\n');
+                }
+                (0..*before).for_each(|_| value.push('\n'));
+            } else {
+                (0..*before).for_each(|_| value.push('\n'));
+            }
+            value.push_str(text);
+            previous_blank = blank;
+        }
+        // The last content line ends with a line break, also at the end
+        // of the text (the full parser reads one there).
+        match chomp {
+            Chomp::Strip => {}
+            Chomp::Clip => value.push('\n'),
+            Chomp::Keep => (0..=empties).for_each(|_| value.push('\n')),
+        }
+        node.value = Value::Scalar(Scalar {
+            value,
+            style: Style::Block,
+            content: None,
+            tagged: false,
+        });
+        self.look = self.next_line()?;
+        Ok(node)
+    }
+
+    // ------------------------------------------------------------ flow
+
+    /// A flow collection at `pos` (`[` or `{`), inside a block collection at
+    /// column `block` (-1 at the root). Lines after the first must start
+    /// right of that collection by two columns or more: the full parser's
+    /// own rule is subtler, and this one never accepts what it refuses.
+    fn flow(&mut self, block: isize) -> R<Node> {
+        let min = if block < 0 { 0 } else { block as usize + 2 };
+        self.flow_node(min)
+    }
+
+    /// Whitespace, line breaks and comments inside a flow collection.
+    fn flow_space(&mut self, min: usize) -> R<()> {
+        loop {
+            match self.peek() {
+                Some(b' ') => self.pos += 1,
+                Some(b'\n' | b'\r') => {
+                    self.line_break()?;
+                    self.spaces();
+                    if !matches!(self.peek(), Some(b'\n' | b'\r' | b'#') | None)
+                        && self.pos - self.line_start < min
+                    {
+                        return Err(no());
+                    }
+                }
+                Some(b'#') if self.at_comment() => self.skip_to_eol(),
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    fn flow_node(&mut self, min: usize) -> R<Node> {
+        match self.peek() {
+            Some(b'[') => {
+                self.open()?;
+                let mut node = self.node(self.pos, Value::Seq(Arc::default()));
+                self.pos += 1;
+                let mark = self.items.len();
+                self.flow_space(min)?;
+                if self.peek() != Some(b']') {
+                    loop {
+                        let item = self.flow_node(min)?;
+                        self.items.push(item);
+                        self.flow_space(min)?;
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                self.flow_space(min)?;
+                            }
+                            Some(b']') => break,
+                            _ => return Err(no()),
+                        }
+                    }
+                }
+                self.pos += 1;
+                self.depth -= 1;
+                node.value = Value::Seq(Arc::new(self.items.split_off(mark)));
+                Ok(node)
+            }
+            Some(b'{') => {
+                self.open()?;
+                let mut node = self.node(self.pos, Value::Map(Arc::default()));
+                self.pos += 1;
+                let mark = self.entries.len();
+                self.flow_space(min)?;
+                if self.peek() != Some(b'}') {
+                    loop {
+                        let key = match self.peek() {
+                            Some(b'"' | b'\'') => self.quoted(None)?,
+                            Some(c) if starts_plain(c, self.peek_at(1), true) => self.plain_flow()?,
+                            _ => return Err(no()),
+                        };
+                        self.spaces();
+                        if self.peek() != Some(b':') {
+                            return Err(no());
+                        }
+                        self.pos += 1;
+                        self.flow_space(min)?;
+                        if matches!(self.peek(), Some(b',' | b'}')) {
+                            return Err(no());
+                        }
+                        let value = self.flow_node(min)?;
+                        self.entries.push((key, value));
+                        self.flow_space(min)?;
+                        match self.peek() {
+                            Some(b',') => {
+                                self.pos += 1;
+                                self.flow_space(min)?;
+                            }
+                            Some(b'}') => break,
+                            _ => return Err(no()),
+                        }
+                    }
+                }
+                self.pos += 1;
+                self.depth -= 1;
+                node.value = Value::Map(Arc::new(self.entries.split_off(mark)));
+                Ok(node)
+            }
+            Some(b'"' | b'\'') => {
+                let node = self.quoted(None)?;
+                self.spaces();
+                if self.peek() == Some(b':') {
+                    return Err(no());
+                }
+                Ok(node)
+            }
+            Some(c) if starts_plain(c, self.peek_at(1), true) => {
+                let node = self.plain_flow()?;
+                self.spaces();
+                if self.peek() == Some(b':') {
+                    return Err(no());
+                }
+                Ok(node)
+            }
+            _ => Err(no()),
+        }
+    }
+
+    /// A plain scalar in flow context, on one line.
+    fn plain_flow(&mut self) -> R<Node> {
+        let start = self.pos;
+        let mut i = start;
+        let end = loop {
+            match self.b.get(i) {
+                None | Some(b'\n' | b'\r') => break i,
+                Some(&c) if is_flow_indicator(c) => break i,
+                Some(b':') => match self.b.get(i + 1) {
+                    None | Some(b' ' | b'\n' | b'\r') => break i,
+                    Some(&c) if is_flow_indicator(c) => break i,
+                    _ => i += 1,
+                },
+                Some(b' ') if self.b.get(i + 1) == Some(&b'#') => break i,
+                Some(b'\t') => return Err(no()),
+                Some(_) => i += 1,
+            }
+        };
+        let value = self.text[start..end].trim_end_matches(' ');
+        if value.is_empty() {
+            return Err(no());
+        }
+        let span = Span::new(self.base + start, self.base + start + value.len());
+        let node = self.scalar(start, value.to_owned(), Style::Plain, Some(span));
+        self.pos = end;
+        Ok(node)
+    }
+}
+
+/// How many nodes a tree without aliases is.
+fn count(node: &Node) -> usize {
+    match &node.value {
+        Value::Scalar(_) => 1,
+        Value::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
+        Value::Map(entries) => {
+            1 + entries
+                .iter()
+                .map(|(k, v)| count(k) + count(v))
+                .sum::<usize>()
+        }
+    }
+}
+
+/// Whether a plain scalar may start with `c` (followed by `next`), in flow
+/// context or not; every other start is an indicator this reader leaves to
+/// the full parser.
+fn starts_plain(c: u8, next: Option<u8>, flow: bool) -> bool {
+    match c {
+        b'-' | b'?' | b':' => !is_blank_or_end(next) && !(flow && c != b'-'),
+        b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b'#' | b','
+        | b'[' | b']' | b'{' | b'}' | b' ' | b'\t' | b'\n' | b'\r' => false,
+        _ => true,
+    }
+}
+pub static LAST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+pub static LASTPOS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+#[track_caller]
+fn no() -> Unsupported {
+    LAST.store(std::panic::Location::caller().line(), std::sync::atomic::Ordering::Relaxed);
+    Unsupported
+}
