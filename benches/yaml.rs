@@ -27,7 +27,10 @@ fn main() {
         .into_iter()
         .filter_map(|p| {
             let text = std::fs::read_to_string(&p).ok()?;
-            let text = text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text);
+            let text = text
+                .strip_prefix('\u{feff}')
+                .map(str::to_owned)
+                .unwrap_or(text);
             Some((p, text))
         })
         .collect();
@@ -35,10 +38,7 @@ fn main() {
     let (mut fast_files, mut fast_bytes, mut differ, mut full_wrong) = (0, 0, 0, 0);
     for (path, text) in &texts {
         let Some(fast) = yaml::parse_fast(text, 0) else {
-            if std::env::var_os("WHY").is_some() {
-                println!("WHY {} {} {}:{}", upkeep::domain::yaml::fast::LAST.load(std::sync::atomic::Ordering::Relaxed), text.len(), path.display(), upkeep::domain::yaml::fast::LASTPOS.load(std::sync::atomic::Ordering::Relaxed));
-            }
-            continue
+            continue;
         };
         fast_files += 1;
         fast_bytes += text.len();
@@ -47,14 +47,20 @@ fn main() {
             Ok(full) if *full == fast => {}
             // yaml-rust2 counts the bytes of a block scalar's non-ASCII
             // text as characters: every position after it is off
-            Ok(full) if !full.iter().all(|d| true_to(text, d)) && fast.iter().all(|d| true_to(text, d)) => {
+            Ok(full)
+                if !full.iter().all(|d| true_to(text, d))
+                    && fast.iter().all(|d| true_to(text, d)) =>
+            {
                 full_wrong += 1;
                 eprintln!("full parser's positions wrong in {}", path.display());
             }
             Ok(full) => {
                 differ += 1;
                 if differ <= 5 {
-                    let at = full.iter().zip(&fast).find_map(|(a, b)| first_difference(a, b));
+                    let at = full
+                        .iter()
+                        .zip(&fast)
+                        .find_map(|(a, b)| first_difference(a, b));
                     let len = (full.len(), fast.len());
                     eprintln!("DIFFERENT {} (documents {len:?}): {at:?}", path.display());
                 }
@@ -81,7 +87,11 @@ fn main() {
         }
         best * 1e3
     };
-    let taken: Vec<&str> = texts.iter().map(|(_, t)| t.as_str()).filter(|t| yaml::parse_fast(t, 0).is_some()).collect();
+    let taken: Vec<&str> = texts
+        .iter()
+        .map(|(_, t)| t.as_str())
+        .filter(|t| yaml::parse_fast(t, 0).is_some())
+        .collect();
     let time_taken = |f: &dyn Fn(&str)| {
         let mut best = f64::MAX;
         for _ in 0..5 {
@@ -91,21 +101,34 @@ fn main() {
         }
         best * 1e3
     };
-    let (a, b) = (time_taken(&|t| drop(yaml::parse_full(t, 0))), time_taken(&|t| drop(yaml::parse_fast(t, 0))));
-    println!("on the files the fast reader takes: full parser {a:.1} ms, fast reader {b:.1} ms ({:.1}x)", a / b);
+    let (a, b) = (
+        time_taken(&|t| drop(yaml::parse_full(t, 0))),
+        time_taken(&|t| drop(yaml::parse_fast(t, 0))),
+    );
+    println!(
+        "on the files the fast reader takes: full parser {a:.1} ms, fast reader {b:.1} ms ({:.1}x)",
+        a / b
+    );
     let full = time(&|t| drop(yaml::parse_full(t, 0)));
     let both = time(&|t| drop(yaml::parse(t, 0)));
-    println!("full parser {full:.1} ms; fast reader with fallback {both:.1} ms ({:.1}x)", full / both);
+    println!(
+        "full parser {full:.1} ms; fast reader with fallback {both:.1} ms ({:.1}x)",
+        full / both
+    );
     if differ > 0 {
         std::process::exit(1);
     }
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             collect(&path, out);
         } else if kind.is_file()
@@ -123,7 +146,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 fn true_to(text: &str, node: &Node) -> bool {
     match &node.value {
         Value::Scalar(s) => {
-            let content = s.content.is_none_or(|c| text.get(c.start..c.end) == Some(s.value.as_str()));
+            let content = s
+                .content
+                .is_none_or(|c| text.get(c.start..c.end) == Some(s.value.as_str()));
             let plain = s.style != yaml::Style::Plain
                 || s.value.is_empty()
                 || text.get(node.offset..).is_some_and(|t| {
@@ -133,7 +158,9 @@ fn true_to(text: &str, node: &Node) -> bool {
             content && plain
         }
         Value::Seq(items) => items.iter().all(|n| true_to(text, n)),
-        Value::Map(entries) => entries.iter().all(|(k, v)| true_to(text, k) && true_to(text, v)),
+        Value::Map(entries) => entries
+            .iter()
+            .all(|(k, v)| true_to(text, k) && true_to(text, v)),
     }
 }
 
@@ -143,13 +170,22 @@ fn first_difference(a: &Node, b: &Node) -> Option<String> {
         return None;
     }
     match (&a.value, &b.value) {
-        (Value::Seq(x), Value::Seq(y)) if x.len() == y.len() && (a.offset, a.line, a.column) == (b.offset, b.line, b.column) => {
-            x.iter().zip(y.iter()).find_map(|(a, b)| first_difference(a, b))
+        (Value::Seq(x), Value::Seq(y))
+            if x.len() == y.len()
+                && (a.offset, a.line, a.column) == (b.offset, b.line, b.column) =>
+        {
+            x.iter()
+                .zip(y.iter())
+                .find_map(|(a, b)| first_difference(a, b))
         }
-        (Value::Map(x), Value::Map(y)) if x.len() == y.len() && (a.offset, a.line, a.column) == (b.offset, b.line, b.column) => x
-            .iter()
-            .zip(y.iter())
-            .find_map(|((ka, va), (kb, vb))| first_difference(ka, kb).or_else(|| first_difference(va, vb))),
+        (Value::Map(x), Value::Map(y))
+            if x.len() == y.len()
+                && (a.offset, a.line, a.column) == (b.offset, b.line, b.column) =>
+        {
+            x.iter().zip(y.iter()).find_map(|((ka, va), (kb, vb))| {
+                first_difference(ka, kb).or_else(|| first_difference(va, vb))
+            })
+        }
         _ => Some(format!("full {} ; fast {}", brief(a), brief(b))),
     }
 }

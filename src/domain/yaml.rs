@@ -23,7 +23,7 @@
 //! Pure: takes text, returns a tree. Knows nothing about images or settings.
 
 pub mod de;
-pub mod fast;
+mod fast;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -197,7 +197,21 @@ impl Node {
 /// ([`fast`]); what that reader does not know is parsed by [`parse_full`],
 /// and both build the same tree.
 pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
-    match fast::parse(text, base) {
+    match fast::parse(text, base, None) {
+        Some(docs) => Ok(docs),
+        None => parse_full(text, base),
+    }
+}
+
+/// [`parse`], for a reader that only needs the nodes near `marks` (sorted
+/// byte offsets into `text`, such as where the words it looks for are
+/// written): a block collection that starts on the lines after its key or
+/// `-`, has no anchor, and has no mark from its entry's line to its end may
+/// be read as an empty collection of its kind, and a syntax error in it
+/// may go unnoticed. Positions, and every other node, are as [`parse`]
+/// gives them.
+pub fn parse_marked(text: &str, base: usize, marks: &[usize]) -> Result<Vec<Node>, YamlError> {
+    match fast::parse(text, base, Some(marks)) {
         Some(docs) => Ok(docs),
         None => parse_full(text, base),
     }
@@ -207,7 +221,7 @@ pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
 /// [`parse_full`]. Public for the benches that compare the two readers.
 #[doc(hidden)]
 pub fn parse_fast(text: &str, base: usize) -> Option<Vec<Node>> {
-    fast::parse(text, base)
+    fast::parse(text, base, None)
 }
 
 /// [`parse`] by `yaml-rust2` alone, for any YAML: public for the benches
@@ -569,12 +583,18 @@ impl<'a> CharOffsets<'a> {
         }
     }
 
-    /// 1-based character column of a char index.
-    fn column(&self, char_index: usize) -> usize {
+    /// The char index and 1-based column of a 1-based line and 0-based
+    /// column; past the last line (the end of a text without a final line
+    /// break), the end of the text.
+    fn place(&self, line: usize, col: usize) -> (usize, usize) {
         let chars = self.bytes.as_ref().map_or(self.text.len(), |v| v.len() - 1);
-        let char_index = char_index.min(chars);
-        let line = self.line_starts.partition_point(|&s| s <= char_index);
-        char_index - self.line_starts[line.max(1) - 1] + 1
+        match self.line_starts.get(line.saturating_sub(1)) {
+            Some(&start) => ((start + col).min(chars), col + 1),
+            None => {
+                let last = self.line_starts.last().copied().unwrap_or(0);
+                (chars, chars - last + 1)
+            }
+        }
     }
 }
 
@@ -618,9 +638,18 @@ impl Builder<'_> {
         self.base + byte - self.shifted(mark).1
     }
 
+    /// The char index of a mark and its 1-based column in the text as
+    /// parsed, from the mark's line and column: `yaml-rust2` counts the
+    /// bytes of a block scalar's text as characters in its `index`, which
+    /// is then off for every later mark after non-ASCII text there, while
+    /// its lines and columns start over on every line.
+    fn place(&self, mark: &Marker) -> (usize, usize) {
+        self.offsets.place(mark.line(), mark.col())
+    }
+
     fn column(&self, mark: &Marker) -> usize {
-        self.offsets
-            .column(mark.index())
+        self.place(mark)
+            .1
             .saturating_sub(self.shifted(mark).0)
             .max(1)
     }
@@ -628,14 +657,14 @@ impl Builder<'_> {
     fn node_at(&self, mark: &Marker, value: Value) -> Node {
         Node {
             value,
-            offset: self.offset(mark, self.offsets.byte(mark.index())),
+            offset: self.offset(mark, self.offsets.byte(self.place(mark).0)),
             line: mark.line(),
             column: self.column(mark),
         }
     }
 
     fn scalar(&self, value: String, style: TScalarStyle, tagged: bool, mark: &Marker) -> Node {
-        let start = self.offsets.byte(mark.index());
+        let start = self.offsets.byte(self.place(mark).0);
         let rest = &self.text[start..];
         let (style, content) = match style {
             TScalarStyle::Plain => (
@@ -833,6 +862,17 @@ mod tests {
             doc.get("a").unwrap().scalar().unwrap().content
         );
         assert_eq!(doc.get("f").unwrap().str(), None);
+    }
+
+    #[test]
+    fn positions_after_non_ascii_text_in_a_block_scalar_are_right() {
+        // yaml-rust2's `index` counts that text's bytes as characters
+        let text = "a: |\n  65°C, ±1\nb: x\nc: >\n  é\n  é\nd: [y]\n";
+        let doc = &parse_full(text, 0).unwrap()[0];
+        assert_eq!(content(text, doc.get("b").unwrap()), "x");
+        let y = &doc.get("d").unwrap().seq().unwrap()[0];
+        assert_eq!(content(text, y), "y");
+        assert_eq!((y.line, y.column), (7, 5));
     }
 
     #[test]

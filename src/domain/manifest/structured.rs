@@ -6,11 +6,14 @@
 //! block scalars and comments are text and never become references. Pure: no
 //! I/O.
 //!
-//! A file that cannot hold a reference ([`may_hold_reference`]: no `image`,
-//! no `repository`, in any case, and no escape that could spell them) is not
+//! A file that cannot hold a reference ([`marks`]: no `image`, no
+//! `repository`, in any case, and no escape that could spell them) is not
 //! parsed at all: it has no references and, even when it is not valid YAML,
 //! no problem. About half the files of a deployment tree are like that
-//! (CRDs without image fields, alerting rules, dashboards).
+//! (CRDs without image fields, alerting rules, dashboards). The same holds
+//! for the parts of a file: a block collection without those words is read
+//! as an empty one ([`yaml::parse_marked`]), which skips about 70% of the
+//! bytes of a real tree.
 
 use crate::domain::yaml::{self, Node, Style, Value};
 
@@ -36,7 +39,8 @@ impl Hints {
     }
 }
 
-/// Whether `text` may hold a reference, decided on its bytes alone.
+/// Where the words without which no reference can be written are: a file,
+/// or a part of one, without any holds no reference. Sorted byte offsets.
 ///
 /// Every reference is found under a key whose name ends in `image`
 /// (`image`, `images`, `initImage`, ...: [`is_image_key`], the container
@@ -46,27 +50,51 @@ impl Hints {
 /// text written elsewhere in it, block scalars are never keys or images,
 /// and folding only adds spaces. The one way to spell them without writing
 /// them is an escape in a double-quoted scalar (`\x69`, `\u0069`,
-/// `\U00000069`) or an escaped line break joining two halves; any of
-/// those, anywhere, and the file is parsed.
-pub(super) fn may_hold_reference(text: &str) -> bool {
-    static WORDS: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
-        regex::bytes::Regex::new(r"(?i:image|repository)|\\[xuU\r\n]").expect("valid pattern")
-    });
-    WORDS.is_match(text.as_bytes())
+/// `\U00000069`) or an escaped line break joining two halves; each of
+/// those is a mark too.
+fn marks(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let lower = bytes.to_ascii_lowercase();
+    let mut marks: Vec<usize> = memchr::memmem::find_iter(&lower, b"image").collect();
+    marks.extend(memchr::memmem::find_iter(&lower, b"repository"));
+    marks.extend(
+        memchr::memchr_iter(b'\\', bytes)
+            .filter(|&i| matches!(bytes.get(i + 1), Some(b'x' | b'u' | b'U' | b'\r' | b'\n'))),
+    );
+    marks.sort_unstable();
+    marks
 }
 
+/// The references of a YAML or JSON file. The parts of it without
+/// [`marks`] are not read (see the module's documentation): a
+/// collection without them, from its key's line to its end, holds no
+/// reference, and every walk here asks at most whether such a collection
+/// is there and of which kind (a compose file is one whose services are
+/// all mappings; `build:` makes an image local), never what it holds. Once
+/// the file defines an anchor, collections with aliases are read in full.
 pub(super) fn scan(src: &Source<'_>, hints: Hints) -> Result<Vec<Reference>, yaml::YamlError> {
-    if !may_hold_reference(src.body()) {
+    let marks = marks(src.body());
+    if marks.is_empty() {
         return Ok(Vec::new());
     }
-    parse_and_scan(src, hints)
+    let docs = yaml::parse_marked(src.body(), src.bom, &marks)?;
+    scan_documents(src, hints, &docs)
 }
 
-/// [`scan`] without the pre-filter.
+/// [`scan`] on the whole tree, for the tests that check what is left out.
+#[cfg(test)]
 fn parse_and_scan(src: &Source<'_>, hints: Hints) -> Result<Vec<Reference>, yaml::YamlError> {
     let docs = yaml::parse(src.body(), src.bom)?;
+    scan_documents(src, hints, &docs)
+}
+
+fn scan_documents(
+    src: &Source<'_>,
+    hints: Hints,
+    docs: &[Node],
+) -> Result<Vec<Reference>, yaml::YamlError> {
     let mut out = Vec::new();
-    for doc in &docs {
+    for doc in docs {
         scan_document(src, hints, doc, &mut out);
         if src.budget.get() == 0 {
             let (line, column) = src.line_column(doc.offset);
@@ -448,7 +476,11 @@ mod budget_tests {
 
     #[test]
     fn a_file_that_spends_its_budget_is_a_problem_not_a_stall() {
-        let text = format!("a:\n{}image: nginx:1.27\n", "  - [x, y, z]\n".repeat(50));
+        // "image" in every line: no part of the tree is left out
+        let text = format!(
+            "a:\n{}image: nginx:1.27\n",
+            "  - [image, y, z]\n".repeat(50)
+        );
         let mut src = Source::new("v.yaml", &text);
         assert_eq!(scan(&src, Hints::default()).unwrap().len(), 1);
         src.budget_size = 20;
@@ -482,14 +514,14 @@ mod prefilter_tests {
             "? \"ima\\\n  ge\"\n: nginx:1.27\n",
         ] {
             assert_eq!(refs(text, Hints::default()).len(), 1, "{text:?}");
-            assert!(may_hold_reference(text), "{text:?}");
+            assert!(!marks(text).is_empty(), "{text:?}");
         }
         for text in [
             "a: b\n",
             "kind: PrometheusRule\nspec: {groups: [{rules: [x]}]}\n",
             "a: \"tab\\tand quote\\\"\"\n",
         ] {
-            assert!(!may_hold_reference(text), "{text:?}");
+            assert!(marks(text).is_empty(), "{text:?}");
         }
     }
 
@@ -539,18 +571,70 @@ mod prefilter_tests {
         ])
     }
 
+    /// Lines of deployment YAML at indentations 0, 2 and 4.
+    fn line() -> impl Strategy<Value = String> {
+        let body = prop::sample::select(vec![
+            "image: nginx:1.27",
+            "image:",
+            "repository: x/y",
+            "tag: v1",
+            "services:",
+            "web:",
+            "build: .",
+            "build:",
+            "context: .",
+            "name: a",
+            "- name: b",
+            "- image: c:2",
+            "containers:",
+            "k: v",
+            "k:",
+            "- v",
+            "-",
+            "b: &a",
+            "c: *a",
+            "<<: *a",
+            "x: &i",
+            "kind: Deployment",
+            "apiVersion: apps/v1",
+            "images:",
+            "- name: n",
+            "newTag: v2",
+            "# image: no",
+            "text: |",
+            "  image: in a block",
+            "k: [image, x]",
+            "",
+        ]);
+        (0..3usize, body).prop_map(|(i, b)| format!("{}{b}", "  ".repeat(i)))
+    }
+
     proptest! {
         /// What the pre-filter skips, the full scan finds nothing in.
         #[test]
         fn the_prefilter_skips_only_files_without_references(
             parts in prop::collection::vec(fragment(), 0..40),
+            lines in prop::collection::vec(line(), 0..16),
             compose in any::<bool>(),
             kustomization in any::<bool>(),
+            which in any::<bool>(),
         ) {
-            let text = parts.concat();
+            let text = if which { parts.concat() } else { lines.join("\n") };
             let hints = Hints { kustomization, compose };
             let found = refs(&text, hints);
-            prop_assert!(found.is_empty() || may_hold_reference(&text), "{:?} in {:?}", found, text);
+            prop_assert!(found.is_empty() || !marks(&text).is_empty(), "{:?} in {:?}", found, text);
+            // reading only the marked parts finds the same references
+            let src = Source::new("v.yaml", &text);
+            if parse_and_scan(&src, hints).is_ok() {
+                let src = Source::new("v.yaml", &text);
+                let marked: Vec<_> = scan(&src, hints).unwrap_or_default().into_iter().map(|r| (r.image, r.tag)).collect();
+                prop_assert_eq!(&marked, &found, "in {:?}", text);
+                // and in the same places
+                let src = Source::new("v.yaml", &text);
+                let all = parse_and_scan(&src, hints).unwrap_or_default();
+                let src = Source::new("v.yaml", &text);
+                prop_assert_eq!(scan(&src, hints).unwrap_or_default(), all);
+            }
         }
     }
 }

@@ -40,7 +40,16 @@ type R<T> = Result<T, Unsupported>;
 
 /// The tree of every document of `text`, or `None` when the text uses YAML
 /// this reader leaves to the full parser (or is not valid YAML).
-pub(super) fn parse(text: &str, base: usize) -> Option<Vec<Node>> {
+///
+/// With `marks` (sorted byte offsets into `text`), a block collection that
+/// starts on the lines after its key or `-`, carries no anchor, and has no
+/// mark from its entry's first line to its last is left out: it is read as
+/// an empty mapping or sequence (its kind is kept) where it starts. Once
+/// the text has defined an anchor, a collection with a `&` or `*` in it is
+/// read in full (an alias there could repeat marked nodes). A left-out
+/// collection is only skimmed for its end, by indentation, so a syntax
+/// error in it goes unnoticed.
+pub(super) fn parse(text: &str, base: usize, marks: Option<&[usize]>) -> Option<Vec<Node>> {
     if !plain_bytes(text.as_bytes()) {
         return None;
     }
@@ -55,14 +64,15 @@ pub(super) fn parse(text: &str, base: usize) -> Option<Vec<Node>> {
         depth: 0,
         look: Look::End,
         anchors: HashMap::new(),
+        started: HashMap::new(),
+        anchors_read: 0,
         aliases: 0,
         aliased: 0,
         items: Vec::new(),
         entries: Vec::new(),
+        marks,
     };
-    let r = reader.stream().ok();
-    if r.is_none() { LASTPOS.store(reader.line, std::sync::atomic::Ordering::Relaxed); }
-    r
+    reader.stream().ok()
 }
 
 /// No NUL, no carriage return outside a CRLF pair, no byte-order mark:
@@ -120,7 +130,12 @@ struct Reader<'a> {
     /// The line the reader stands on, after a block node was read.
     look: Look,
     /// Anchored nodes by name, with how many nodes each is.
-    anchors: HashMap<&'a str, (Node, usize)>,
+    /// The full parser names an anchor when it reads it, so an alias means
+    /// the anchor of its name read last, whether its node is done or not.
+    anchors: HashMap<&'a str, (usize, Node, usize)>,
+    /// The anchor of each name read last, numbered in reading order.
+    started: HashMap<&'a str, usize>,
+    anchors_read: usize,
     /// Aliases read so far, and the nodes they stand for.
     aliases: usize,
     aliased: usize,
@@ -129,6 +144,8 @@ struct Reader<'a> {
     /// of exactly their number.
     items: Vec<Node>,
     entries: Vec<(Node, Node)>,
+    /// Where the nodes worth reading are: see [`parse`].
+    marks: Option<&'a [usize]>,
 }
 
 fn is_blank_or_end(b: Option<u8>) -> bool {
@@ -184,26 +201,25 @@ impl<'a> Reader<'a> {
         )
     }
 
-    /// The empty value of `key:` or `-`: where the next token starts. At
-    /// the end of a text whose last line has no line break, the full
-    /// parser counts one more line (and the column on the last one).
-    fn empty(&mut self) -> R<Node> {
+    /// The empty value of `key:` or `-` in a collection at column `col`
+    /// (-1 for an empty document): where the next token starts. At the end
+    /// of a text whose last line has no line break, the full parser ends
+    /// the collection there when the end is left of the collection's
+    /// column, and else counts one more line (keeping the column).
+    fn empty(&mut self, col: isize) -> Node {
         let at = self.pos;
         let span = Span::new(self.base + at, self.base + at);
         let mut node = self.scalar(at, String::new(), Style::Plain, Some(span));
-        if at == self.b.len() && at > self.line_start {
-            if self.b[self.line_start..].iter().all(|&c| c == b' ') {
-                return Err(no());
-            }
+        if at == self.b.len() && at > self.line_start && node.column as isize > col {
             node.line += 1;
         }
-        Ok(node)
+        node
     }
 
     fn open(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            return Err(no());
+            return Err(Unsupported);
         }
         Ok(())
     }
@@ -226,7 +242,7 @@ impl<'a> Reader<'a> {
             None => return Ok(()),
             Some(b'\r') if self.peek_at(1) == Some(b'\n') => self.pos += 2,
             Some(b'\n') => self.pos += 1,
-            _ => return Err(no()),
+            _ => return Err(Unsupported),
         }
         self.line += 1;
         self.line_start = self.pos;
@@ -266,7 +282,7 @@ impl<'a> Reader<'a> {
                     self.skip_to_eol();
                     self.line_break()?;
                 }
-                Some(b'\t') => return Err(no()),
+                Some(b'\t') => return Err(Unsupported),
                 Some(c) => {
                     let indent = self.pos - start;
                     if indent == 0
@@ -314,7 +330,7 @@ impl<'a> Reader<'a> {
                     self.advance()?;
                     match self.look {
                         Look::Content(indent) => docs.push(self.root(indent)?),
-                        _ => docs.push(self.empty()?),
+                        _ => docs.push(self.empty(-1)),
                     }
                 }
                 Look::Content(indent) => docs.push(self.root(indent)?),
@@ -324,11 +340,11 @@ impl<'a> Reader<'a> {
 
     fn root(&mut self, indent: usize) -> R<Node> {
         if self.peek() == Some(b'%') {
-            return Err(no());
+            return Err(Unsupported);
         }
         let node = self.node_here(-1, indent, true)?;
         match self.look {
-            Look::Content(_) => Err(no()),
+            Look::Content(_) => Err(Unsupported),
             _ => Ok(node),
         }
     }
@@ -343,7 +359,7 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b'-') if is_blank_or_end(self.peek_at(1)) => {
                 if !collection {
-                    return Err(no());
+                    return Err(Unsupported);
                 }
                 self.sequence(col, false)
             }
@@ -351,7 +367,7 @@ impl<'a> Reader<'a> {
                 let node = self.flow(parent)?;
                 self.spaces();
                 if self.peek() == Some(b':') {
-                    return Err(no());
+                    return Err(Unsupported);
                 }
                 self.advance()?;
                 Ok(node)
@@ -360,25 +376,25 @@ impl<'a> Reader<'a> {
             Some(b'*') => self.alias(),
             Some(b'"' | b'\'') => {
                 let line = self.line;
-                let lines = (parent >= 0).then_some(parent as usize + 1);
+                let lines = (parent >= 0).then(|| parent as usize + 1);
                 let node = self.quoted(lines)?;
                 self.spaces();
                 if self.peek() == Some(b':') && is_blank_or_end(self.peek_at(1)) {
                     if !collection || self.line != line {
-                        return Err(no());
+                        return Err(Unsupported);
                     }
                     return self.mapping(col, node);
                 }
                 self.advance()?;
                 Ok(node)
             }
-            Some(c) if !starts_plain(c, self.peek_at(1), false) => Err(no()),
-            None => Err(no()),
+            Some(c) if !starts_plain(c, self.peek_at(1), false) => Err(Unsupported),
+            None => Err(Unsupported),
             Some(_) => {
                 let (node, colon) = self.plain_block()?;
                 if colon {
                     if !collection {
-                        return Err(no());
+                        return Err(Unsupported);
                     }
                     return self.mapping(col, node);
                 }
@@ -396,13 +412,13 @@ impl<'a> Reader<'a> {
                 if self.peek() == Some(b':') && is_blank_or_end(self.peek_at(1)) {
                     return Ok(node);
                 }
-                Err(no())
+                Err(Unsupported)
             }
             Some(c) if starts_plain(c, self.peek_at(1), false) => match self.plain_block()? {
                 (node, true) => Ok(node),
-                _ => Err(no()),
+                _ => Err(Unsupported),
             },
-            _ => Err(no()),
+            _ => Err(Unsupported),
         }
     }
 
@@ -410,7 +426,7 @@ impl<'a> Reader<'a> {
     /// reader stands on that key's `:`.
     fn mapping(&mut self, col: usize, first: Node) -> R<Node> {
         if first.scalar().is_some_and(|s| s.value.len() > MAX_KEY) {
-            return Err(no());
+            return Err(Unsupported);
         }
         self.open()?;
         let at = (first.offset, first.line, first.column);
@@ -422,11 +438,11 @@ impl<'a> Reader<'a> {
             self.entries.push((key, value));
             match self.look {
                 Look::Content(i) if i == col => key = self.key()?,
-                Look::Content(i) if i > col => return Err(no()),
+                Look::Content(i) if i > col => return Err(Unsupported),
                 _ => break,
             }
             if key.scalar().is_some_and(|s| s.value.len() > MAX_KEY) {
-                return Err(no());
+                return Err(Unsupported);
             }
         }
         self.depth -= 1;
@@ -472,7 +488,7 @@ impl<'a> Reader<'a> {
             self.items.push(item);
             match self.look {
                 Look::Content(i) if i == col && self.at_entry() => {}
-                Look::Content(i) if i > col => return Err(no()),
+                Look::Content(i) if i > col => return Err(Unsupported),
                 _ => break,
             }
         }
@@ -485,24 +501,34 @@ impl<'a> Reader<'a> {
     /// its `:`) or the item of a sequence there (past its `-`), with its
     /// anchor if it has one. Inline, only an item may be a collection.
     fn entry_value(&mut self, col: usize, item: bool) -> R<Node> {
+        let entry = self.line_start;
         self.spaces();
         let anchor = self.anchor()?;
         let aliases = self.aliases;
         let value = if matches!(self.peek(), None | Some(b'\n' | b'\r')) || self.at_comment() {
             self.advance()?;
+            let unmarked = |r: &mut Self, indentless| match anchor {
+                None => r.unmarked(entry, col, indentless),
+                Some(_) => Ok(None),
+            };
             match self.look {
-                Look::Content(i) if i > col => self.node_here(col as isize, i, true)?,
+                Look::Content(i) if i > col => match unmarked(self, false)? {
+                    Some(node) => node,
+                    None => self.node_here(col as isize, i, true)?,
+                },
                 Look::Content(i) if i == col && self.at_entry() => {
                     if item {
                         // an empty item is marked where the next one starts
                         let at = self.entry_mark(self.pos);
                         let span = Span::new(self.base + at, self.base + at);
                         self.scalar(at, String::new(), Style::Plain, Some(span))
+                    } else if let Some(node) = unmarked(self, true)? {
+                        node
                     } else {
                         self.sequence(col, true)?
                     }
                 }
-                _ => self.empty()?,
+                _ => self.empty(col as isize),
             }
         } else {
             let here = self.pos - self.line_start;
@@ -512,22 +538,90 @@ impl<'a> Reader<'a> {
             // an anchored node that holds aliases is left to the full
             // parser, which counts what they expand to
             if self.aliases != aliases {
-                return Err(no());
+                return Err(Unsupported);
             }
-            self.anchors.insert(name, (value.clone(), count(&value)));
+            let (name, seq) = name;
+            // an anchor of the same name read inside this node wins
+            if self.anchors.get(name).is_none_or(|(s, ..)| *s < seq) {
+                self.anchors
+                    .insert(name, (seq, value.clone(), count(&value)));
+            }
         }
         Ok(value)
     }
 
+    /// The block node at `pos`, the value of an entry whose line starts at
+    /// `entry` in a collection at column `col`, skimmed as an empty node of
+    /// its kind when no mark falls from `entry` to its end (see [`parse`]);
+    /// `None` when it must be read.
+    fn unmarked(&mut self, entry: usize, col: usize, indentless: bool) -> R<Option<Node>> {
+        let Some(marks) = self.marks else {
+            return Ok(None);
+        };
+        let mark = marks
+            .get(marks.partition_point(|&m| m < entry))
+            .copied()
+            .unwrap_or(usize::MAX);
+        let value = if self.at_entry() {
+            Value::Seq(Arc::default())
+        } else if self
+            .peek()
+            .is_some_and(|c| starts_plain(c, self.peek_at(1), false))
+            && self.plain_line(self.pos)?.1
+        {
+            Value::Map(Arc::default())
+        } else {
+            return Ok(None);
+        };
+        // the end: the first line with content at the collection's column
+        // or left of it (at it, an indentless sequence's next `-` goes on)
+        let guard = !self.started.is_empty();
+        let mut line = self.line;
+        let mut at = self.line_start;
+        let end = loop {
+            let eol = memchr::memchr(b'\n', &self.b[at..]).map_or(self.b.len(), |i| at + i);
+            // once an anchor is known, an alias in the node could repeat
+            // what it anchors, and an anchor there could replace it
+            if mark <= eol || guard && memchr::memchr2(b'&', b'*', &self.b[at..eol]).is_some() {
+                return Ok(None);
+            }
+            if eol == self.b.len() {
+                break eol;
+            }
+            at = eol + 1;
+            line += 1;
+            let content = at + self.b[at..].iter().take_while(|&&c| c == b' ').count();
+            match self.b.get(content) {
+                None => break content,
+                Some(b'\n' | b'\r' | b'#') => continue,
+                Some(b'\t') => return Ok(None),
+                Some(_) => {}
+            }
+            let indent = content - at;
+            let entry =
+                self.b[content] == b'-' && is_blank_or_end(self.b.get(content + 1).copied());
+            if indent < col || indent == col && !(indentless && entry) {
+                break at;
+            }
+        };
+        let node = self.node(self.pos, value);
+        (self.pos, self.line, self.line_start) = (end, line, at);
+        self.look = self.next_line()?;
+        Ok(Some(node))
+    }
+
     /// An anchor (`&name`) and the spaces after it, if the reader stands on
     /// one.
-    fn anchor(&mut self) -> R<Option<&'a str>> {
+    fn anchor(&mut self) -> R<Option<(&'a str, usize)>> {
         if self.peek() != Some(b'&') {
             return Ok(None);
         }
         let name = self.name()?;
+        let seq = self.anchors_read;
+        self.anchors_read += 1;
+        self.started.insert(name, seq);
         self.spaces();
-        Ok(Some(name))
+        Ok(Some((name, seq)))
     }
 
     /// The name of an anchor or alias at `pos` (on its `&` or `*`).
@@ -541,7 +635,7 @@ impl<'a> Reader<'a> {
             end += 1;
         }
         if end == start || !is_blank_or_end(self.b.get(end).copied()) {
-            return Err(no());
+            return Err(Unsupported);
         }
         self.pos = end;
         Ok(&self.text[start..end])
@@ -550,16 +644,20 @@ impl<'a> Reader<'a> {
     /// An alias (`*name`): the anchored node itself, shared.
     fn alias(&mut self) -> R<Node> {
         let name = self.name()?;
-        let (node, size) = self.anchors.get(name).ok_or_else(no)?;
+        let (seq, node, size) = self.anchors.get(name).ok_or(Unsupported)?;
+        // the anchor of that name read last is still being read
+        if self.started.get(name) != Some(seq) {
+            return Err(Unsupported);
+        }
         let node = node.clone();
         self.aliased = self.aliased.saturating_add(*size);
         self.aliases += 1;
         if self.aliased > MAX_ALIAS_NODES {
-            return Err(no());
+            return Err(Unsupported);
         }
         self.spaces();
         if self.peek() == Some(b':') {
-            return Err(no());
+            return Err(Unsupported);
         }
         self.advance()?;
         Ok(node)
@@ -593,7 +691,7 @@ impl<'a> Reader<'a> {
                 None | Some(b'\n' | b'\r') => return Ok((i, false)),
                 Some(b':') if is_blank_or_end(self.b.get(i + 1).copied()) => return Ok((i, true)),
                 Some(b' ') if self.b.get(i + 1) == Some(&b'#') => return Ok((i, false)),
-                Some(b'\t') => return Err(no()),
+                Some(b'\t') => return Err(Unsupported),
                 Some(_) => i += 1,
             }
         }
@@ -623,12 +721,12 @@ impl<'a> Reader<'a> {
             match self.peek() {
                 None | Some(b'#') => {}
                 Some(_) if indent as isize <= parent => {}
-                Some(_) if parent < 0 => return Err(no()),
+                Some(_) if parent < 0 => return Err(Unsupported),
                 Some(_) => {
                     let from = self.pos;
                     let (to, colon) = self.plain_line(from)?;
                     if colon {
-                        return Err(no());
+                        return Err(Unsupported);
                     }
                     let value = folded.get_or_insert_with(|| match &node.value {
                         Value::Scalar(s) => s.value.clone(),
@@ -669,12 +767,12 @@ impl<'a> Reader<'a> {
         let mut run = i;
         loop {
             match self.b.get(i) {
-                None => return Err(no()),
+                None => return Err(Unsupported),
                 Some(b'\n' | b'\r') => {
                     // folded onto the next line: trailing and leading
                     // blanks go, a line break is a space, n empty lines
                     // are n line breaks
-                    let min = lines.ok_or_else(no)?;
+                    let min = lines.ok_or(Unsupported)?;
                     value.push_str(self.text[run..i].trim_end_matches([' ', '\t']));
                     clean = false;
                     self.pos = i;
@@ -684,8 +782,8 @@ impl<'a> Reader<'a> {
                         self.spaces();
                         match self.peek() {
                             Some(b'\n' | b'\r') => empties += 1,
-                            Some(b'\t') | None => return Err(no()),
-                            Some(_) if self.pos - self.line_start < min => return Err(no()),
+                            Some(b'\t') | None => return Err(Unsupported),
+                            Some(_) if self.pos - self.line_start < min => return Err(Unsupported),
                             Some(_) => break,
                         }
                     }
@@ -755,19 +853,19 @@ impl<'a> Reader<'a> {
             Some(b'x') => return self.hex_escape(i + 1, 2, out),
             Some(b'u') => return self.hex_escape(i + 1, 4, out),
             Some(b'U') => return self.hex_escape(i + 1, 8, out),
-            _ => return Err(no()),
+            _ => return Err(Unsupported),
         };
         out.push(simple);
         Ok(i + 1)
     }
 
     fn hex_escape(&self, i: usize, len: usize, out: &mut String) -> R<usize> {
-        let digits = self.text.get(i..i + len).ok_or_else(no)?;
+        let digits = self.text.get(i..i + len).ok_or(Unsupported)?;
         if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(no());
+            return Err(Unsupported);
         }
-        let code = u32::from_str_radix(digits, 16).map_err(|_| no())?;
-        out.push(char::from_u32(code).ok_or_else(no)?);
+        let code = u32::from_str_radix(digits, 16).map_err(|_| Unsupported)?;
+        out.push(char::from_u32(code).ok_or(Unsupported)?);
         Ok(i + len)
     }
 
@@ -775,7 +873,7 @@ impl<'a> Reader<'a> {
     /// collection at column `parent`.
     fn block_scalar(&mut self, parent: isize) -> R<Node> {
         if parent < 0 {
-            return Err(no());
+            return Err(Unsupported);
         }
         let literal = self.peek() == Some(b'|');
         self.pos += 1;
@@ -788,7 +886,7 @@ impl<'a> Reader<'a> {
             self.pos += 1;
         }
         if !is_blank_or_end(self.peek()) {
-            return Err(no());
+            return Err(Unsupported);
         }
         self.end_line()?;
         let min = parent as usize + 1;
@@ -807,7 +905,7 @@ impl<'a> Reader<'a> {
             match self.peek() {
                 // spaces up to the indentation at the very end: the full
                 // parser reads a line break there
-                None if indent.is_some_and(|n| sp >= n && sp > 0) => return Err(no()),
+                None if indent.is_some_and(|n| sp >= n && sp > 0) => return Err(Unsupported),
                 None => {
                     self.pos = line_start;
                     break;
@@ -833,7 +931,7 @@ impl<'a> Reader<'a> {
                     self.pos = line_start;
                     break;
                 }
-                None => return Err(no()),
+                None => return Err(Unsupported),
             };
             if sp < n {
                 self.pos = line_start;
@@ -846,7 +944,7 @@ impl<'a> Reader<'a> {
             self.line_break()?;
         }
         let Some(mut node) = node else {
-            return Err(no());
+            return Err(Unsupported);
         };
         let mut value = String::new();
         let mut previous_blank = false;
@@ -906,7 +1004,7 @@ impl<'a> Reader<'a> {
                     if !matches!(self.peek(), Some(b'\n' | b'\r' | b'#') | None)
                         && self.pos - self.line_start < min
                     {
-                        return Err(no());
+                        return Err(Unsupported);
                     }
                 }
                 Some(b'#') if self.at_comment() => self.skip_to_eol(),
@@ -934,7 +1032,7 @@ impl<'a> Reader<'a> {
                                 self.flow_space(min)?;
                             }
                             Some(b']') => break,
-                            _ => return Err(no()),
+                            _ => return Err(Unsupported),
                         }
                     }
                 }
@@ -953,17 +1051,19 @@ impl<'a> Reader<'a> {
                     loop {
                         let key = match self.peek() {
                             Some(b'"' | b'\'') => self.quoted(None)?,
-                            Some(c) if starts_plain(c, self.peek_at(1), true) => self.plain_flow()?,
-                            _ => return Err(no()),
+                            Some(c) if starts_plain(c, self.peek_at(1), true) => {
+                                self.plain_flow()?
+                            }
+                            _ => return Err(Unsupported),
                         };
                         self.spaces();
                         if self.peek() != Some(b':') {
-                            return Err(no());
+                            return Err(Unsupported);
                         }
                         self.pos += 1;
                         self.flow_space(min)?;
                         if matches!(self.peek(), Some(b',' | b'}')) {
-                            return Err(no());
+                            return Err(Unsupported);
                         }
                         let value = self.flow_node(min)?;
                         self.entries.push((key, value));
@@ -974,7 +1074,7 @@ impl<'a> Reader<'a> {
                                 self.flow_space(min)?;
                             }
                             Some(b'}') => break,
-                            _ => return Err(no()),
+                            _ => return Err(Unsupported),
                         }
                     }
                 }
@@ -987,7 +1087,7 @@ impl<'a> Reader<'a> {
                 let node = self.quoted(None)?;
                 self.spaces();
                 if self.peek() == Some(b':') {
-                    return Err(no());
+                    return Err(Unsupported);
                 }
                 Ok(node)
             }
@@ -995,11 +1095,11 @@ impl<'a> Reader<'a> {
                 let node = self.plain_flow()?;
                 self.spaces();
                 if self.peek() == Some(b':') {
-                    return Err(no());
+                    return Err(Unsupported);
                 }
                 Ok(node)
             }
-            _ => Err(no()),
+            _ => Err(Unsupported),
         }
     }
 
@@ -1017,13 +1117,13 @@ impl<'a> Reader<'a> {
                     _ => i += 1,
                 },
                 Some(b' ') if self.b.get(i + 1) == Some(&b'#') => break i,
-                Some(b'\t') => return Err(no()),
+                Some(b'\t') => return Err(Unsupported),
                 Some(_) => i += 1,
             }
         };
         let value = self.text[start..end].trim_end_matches(' ');
         if value.is_empty() {
-            return Err(no());
+            return Err(Unsupported);
         }
         let span = Span::new(self.base + start, self.base + start + value.len());
         let node = self.scalar(start, value.to_owned(), Style::Plain, Some(span));
@@ -1057,10 +1157,205 @@ fn starts_plain(c: u8, next: Option<u8>, flow: bool) -> bool {
         _ => true,
     }
 }
-pub static LAST: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-pub static LASTPOS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-#[track_caller]
-fn no() -> Unsupported {
-    LAST.store(std::panic::Location::caller().line(), std::sync::atomic::Ordering::Relaxed);
-    Unsupported
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse_full;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The fast reader reads `text`, and builds the full parser's tree.
+    #[track_caller]
+    fn same(text: &str) {
+        let fast = parse(text, 0, None);
+        let full = parse_full(text, 0);
+        assert!(fast.is_some(), "the fast reader gave up on {text:?}");
+        assert_eq!(fast.unwrap(), full.unwrap(), "{text:?}");
+    }
+
+    /// The fast reader leaves `text` to the full parser.
+    #[track_caller]
+    fn left(text: &str) {
+        assert!(parse(text, 0, None).is_none(), "{text:?}");
+    }
+
+    #[test]
+    fn block_collections_scalars_and_comments_build_the_full_parsers_tree() {
+        for text in [
+            "a: 1\nb: two words # comment\n\"c\": 'it''s'\nd: \"x\\ty\\u00e9\"\n",
+            "a:\n  b:\n    c: d\n  e: [1, \"2\", {f: g}]\nh: {}\ni: []\n",
+            "k:\n- a\n- b: c\n  d: e\n-\n- - x\n  - y\n",
+            "- \n- a\n-   # comment\n  b: c\n",
+            "a:\nb:\n  c:\n# end\n",
+            "a: b\n---\nc: d\n...\n---\n- e\n",
+            "---\n",
+            "a: 1\n---",
+            "a:",
+            "list:\n  - x\n  -",
+            "a: |\n  line 1\n\n  line 2\n   more\nb: >-\n  folded\n  text\n\n  para\n    kept\n  end\nc: |+\n  keep\n\n\nd: x\n",
+            "a: |\n  no break at the end",
+            "a: plain\n  continued\n\n  after a gap\nb: 'quoted\n  over lines'\nc: \"double\n\n  two\"\n",
+            "a: é1\nb: |\n  °C\nc: x\n",
+            "{\"json\": [1, 2.5, true, null, \"s\"], \"o\": {\"k\": \"v\"}}",
+            "a: {b: c,\n  d: [e,\n    f]}\n",
+            "base: &b\n  k: v\nuse:\n  <<: *b\n  x: *b\n",
+            "a: b\r\nc:\r\n  - d\r\n",
+            "record: :node:sum\nq: ?x\n",
+            "key with spaces : v\nurl: http://x:80/y#z\n",
+        ] {
+            same(text);
+        }
+    }
+
+    #[test]
+    fn what_the_fast_reader_does_not_know_is_left_to_the_full_parser() {
+        for text in [
+            "a: !!str x\n",
+            "? complex\n: key\n",
+            "%YAML 1.2\n---\na: b\n",
+            "a:\tb\n",
+            "a: b: c\n",
+            "a: |2\n   x\n",
+            "a: b\n c: d\n",
+            "a: [b,\n]\n",
+            "a: *unknown\n",
+            "a: \"unterminated\n",
+            "a: b\rc: d\n",
+            "\u{feff}a: b\n",
+        ] {
+            left(text);
+        }
+    }
+
+    #[test]
+    fn a_long_line_costs_time_linear_in_its_length() {
+        // 200,000 scalars on one line, with a non-ASCII byte in each: the
+        // column of each is counted on from the one before
+        let items = vec!["\"é\""; 200_000].join(",");
+        let text = format!("[{items}]");
+        let docs = parse(&text, 0, None).unwrap();
+        let last = docs[0].seq().unwrap().last().unwrap();
+        assert_eq!(last.column, 1 + 4 * 199_999 + 1);
+    }
+
+    #[test]
+    fn marked_parts_are_read_and_the_others_are_empty_collections_of_their_kind() {
+        let text = "a:\n  image: x\nb:\n  c: d\n  e:\n  - f\nl:\n- x\n";
+        let marks: Vec<usize> = vec![text.find("image").unwrap()];
+        let docs = parse(text, 0, Some(&marks)).unwrap();
+        let doc = &docs[0];
+        assert_eq!(doc.get("a").unwrap().get("image").unwrap().str(), Some("x"));
+        assert_eq!(doc.get("b").unwrap().map().map(<[_]>::len), Some(0));
+        assert_eq!(doc.get("l").unwrap().seq().map(<[_]>::len), Some(0));
+        // where it starts, as when it is read
+        let full = &parse_full(text, 0).unwrap()[0];
+        assert_eq!(doc.get("b").unwrap().line, full.get("b").unwrap().line);
+        // an anchored collection, or one with an alias once anchors exist,
+        // is read
+        let text = "x: &x\n  k: v\ny:\n  <<: *x\n";
+        let docs = parse(text, 0, Some(&[])).unwrap();
+        assert_eq!(docs, parse_full(text, 0).unwrap());
+    }
+
+    /// Pieces of YAML, mostly what deployment files are made of.
+    fn fragment() -> impl Strategy<Value = &'static str> {
+        let common = prop::sample::select(vec![
+            "a",
+            "b: ",
+            "c:",
+            "- ",
+            "-",
+            "\n",
+            "\n  ",
+            "\n    ",
+            "\n- ",
+            "  ",
+            "# c\n",
+            " # c",
+            "'q'",
+            "\"d\"",
+            "\"e\\n\"",
+            "'it''s'",
+            "[",
+            "]",
+            "{",
+            "}",
+            ", ",
+            ": ",
+            "|\n",
+            "|-\n",
+            ">\n",
+            ">+\n",
+            "&a ",
+            "*a",
+            "<<: ",
+            "---\n",
+            "...\n",
+            "é",
+            "1.2",
+            "x:y",
+            "\r\n",
+            "\"multi\n  line\"",
+        ]);
+        let odd = prop::sample::select(vec!["?", "!", "\t", "%", "@", "\\", "#", "'", "\""]);
+        prop_oneof![9 => common, 1 => odd]
+    }
+
+    /// Lines of YAML at indentations 0, 2 and 4: mostly well formed.
+    fn line() -> impl Strategy<Value = String> {
+        let body = prop::sample::select(vec![
+            "k: v",
+            "k:",
+            "k: v # c",
+            "- v",
+            "-",
+            "- k: v",
+            "- - v",
+            "# c",
+            "",
+            "k: |",
+            "k: >-",
+            "text",
+            "more text",
+            "k: [a, 'b', {c: d}]",
+            "k: {}",
+            "k: 'q'",
+            "k: \"d\\t\"",
+            "k: &a v",
+            "k: &m",
+            "k: *a",
+            "<<: *m",
+            "k: 'two",
+            "lines'",
+            "k: \"é\"",
+            "---",
+            "...",
+            "k: a: b",
+            "k: [a,",
+            "b]",
+            "\"k\": v",
+            "k: -1",
+            "k: :x",
+            "é: x",
+        ]);
+        (0..3usize, body).prop_map(|(i, b)| format!("{}{b}", "  ".repeat(i)))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Whatever the fast reader reads, it reads as the full parser does.
+        #[test]
+        fn the_fast_reader_never_disagrees_with_the_full_parser(
+            parts in prop::collection::vec(fragment(), 0..30),
+            lines in prop::collection::vec(line(), 0..12),
+        ) {
+            for text in [parts.concat(), lines.join("\n")] {
+                if let Some(fast) = parse(&text, 0, None) {
+                    let full = parse_full(&text, 0);
+                    prop_assert!(full.is_ok(), "fast read {:?}, full parser says {:?}", text, full);
+                    prop_assert_eq!(fast, full.unwrap(), "{:?}", text);
+                }
+            }
+        }
+    }
 }
