@@ -356,17 +356,29 @@ fn malformed_yaml_that_cannot_hold_a_reference_is_not_a_problem() {
     )
     .unwrap();
     std::fs::write(dir.path().join("deep.yaml"), "[".repeat(300)).unwrap();
-    // the same breakage next to an image key is still reported
+    // nor is a part of a file that cannot hold one: the image is found
     std::fs::write(
         dir.path().join("values.yaml"),
         "image: nginx:1.27\nslack_configs:\n- channel: '#a'\n  send_resolved: true\n   title: '{{ template }}'\n",
     )
     .unwrap();
+    // the same breakage in the part with the image is still reported
+    std::fs::write(
+        dir.path().join("app.yaml"),
+        "app:\n  image: nginx:1.27\n  send_resolved: true\n   title: '{{ template }}'\n",
+    )
+    .unwrap();
     let report = manifest::scan(dir.path());
-    assert!(report.references.is_empty());
-    let files: Vec<&str> = report.problems.iter().map(|p| p.file.as_str()).collect();
-    assert_eq!(files, ["values.yaml"], "{:?}", report.problems);
-    assert_eq!(report.files_scanned, 3);
+    let found: Vec<(&str, &str)> = report
+        .references
+        .iter()
+        .map(|r| (r.file.as_str(), r.image.as_str()))
+        .collect();
+    assert_eq!(found, [("values.yaml", "nginx")]);
+    let problems: Vec<String> = report.problems.iter().map(|p| p.to_string()).collect();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("app.yaml:4:"), "{problems:?}");
+    assert_eq!(report.files_scanned, 4);
 }
 
 #[test]
