@@ -71,6 +71,7 @@ pub(super) fn parse(text: &str, base: usize, marks: Option<&[usize]>) -> Option<
         items: Vec::new(),
         entries: Vec::new(),
         marks,
+        lines: None,
     };
     reader.stream().ok()
 }
@@ -146,6 +147,53 @@ struct Reader<'a> {
     entries: Vec<(Node, Node)>,
     /// Where the nodes worth reading are: see [`parse`].
     marks: Option<&'a [usize]>,
+    /// Every line of the text, made when a node is first skimmed.
+    lines: Option<Vec<Line>>,
+}
+
+/// A line, as skimming sees it.
+struct Line {
+    start: usize,
+    /// Spaces before its first other character.
+    indent: usize,
+    kind: LineKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    /// Spaces only, or a comment.
+    Blank,
+    /// A tab where its content would start: read, not skimmed.
+    Tab,
+    /// A sequence entry (`- `).
+    Entry,
+    Content,
+}
+
+impl Line {
+    fn all(b: &[u8]) -> Vec<Line> {
+        let mut lines = Vec::with_capacity(b.len() / 16 + 1);
+        let mut start = 0;
+        loop {
+            let indent = b[start..].iter().take_while(|&&c| c == b' ').count();
+            let at = start + indent;
+            let kind = match b.get(at) {
+                None | Some(b'\n' | b'\r' | b'#') => LineKind::Blank,
+                Some(b'\t') => LineKind::Tab,
+                Some(b'-') if is_blank_or_end(b.get(at + 1).copied()) => LineKind::Entry,
+                Some(_) => LineKind::Content,
+            };
+            lines.push(Line {
+                start,
+                indent,
+                kind,
+            });
+            match memchr::memchr(b'\n', &b[at..]) {
+                Some(i) => start = at + i + 1,
+                None => return lines,
+            }
+        }
+    }
 }
 
 fn is_blank_or_end(b: Option<u8>) -> bool {
@@ -575,34 +623,40 @@ impl<'a> Reader<'a> {
         };
         // the end: the first line with content at the collection's column
         // or left of it (at it, an indentless sequence's next `-` goes on)
-        let guard = !self.started.is_empty();
-        let mut line = self.line;
-        let mut at = self.line_start;
+        let lines = self.lines.get_or_insert_with(|| Line::all(self.b));
+        let first = self.line - 1;
+        let mut next = first + 1;
         let end = loop {
-            let eol = memchr::memchr(b'\n', &self.b[at..]).map_or(self.b.len(), |i| at + i);
-            // once an anchor is known, an alias in the node could repeat
-            // what it anchors, and an anchor there could replace it
-            if mark <= eol || guard && memchr::memchr2(b'&', b'*', &self.b[at..eol]).is_some() {
+            let Some(line) = lines.get(next) else {
+                break self.b.len();
+            };
+            if mark < line.start {
                 return Ok(None);
             }
-            if eol == self.b.len() {
-                break eol;
+            match line.kind {
+                LineKind::Blank => {}
+                LineKind::Tab => return Ok(None),
+                kind if line.indent < col
+                    || line.indent == col && !(indentless && kind == LineKind::Entry) =>
+                {
+                    break line.start;
+                }
+                _ => {}
             }
-            at = eol + 1;
-            line += 1;
-            let content = at + self.b[at..].iter().take_while(|&&c| c == b' ').count();
-            match self.b.get(content) {
-                None => break content,
-                Some(b'\n' | b'\r' | b'#') => continue,
-                Some(b'\t') => return Ok(None),
-                Some(_) => {}
-            }
-            let indent = content - at;
-            let entry =
-                self.b[content] == b'-' && is_blank_or_end(self.b.get(content + 1).copied());
-            if indent < col || indent == col && !(indentless && entry) {
-                break at;
-            }
+            next += 1;
+        };
+        if mark < end {
+            return Ok(None);
+        }
+        // once an anchor is known, an alias in the node could repeat what
+        // it anchors, and an anchor there could replace it
+        let guard = !self.started.is_empty();
+        if guard && memchr::memchr2(b'&', b'*', &self.b[self.line_start..end]).is_some() {
+            return Ok(None);
+        }
+        let (line, at) = match lines.get(next) {
+            Some(l) => (next + 1, l.start),
+            None => (lines.len(), lines.last().map_or(0, |l| l.start)),
         };
         let node = self.node(self.pos, value);
         (self.pos, self.line, self.line_start) = (end, line, at);
