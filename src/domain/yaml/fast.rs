@@ -1205,7 +1205,9 @@ fn count(node: &Node) -> usize {
 /// the full parser.
 fn starts_plain(c: u8, next: Option<u8>, flow: bool) -> bool {
     match c {
-        b'-' | b'?' | b':' => !is_blank_or_end(next) && !(flow && c != b'-'),
+        // in flow context `?` and `:` are indicators whatever follows
+        b'-' => !is_blank_or_end(next),
+        b'?' | b':' => !flow && !is_blank_or_end(next),
         b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@' | b'`' | b'#' | b','
         | b'[' | b']' | b'{' | b'}' | b' ' | b'\t' | b'\n' | b'\r' => false,
         _ => true,
