@@ -506,6 +506,22 @@ mod prefilter_tests {
     }
 
     #[test]
+    fn an_empty_entry_before_a_marked_one_is_read() {
+        // found by the property test below
+        let text = "images:\n    -\n    - name: n\n      newTag: v2\n";
+        let hints = Hints {
+            kustomization: true,
+            compose: false,
+        };
+        let src = Source::new("kustomization.yaml", text);
+        assert_eq!(
+            scan(&src, hints).unwrap(),
+            parse_and_scan(&src, hints).unwrap()
+        );
+        assert_eq!(refs(text, hints).len(), 1);
+    }
+
+    #[test]
     fn escapes_that_spell_image_keep_the_file() {
         for text in [
             "\"\\x69mage\": nginx:1.27\n",
