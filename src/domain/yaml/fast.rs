@@ -530,7 +530,7 @@ impl<'a> Reader<'a> {
         } else {
             self.pos
         };
-        let mut node = self.node(at, Value::Seq(Arc::default()));
+        let mut node = self.node(at, hole());
         let mark = self.items.len();
         loop {
             self.pos += 1; // '-'
@@ -816,7 +816,7 @@ impl<'a> Reader<'a> {
     fn quoted(&mut self, lines: Option<usize>) -> R<Node> {
         let start = self.pos;
         let quote = self.b[start];
-        let mut node = self.node(start, Value::Seq(Arc::default()));
+        let mut node = self.node(start, hole());
         let mut value = String::new();
         let mut clean = true;
         let mut i = start + 1;
@@ -980,7 +980,7 @@ impl<'a> Reader<'a> {
                 Some(n) => n,
                 None if sp >= min && leading_blank <= sp && self.peek() != Some(b'\t') => {
                     indent = Some(sp);
-                    node = Some(self.node(self.pos, Value::Seq(Arc::default())));
+                    node = Some(self.node(self.pos, hole()));
                     sp
                 }
                 None if sp < min => {
@@ -1088,7 +1088,7 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b'[') => {
                 self.open()?;
-                let mut node = self.node(self.pos, Value::Seq(Arc::default()));
+                let mut node = self.node(self.pos, hole());
                 self.pos += 1;
                 let mark = self.items.len();
                 self.flow_space(min)?;
@@ -1108,7 +1108,7 @@ impl<'a> Reader<'a> {
             }
             Some(b'{') => {
                 self.open()?;
-                let mut node = self.node(self.pos, Value::Map(Arc::default()));
+                let mut node = self.node(self.pos, hole());
                 self.pos += 1;
                 let mark = self.entries.len();
                 self.flow_space(min)?;
@@ -1189,6 +1189,17 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(node)
     }
+}
+
+/// The value of a node whose position is taken before its value is read:
+/// costs no allocation, and is always replaced.
+fn hole() -> Value {
+    Value::Scalar(Scalar {
+        value: String::new(),
+        style: Style::Plain,
+        content: None,
+        tagged: false,
+    })
 }
 
 /// How many nodes a tree without aliases is.
