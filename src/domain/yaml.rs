@@ -197,10 +197,7 @@ impl Node {
 /// ([`fast`]); what that reader does not know is parsed by [`parse_full`],
 /// and both build the same tree.
 pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
-    match fast::parse(text, base, None) {
-        Some(docs) => Ok(docs),
-        None => parse_full(text, base),
-    }
+    parse_in(text, base, None)
 }
 
 /// [`parse`], for a reader that only needs the nodes near `marks` (sorted
@@ -211,7 +208,11 @@ pub fn parse(text: &str, base: usize) -> Result<Vec<Node>, YamlError> {
 /// may go unnoticed. Positions, and every other node, are as [`parse`]
 /// gives them.
 pub fn parse_marked(text: &str, base: usize, marks: &[usize]) -> Result<Vec<Node>, YamlError> {
-    match fast::parse(text, base, Some(marks)) {
+    parse_in(text, base, Some(marks))
+}
+
+fn parse_in(text: &str, base: usize, marks: Option<&[usize]>) -> Result<Vec<Node>, YamlError> {
+    match fast::parse(text, base, marks) {
         Some(docs) => Ok(docs),
         None => parse_full(text, base),
     }

@@ -639,17 +639,11 @@ mod prefilter_tests {
             let hints = Hints { kustomization, compose };
             let found = refs(&text, hints);
             prop_assert!(found.is_empty() || !marks(&text).is_empty(), "{:?} in {:?}", found, text);
-            // reading only the marked parts finds the same references
-            let src = Source::new("v.yaml", &text);
-            if parse_and_scan(&src, hints).is_ok() {
-                let src = Source::new("v.yaml", &text);
-                let marked: Vec<_> = scan(&src, hints).unwrap_or_default().into_iter().map(|r| (r.image, r.tag)).collect();
-                prop_assert_eq!(&marked, &found, "in {:?}", text);
-                // and in the same places
-                let src = Source::new("v.yaml", &text);
-                let all = parse_and_scan(&src, hints).unwrap_or_default();
-                let src = Source::new("v.yaml", &text);
-                prop_assert_eq!(scan(&src, hints).unwrap_or_default(), all);
+            // reading only the marked parts finds the same references, in
+            // the same places
+            if let Ok(all) = parse_and_scan(&Source::new("v.yaml", &text), hints) {
+                let marked = scan(&Source::new("v.yaml", &text), hints);
+                prop_assert_eq!(marked.unwrap_or_default(), all, "in {:?}", text);
             }
         }
     }
