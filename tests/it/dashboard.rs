@@ -4,117 +4,29 @@
 //! its marker, edited only when its content changes, and its ticked boxes
 //! (open now, rebase, roll back, retry) are acted on.
 
-use std::cell::RefCell;
-
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
 use serde_json::json;
 
 use crate::serve::{SECRET, Served, wait_for};
-use crate::support::git_http::GitServer;
-use crate::support::github::{Caller, GitHubDouble, Issue, NewRelease, Repo};
-use crate::support::{stderr, stdout, upkeep_env};
+use crate::support::github::Issue;
+use crate::support::world::{HOODI_FILE, MAINNET_FILE, REPO, Setup, VALUES, World, hours, t0};
 
-const TOKEN: &str = "ghp_dashboard_token_0123456789";
-const REPO: &str = "acme/deploy";
-const HOODI_FILE: &str = "envs/hoodi/values.yaml";
-const MAINNET_FILE: &str = "envs/mainnet/values.yaml";
-const VALUES: &str = "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0 # consensus\n";
 const MARKER: &str = "<!-- upkeep:dashboard -->";
 
-struct World {
-    dir: tempfile::TempDir,
-    gh: GitHubDouble,
-    git: GitServer,
-    now: RefCell<DateTime<Utc>>,
-}
-
-/// Monday 2027-01-04 10:00 UTC.
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 1, 4, 10, 0, 0).unwrap()
-}
-
-fn hours(h: i64) -> Duration {
-    Duration::hours(h)
+/// The rollout world with `extra` top-level YAML and `files` more files,
+/// its upkeep also given a webhook secret (for `serve`).
+fn world(extra: &str, files: &[(&str, &str)]) -> World {
+    let mut w = World::new(Setup {
+        extra,
+        files,
+        ..Setup::default()
+    });
+    w.extra_env
+        .push(("UPKEEP_GITHUB_WEBHOOK_SECRET", SECRET.to_string()));
+    w
 }
 
 impl World {
-    /// Two waves (hoodi, then mainnet after a 24 h soak) of lighthouse
-    /// v6.0.0 -> v7.0.0; `extra` top-level YAML, `files` more files.
-    fn new(extra: &str, files: &[(&str, &str)]) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let gh = GitHubDouble::start();
-        let git = GitServer::start("x-access-token", TOKEN);
-        let mut all = vec![(HOODI_FILE, VALUES), (MAINNET_FILE, VALUES)];
-        all.extend_from_slice(files);
-        git.create_repo("deploy", &all);
-        gh.add_repo(
-            Repo::new(REPO)
-                .default_branch("main")
-                .clone_url(&git.url("deploy"))
-                .git_dir(git.bare_path("deploy")),
-        );
-        gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
-        gh.add_release("sigp/lighthouse", "v6.0.0");
-        gh.add_release(
-            "sigp/lighthouse",
-            NewRelease::new("v7.0.0").body("Bug fixes."),
-        );
-        let settings = format!(
-            "repositories:\n  - github: {REPO}\n    devnets: [devnet-h, devnet-m]\n    environments:\n\
-             \x20     - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: devnet-h\n        wave: 1\n\
-             \x20     - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: devnet-m\n        wave: 2\n\
-             registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n\
-             rollout:\n  soak: 24h\n{extra}"
-        );
-        std::fs::write(dir.path().join("upkeep.yml"), settings).unwrap();
-        let w = World {
-            dir,
-            gh,
-            git,
-            now: RefCell::new(t0()),
-        };
-        w.at(t0());
-        w
-    }
-
-    fn at(&self, t: DateTime<Utc>) {
-        *self.now.borrow_mut() = t;
-        self.gh.set_time(t);
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("UPKEEP_GITHUB_API_URL", self.gh.url().to_string()),
-            ("UPKEEP_GITHUB_TOKEN", TOKEN.to_string()),
-            ("UPKEEP_GITHUB_WEBHOOK_SECRET", SECRET.to_string()),
-            (
-                "UPKEEP_STATE",
-                self.dir.path().join("state.sqlite3").display().to_string(),
-            ),
-            (
-                "UPKEEP_CACHE_DIR",
-                self.dir.path().join("cache").display().to_string(),
-            ),
-            ("UPKEEP_NOW", self.now.borrow().to_rfc3339()),
-        ]
-    }
-
-    fn upkeep(&self, args: &[&str]) -> (String, String, i32) {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let out = upkeep_env(self.dir.path(), args, &env);
-        let (o, e) = (stdout(&out), stderr(&out));
-        assert!(!o.contains(TOKEN) && !e.contains(TOKEN), "token leaked");
-        (o, e, out.status.code().unwrap())
-    }
-
-    /// `upkeep run`, which must succeed.
-    fn run(&self) -> String {
-        let (out, err, code) = self.upkeep(&["run"]);
-        assert_eq!(code, 0, "{out}\n{err}");
-        out
-    }
-
     /// The repository's plain issues.
     fn issues(&self) -> Vec<Issue> {
         self.gh
@@ -152,7 +64,7 @@ impl World {
 
 #[test]
 fn the_dashboard_is_created_once_and_edited_only_when_it_changes() {
-    let w = World::new("", &[]);
+    let w = world("", &[]);
     w.run();
     let body = w.dashboard();
     assert!(body.starts_with(MARKER), "{body}");
@@ -217,7 +129,7 @@ fn the_dashboard_is_created_once_and_edited_only_when_it_changes() {
 /// pull request and its wave as open, and the next run has nothing to edit.
 #[test]
 fn the_run_that_opens_a_pull_request_shows_it_on_the_dashboard_at_once() {
-    let w = World::new("", &[]);
+    let w = world("", &[]);
     w.run();
     let pulls = w.gh.pulls(REPO);
     assert_eq!(pulls.len(), 1, "wave 1 only: {pulls:?}");
@@ -256,15 +168,9 @@ fn the_run_that_opens_a_pull_request_shows_it_on_the_dashboard_at_once() {
     assert_eq!(w.dashboard(), body);
 }
 
-impl World {
-    fn merge(&self, number: u64) {
-        self.gh.merge_pr(REPO, number);
-    }
-}
-
 #[test]
 fn someone_elses_issue_with_the_marker_is_not_the_dashboard() {
-    let w = World::new("", &[]);
+    let w = world("", &[]);
     // A forged dashboard by another user, with a ticked box.
     w.gh.with_state(|s| {
         s.user("mallory");
@@ -301,12 +207,12 @@ fn someone_elses_issue_with_the_marker_is_not_the_dashboard() {
 
 #[test]
 fn dashboard_false_writes_no_issue_at_the_top_level_or_in_the_repository_file() {
-    let w = World::new("dashboard: false\n", &[]);
+    let w = world("dashboard: false\n", &[]);
     w.run();
     assert!(w.issues().is_empty());
     assert!(w.gh.requests_for("issues/list-for-repo").is_empty());
 
-    let w = World::new("", &[(".github/upkeep.yml", "dashboard: false\n")]);
+    let w = world("", &[(".github/upkeep.yml", "dashboard: false\n")]);
     w.run();
     assert!(w.issues().is_empty(), "{:?}", w.issues());
     assert!(!w.gh.pulls(REPO).is_empty(), "pull requests still open");
@@ -314,7 +220,7 @@ fn dashboard_false_writes_no_issue_at_the_top_level_or_in_the_repository_file() 
 
 #[test]
 fn open_now_opens_wave_two_before_its_soak_and_the_box_comes_back_unticked() {
-    let w = World::new("", &[]);
+    let w = world("", &[]);
     w.run();
     w.at(t0() + hours(1));
     w.merge(1);
@@ -370,7 +276,7 @@ impl World {
 
 #[test]
 fn roll_back_opens_a_rollback_pull_request() {
-    let w = World::new("", &[]);
+    let w = world("", &[]);
     w.run();
     w.at(t0() + hours(1));
     w.merge(1);
@@ -399,7 +305,7 @@ fn roll_back_opens_a_rollback_pull_request() {
 
 #[test]
 fn rebase_rebuilds_the_pull_request_on_the_current_base() {
-    let w = World::new("", &[]);
+    let w = world("", &[]);
     w.run();
     let before = w.gh.pull(REPO, 1);
     // Someone pushes an unrelated change to main: the branch stays as it is.
@@ -431,7 +337,7 @@ fn issues_edited(number: u64, body: &str, sender: &str, kind: &str) -> serde_jso
 
 #[test]
 fn serve_acts_on_a_ticked_box_when_the_issue_is_edited() {
-    let w = World::new("", &[]);
+    let w = world("", &[]);
     w.run();
     w.at(t0() + hours(1));
     w.merge(1);
@@ -507,7 +413,7 @@ fn serve_acts_on_a_ticked_box_when_the_issue_is_edited() {
 fn a_realistic_dashboard_leads_with_readiness() {
     // A fork on mainnet's network in 3 days, lighthouse v7.0.0 needed there;
     // a moving tag (skipped) and a file that does not parse.
-    let w = World::new(
+    let w = world(
         "rules:\n  directories: [rules]\n",
         &[
             (

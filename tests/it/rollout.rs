@@ -4,135 +4,18 @@
 //! happen at chosen times; every wave's state is read back from GitHub on
 //! every run.
 
-use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::Command;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::Value;
 
-use crate::support::git_http::GitServer;
-use crate::support::github::{Caller, GitHubDouble, NewRelease, PullView, Repo};
+use crate::support::github::PullView;
 use crate::support::prometheus::{PrometheusServer, kube_pod_container_info, samples};
-use crate::support::{stderr, stdout, upkeep_env};
-
-const TOKEN: &str = "ghp_rollout_token_0123456789";
-const REPO: &str = "acme/deploy";
-const HOODI_FILE: &str = "envs/hoodi/values.yaml";
-const MAINNET_FILE: &str = "envs/mainnet/values.yaml";
-const VALUES: &str = "image:\n  repository: sigp/lighthouse\n  tag: v6.0.0 # consensus\n";
-
-struct World {
-    dir: tempfile::TempDir,
-    gh: GitHubDouble,
-    git: GitServer,
-    now: RefCell<DateTime<Utc>>,
-}
-
-/// Options of the two environments and the rollout.
-#[derive(Default)]
-struct Setup<'a> {
-    /// Extra keys for the hoodi environment (indented by 8 spaces).
-    hoodi: &'a str,
-    mainnet: &'a str,
-    /// Extra top-level YAML.
-    extra: &'a str,
-    /// Extra files in the repository.
-    files: &'a [(&'a str, &'a str)],
-    /// Release notes of lighthouse v7.0.0.
-    notes: &'a str,
-}
-
-/// Monday 2027-01-04 10:00 UTC.
-fn t0() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2027, 1, 4, 10, 0, 0).unwrap()
-}
-
-fn hours(h: i64) -> Duration {
-    Duration::hours(h)
-}
+use crate::support::world::{HOODI_FILE, MAINNET_FILE, REPO, Setup, VALUES, World, hours, t0};
+use crate::support::{stderr, upkeep_env};
 
 impl World {
-    fn new(setup: Setup<'_>) -> World {
-        let dir = tempfile::tempdir().unwrap();
-        let gh = GitHubDouble::start();
-        let git = GitServer::start("x-access-token", TOKEN);
-        let mut files = vec![(HOODI_FILE, VALUES), (MAINNET_FILE, VALUES)];
-        files.extend_from_slice(setup.files);
-        git.create_repo("deploy", &files);
-        gh.add_repo(
-            Repo::new(REPO)
-                .default_branch("main")
-                .clone_url(&git.url("deploy"))
-                .git_dir(git.bare_path("deploy")),
-        );
-        gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
-        gh.add_release("sigp/lighthouse", "v6.0.0");
-        gh.add_release(
-            "sigp/lighthouse",
-            NewRelease::new("v7.0.0").body(if setup.notes.is_empty() {
-                "Bug fixes."
-            } else {
-                setup.notes
-            }),
-        );
-        let settings = format!(
-            "repositories:\n  - github: {REPO}\n    devnets: [devnet-h, devnet-m]\n    environments:\n\
-             \x20     - name: hoodi\n        paths: [\"envs/hoodi/**\"]\n        network: devnet-h\n        wave: 1\n{}\
-             \x20     - name: mainnet\n        paths: [\"envs/mainnet/**\"]\n        network: devnet-m\n        wave: 2\n{}\
-             registries:\n  require_published: false\n  mirrors:\n    docker.io: http://127.0.0.1:9\n\
-             rollout:\n  soak: 24h\n{}",
-            setup.hoodi, setup.mainnet, setup.extra
-        );
-        std::fs::write(dir.path().join("upkeep.yml"), settings).unwrap();
-        let w = World {
-            dir,
-            gh,
-            git,
-            now: RefCell::new(t0()),
-        };
-        w.at(t0());
-        w
-    }
-
-    /// Moves time, for upkeep and for GitHub.
-    fn at(&self, t: DateTime<Utc>) {
-        *self.now.borrow_mut() = t;
-        self.gh.set_time(t);
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("UPKEEP_GITHUB_API_URL", self.gh.url().to_string()),
-            ("UPKEEP_GITHUB_TOKEN", TOKEN.to_string()),
-            (
-                "UPKEEP_STATE",
-                self.dir.path().join("state.sqlite3").display().to_string(),
-            ),
-            (
-                "UPKEEP_CACHE_DIR",
-                self.dir.path().join("cache").display().to_string(),
-            ),
-            ("UPKEEP_NOW", self.now.borrow().to_rfc3339()),
-        ]
-    }
-
-    fn upkeep(&self, args: &[&str]) -> (String, String, i32) {
-        let env = self.env();
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let out = upkeep_env(self.dir.path(), args, &env);
-        let (o, e) = (stdout(&out), stderr(&out));
-        assert!(!o.contains(TOKEN) && !e.contains(TOKEN), "token leaked");
-        (o, e, out.status.code().unwrap())
-    }
-
-    /// `upkeep run`, which must succeed.
-    fn run(&self) -> String {
-        let (out, err, code) = self.upkeep(&["run"]);
-        assert_eq!(code, 0, "{out}\n{err}");
-        out
-    }
-
     /// `upkeep rollout status --format json`: the one rollout in flight.
     fn status(&self) -> Value {
         let (out, err, code) = self.upkeep(&["rollout", "status", "--format", "json"]);
@@ -175,10 +58,6 @@ impl World {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn merge(&self, number: u64) {
-        self.gh.merge_pr(REPO, number);
     }
 
     fn state_file(&self) -> PathBuf {

@@ -14,6 +14,7 @@ pub mod postgres;
 pub mod prometheus;
 pub mod registry;
 pub mod slack;
+pub mod world;
 
 /// `tests/fixtures/<rel>`.
 pub fn fixture(rel: &str) -> PathBuf {
