@@ -1428,11 +1428,7 @@ async fn branches_and_pull_requests_follow_a_real_bare_repository() {
         "Bump lighthouse to v7.0.0",
     );
     let gh = GitHubDouble::start();
-    gh.add_repo(
-        Repo::new("acme/deploy")
-            .clone_url(&git.url("deploy"))
-            .git_dir(git.bare_path("deploy")),
-    );
+    gh.add_repo(Repo::new("acme/deploy").served_by(&git, "deploy"));
     let octo = gh.client(WRITER);
     let rev_parse = |rev: &str| {
         let out = std::process::Command::new("git")
@@ -2256,11 +2252,7 @@ async fn merging_into_a_real_bare_repository_makes_a_merge_commit() {
     let git = GitServer::start("x-access-token", "tok123");
     git.create_repo("deploy", &[("values.yaml", "image: lighthouse:v6.0.0\n")]);
     let gh = GitHubDouble::start();
-    gh.add_repo(
-        Repo::new("acme/deploy")
-            .clone_url(&git.url("deploy"))
-            .git_dir(git.bare_path("deploy")),
-    );
+    gh.add_repo(Repo::new("acme/deploy").served_by(&git, "deploy"));
     let head = git.commit_on(
         "deploy",
         "upkeep/lighthouse-v7.0.0",

@@ -73,8 +73,7 @@ impl Fleet {
         gh.add_repo(
             Repo::new(REPO)
                 .default_branch("main")
-                .clone_url(&git.url("deploy"))
-                .git_dir(git.bare_path("deploy")),
+                .served_by(&git, "deploy"),
         );
         gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
         for (repo, tag, days) in [

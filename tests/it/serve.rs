@@ -200,8 +200,7 @@ fn app_installation_to_pull_requests_then_scheduled_poll() {
     gh.add_repo(
         Repo::new(REPO)
             .default_branch("main")
-            .clone_url(&git.url("deploy"))
-            .git_dir(git.bare_path("deploy")),
+            .served_by(&git, "deploy"),
     );
     gh.add_releases("sigp/lighthouse", ["v6.0.0", "v6.1.0"]);
     gh.enable_app(AppModel::new(APP_ID, "upkeep", &keys.public_pem));
@@ -459,8 +458,7 @@ fn rollback_by_comment(environments: bool) {
     gh.add_repo(
         Repo::new(REPO)
             .default_branch("main")
-            .clone_url(&git.url("deploy"))
-            .git_dir(git.bare_path("deploy")),
+            .served_by(&git, "deploy"),
     );
     gh.set_login(Caller::Token(TOKEN), "upkeep[bot]");
     gh.add_releases("sigp/lighthouse", ["v6.0.0", "v7.0.0"]);
@@ -1596,8 +1594,7 @@ fn a_pass_waits_while_the_installation_budget_is_below_the_reserve() {
     gh.add_repo(
         Repo::new(REPO)
             .default_branch("main")
-            .clone_url(&git.url("deploy"))
-            .git_dir(git.bare_path("deploy")),
+            .served_by(&git, "deploy"),
     );
     gh.add_releases("sigp/lighthouse", ["v6.0.0", "v6.1.0"]);
     gh.enable_app(AppModel::new(APP_ID, "upkeep", &keys.public_pem));

@@ -39,7 +39,7 @@
 //! // repository to git clients.
 //! let git = GitServer::start("x-access-token", "tok");
 //! git.create_repo("deploy", &[("values.yaml", "image: nginx:1.27\n")]);
-//! gh.add_repo(Repo::new("acme/deploy").clone_url(&git.url("deploy")).git_dir(git.bare_path("deploy")));
+//! gh.add_repo(Repo::new("acme/deploy").served_by(&git, "deploy"));
 //! let tip = git.commit_on("deploy", "upkeep/x-1.1", &[("values.yaml", "…")], "Bump"); // push a branch
 //! // …or without git: the default branch exists at a made-up SHA; add others.
 //! gh.add_repo(Repo::new("acme/plain").branch("upkeep/x-1.0"));

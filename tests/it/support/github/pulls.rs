@@ -268,6 +268,12 @@ impl Repo {
         self
     }
 
+    /// Clones from and is backed by the repository `name` that `git`
+    /// serves: [`Repo::clone_url`] and [`Repo::git_dir`] in one.
+    pub fn served_by(self, git: &crate::support::git_http::GitServer, name: &str) -> Self {
+        self.clone_url(&git.url(name)).git_dir(git.bare_path(name))
+    }
+
     /// Adds a branch at a made-up SHA (repositories without a git dir).
     pub fn branch(mut self, name: &str) -> Self {
         let sha = fake_sha(&[&self.full_name(), name, "seed"]);
